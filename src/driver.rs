@@ -1,0 +1,204 @@
+//! The pipeline, phase by phase: read, lex, parse, check, generate LLVM IR,
+//! optimise, emit, link. Each phase either hands its product to the next or
+//! returns diagnostics; the driver renders them and stops.
+
+use crate::diagnostics::{self, Diagnostic, SourceMap};
+use crate::link::{self, Target};
+use crate::{codegen, lexer, optimize, parser, types};
+use inkwell::context::Context;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// Optimised LLVM IR.
+    LlvmIr,
+    /// LLVM IR as codegen made it, before LLVM's pipeline (and so before CoroSplit).
+    LlvmIrPresplit,
+    Asm,
+    Obj,
+}
+
+pub struct Options {
+    pub input: PathBuf,
+    pub output: Option<PathBuf>,
+    pub target: Target,
+    pub opt_level: u8,
+    pub emit: Option<Emit>,
+    pub timings: bool,
+}
+
+/// Why a build stopped. Diagnostics are already printed when this is returned.
+#[derive(Debug)]
+pub enum Failure {
+    /// The program has errors (exit status 1).
+    Diagnostics,
+    /// Anything else: unreadable file, failed link (exit status 1).
+    Other(String),
+}
+
+/// What a successful build produced.
+pub struct Built {
+    /// The file to execute: the executable, or the `.js` of a wasm32 build.
+    pub runnable: PathBuf,
+}
+
+struct Timer {
+    enabled: bool,
+    last: Instant,
+}
+
+impl Timer {
+    fn phase(&mut self, name: &str) {
+        if self.enabled {
+            let now = Instant::now();
+            eprintln!("{:>10.3} ms  {name}", (now - self.last).as_secs_f64() * 1e3);
+            self.last = now;
+        }
+    }
+}
+
+/// Reads a source file; a file that is not UTF-8 becomes a diagnostic at the first bad byte.
+fn read_source(sources: &mut SourceMap, path: &Path) -> Result<u32, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(sources.add(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // Lossy decoding keeps the valid prefix byte for byte, so `at` is still right.
+            let file = sources.add(name, text);
+            let d = Diagnostic::error("invalid-utf8", "source file is not valid UTF-8")
+                .with_label(crate::ast::Span::new(file, at, at + 1), "this byte is not UTF-8")
+                .with_note("Weft source files must be UTF-8 text");
+            diagnostics::render(sources, &[d]);
+            Err(Failure::Diagnostics)
+        }
+    }
+}
+
+fn module_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if clean.is_empty() {
+        "main".into()
+    } else {
+        clean
+    }
+}
+
+fn default_output(opts: &Options) -> PathBuf {
+    let stem = opts.input.file_stem().unwrap_or_default();
+    let mut p = PathBuf::from(stem);
+    match opts.emit {
+        Some(Emit::LlvmIr | Emit::LlvmIrPresplit) => p.set_extension("ll"),
+        Some(Emit::Asm) => p.set_extension("s"),
+        Some(Emit::Obj) => p.set_extension("o"),
+        None => false,
+    };
+    p
+}
+
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    if path == Path::new("-") {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")));
+    }
+    std::fs::write(path, bytes).map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", path.display())))
+}
+
+fn stop_on(sources: &SourceMap, diags: Vec<Diagnostic>) -> Result<(), Failure> {
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        diagnostics::render(sources, &diags);
+        Err(Failure::Diagnostics)
+    }
+}
+
+pub fn build(opts: &Options) -> Result<Built, Failure> {
+    let mut timer = Timer {
+        enabled: opts.timings,
+        last: Instant::now(),
+    };
+    let mut sources = SourceMap::default();
+    let file = read_source(&mut sources, &opts.input)?;
+    timer.phase("read");
+
+    // Lexing and parsing errors are reported together: both recover.
+    let (tokens, mut diags) = lexer::lex(sources.source(file), file);
+    timer.phase("lex");
+    let (ast, expr_count, parse_diags) = parser::parse(tokens, file);
+    diags.extend(parse_diags);
+    timer.phase("parse");
+    stop_on(&sources, diags)?;
+
+    let (typed, diags) = types::check(&ast, expr_count);
+    timer.phase("check");
+    stop_on(&sources, diags)?;
+
+    let context = Context::create();
+    let machine = optimize::target_machine(opts.target, opts.opt_level).map_err(Failure::Other)?;
+    let mut gen = codegen::Codegen::new(&context, &module_name(&opts.input), &typed, &sources);
+    optimize::configure(&gen.module, &machine);
+    gen.generate(&ast)
+        .map_err(|e| Failure::Other(format!("internal compiler error in codegen: {e}")))?;
+    let module = gen.module;
+    if let Err(e) = module.verify() {
+        return Err(Failure::Other(format!(
+            "internal compiler error: invalid LLVM IR:\n{}",
+            e.to_string_lossy()
+        )));
+    }
+    timer.phase("codegen");
+
+    let output = opts.output.clone().unwrap_or_else(|| default_output(opts));
+    if opts.emit == Some(Emit::LlvmIrPresplit) {
+        write_output(&output, module.print_to_string().to_bytes())?;
+        return Ok(Built { runnable: output });
+    }
+
+    optimize::optimize(&module, &machine, opts.opt_level).map_err(Failure::Other)?;
+    timer.phase("optimize");
+
+    match opts.emit {
+        Some(Emit::LlvmIr) => {
+            write_output(&output, module.print_to_string().to_bytes())?;
+            return Ok(Built { runnable: output });
+        }
+        Some(kind @ (Emit::Asm | Emit::Obj)) => {
+            let bytes = optimize::emit(&module, &machine, kind == Emit::Asm).map_err(Failure::Other)?;
+            write_output(&output, &bytes)?;
+            return Ok(Built { runnable: output });
+        }
+        _ => {}
+    }
+
+    let object = optimize::emit(&module, &machine, false).map_err(Failure::Other)?;
+    timer.phase("emit");
+    let tmp = tempfile_path(&output);
+    std::fs::write(&tmp, &object).map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", tmp.display())))?;
+    let linked = match opts.target {
+        Target::Native => link::link_native(&tmp, &output).map(|_| output.clone()),
+        Target::Wasm32 => link::link_wasm(&tmp, &output).map(|o| o.js),
+    };
+    let _ = std::fs::remove_file(&tmp);
+    let runnable = linked.map_err(Failure::Other)?;
+    timer.phase("link");
+    Ok(Built { runnable })
+}
+
+/// A scratch object path beside the output, unique to this process.
+fn tempfile_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.o", std::process::id()));
+    output.with_file_name(name)
+}

@@ -1,0 +1,70 @@
+//! The LLVM side of the back end: the target machine, LLVM's own optimisation
+//! pipeline (`default<On>` through `LLVMRunPasses`), and object or assembly
+//! emission.
+//!
+//! Coroutine passes (CoroEarly, CoroSplit, CoroElide, CoroCleanup) are part of
+//! `default<On>` at every level, which is why we run the whole standard
+//! pipeline even at -O0.
+
+use crate::link::Target;
+use inkwell::module::Module;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple};
+use inkwell::OptimizationLevel;
+
+pub fn triple(target: Target) -> TargetTriple {
+    match target {
+        Target::Native => TargetMachine::get_default_triple(),
+        Target::Wasm32 => TargetTriple::create("wasm32-unknown-unknown"),
+    }
+}
+
+fn llvm_level(level: u8) -> OptimizationLevel {
+    match level {
+        0 => OptimizationLevel::None,
+        1 => OptimizationLevel::Less,
+        2 => OptimizationLevel::Default,
+        _ => OptimizationLevel::Aggressive,
+    }
+}
+
+pub fn target_machine(target: Target, level: u8) -> Result<TargetMachine, String> {
+    let config = InitializationConfig::default();
+    match target {
+        Target::Native => LlvmTarget::initialize_x86(&config),
+        Target::Wasm32 => LlvmTarget::initialize_webassembly(&config),
+    }
+    let triple = triple(target);
+    let llvm_target = LlvmTarget::from_triple(&triple).map_err(|e| format!("unsupported target: {e}"))?;
+    // Native code targets the generic x86-64 baseline, as clang does by default,
+    // so binaries run on any x86-64 machine.
+    let (cpu, reloc) = match target {
+        Target::Native => ("x86-64", RelocMode::PIC),
+        Target::Wasm32 => ("generic", RelocMode::Default),
+    };
+    llvm_target
+        .create_target_machine(&triple, cpu, "", llvm_level(level), reloc, CodeModel::Default)
+        .ok_or_else(|| format!("LLVM cannot create a target machine for {}", triple.as_str().to_string_lossy()))
+}
+
+/// Sets the module's triple and data layout; codegen's optimisations depend on them.
+pub fn configure(module: &Module, machine: &TargetMachine) {
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+}
+
+/// Runs LLVM's standard pipeline for the level.
+pub fn optimize(module: &Module, machine: &TargetMachine, level: u8) -> Result<(), String> {
+    let options = PassBuilderOptions::create();
+    module
+        .run_passes(&format!("default<O{}>", level.min(3)), machine, options)
+        .map_err(|e| format!("LLVM optimisation failed: {e}"))
+}
+
+pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u8>, String> {
+    let kind = if asm { FileType::Assembly } else { FileType::Object };
+    machine
+        .write_to_memory_buffer(module, kind)
+        .map(|buf| buf.as_slice().to_vec())
+        .map_err(|e| format!("LLVM code generation failed: {e}"))
+}
