@@ -157,9 +157,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.position_at_end(entry);
         let info = &self.typed.fns[id];
         for (i, &local) in info.params.iter().enumerate() {
-            let slot = self.local_slot(local)?;
+            // Name the parameter before its slot so `%x` is the argument and
+            // `%x.addr` its stack slot, as in clang's output.
+            let name = self.typed.locals[local as usize].name.clone();
             let param = f.get_nth_param(i as u32).expect("parameter count matches the signature");
-            param.set_name(&self.typed.locals[local as usize].name);
+            param.set_name(&name);
+            let ty = self.llvm_type(&self.typed.locals[local as usize].ty);
+            let slot = self.entry_alloca(ty, &format!("{name}.addr"))?;
+            self.locals.insert(local, slot);
             self.b.build_store(slot, param)?;
         }
         self.block(&decl.body)?;
