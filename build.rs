@@ -19,13 +19,15 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let target_dir = manifest_dir.join("target").join("runtime");
-    for (triple, name) in [(host.as_str(), "native"), ("wasm32-unknown-unknown", "wasm32")] {
+    for (triple, name) in [
+        (host.as_str(), "native"),
+        ("wasm32-unknown-unknown", "wasm32"),
+    ] {
         build_runtime(&runtime, &target_dir, triple);
         let lib = target_dir.join(triple).join("release").join("libweft_rt.a");
         let dest = out_dir.join(format!("libweft_rt_{name}.a"));
-        std::fs::copy(&lib, &dest).unwrap_or_else(|e| {
-            panic!("copying {} to {}: {e}", lib.display(), dest.display())
-        });
+        std::fs::copy(&lib, &dest)
+            .unwrap_or_else(|e| panic!("copying {} to {}: {e}", lib.display(), dest.display()));
     }
 }
 

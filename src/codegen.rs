@@ -21,7 +21,9 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, StructType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+};
 use inkwell::{FloatPredicate, IntPredicate};
 use std::collections::HashMap;
 
@@ -47,7 +49,10 @@ pub struct Codegen<'ctx, 'a> {
 impl<'ctx, 'a> Codegen<'ctx, 'a> {
     pub fn new(cx: &'ctx Context, name: &str, typed: &'a Typed, sources: &'a SourceMap) -> Self {
         let module = cx.create_module(name);
-        let str_type = cx.struct_type(&[cx.ptr_type(Default::default()).into(), cx.i64_type().into()], false);
+        let str_type = cx.struct_type(
+            &[cx.ptr_type(Default::default()).into(), cx.i64_type().into()],
+            false,
+        );
         Codegen {
             cx,
             module,
@@ -68,14 +73,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     /// Generates the whole module: one LLVM function per Weft function, plus `weft_main`.
     pub fn generate(&mut self, ast: &Module_) -> Result<()> {
         for info in &self.typed.fns {
-            let params: Vec<BasicMetadataTypeEnum> =
-                info.param_types.iter().map(|t| self.llvm_type(t).into()).collect();
+            let params: Vec<BasicMetadataTypeEnum> = info
+                .param_types
+                .iter()
+                .map(|t| self.llvm_type(t).into())
+                .collect();
             let fn_type = match self.basic_type(&info.ret) {
                 Some(r) => r.fn_type(&params, false),
                 None => self.cx.void_type().fn_type(&params, false),
             };
             let name = format!("{}.{}", self.prefix, info.name);
-            let f = self.module.add_function(&name, fn_type, Some(Linkage::Internal));
+            let f = self
+                .module
+                .add_function(&name, fn_type, Some(Linkage::Internal));
             self.add_attr(f, "nounwind");
             self.fns.push(f);
         }
@@ -89,13 +99,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn add_attr(&self, f: FunctionValue<'ctx>, name: &str) {
         let kind = Attribute::get_named_enum_kind_id(name);
-        f.add_attribute(AttributeLoc::Function, self.cx.create_enum_attribute(kind, 0));
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.cx.create_enum_attribute(kind, 0),
+        );
     }
 
     fn entry(&mut self) -> Result<()> {
-        let f = self
-            .module
-            .add_function(ENTRY_SYMBOL, self.cx.void_type().fn_type(&[], false), None);
+        let f =
+            self.module
+                .add_function(ENTRY_SYMBOL, self.cx.void_type().fn_type(&[], false), None);
         self.add_attr(f, "nounwind");
         let bb = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(bb);
@@ -117,7 +130,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn llvm_type(&self, t: &Type) -> BasicTypeEnum<'ctx> {
-        self.basic_type(t).unwrap_or_else(|| self.cx.i8_type().into())
+        self.basic_type(t)
+            .unwrap_or_else(|| self.cx.i8_type().into())
     }
 
     fn runtime_fn(&mut self, rf: RuntimeFn) -> FunctionValue<'ctx> {
@@ -134,12 +148,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 AbiType::Void => return None,
             })
         };
-        let params: Vec<BasicMetadataTypeEnum> = sig.params.iter().filter_map(|&t| abi(t)).map(Into::into).collect();
+        let params: Vec<BasicMetadataTypeEnum> = sig
+            .params
+            .iter()
+            .filter_map(|&t| abi(t))
+            .map(Into::into)
+            .collect();
         let fn_type = match abi(sig.ret) {
             Some(r) => r.fn_type(&params, false),
             None => self.cx.void_type().fn_type(&params, false),
         };
-        let f = self.module.add_function(sig.name, fn_type, Some(Linkage::External));
+        let f = self
+            .module
+            .add_function(sig.name, fn_type, Some(Linkage::External));
         self.add_attr(f, "nounwind");
         if sig.noreturn {
             self.add_attr(f, "noreturn");
@@ -160,7 +181,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             // Name the parameter before its slot so `%x` is the argument and
             // `%x.addr` its stack slot, as in clang's output.
             let name = self.typed.locals[local as usize].name.clone();
-            let param = f.get_nth_param(i as u32).expect("parameter count matches the signature");
+            let param = f
+                .get_nth_param(i as u32)
+                .expect("parameter count matches the signature");
             param.set_name(&name);
             let ty = self.llvm_type(&self.typed.locals[local as usize].ty);
             let slot = self.entry_alloca(ty, &format!("{name}.addr"))?;
@@ -226,7 +249,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.block_value(block, false)
     }
 
-    fn block_value(&mut self, block: &Block, want_value: bool) -> Result<Option<BasicValueEnum<'ctx>>> {
+    fn block_value(
+        &mut self,
+        block: &Block,
+        want_value: bool,
+    ) -> Result<Option<BasicValueEnum<'ctx>>> {
         let last = block.stmts.len().saturating_sub(1);
         for (i, stmt) in block.stmts.iter().enumerate() {
             if want_value && i == last {
@@ -249,7 +276,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.b.build_store(slot, v)?;
                 }
             }
-            Stmt::Assign { target, op, value, .. } => {
+            Stmt::Assign {
+                target, op, value, ..
+            } => {
                 let Some(Res::Local(local)) = self.typed.names.get(&target.id).copied() else {
                     return Ok(());
                 };
@@ -282,7 +311,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.b.position_at_end(head);
                 match self.expr(cond)? {
                     Some(c) => {
-                        self.b.build_conditional_branch(c.into_int_value(), body_bb, exit)?;
+                        self.b
+                            .build_conditional_branch(c.into_int_value(), body_bb, exit)?;
                     }
                     None => {
                         self.b.build_unconditional_branch(exit)?;
@@ -311,15 +341,26 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
                 self.b.position_at_end(exit);
             }
-            Stmt::For { var, iter, body, .. } => {
-                let ExprKind::Range { start, end, inclusive } = &iter.kind else {
+            Stmt::For {
+                var, iter, body, ..
+            } => {
+                let ExprKind::Range {
+                    start,
+                    end,
+                    inclusive,
+                } = &iter.kind
+                else {
                     return Ok(());
                 };
                 self.for_range(var, start, end, *inclusive, body)?;
             }
             Stmt::Break(_) | Stmt::Continue(_) => {
                 if let Some(&(cont, brk)) = self.loops.last() {
-                    let target = if matches!(stmt, Stmt::Break(_)) { brk } else { cont };
+                    let target = if matches!(stmt, Stmt::Break(_)) {
+                        brk
+                    } else {
+                        cont
+                    };
                     self.b.build_unconditional_branch(target)?;
                     self.dead_block();
                 }
@@ -345,7 +386,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `for i in a..b` counts in a hidden variable, so `..=` up to `int`'s
     /// maximum ends instead of wrapping around.
-    fn for_range(&mut self, var: &Ident, start: &Expr, end: &Expr, inclusive: bool, body: &Block) -> Result<()> {
+    fn for_range(
+        &mut self,
+        var: &Ident,
+        start: &Expr,
+        end: &Expr,
+        inclusive: bool,
+        body: &Block,
+    ) -> Result<()> {
         let f = self.current.expect("inside a function");
         let i64t = self.cx.i64_type();
         let (Some(a), Some(b)) = (self.expr(start)?, self.expr(end)?) else {
@@ -360,8 +408,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(head);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let pred = if inclusive { IntPredicate::SLE } else { IntPredicate::SLT };
-        let go = self.b.build_int_compare(pred, i, b.into_int_value(), "for.go")?;
+        let pred = if inclusive {
+            IntPredicate::SLE
+        } else {
+            IntPredicate::SLT
+        };
+        let go = self
+            .b
+            .build_int_compare(pred, i, b.into_int_value(), "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
         let local = self.typed.decls[&var.span];
@@ -375,10 +429,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
         self.b.position_at_end(latch);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let next = self.b.build_int_add(i, i64t.const_int(1, false), "i.next")?;
+        let next = self
+            .b
+            .build_int_add(i, i64t.const_int(1, false), "i.next")?;
         self.b.build_store(counter, next)?;
         if inclusive {
-            let last = self.b.build_int_compare(IntPredicate::EQ, i, b.into_int_value(), "for.last")?;
+            let last =
+                self.b
+                    .build_int_compare(IntPredicate::EQ, i, b.into_int_value(), "for.last")?;
             self.b.build_conditional_branch(last, exit, head)?;
         } else {
             self.b.build_unconditional_branch(head)?;
@@ -414,14 +472,20 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 _ => return Ok(None),
             },
             ExprKind::Unary(op, inner) => {
-                let Some(v) = self.expr(inner)? else { return Ok(None) };
+                let Some(v) = self.expr(inner)? else {
+                    return Ok(None);
+                };
                 match (op, self.typed.ty(inner)) {
-                    (UnOp::Neg, Type::Float) => self.b.build_float_neg(v.into_float_value(), "neg")?.into(),
+                    (UnOp::Neg, Type::Float) => {
+                        self.b.build_float_neg(v.into_float_value(), "neg")?.into()
+                    }
                     (UnOp::Neg, _) => self.b.build_int_neg(v.into_int_value(), "neg")?.into(),
                     (UnOp::Not, _) => self.b.build_not(v.into_int_value(), "not")?.into(),
                 }
             }
-            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => return self.short_circuit(*op, l, r),
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => {
+                return self.short_circuit(*op, l, r)
+            }
             ExprKind::Binary(op, l, r) => {
                 let (Some(a), Some(b)) = (self.expr(l)?, self.expr(r)?) else {
                     return Ok(None);
@@ -452,11 +516,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Some(t) => Some(self.entry_alloca(t, "if.value")?),
             None => None,
         };
-        let Some(c) = self.expr(cond)? else { return Ok(None) };
+        let Some(c) = self.expr(cond)? else {
+            return Ok(None);
+        };
         let then_bb = self.cx.append_basic_block(f, "if.then");
         let else_bb = self.cx.append_basic_block(f, "if.else");
         let end_bb = self.cx.append_basic_block(f, "if.end");
-        self.b.build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
+        self.b
+            .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
         self.b.position_at_end(then_bb);
         let v = self.block_value(then, slot.is_some())?;
         if let (Some(slot), Some(v)) = (slot, v) {
@@ -486,12 +553,33 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
     }
 
-    fn short_circuit(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Option<BasicValueEnum<'ctx>>> {
+    fn short_circuit(
+        &mut self,
+        op: BinOp,
+        l: &Expr,
+        r: &Expr,
+    ) -> Result<Option<BasicValueEnum<'ctx>>> {
         let f = self.current.expect("inside a function");
-        let Some(a) = self.expr(l)? else { return Ok(None) };
+        let Some(a) = self.expr(l)? else {
+            return Ok(None);
+        };
         let lhs_end = self.b.get_insert_block().expect("positioned");
-        let rhs_bb = self.cx.append_basic_block(f, if op == BinOp::And { "and.rhs" } else { "or.rhs" });
-        let end_bb = self.cx.append_basic_block(f, if op == BinOp::And { "and.end" } else { "or.end" });
+        let rhs_bb = self.cx.append_basic_block(
+            f,
+            if op == BinOp::And {
+                "and.rhs"
+            } else {
+                "or.rhs"
+            },
+        );
+        let end_bb = self.cx.append_basic_block(
+            f,
+            if op == BinOp::And {
+                "and.end"
+            } else {
+                "or.end"
+            },
+        );
         let a = a.into_int_value();
         if op == BinOp::And {
             self.b.build_conditional_branch(a, rhs_bb, end_bb)?;
@@ -507,7 +595,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
         self.b.position_at_end(end_bb);
         let bool_t = self.cx.bool_type();
-        let phi = self.b.build_phi(bool_t, if op == BinOp::And { "and" } else { "or" })?;
+        let phi = self
+            .b
+            .build_phi(bool_t, if op == BinOp::And { "and" } else { "or" })?;
         let short = bool_t.const_int((op == BinOp::Or) as u64, false);
         phi.add_incoming(&[(&short, lhs_end)]);
         if let (true, Some(b)) = (rhs_live, b) {
@@ -540,7 +630,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 Le => pred(FloatPredicate::OLE)?.into(),
                 Gt => pred(FloatPredicate::OGT)?.into(),
                 Ge => pred(FloatPredicate::OGE)?.into(),
-                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => unreachable!("rejected by the checker"),
+                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => {
+                    unreachable!("rejected by the checker")
+                }
             });
         }
         let (x, y) = (a.into_int_value(), b.into_int_value());
@@ -574,11 +666,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `/` and `%` on ints: panic on zero; `int.min / -1` wraps (to `int.min`,
     /// remainder 0) instead of being undefined as LLVM's `sdiv` would be.
-    fn division(&mut self, op: BinOp, x: IntValue<'ctx>, y: IntValue<'ctx>, span: Span) -> Result<IntValue<'ctx>> {
+    fn division(
+        &mut self,
+        op: BinOp,
+        x: IntValue<'ctx>,
+        y: IntValue<'ctx>,
+        span: Span,
+    ) -> Result<IntValue<'ctx>> {
         let f = self.current.expect("inside a function");
         let i64t = self.cx.i64_type();
         let zero = i64t.const_zero();
-        let is_zero = self.b.build_int_compare(IntPredicate::EQ, y, zero, "div.zero")?;
+        let is_zero = self
+            .b
+            .build_int_compare(IntPredicate::EQ, y, zero, "div.zero")?;
         let panic_bb = self.cx.append_basic_block(f, "div.panic");
         let ok_bb = self.cx.append_basic_block(f, "div.ok");
         self.b.build_conditional_branch(is_zero, panic_bb, ok_bb)?;
@@ -591,9 +691,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.panic(msg, span)?;
         self.b.position_at_end(ok_bb);
         let minus_one = i64t.const_all_ones();
-        let is_minus_one = self.b.build_int_compare(IntPredicate::EQ, y, minus_one, "div.minus1")?;
+        let is_minus_one =
+            self.b
+                .build_int_compare(IntPredicate::EQ, y, minus_one, "div.minus1")?;
         let one = i64t.const_int(1, false);
-        let safe = self.b.build_select(is_minus_one, one, y, "div.safe")?.into_int_value();
+        let safe = self
+            .b
+            .build_select(is_minus_one, one, y, "div.safe")?
+            .into_int_value();
         let (plain, special) = if op == BinOp::Div {
             (
                 self.b.build_int_signed_div(x, safe, "div")?,
@@ -604,7 +709,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         };
         Ok(self
             .b
-            .build_select(is_minus_one, special, plain, if op == BinOp::Div { "quot" } else { "remainder" })?
+            .build_select(
+                is_minus_one,
+                special,
+                plain,
+                if op == BinOp::Div {
+                    "quot"
+                } else {
+                    "remainder"
+                },
+            )?
             .into_int_value())
     }
 
@@ -651,7 +765,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn string_value(&mut self, bytes: &[u8]) -> Result<BasicValueEnum<'ctx>> {
         let p = self.string_ptr(bytes)?;
         let len = self.cx.i64_type().const_int(bytes.len() as u64, false);
-        Ok(self.str_type.const_named_struct(&[p.into(), len.into()]).into())
+        Ok(self
+            .str_type
+            .const_named_struct(&[p.into(), len.into()])
+            .into())
     }
 
     fn call(&mut self, e: &Expr, args: &[Expr]) -> Result<Option<BasicValueEnum<'ctx>>> {
@@ -685,7 +802,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                         kind: ExprKind::Str(parts),
                         ..
                     }) if parts.len() == 1 && matches!(parts[0], StrPart::Lit(_)) => {
-                        let StrPart::Lit(s) = &parts[0] else { unreachable!() };
+                        let StrPart::Lit(s) = &parts[0] else {
+                            unreachable!()
+                        };
                         let mut text = s.clone();
                         if newline {
                             text.push('\n');
@@ -720,7 +839,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             Builtin::ToInt | Builtin::ToFloat => {
                 let from = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
                 Ok(Some(match (b, from) {
                     (Builtin::ToInt, Type::Float) => {
                         // Saturating, NaN to 0: a conversion is never undefined.
@@ -738,7 +859,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     }
                     (Builtin::ToFloat, Type::Int) => self
                         .b
-                        .build_signed_int_to_float(v.into_int_value(), self.cx.f64_type(), "to_float")?
+                        .build_signed_int_to_float(
+                            v.into_int_value(),
+                            self.cx.f64_type(),
+                            "to_float",
+                        )?
                         .into(),
                     _ => v,
                 }))
@@ -751,8 +876,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let f = self.runtime_fn(RuntimeFn::WriteStr);
         let i32t = self.cx.i32_type();
         let len = self.cx.i64_type().const_int(bytes.len() as u64, false);
-        self.b
-            .build_call(f, &[i32t.const_int(stream, false).into(), p.into(), len.into()], "")?;
+        self.b.build_call(
+            f,
+            &[i32t.const_int(stream, false).into(), p.into(), len.into()],
+            "",
+        )?;
         Ok(())
     }
 
@@ -770,7 +898,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             Type::Bool => {
                 let f = self.runtime_fn(RuntimeFn::WriteBool);
-                let wide = self.b.build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
+                let wide = self
+                    .b
+                    .build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
                 self.b.build_call(f, &[s, wide.into()], "")?;
             }
             Type::Str => {

@@ -58,10 +58,16 @@ impl SourceMap {
         self.files.add(name, text) as u32
     }
     pub fn source(&self, file: u32) -> &str {
-        self.files.get(file as usize).map(|f| f.source().as_str()).unwrap_or("")
+        self.files
+            .get(file as usize)
+            .map(|f| f.source().as_str())
+            .unwrap_or("")
     }
     pub fn name(&self, file: u32) -> &str {
-        self.paths.get(file as usize).map(|s| s.as_str()).unwrap_or("<unknown>")
+        self.paths
+            .get(file as usize)
+            .map(|s| s.as_str())
+            .unwrap_or("<unknown>")
     }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: u32, offset: u32) -> (u32, u32) {

@@ -60,7 +60,8 @@ impl Timer {
 
 /// Reads a source file; a file that is not UTF-8 becomes a diagnostic at the first bad byte.
 fn read_source(sources: &mut SourceMap, path: &Path) -> Result<u32, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
     let name = path.display().to_string();
     match String::from_utf8(bytes) {
         Ok(text) => Ok(sources.add(name, text)),
@@ -70,7 +71,10 @@ fn read_source(sources: &mut SourceMap, path: &Path) -> Result<u32, Failure> {
             // Lossy decoding keeps the valid prefix byte for byte, so `at` is still right.
             let file = sources.add(name, text);
             let d = Diagnostic::error("invalid-utf8", "source file is not valid UTF-8")
-                .with_label(crate::ast::Span::new(file, at, at + 1), "this byte is not UTF-8")
+                .with_label(
+                    crate::ast::Span::new(file, at, at + 1),
+                    "this byte is not UTF-8",
+                )
                 .with_note("Weft source files must be UTF-8 text");
             diagnostics::render(sources, &[d]);
             Err(Failure::Diagnostics)
@@ -79,10 +83,19 @@ fn read_source(sources: &mut SourceMap, path: &Path) -> Result<u32, Failure> {
 }
 
 fn module_name(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let clean: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if clean.is_empty() {
         "main".into()
@@ -112,7 +125,8 @@ fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
             .and_then(|_| out.flush())
             .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")));
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", path.display())))
+    std::fs::write(path, bytes)
+        .map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", path.display())))
 }
 
 fn stop_on(sources: &SourceMap, diags: Vec<Diagnostic>) -> Result<(), Failure> {
@@ -175,7 +189,8 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
             return Ok(Built { runnable: output });
         }
         Some(kind @ (Emit::Asm | Emit::Obj)) => {
-            let bytes = optimize::emit(&module, &machine, kind == Emit::Asm).map_err(Failure::Other)?;
+            let bytes =
+                optimize::emit(&module, &machine, kind == Emit::Asm).map_err(Failure::Other)?;
             write_output(&output, &bytes)?;
             return Ok(Built { runnable: output });
         }
@@ -185,7 +200,8 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let object = optimize::emit(&module, &machine, false).map_err(Failure::Other)?;
     timer.phase("emit");
     let tmp = tempfile_path(&output);
-    std::fs::write(&tmp, &object).map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", tmp.display())))?;
+    std::fs::write(&tmp, &object)
+        .map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", tmp.display())))?;
     let linked = match opts.target {
         Target::Native => link::link_native(&tmp, &output).map(|_| output.clone()),
         Target::Wasm32 => link::link_wasm(&tmp, &output).map(|o| o.js),

@@ -468,14 +468,18 @@ impl<'a> Lexer<'a> {
                 }
             };
         }
-        while self.pos < end && (self.bytes[self.pos].is_ascii_digit() || self.bytes[self.pos] == b'_') {
+        while self.pos < end
+            && (self.bytes[self.pos].is_ascii_digit() || self.bytes[self.pos] == b'_')
+        {
             self.pos += 1;
         }
         let mut is_float = false;
         if self.pos < end && self.bytes[self.pos] == b'.' && self.peek(1).is_ascii_digit() {
             is_float = true;
             self.pos += 1;
-            while self.pos < end && (self.bytes[self.pos].is_ascii_digit() || self.bytes[self.pos] == b'_') {
+            while self.pos < end
+                && (self.bytes[self.pos].is_ascii_digit() || self.bytes[self.pos] == b'_')
+            {
                 self.pos += 1;
             }
         }
@@ -495,7 +499,9 @@ impl<'a> Lexer<'a> {
             }
         }
         // A letter straight after a number is a typo such as `12abc`.
-        if self.pos < end && (self.bytes[self.pos].is_ascii_alphabetic() || self.bytes[self.pos] == b'_') {
+        if self.pos < end
+            && (self.bytes[self.pos].is_ascii_alphabetic() || self.bytes[self.pos] == b'_')
+        {
             while self.pos < end && is_digit(self.bytes[self.pos]) {
                 self.pos += 1;
             }

@@ -17,7 +17,15 @@ static APP_JS: &str = include_str!("../runtime/js/app.js");
 static APP_HTML: &str = include_str!("../runtime/js/app.html");
 
 /// Libraries Rust's standard library (inside the runtime) needs on Linux.
-const NATIVE_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+const NATIVE_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
 
 /// The wasm stack: deep recursion needs more than wasm-ld's 64 KiB default.
 const WASM_STACK_BYTES: u32 = 8 << 20;
@@ -54,11 +62,15 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// Writes `bytes` to `path` unless an identical file is there; atomic, so
 /// concurrent builds never see half a library.
 fn write_cached(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if fs::metadata(path).map(|m| m.len() == bytes.len() as u64).unwrap_or(false) {
+    if fs::metadata(path)
+        .map(|m| m.len() == bytes.len() as u64)
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create cache directory {}: {e}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create cache directory {}: {e}", dir.display()))?;
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
     fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -144,16 +156,28 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
         .arg(object)
         .arg(&runtime);
     run_tool(cmd, "wasm linker")?;
-    let file = |p: &Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let file = |p: &Path| {
+        p.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
     let (wasm, js, html) = (file(&outs.wasm), file(&outs.js), file(&outs.html));
-    let title = outs.wasm.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let title = outs
+        .wasm
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let fill = |t: &str| {
         t.replace("__WASM__", &wasm)
             .replace("__JS__", &js)
             .replace("__HTML__", &html)
             .replace("__TITLE__", &title)
     };
-    fs::write(&outs.js, fill(APP_JS)).map_err(|e| format!("cannot write {}: {e}", outs.js.display()))?;
-    fs::write(&outs.html, fill(APP_HTML)).map_err(|e| format!("cannot write {}: {e}", outs.html.display()))?;
+    fs::write(&outs.js, fill(APP_JS))
+        .map_err(|e| format!("cannot write {}: {e}", outs.js.display()))?;
+    fs::write(&outs.html, fill(APP_HTML))
+        .map_err(|e| format!("cannot write {}: {e}", outs.html.display()))?;
     Ok(outs)
 }

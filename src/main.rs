@@ -22,7 +22,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "weft", version, about = "The Weft compiler: async, generators and tasks on LLVM coroutines")]
+#[command(
+    name = "weft",
+    version,
+    about = "The Weft compiler: async, generators and tasks on LLVM coroutines"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,12 @@ enum Command {
     },
 }
 
-fn options(file: PathBuf, output: Option<PathBuf>, emit: Option<EmitArg>, flags: &BuildFlags) -> Options {
+fn options(
+    file: PathBuf,
+    output: Option<PathBuf>,
+    emit: Option<EmitArg>,
+    flags: &BuildFlags,
+) -> Options {
     Options {
         input: file,
         output,
@@ -130,7 +139,10 @@ fn run_command(cli: Cli) -> u8 {
                 diagnostics::plain_error(&format!("cannot create `{}`: {e}", dir.display()));
                 return 1;
             }
-            let stem = file.file_stem().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("app"));
+            let stem = file
+                .file_stem()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("app"));
             let opts = options(file, Some(dir.join(stem)), None, &flags);
             match driver::build(&opts) {
                 Ok(built) => exec(&built.runnable, opts.target, &args),
@@ -144,15 +156,24 @@ fn run_command(cli: Cli) -> u8 {
 /// different programs never share files.
 fn run_cache_dir(file: &std::path::Path, flags: &BuildFlags) -> PathBuf {
     let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let key = format!("{}|{}|{}", abs.display(), flags.target as u8, flags.opt_level);
-    link::cache_dir().join("run").join(format!("{:016x}", link::fnv1a(key.as_bytes())))
+    let key = format!(
+        "{}|{}|{}",
+        abs.display(),
+        flags.target as u8,
+        flags.opt_level
+    );
+    link::cache_dir()
+        .join("run")
+        .join(format!("{:016x}", link::fnv1a(key.as_bytes())))
 }
 
 fn exec(program: &std::path::Path, target: Target, args: &[String]) -> u8 {
     let mut cmd = match target {
         Target::Native => std::process::Command::new(program),
         Target::Wasm32 => {
-            let mut c = std::process::Command::new(std::env::var("WEFT_NODE").unwrap_or_else(|_| "node".into()));
+            let mut c = std::process::Command::new(
+                std::env::var("WEFT_NODE").unwrap_or_else(|_| "node".into()),
+            );
             c.arg(program);
             c
         }

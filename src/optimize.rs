@@ -9,7 +9,10 @@
 use crate::link::Target;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
-use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple};
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine,
+    TargetTriple,
+};
 use inkwell::OptimizationLevel;
 
 pub fn triple(target: Target) -> TargetTriple {
@@ -35,7 +38,8 @@ pub fn target_machine(target: Target, level: u8) -> Result<TargetMachine, String
         Target::Wasm32 => LlvmTarget::initialize_webassembly(&config),
     }
     let triple = triple(target);
-    let llvm_target = LlvmTarget::from_triple(&triple).map_err(|e| format!("unsupported target: {e}"))?;
+    let llvm_target =
+        LlvmTarget::from_triple(&triple).map_err(|e| format!("unsupported target: {e}"))?;
     // Native code targets the generic x86-64 baseline, as clang does by default,
     // so binaries run on any x86-64 machine.
     let (cpu, reloc) = match target {
@@ -43,8 +47,20 @@ pub fn target_machine(target: Target, level: u8) -> Result<TargetMachine, String
         Target::Wasm32 => ("generic", RelocMode::Default),
     };
     llvm_target
-        .create_target_machine(&triple, cpu, "", llvm_level(level), reloc, CodeModel::Default)
-        .ok_or_else(|| format!("LLVM cannot create a target machine for {}", triple.as_str().to_string_lossy()))
+        .create_target_machine(
+            &triple,
+            cpu,
+            "",
+            llvm_level(level),
+            reloc,
+            CodeModel::Default,
+        )
+        .ok_or_else(|| {
+            format!(
+                "LLVM cannot create a target machine for {}",
+                triple.as_str().to_string_lossy()
+            )
+        })
 }
 
 /// Sets the module's triple and data layout; codegen's optimisations depend on them.
@@ -62,7 +78,11 @@ pub fn optimize(module: &Module, machine: &TargetMachine, level: u8) -> Result<(
 }
 
 pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u8>, String> {
-    let kind = if asm { FileType::Assembly } else { FileType::Object };
+    let kind = if asm {
+        FileType::Assembly
+    } else {
+        FileType::Object
+    };
     machine
         .write_to_memory_buffer(module, kind)
         .map(|buf| buf.as_slice().to_vec())

@@ -78,6 +78,8 @@ pub struct FnInfo {
 #[derive(Clone, Copy, Debug)]
 pub enum Res {
     Local(LocalId),
+    /// Read once functions are values (closures land with the core issue).
+    #[allow(dead_code)]
     Fn(FnId),
 }
 
@@ -167,7 +169,11 @@ impl Checker {
             match item {
                 Item::Fn(f) => {
                     if f.kind != FnKind::Plain {
-                        let what = if f.kind == FnKind::Async { "`async fn`" } else { "`gen fn`" };
+                        let what = if f.kind == FnKind::Async {
+                            "`async fn`"
+                        } else {
+                            "`gen fn`"
+                        };
                         self.error(unsupported(what, f.name.span));
                     }
                     if let Some(&prev) = self.fn_names.get(&f.name.name) {
@@ -310,10 +316,16 @@ impl Checker {
             self.error(
                 Diagnostic::error(
                     "missing-return",
-                    format!("function `{}` may end without returning a `{}`", f.name.name, self.ret),
+                    format!(
+                        "function `{}` may end without returning a `{}`",
+                        f.name.name, self.ret
+                    ),
                 )
                 .with_label(end, "the end of the function can be reached")
-                .with_label(f.ret.as_ref().map(|t| t.span()).unwrap_or(f.name.span), "declared to return a value"),
+                .with_label(
+                    f.ret.as_ref().map(|t| t.span()).unwrap_or(f.name.span),
+                    "declared to return a value",
+                ),
             );
         }
         self.scopes.pop();
@@ -363,8 +375,11 @@ impl Checker {
                     None => {
                         if actual == Type::Unit {
                             self.error(
-                                Diagnostic::error("no-value", "this expression has no value to bind")
-                                    .with_label(value.span, "produces no value"),
+                                Diagnostic::error(
+                                    "no-value",
+                                    "this expression has no value to bind",
+                                )
+                                .with_label(value.span, "produces no value"),
                             );
                         }
                         if actual == Type::Never {
@@ -377,7 +392,12 @@ impl Checker {
                 self.new_local(name, ty, *mutable);
                 actual == Type::Never
             }
-            Stmt::Assign { target, op, value, span } => {
+            Stmt::Assign {
+                target,
+                op,
+                value,
+                span,
+            } => {
                 let target_ty = match &target.kind {
                     ExprKind::Name(name) => match self.lookup_local(name) {
                         Some(id) => {
@@ -397,7 +417,10 @@ impl Checker {
                                 )
                                 .with_label(target.span, "cannot assign to a `let` binding");
                                 if let Some(decl) = decl {
-                                    d = d.with_label(decl, "declared with `let` here; use `var` to make it mutable");
+                                    d = d.with_label(
+                                        decl,
+                                        "declared with `let` here; use `var` to make it mutable",
+                                    );
                                 }
                                 self.error(d);
                             }
@@ -409,13 +432,19 @@ impl Checker {
                         }
                     },
                     ExprKind::Index(..) | ExprKind::Field(..) => {
-                        self.error(unsupported("assignment to an element or field", target.span));
+                        self.error(unsupported(
+                            "assignment to an element or field",
+                            target.span,
+                        ));
                         Type::Error
                     }
                     _ => {
                         self.error(
-                            Diagnostic::error("invalid-assignment-target", "cannot assign to this expression")
-                                .with_label(target.span, "not a variable, element or field"),
+                            Diagnostic::error(
+                                "invalid-assignment-target",
+                                "cannot assign to this expression",
+                            )
+                            .with_label(target.span, "not a variable, element or field"),
                         );
                         Type::Error
                     }
@@ -427,7 +456,14 @@ impl Checker {
                 match op {
                     None => self.expect(&value_ty, &target_ty, value.span),
                     Some(op) => {
-                        self.binary_type(*op, &target_ty, &value_ty, *span, target.span, value.span);
+                        self.binary_type(
+                            *op,
+                            &target_ty,
+                            &value_ty,
+                            *span,
+                            target.span,
+                            value.span,
+                        );
                     }
                 }
                 value_ty == Type::Never
@@ -447,7 +483,9 @@ impl Checker {
                 let broke = self.loops.pop().unwrap_or(false);
                 !broke
             }
-            Stmt::For { var, iter, body, .. } => {
+            Stmt::For {
+                var, iter, body, ..
+            } => {
                 let elem = match &iter.kind {
                     ExprKind::Range { start, end, .. } => {
                         let a = self.check_expr(start, true);
@@ -459,7 +497,10 @@ impl Checker {
                     }
                     _ => {
                         self.check_expr(iter, true);
-                        self.error(unsupported("`for` over anything but a range `a..b`", iter.span));
+                        self.error(unsupported(
+                            "`for` over anything but a range `a..b`",
+                            iter.span,
+                        ));
                         Type::Error
                     }
                 };
@@ -479,10 +520,17 @@ impl Checker {
                         }
                     }
                     None => {
-                        let word = if matches!(stmt, Stmt::Break(_)) { "break" } else { "continue" };
+                        let word = if matches!(stmt, Stmt::Break(_)) {
+                            "break"
+                        } else {
+                            "continue"
+                        };
                         self.error(
-                            Diagnostic::error("break-outside-loop", format!("`{word}` outside of a loop"))
-                                .with_label(*span, "not inside `while`, `loop` or `for`"),
+                            Diagnostic::error(
+                                "break-outside-loop",
+                                format!("`{word}` outside of a loop"),
+                            )
+                            .with_label(*span, "not inside `while`, `loop` or `for`"),
                         );
                     }
                 }
@@ -495,8 +543,14 @@ impl Checker {
                         let t = self.check_expr(v, true);
                         if ret == Type::Unit && t != Type::Error {
                             self.error(
-                                Diagnostic::error("return-value-in-unit-fn", "this function does not return a value")
-                                    .with_label(v.span, "remove this value, or declare `-> T` on the function"),
+                                Diagnostic::error(
+                                    "return-value-in-unit-fn",
+                                    "this function does not return a value",
+                                )
+                                .with_label(
+                                    v.span,
+                                    "remove this value, or declare `-> T` on the function",
+                                ),
                             );
                         } else {
                             self.expect(&t, &ret, v.span);
@@ -505,8 +559,11 @@ impl Checker {
                     None => {
                         if !matches!(ret, Type::Unit | Type::Error) {
                             self.error(
-                                Diagnostic::error("missing-return-value", format!("this function must return a `{ret}`"))
-                                    .with_label(*span, "`return` without a value"),
+                                Diagnostic::error(
+                                    "missing-return-value",
+                                    format!("this function must return a `{ret}`"),
+                                )
+                                .with_label(*span, "`return` without a value"),
                             );
                         }
                     }
@@ -534,8 +591,11 @@ impl Checker {
     fn expect(&mut self, actual: &Type, expected: &Type, span: Span) {
         if !actual.fits(expected) {
             self.error(
-                Diagnostic::error("type-mismatch", format!("expected `{expected}`, found `{actual}`"))
-                    .with_label(span, format!("this is a `{actual}`")),
+                Diagnostic::error(
+                    "type-mismatch",
+                    format!("expected `{expected}`, found `{actual}`"),
+                )
+                .with_label(span, format!("this is a `{actual}`")),
             );
         }
     }
@@ -573,8 +633,11 @@ impl Checker {
                     return Type::Error;
                 }
                 self.error(
-                    Diagnostic::error("unknown-name", format!("cannot find `{name}` in this scope"))
-                        .with_label(e.span, "not found"),
+                    Diagnostic::error(
+                        "unknown-name",
+                        format!("cannot find `{name}` in this scope"),
+                    )
+                    .with_label(e.span, "not found"),
                 );
                 Type::Error
             }
@@ -588,8 +651,11 @@ impl Checker {
                     _ => {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
                         self.error(
-                            Diagnostic::error("invalid-operand", format!("cannot apply unary `{sym}` to `{t}`"))
-                                .with_label(inner.span, format!("this is a `{t}`")),
+                            Diagnostic::error(
+                                "invalid-operand",
+                                format!("cannot apply unary `{sym}` to `{t}`"),
+                            )
+                            .with_label(inner.span, format!("this is a `{t}`")),
                         );
                         Type::Error
                     }
@@ -609,8 +675,11 @@ impl Checker {
                     None => {
                         if want_value && tt != Type::Unit && tt != Type::Never {
                             self.error(
-                                Diagnostic::error("if-without-else", "`if` used as a value needs an `else`")
-                                    .with_label(e.span, "this `if` has no `else` branch"),
+                                Diagnostic::error(
+                                    "if-without-else",
+                                    "`if` used as a value needs an `else`",
+                                )
+                                .with_label(e.span, "this `if` has no `else` branch"),
                             );
                         }
                         Type::Unit
@@ -618,7 +687,11 @@ impl Checker {
                     Some(els) => {
                         let et = self.check_expr(els, want_value);
                         if !want_value {
-                            return if tdiv && et == Type::Never { Type::Never } else { Type::Unit };
+                            return if tdiv && et == Type::Never {
+                                Type::Never
+                            } else {
+                                Type::Unit
+                            };
                         }
                         if tt == Type::Never {
                             et
@@ -626,9 +699,12 @@ impl Checker {
                             tt
                         } else {
                             self.error(
-                                Diagnostic::error("branch-type-mismatch", "`if` and `else` have different types")
-                                    .with_label(els.span, format!("this is a `{et}`"))
-                                    .with_label(then.span, format!("this is a `{tt}`")),
+                                Diagnostic::error(
+                                    "branch-type-mismatch",
+                                    "`if` and `else` have different types",
+                                )
+                                .with_label(els.span, format!("this is a `{et}`"))
+                                .with_label(then.span, format!("this is a `{tt}`")),
                             );
                             Type::Error
                         }
@@ -663,8 +739,11 @@ impl Checker {
             }
             ExprKind::Range { .. } => {
                 self.error(
-                    Diagnostic::error("range-outside-for", "a range can only be used in a `for` loop")
-                        .with_label(e.span, "write `for i in a..b { }`"),
+                    Diagnostic::error(
+                        "range-outside-for",
+                        "a range can only be used in a `for` loop",
+                    )
+                    .with_label(e.span, "write `for i in a..b { }`"),
                 );
                 Type::Error
             }
@@ -698,7 +777,15 @@ impl Checker {
         }
     }
 
-    fn binary_type(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span, lspan: Span, rspan: Span) -> Type {
+    fn binary_type(
+        &mut self,
+        op: BinOp,
+        lt: &Type,
+        rt: &Type,
+        span: Span,
+        lspan: Span,
+        rspan: Span,
+    ) -> Type {
         use BinOp::*;
         if matches!(lt, Type::Error) || matches!(rt, Type::Error) {
             return match op {
@@ -829,8 +916,11 @@ impl Checker {
                     self.error(unsupported(&format!("the built-in `{name}`"), callee.span));
                 } else {
                     self.error(
-                        Diagnostic::error("unknown-name", format!("cannot find function `{name}` in this scope"))
-                            .with_label(callee.span, "not found"),
+                        Diagnostic::error(
+                            "unknown-name",
+                            format!("cannot find function `{name}` in this scope"),
+                        )
+                        .with_label(callee.span, "not found"),
                     );
                 }
                 return Type::Error;
@@ -879,11 +969,17 @@ impl Checker {
                 Type::Never
             }
             Builtin::ToInt | Builtin::ToFloat => {
-                if !matches!(arg_types[0], Type::Int | Type::Float | Type::Error | Type::Never) {
+                if !matches!(
+                    arg_types[0],
+                    Type::Int | Type::Float | Type::Error | Type::Never
+                ) {
                     let t = &arg_types[0];
                     self.error(
-                        Diagnostic::error("invalid-conversion", format!("cannot convert `{t}` with `{name}`"))
-                            .with_label(args[0].span, "expected an `int` or a `float`"),
+                        Diagnostic::error(
+                            "invalid-conversion",
+                            format!("cannot convert `{t}` with `{name}`"),
+                        )
+                        .with_label(args[0].span, "expected an `int` or a `float`"),
                     );
                 }
                 if builtin == Builtin::ToInt {

@@ -67,11 +67,18 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
     std::fs::create_dir_all(&out_dir).unwrap();
     let output = out_dir.join(&stem);
     let mut build = Command::new(weft);
-    build.arg("build").arg(program).arg("-o").arg(&output).arg(mode.opt);
+    build
+        .arg("build")
+        .arg(program)
+        .arg("-o")
+        .arg(&output)
+        .arg(mode.opt);
     if mode.wasm {
         build.arg("--target").arg("wasm32");
     }
-    let built = build.output().map_err(|e| format!("cannot run weft: {e}"))?;
+    let built = build
+        .output()
+        .map_err(|e| format!("cannot run weft: {e}"))?;
     if !built.status.success() {
         return Err(format!(
             "build failed ({}):\n{}",
@@ -93,7 +100,9 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
     if let Some(args) = read_opt(&args_file) {
         run.args(args.split_whitespace());
     }
-    let ran = run.output().map_err(|e| format!("cannot run the program: {e}"))?;
+    let ran = run
+        .output()
+        .map_err(|e| format!("cannot run the program: {e}"))?;
     let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
     let status = ran.status.code().unwrap_or(-1);

@@ -9,6 +9,7 @@
 use crate::output;
 use crate::platform;
 
+#[cfg(not(test))]
 extern "C" {
     /// Defined by the compiler in every program: runs the Weft `main`.
     fn weft_main();
@@ -72,7 +73,12 @@ pub extern "C" fn weft_exit(code: i64) -> ! {
 /// # Safety
 /// `msg` and `loc` must point to `msg_len` and `loc_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn weft_panic(msg: *const u8, msg_len: i64, loc: *const u8, loc_len: i64) -> ! {
+pub unsafe extern "C" fn weft_panic(
+    msg: *const u8,
+    msg_len: i64,
+    loc: *const u8,
+    loc_len: i64,
+) -> ! {
     // SAFETY: guaranteed by the caller.
     let (msg, loc) = unsafe {
         (
@@ -103,7 +109,7 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
 
 /// The wasm32 entry point called by app.js: runs the program and returns 0
 /// (`exit` and panics leave through the `weft.exit` import instead).
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(test)))]
 #[no_mangle]
 pub extern "C" fn weft_start() -> i32 {
     // SAFETY: as for native `main`.
