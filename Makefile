@@ -6,7 +6,7 @@ export LLVM_SYS_221_PREFIX := /usr/lib/llvm-22
 export PATH := /usr/lib/llvm-22/bin:$(HOME)/.cargo/bin:$(PATH)
 
 WEFT := $(CURDIR)/target/release/weft
-APT_PACKAGES := llvm-22-dev lld-22 llvm-22-tools clang-22 libzstd-dev zlib1g-dev libxml2-dev libpolly-22-dev
+APT_PACKAGES := llvm-22-dev lld-22 llvm-22-tools clang-22 libzstd-dev zlib1g-dev libxml2-dev libpolly-22-dev chromium
 SHOWCASE := examples/showcase.weft
 
 .PHONY: all setup build run test test-cargo test-programs lit clippy fmt-check bench bench-quick clean
@@ -18,7 +18,8 @@ all: build
 setup:
 	@missing=""; \
 	for f in /usr/lib/llvm-22/bin/llvm-config /usr/bin/wasm-ld-22 /usr/lib/llvm-22/bin/FileCheck \
-	         /usr/lib/llvm-22/bin/lit /usr/bin/clang-22 /usr/include/zstd.h /usr/lib/llvm-22/lib/libPolly.a; do \
+	         /usr/lib/llvm-22/bin/lit /usr/bin/clang-22 /usr/include/zstd.h /usr/lib/llvm-22/lib/libPolly.a \
+	         /usr/bin/chromium; do \
 	  [ -e $$f ] || missing=1; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -36,9 +37,14 @@ build: setup
 run: build
 	$(WEFT) run $(SHOWCASE)
 
+LOGS := target/test-logs
+
 test: build
-	$(MAKE) --no-print-directory fmt-check clippy test-cargo lit
-	@echo "make test: all suites passed"
+	@mkdir -p $(LOGS)
+	$(MAKE) --no-print-directory fmt-check clippy
+	set -o pipefail; $(MAKE) --no-print-directory test-cargo 2>&1 | tee $(LOGS)/cargo.log
+	set -o pipefail; $(MAKE) --no-print-directory lit 2>&1 | tee $(LOGS)/lit.log
+	@python3 tests/summary.py $(LOGS)/cargo.log $(LOGS)/lit.log
 
 fmt-check:
 	cargo fmt --all -- --check

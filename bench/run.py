@@ -34,6 +34,8 @@ WORKLOADS = [
         ],
         "goal": ("within 1.05x of C", 1.05),
         "expect": "9227465\n",
+        "note": "fib(35) runs in about 50 ms, so wall time is mostly noise and process start-up; "
+        "the instruction counts are the steadier comparison.",
     },
 ]
 
@@ -71,6 +73,21 @@ def time_once(cmd, expect):
     return elapsed
 
 
+def instructions(cmd):
+    """Instructions executed, counted by callgrind: repeatable where wall time is noisy."""
+    if shutil.which("valgrind") is None:
+        return None
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+        capture_output=True,
+        text=True,
+    )
+    for line in result.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip())
+    return None
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -85,7 +102,7 @@ def cpu_model():
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="one run of each, no BENCHMARKS.md")
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=11)
     args = ap.parse_args()
     ensure_tools()
     runs = 1 if args.quick else args.runs
@@ -98,22 +115,36 @@ def main():
                 times[name].append(time_once(cmd, w.get("expect")))
         weft_name = systems[0][0]
         weft_med = statistics.median(times[weft_name])
+        counts = {name: (None if args.quick else instructions(cmd)) for name, cmd in systems}
         for name, _ in systems:
             t = times[name]
             ratio = "" if name == weft_name else f"{weft_med / statistics.median(t):.3f}"
-            rows.append((w["name"], w["what"], name, min(t), statistics.median(t), ratio, w["goal"]))
-    header = "| workload | system | min (s) | median (s) | Weft/peer | goal |\n|---|---|---|---|---|---|\n"
+            ir = counts[name]
+            ir_ratio = ""
+            if name != weft_name and ir and counts[weft_name]:
+                ir_ratio = f"{counts[weft_name] / ir:.3f}"
+            ir_text = f"{ir / 1e6:.1f}M" if ir else "n/a"
+            rows.append((w["name"], w["what"], name, min(t), statistics.median(t), ratio, ir_text, ir_ratio, w["goal"]))
+    header = (
+        "| workload | system | min (s) | median (s) | Weft/peer (time) | instructions | Weft/peer (instr.) | goal |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
     lines = []
     losses = []
-    for name, what, system, mn, med, ratio, (goal, goal_ratio) in rows:
+    for name, what, system, mn, med, ratio, ir_text, ir_ratio, (goal, goal_ratio) in rows:
         verdict = ""
         if ratio:
             met = float(ratio) <= goal_ratio
             verdict = f"{goal}: {'met' if met else 'missed'}"
             if not met:
                 losses.append(f"- `{name}` vs {system}: {ratio}x, goal {goal}.")
-        lines.append(f"| {name} ({what}) | {system} | {mn:.4f} | {med:.4f} | {ratio} | {verdict} |")
+        lines.append(
+            f"| {name} ({what}) | {system} | {mn:.4f} | {med:.4f} | {ratio} | {ir_text} | {ir_ratio} | {verdict} |"
+        )
     table = header + "\n".join(lines) + "\n"
+    notes = "".join(f"- `{w['name']}`: {w['note']}\n" for w in WORKLOADS if w.get("note"))
+    if notes:
+        table += "\nNotes:\n\n" + notes
     print(table)
     if args.quick:
         return
@@ -125,7 +156,9 @@ Written by `make bench` (`python3 bench/run.py --runs {runs}`); do not edit by h
 - Date: {today}
 - Machine: {os.cpu_count()} cores (`nproc`), {cpu_model()}
 - Method: each system built with release settings; runs interleaved, {runs} of each;
-  wall time of the whole process; ratio = Weft median / peer median (lower is better for Weft).
+  wall time of the whole process; ratio = Weft median / peer median (lower is better for Weft);
+  instructions: whole-process count from `valgrind --tool=callgrind`, one run each.
+  The goal verdict uses the wall-time ratio.
 
 {table}
 ## Where we lose
