@@ -175,6 +175,14 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     timer.phase("codegen");
 
     let output = opts.output.clone().unwrap_or_else(|| default_output(opts));
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Failure::Other(format!(
+                "cannot create the output directory `{}`: {e}",
+                parent.display()
+            ))
+        })?;
+    }
     if opts.emit == Some(Emit::LlvmIrPresplit) {
         write_output(&output, module.print_to_string().to_bytes())?;
         return Ok(Built { runnable: output });
