@@ -4,6 +4,10 @@
 //!
 //! The nested cargo uses its own target directory (`target/runtime`) so it
 //! never waits on the lock the outer build holds.
+//!
+//! It also compiles the C++ pass shim (`src/llvm_shim/pass_wrapper.cpp`, which
+//! puts the gc-frame-spill pass into LLVM's pipeline) with the `cc` crate,
+//! using `llvm-config --cxxflags` of the LLVM that llvm-sys links.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,8 @@ fn main() {
     println!("cargo:rerun-if-changed=runtime/src");
     println!("cargo:rerun-if-changed=runtime/Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
+
+    build_llvm_shim();
 
     let target_dir = manifest_dir.join("target").join("runtime");
     for (triple, name) in [
@@ -65,4 +71,37 @@ fn build_runtime(runtime: &Path, target_dir: &Path, triple: &str) {
             "building the Weft runtime for {triple} failed; for wasm32 run `rustup target add wasm32-unknown-unknown`"
         );
     }
+}
+
+/// Compiles the pass shim against the LLVM that llvm-sys links (`libLLVM-22.so`);
+/// its symbols resolve there, so the shim is only our few functions.
+fn build_llvm_shim() {
+    let source = "src/llvm_shim/pass_wrapper.cpp";
+    println!("cargo:rerun-if-changed={source}");
+    println!("cargo:rerun-if-env-changed=LLVM_SYS_221_PREFIX");
+    let prefix = env::var("LLVM_SYS_221_PREFIX").unwrap_or_else(|_| "/usr/lib/llvm-22".into());
+    let config = Path::new(&prefix).join("bin").join("llvm-config");
+    let output = Command::new(&config)
+        .arg("--cxxflags")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", config.display()));
+    if !output.status.success() {
+        panic!("{} --cxxflags failed", config.display());
+    }
+    let cxxflags = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .file(source)
+        .include(Path::new(&prefix).join("include"))
+        .std("c++17")
+        // LLVM's headers are not -Wextra clean; -Wall stays on.
+        .extra_warnings(false);
+    for flag in cxxflags.split_whitespace() {
+        // -std is set above; -I is the include directory above.
+        if !flag.starts_with("-std=") && !flag.starts_with("-I") {
+            build.flag(flag);
+        }
+    }
+    build.compile("weft_llvm_shim");
 }

@@ -4,7 +4,7 @@
 
 use crate::diagnostics::{self, Diagnostic, SourceMap};
 use crate::link::{self, Target};
-use crate::{codegen, lexer, optimize, parser, types};
+use crate::{codegen, modules, optimize, types};
 use inkwell::context::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -147,23 +147,35 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let file = read_source(&mut sources, &opts.input)?;
     timer.phase("read");
 
-    // Lexing and parsing errors are reported together: both recover.
-    let (tokens, mut diags) = lexer::lex(sources.source(file), file);
-    timer.phase("lex");
-    let (ast, expr_count, parse_diags) = parser::parse(tokens, file);
-    diags.extend(parse_diags);
+    // Lexing and parsing errors of every file are reported together: both recover.
+    let (program, diags) = modules::load(&mut sources, file, &opts.input, module_name(&opts.input));
     timer.phase("parse");
     stop_on(&sources, diags)?;
 
-    let (typed, diags) = types::check(&ast, expr_count);
+    let source_modules: Vec<types::SourceModule> = program
+        .modules
+        .iter()
+        .map(|m| types::SourceModule {
+            name: m.name.clone(),
+            file: m.file,
+            ast: &m.ast,
+            is_stdlib: m.is_stdlib,
+            imports: m.imports.clone(),
+        })
+        .collect();
+    let (typed, diags) = types::check(&source_modules, program.expr_count);
     timer.phase("check");
     stop_on(&sources, diags)?;
 
     let context = Context::create();
     let machine = optimize::target_machine(opts.target, opts.opt_level).map_err(Failure::Other)?;
-    let mut gen = codegen::Codegen::new(&context, &module_name(&opts.input), &typed, &sources);
+    let layout = codegen::Layout {
+        gc_address_space: if opts.target == Target::Wasm32 { 0 } else { 1 },
+        ptr32: opts.target == Target::Wasm32,
+    };
+    let mut gen = codegen::Codegen::new(&context, &module_name(&opts.input), &typed, &sources, layout);
     optimize::configure(&gen.module, &machine);
-    gen.generate(&ast)
+    gen.generate()
         .map_err(|e| Failure::Other(format!("internal compiler error in codegen: {e}")))?;
     let module = gen.module;
     if let Err(e) = module.verify() {

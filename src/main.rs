@@ -10,6 +10,7 @@ mod diagnostics;
 mod driver;
 mod lexer;
 mod link;
+mod modules;
 mod optimize;
 mod parser;
 mod runtime_abi;

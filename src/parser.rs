@@ -32,7 +32,14 @@ static EOF: Tok = Tok::Eof;
 
 /// Parses one file. Returns the module, the number of `ExprId`s handed out
 /// (ids are dense, `0..count`, when there are no errors), and the syntax errors.
-pub fn parse(mut tokens: Vec<Token>, file: u32) -> (Module, u32, Vec<Diagnostic>) {
+#[cfg(test)]
+pub fn parse(tokens: Vec<Token>, file: u32) -> (Module, u32, Vec<Diagnostic>) {
+    parse_from(tokens, file, 0)
+}
+
+/// Like `parse`, numbering expressions from `first_id` so that the ids of
+/// several files of one program never collide; returns the next free id.
+pub fn parse_from(mut tokens: Vec<Token>, file: u32, first_id: ExprId) -> (Module, u32, Vec<Diagnostic>) {
     ensure_eof(&mut tokens, file, 0);
     let bracket_close = match_brackets(&tokens);
     let mut parser = Parser {
@@ -40,7 +47,7 @@ pub fn parse(mut tokens: Vec<Token>, file: u32) -> (Module, u32, Vec<Diagnostic>
         bracket_close,
         pos: 0,
         prev_span: Span::new(file, 0, 0),
-        next_id: 0,
+        next_id: first_id,
         diags: Vec::new(),
         depth: 0,
         aborted: false,

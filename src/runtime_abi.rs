@@ -10,7 +10,10 @@ pub enum AbiType {
     I32,
     I64,
     F64,
+    /// A raw pointer (constant bytes, an out-parameter, a type descriptor).
     Ptr,
+    /// A GC reference: `ptr addrspace(1)` natively, `ptr` on wasm32.
+    Ref,
     Void,
 }
 
@@ -20,8 +23,40 @@ pub enum RuntimeFn {
     WriteFloat,
     WriteBool,
     WriteStr,
+    WriteString,
     Exit,
     Panic,
+    PanicString,
+    PanicIndex,
+    Alloc,
+    /// Declared for completeness of the ABI; no Weft construct calls it yet.
+    #[allow(dead_code)]
+    GcCollect,
+    StringConcat,
+    StringEq,
+    StringCompare,
+    StringFromInt,
+    StringFromFloat,
+    StringFromBool,
+    ArrayNew,
+    ArrayPush,
+    MapNew,
+    MapSet,
+    MapGet,
+    MapHas,
+    MapRemove,
+    MapLen,
+    MapKeys,
+    Args,
+    StringsSplit,
+    StringsJoin,
+    StringsTrim,
+    StringsFind,
+    StringsReplace,
+    StringsRepeat,
+    StringsChars,
+    StringsParseInt,
+    StringsParseFloat,
 }
 
 pub struct Signature {
@@ -30,6 +65,8 @@ pub struct Signature {
     pub ret: AbiType,
     /// Never returns: declared `noreturn` so LLVM knows the path ends.
     pub noreturn: bool,
+    /// Never allocates, so a call to it is not a GC safepoint (`"weft-nogc"`).
+    pub nogc: bool,
 }
 
 use AbiType::*;
@@ -42,27 +79,98 @@ impl RuntimeFn {
         RuntimeFn::WriteFloat,
         RuntimeFn::WriteBool,
         RuntimeFn::WriteStr,
+        RuntimeFn::WriteString,
         RuntimeFn::Exit,
         RuntimeFn::Panic,
+        RuntimeFn::PanicString,
+        RuntimeFn::PanicIndex,
+        RuntimeFn::Alloc,
+        RuntimeFn::GcCollect,
+        RuntimeFn::StringConcat,
+        RuntimeFn::StringEq,
+        RuntimeFn::StringCompare,
+        RuntimeFn::StringFromInt,
+        RuntimeFn::StringFromFloat,
+        RuntimeFn::StringFromBool,
+        RuntimeFn::ArrayNew,
+        RuntimeFn::ArrayPush,
+        RuntimeFn::MapNew,
+        RuntimeFn::MapSet,
+        RuntimeFn::MapGet,
+        RuntimeFn::MapHas,
+        RuntimeFn::MapRemove,
+        RuntimeFn::MapLen,
+        RuntimeFn::MapKeys,
+        RuntimeFn::Args,
+        RuntimeFn::StringsSplit,
+        RuntimeFn::StringsJoin,
+        RuntimeFn::StringsTrim,
+        RuntimeFn::StringsFind,
+        RuntimeFn::StringsReplace,
+        RuntimeFn::StringsRepeat,
+        RuntimeFn::StringsChars,
+        RuntimeFn::StringsParseInt,
+        RuntimeFn::StringsParseFloat,
     ];
 
     pub fn signature(self) -> Signature {
-        let (name, params, ret, noreturn): (_, &'static [AbiType], _, _) = match self {
-            RuntimeFn::WriteInt => ("weft_write_int", &[I32, I64], Void, false),
-            RuntimeFn::WriteFloat => ("weft_write_float", &[I32, F64], Void, false),
-            RuntimeFn::WriteBool => ("weft_write_bool", &[I32, I32], Void, false),
-            RuntimeFn::WriteStr => ("weft_write_str", &[I32, Ptr, I64], Void, false),
-            RuntimeFn::Exit => ("weft_exit", &[I64], Void, true),
-            RuntimeFn::Panic => ("weft_panic", &[Ptr, I64, Ptr, I64], Void, true),
+        // (name, params, result, noreturn, nogc)
+        type Row = (&'static str, &'static [AbiType], AbiType, bool, bool);
+        let (name, params, ret, noreturn, nogc): Row = match self {
+            RuntimeFn::WriteInt => ("weft_write_int", &[I32, I64], Void, false, true),
+            RuntimeFn::WriteFloat => ("weft_write_float", &[I32, F64], Void, false, true),
+            RuntimeFn::WriteBool => ("weft_write_bool", &[I32, I32], Void, false, true),
+            RuntimeFn::WriteStr => ("weft_write_str", &[I32, Ptr, I64], Void, false, true),
+            RuntimeFn::WriteString => ("weft_write_string", &[I32, Ref], Void, false, true),
+            RuntimeFn::Exit => ("weft_exit", &[I64], Void, true, true),
+            RuntimeFn::Panic => ("weft_panic", &[Ptr, I64, Ptr, I64], Void, true, true),
+            RuntimeFn::PanicString => ("weft_panic_string", &[Ref, Ptr, I64], Void, true, true),
+            RuntimeFn::PanicIndex => ("weft_panic_index", &[I64, I64, Ptr, I64], Void, true, true),
+            RuntimeFn::Alloc => ("weft_alloc", &[Ptr, I64], Ref, false, false),
+            RuntimeFn::GcCollect => ("weft_gc_collect", &[], Void, false, false),
+            RuntimeFn::StringConcat => ("weft_string_concat", &[Ref, Ref], Ref, false, false),
+            RuntimeFn::StringEq => ("weft_string_eq", &[Ref, Ref], I32, false, true),
+            RuntimeFn::StringCompare => ("weft_string_compare", &[Ref, Ref], I64, false, true),
+            RuntimeFn::StringFromInt => ("weft_string_from_int", &[I64], Ref, false, false),
+            RuntimeFn::StringFromFloat => ("weft_string_from_float", &[F64], Ref, false, false),
+            RuntimeFn::StringFromBool => ("weft_string_from_bool", &[I32], Ref, false, false),
+            RuntimeFn::ArrayNew => ("weft_array_new", &[I32, I64], Ref, false, false),
+            RuntimeFn::ArrayPush => ("weft_array_push", &[Ref, I64], Void, false, false),
+            RuntimeFn::MapNew => ("weft_map_new", &[I32, I32], Ref, false, false),
+            RuntimeFn::MapSet => ("weft_map_set", &[Ref, I64, I64], Void, false, false),
+            RuntimeFn::MapGet => ("weft_map_get", &[Ref, I64, Ptr], I32, false, true),
+            RuntimeFn::MapHas => ("weft_map_has", &[Ref, I64], I32, false, true),
+            RuntimeFn::MapRemove => ("weft_map_remove", &[Ref, I64], I32, false, true),
+            RuntimeFn::MapLen => ("weft_map_len", &[Ref], I64, false, true),
+            RuntimeFn::MapKeys => ("weft_map_keys", &[Ref], Ref, false, false),
+            RuntimeFn::Args => ("weft_args", &[], Ref, false, false),
+            RuntimeFn::StringsSplit => ("weft_strings_split", &[Ref, Ref], Ref, false, false),
+            RuntimeFn::StringsJoin => ("weft_strings_join", &[Ref, Ref], Ref, false, false),
+            RuntimeFn::StringsTrim => ("weft_strings_trim", &[Ref], Ref, false, false),
+            RuntimeFn::StringsFind => ("weft_strings_find", &[Ref, Ref], I64, false, true),
+            RuntimeFn::StringsReplace => ("weft_strings_replace", &[Ref, Ref, Ref], Ref, false, false),
+            RuntimeFn::StringsRepeat => ("weft_strings_repeat", &[Ref, I64], Ref, false, false),
+            RuntimeFn::StringsChars => ("weft_strings_chars", &[Ref], Ref, false, false),
+            RuntimeFn::StringsParseInt => ("weft_strings_parse_int", &[Ref], Ref, false, false),
+            RuntimeFn::StringsParseFloat => ("weft_strings_parse_float", &[Ref], Ref, false, false),
         };
         Signature {
             name,
             params,
             ret,
             noreturn,
+            nogc,
         }
     }
 }
+
+/// Type descriptors the runtime defines for its own objects; the compiler
+/// refers to them by these symbols.
+pub const DESC_STRING: &str = "weft_desc_string";
+pub const DESC_BOX_SCALAR: &str = "weft_desc_box_scalar";
+pub const DESC_BOX_REF: &str = "weft_desc_box_ref";
+/// The head of the shadow stack of root frames.
+pub const SHADOW_TOP: &str = "weft_shadow_top";
 
 /// The symbol the runtime's entry point calls; codegen defines it.
 pub const ENTRY_SYMBOL: &str = "weft_main";

@@ -1,85 +1,180 @@
-//! Name resolution and type checking.
+//! Name resolution and type checking for a whole program (the root file and
+//! every module it imports).
 //!
-//! Walks the AST once per function, giving every expression a `Type`, every
-//! local variable a `LocalId` and every name and call a resolution, all kept
-//! in side tables (`Typed`) keyed by `ExprId` or declaration span, so codegen
-//! reads the tree plus these tables instead of a second tree. Errors are
-//! collected, not thrown; an erroneous expression gets `Type::Error`, which
-//! unifies with everything so one mistake does not cascade.
+//! One walk per function gives every expression a `Type`, every local a
+//! `LocalId`, and every name, call and coercion a resolution, all kept in side
+//! tables (`Typed`) keyed by `ExprId` (unique across files) or declaration span,
+//! so codegen reads the trees plus these tables instead of a second tree.
+//! Errors are collected, not thrown; an erroneous expression gets
+//! `Type::Error`, which fits everywhere so one mistake does not cascade.
 //!
-//! Parts of the language that later phases do not implement yet are parsed but
-//! rejected here with `error[unsupported]`, never silently miscompiled.
+//! Closures are lambda-lifted here: each gets its own `FnId`, and a local it
+//! uses from an enclosing function is marked `captured`, which makes codegen
+//! keep that local in a heap cell shared by both (capture by reference).
+//! Parts of the language that are parsed but not built yet (async, generators,
+//! channels, select, defer, enums) are rejected with `error[unsupported]`.
 
 use crate::ast::*;
 use crate::diagnostics::Diagnostic;
+use crate::runtime_abi::RuntimeFn;
 use std::collections::HashMap;
 use std::fmt;
+
+pub type LocalId = u32;
+pub type FnId = u32;
+pub type StructId = u32;
+pub type ModId = u32;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
     Int,
     Float,
     Bool,
-    /// A string; for now only constants exist (GC strings come with the core issue).
     Str,
+    Array(Box<Type>),
+    Map(Box<Type>, Box<Type>),
+    Optional(Box<Type>),
+    Struct(StructId),
+    Func(Vec<Type>, Box<Type>),
     /// The type of statements and of functions without `-> T`.
     Unit,
+    /// The type of `nil` before it meets an optional.
+    Nil,
     /// The type of expressions that never complete (`exit(1)`, `return`).
     Never,
     /// Stands in after an error so it is reported once.
     Error,
 }
 
+// Struct names for `Display`; filled in by the checker.
+thread_local! {
+    static STRUCT_NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            Type::Int => "int",
-            Type::Float => "float",
-            Type::Bool => "bool",
-            Type::Str => "string",
-            Type::Unit => "()",
-            Type::Never => "never",
-            Type::Error => "{error}",
-        };
-        f.write_str(s)
+        match self {
+            Type::Int => f.write_str("int"),
+            Type::Float => f.write_str("float"),
+            Type::Bool => f.write_str("bool"),
+            Type::Str => f.write_str("string"),
+            Type::Array(t) => write!(f, "[{t}]"),
+            Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
+            Type::Optional(t) => write!(f, "{t}?"),
+            Type::Struct(id) => {
+                let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
+                f.write_str(&name.unwrap_or_else(|| "struct".into()))
+            }
+            Type::Func(params, ret) => {
+                f.write_str("fn(")?;
+                for (i, p) in params.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                f.write_str(")")?;
+                if **ret != Type::Unit {
+                    write!(f, " -> {ret}")?;
+                }
+                Ok(())
+            }
+            Type::Unit => f.write_str("()"),
+            Type::Nil => f.write_str("nil"),
+            Type::Never => f.write_str("never"),
+            Type::Error => f.write_str("{error}"),
+        }
     }
 }
 
 impl Type {
-    /// Whether a value of type `self` can be used where `expected` is wanted.
-    fn fits(&self, expected: &Type) -> bool {
-        self == expected || matches!(self, Type::Never | Type::Error) || *expected == Type::Error
+    /// A GC reference at run time.
+    pub fn is_ref(&self) -> bool {
+        matches!(
+            self,
+            Type::Str | Type::Array(_) | Type::Map(..) | Type::Optional(_) | Type::Struct(_) | Type::Func(..) | Type::Nil
+        )
+    }
+    /// `T?` is the same nullable reference as `T` when `T` is a non-optional
+    /// reference; otherwise the value is boxed.
+    pub fn optional_is_boxed(inner: &Type) -> bool {
+        !inner.is_ref() || matches!(inner, Type::Optional(_) | Type::Nil)
     }
     fn is_numeric(&self) -> bool {
         matches!(self, Type::Int | Type::Float | Type::Error | Type::Never)
     }
+    fn is_error(&self) -> bool {
+        matches!(self, Type::Error)
+    }
+    fn contains_error(&self) -> bool {
+        match self {
+            Type::Error => true,
+            Type::Array(t) | Type::Optional(t) => t.contains_error(),
+            Type::Map(k, v) => k.contains_error() || v.contains_error(),
+            Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
+            _ => false,
+        }
+    }
 }
 
-pub type LocalId = u32;
-pub type FnId = u32;
+/// How a value is adapted to the type its context expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coercion {
+    /// `T` used where `T?` is expected: box it (or keep the reference).
+    WrapOptional,
+}
 
 #[derive(Debug)]
 pub struct LocalInfo {
     pub name: String,
     pub ty: Type,
     pub mutable: bool,
+    /// Used by a closure: lives in a heap cell.
+    pub captured: bool,
 }
 
 #[derive(Debug)]
-pub struct FnInfo {
+pub struct StructInfo {
+    pub name: String,
+    pub fields: Vec<(String, Type)>,
+    pub span: Span,
+    pub methods: HashMap<String, FnId>,
+}
+
+impl StructInfo {
+    pub fn field(&self, name: &str) -> Option<(usize, &Type)> {
+        self.fields.iter().enumerate().find(|(_, (n, _))| n == name).map(|(i, (_, t))| (i, t))
+    }
+}
+
+/// Where a function's body is.
+#[derive(Clone, Copy, Debug)]
+pub enum FnSource<'a> {
+    Decl(&'a FnDecl),
+    /// A closure expression (`ExprKind::Closure`).
+    Closure(&'a Expr),
+}
+
+#[derive(Debug)]
+pub struct FnInfo<'a> {
+    /// The symbol: `module.name`, `module.Type.method` or `module.fn.closureN`.
+    pub symbol: String,
     pub name: String,
     pub params: Vec<LocalId>,
     pub param_types: Vec<Type>,
     pub ret: Type,
     pub span: Span,
+    pub source: FnSource<'a>,
+    /// For closures: the enclosing locals it uses, in env-slot order.
+    pub captures: Vec<LocalId>,
+    pub is_closure: bool,
 }
 
 /// What a name in an expression refers to.
 #[derive(Clone, Copy, Debug)]
 pub enum Res {
     Local(LocalId),
-    /// Read once functions are values (closures land with the core issue).
-    #[allow(dead_code)]
+    /// A named function used as a value.
     Fn(FnId),
 }
 
@@ -89,194 +184,421 @@ pub enum Builtin {
     Println,
     Eprintln,
     Exit,
-    /// `int(x)`
     ToInt,
-    /// `float(x)`
     ToFloat,
+    Str,
+    Len,
+    Assert,
+    Panic,
+    Args,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayMethod {
+    Len,
+    Push,
+    Pop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapMethod {
+    Get,
+    Has,
+    Remove,
+    Len,
+    Keys,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub enum Callee {
+    /// A direct call of a named function or a static method.
     Fn(FnId),
+    /// `recv.m(args)`: the receiver is the callee expression's base.
+    Method(FnId),
+    /// A call through a function value.
+    Indirect,
     Builtin(Builtin),
+    Array(ArrayMethod),
+    Map(MapMethod),
+    /// `s.len()` on a string.
+    StrLen,
+    /// `__rt_*` in the standard library: a runtime function.
+    Runtime(RuntimeFn),
+    /// `__llvm_*` in the standard library: an LLVM float intrinsic.
+    Intrinsic(&'static str),
 }
 
-/// Everything codegen needs to know beyond the AST.
+/// Everything codegen needs to know beyond the ASTs.
 #[derive(Default, Debug)]
-pub struct Typed {
+pub struct Typed<'a> {
     pub expr_types: Vec<Type>,
     pub names: HashMap<ExprId, Res>,
     pub calls: HashMap<ExprId, Callee>,
-    /// The local declared by a `let`, `for` or parameter, keyed by its name's span.
+    pub coercions: HashMap<ExprId, Coercion>,
+    /// For a `Field` expression: the struct field index.
+    pub fields: HashMap<ExprId, usize>,
+    /// For a `StructLit`: the struct.
+    pub struct_lits: HashMap<ExprId, StructId>,
+    /// The local declared by a `let`, `for`, `if let`, parameter or closure parameter, keyed by its name's span.
     pub decls: HashMap<Span, LocalId>,
+    /// For `for x in e` loops over arrays: the element type (absent for ranges).
+    pub for_arrays: HashMap<Span, Type>,
     pub locals: Vec<LocalInfo>,
-    pub fns: Vec<FnInfo>,
-    /// Index into `fns` of `main`.
+    pub fns: Vec<FnInfo<'a>>,
+    pub structs: Vec<StructInfo>,
     pub main: Option<FnId>,
-    /// The `FnDecl` (item index) each `FnId` was made from.
-    pub fn_items: Vec<usize>,
 }
 
-impl Typed {
+impl Typed<'_> {
     pub fn ty(&self, e: &Expr) -> &Type {
         &self.expr_types[e.id as usize]
     }
 }
 
-pub fn check(module: &Module, expr_count: u32) -> (Typed, Vec<Diagnostic>) {
+/// One parsed file of the program.
+pub struct SourceModule<'a> {
+    pub name: String,
+    pub file: u32,
+    pub ast: &'a Module,
+    /// Part of the standard library: may use `__rt_*` and `__llvm_*`.
+    pub is_stdlib: bool,
+    /// Imported module name → index in the program's module list.
+    pub imports: HashMap<String, ModId>,
+}
+
+pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, Vec<Diagnostic>) {
     let mut cx = Checker {
         out: Typed {
             expr_types: vec![Type::Error; expr_count as usize],
             ..Typed::default()
         },
         diags: Vec::new(),
-        fn_names: HashMap::new(),
-        scopes: Vec::new(),
-        ret: Type::Unit,
-        loops: Vec::new(),
+        modules,
+        items: vec![HashMap::new(); modules.len()],
+        ctx: Vec::new(),
+        module: 0,
     };
-    cx.declare_items(module);
-    for (fn_id, &item) in cx.out.fn_items.clone().iter().enumerate() {
-        if let Item::Fn(f) = &module.items[item] {
-            cx.check_fn(fn_id as FnId, f);
-        }
+    cx.declare(modules);
+    let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
+    STRUCT_NAMES.with(|n| *n.borrow_mut() = names);
+    let mut id = 0;
+    // Closures append to `fns` while we go; check them too.
+    while (id as usize) < cx.out.fns.len() {
+        cx.check_fn(id);
+        id += 1;
     }
     (cx.out, cx.diags)
 }
 
-struct Checker {
-    out: Typed,
-    diags: Vec<Diagnostic>,
-    fn_names: HashMap<String, FnId>,
+#[derive(Clone, Copy, Debug)]
+enum ItemRef {
+    Fn(FnId),
+    Struct(StructId),
+}
+
+struct FnContext {
+    fn_id: FnId,
     scopes: Vec<HashMap<String, LocalId>>,
     ret: Type,
     /// For each enclosing loop: whether a `break` leaves it.
     loops: Vec<bool>,
 }
 
-fn unsupported(what: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("unsupported", format!("{what} is not supported yet"))
-        .with_label(span, "not supported by this version of weft")
+struct Checker<'a, 'm> {
+    out: Typed<'a>,
+    diags: Vec<Diagnostic>,
+    modules: &'m [SourceModule<'a>],
+    /// Per module: its top-level names.
+    items: Vec<HashMap<String, ItemRef>>,
+    /// The function being checked, innermost last (closures nest).
+    ctx: Vec<FnContext>,
+    module: ModId,
 }
 
-impl Checker {
+fn unsupported(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("unsupported", format!("{what} is not supported yet")).with_label(span, "not supported by this version of weft")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+impl<'a> Checker<'a, '_> {
     fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
-    fn declare_items(&mut self, module: &Module) {
-        for (index, item) in module.items.iter().enumerate() {
-            match item {
-                Item::Fn(f) => {
-                    if f.kind != FnKind::Plain {
-                        let what = if f.kind == FnKind::Async {
-                            "`async fn`"
-                        } else {
-                            "`gen fn`"
-                        };
-                        self.error(unsupported(what, f.name.span));
+    // ----- declarations -------------------------------------------------
+
+    fn declare(&mut self, modules: &[SourceModule<'a>]) {
+        // Structs first, so function signatures can name them.
+        for (m, module) in modules.iter().enumerate() {
+            for item in &module.ast.items {
+                match item {
+                    Item::Struct(s) => {
+                        if self.redefined(m, &s.name) {
+                            continue;
+                        }
+                        let id = self.out.structs.len() as StructId;
+                        self.out.structs.push(StructInfo {
+                            name: s.name.name.clone(),
+                            fields: Vec::new(),
+                            span: s.name.span,
+                            methods: HashMap::new(),
+                        });
+                        self.items[m].insert(s.name.name.clone(), ItemRef::Struct(id));
                     }
-                    if let Some(&prev) = self.fn_names.get(&f.name.name) {
-                        let prev_span = self.out.fns[prev as usize].span;
-                        self.error(
-                            Diagnostic::error(
-                                "duplicate-definition",
-                                format!("the function `{}` is defined twice", f.name.name),
-                            )
-                            .with_label(f.name.span, "redefined here")
-                            .with_label(prev_span, "first defined here"),
-                        );
+                    Item::Enum(e) => self.error(unsupported("`enum`", e.name.span)),
+                    _ => {}
+                }
+            }
+        }
+        for (m, module) in modules.iter().enumerate() {
+            self.module = m as ModId;
+            for item in &module.ast.items {
+                if let Item::Struct(s) = item {
+                    let Some(ItemRef::Struct(id)) = self.items[m].get(&s.name.name).copied() else { continue };
+                    if self.out.structs[id as usize].span != s.name.span {
                         continue;
                     }
-                    let param_types = f
-                        .params
-                        .iter()
-                        .map(|p| match &p.ty {
-                            Some(t) => self.resolve_type(t),
-                            None => {
-                                self.error(unsupported("`self` outside an `impl`", p.span));
-                                Type::Error
-                            }
-                        })
-                        .collect();
-                    let ret = match &f.ret {
-                        Some(t) => self.resolve_type(t),
-                        None => Type::Unit,
-                    };
-                    let id = self.out.fns.len() as FnId;
-                    self.out.fns.push(FnInfo {
-                        name: f.name.name.clone(),
-                        params: Vec::new(),
-                        param_types,
-                        ret,
-                        span: f.name.span,
-                    });
-                    self.out.fn_items.push(index);
-                    self.fn_names.insert(f.name.name.clone(), id);
-                    if f.name.name == "main" {
-                        self.out.main = Some(id);
-                        let info = &self.out.fns[id as usize];
-                        if !f.params.is_empty() || info.ret != Type::Unit {
+                    let mut fields: Vec<(String, Type)> = Vec::new();
+                    for f in &s.fields {
+                        if fields.iter().any(|(n, _)| *n == f.name.name) {
                             self.error(
-                                Diagnostic::error("invalid-main", "`main` takes no parameters and returns nothing")
-                                    .with_label(f.name.span, "declared here")
-                                    .with_note("use `args()` for command-line arguments and `exit(n)` for the status"),
+                                Diagnostic::error("duplicate-field", format!("the field `{}` is declared twice", f.name.name))
+                                    .with_label(f.name.span, "declared again here"),
                             );
+                            continue;
+                        }
+                        let t = self.resolve_type(&f.ty);
+                        fields.push((f.name.name.clone(), t));
+                    }
+                    self.out.structs[id as usize].fields = fields;
+                }
+            }
+        }
+        for (m, module) in modules.iter().enumerate() {
+            self.module = m as ModId;
+            for item in &module.ast.items {
+                match item {
+                    Item::Fn(f) => {
+                        if self.redefined(m, &f.name) {
+                            continue;
+                        }
+                        let id = self.declare_fn(f, None);
+                        self.items[m].insert(f.name.name.clone(), ItemRef::Fn(id));
+                        if m == 0 && f.name.name == "main" {
+                            self.out.main = Some(id);
+                            let info = &self.out.fns[id as usize];
+                            if !f.params.is_empty() || info.ret != Type::Unit {
+                                self.error(
+                                    Diagnostic::error("invalid-main", "`main` takes no parameters and returns nothing")
+                                        .with_label(f.name.span, "declared here")
+                                        .with_note("use `args()` for command-line arguments and `exit(n)` for the status"),
+                                );
+                            }
                         }
                     }
+                    Item::Impl(imp) => {
+                        let target = match self.items[m].get(&imp.target.name) {
+                            Some(ItemRef::Struct(id)) => *id,
+                            _ => {
+                                self.error(
+                                    Diagnostic::error("unknown-type", format!("unknown struct `{}`", imp.target.name))
+                                        .with_label(imp.target.span, "`impl` needs a struct declared in this file"),
+                                );
+                                continue;
+                            }
+                        };
+                        for method in &imp.methods {
+                            if self.out.structs[target as usize].methods.contains_key(&method.name.name)
+                                || self.out.structs[target as usize].field(&method.name.name).is_some()
+                            {
+                                self.error(
+                                    Diagnostic::error(
+                                        "duplicate-definition",
+                                        format!("`{}` already has a field or method `{}`", imp.target.name, method.name.name),
+                                    )
+                                    .with_label(method.name.span, "defined again here"),
+                                );
+                                continue;
+                            }
+                            let id = self.declare_fn(method, Some(target));
+                            self.out.structs[target as usize].methods.insert(method.name.name.clone(), id);
+                        }
+                    }
+                    Item::Import(_) | Item::Struct(_) | Item::Enum(_) => {}
                 }
-                Item::Import(i) => self.error(unsupported("`import`", i.span)),
-                Item::Struct(s) => self.error(unsupported("`struct`", s.name.span)),
-                Item::Enum(e) => self.error(unsupported("`enum`", e.name.span)),
-                Item::Impl(i) => self.error(unsupported("`impl`", i.target.span)),
             }
         }
         if self.out.main.is_none() {
+            let file = modules.first().map(|m| m.file).unwrap_or(0);
             self.error(
                 Diagnostic::error("missing-main", "this program has no `main` function")
-                    .with_label(Span::new(0, 0, 0), "expected `fn main()` in this file"),
+                    .with_label(Span::new(file, 0, 0), "expected `fn main()` in this file"),
             );
         }
     }
 
+    fn redefined(&mut self, m: usize, name: &Ident) -> bool {
+        if let Some(prev) = self.items[m].get(&name.name).copied() {
+            let prev_span = match prev {
+                ItemRef::Fn(f) => self.out.fns[f as usize].span,
+                ItemRef::Struct(s) => self.out.structs[s as usize].span,
+            };
+            self.error(
+                Diagnostic::error("duplicate-definition", format!("`{}` is defined twice", name.name))
+                    .with_label(name.span, "redefined here")
+                    .with_label(prev_span, "first defined here"),
+            );
+            return true;
+        }
+        if self.modules[m].imports.contains_key(&name.name) {
+            self.error(
+                Diagnostic::error("duplicate-definition", format!("`{}` is also the name of an imported module", name.name))
+                    .with_label(name.span, "rename this item"),
+            );
+            return true;
+        }
+        false
+    }
+
+    fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
+        if f.kind != FnKind::Plain {
+            let what = if f.kind == FnKind::Async { "`async fn`" } else { "`gen fn`" };
+            self.error(unsupported(what, f.name.span));
+        }
+        let mut param_types = Vec::new();
+        for (i, p) in f.params.iter().enumerate() {
+            let t = match (&p.ty, owner) {
+                (Some(t), _) => self.resolve_type(t),
+                (None, Some(s)) if i == 0 => Type::Struct(s),
+                (None, _) => {
+                    self.error(
+                        Diagnostic::error("misplaced-self", "`self` can only be the first parameter of a method")
+                            .with_label(p.span, "not allowed here"),
+                    );
+                    Type::Error
+                }
+            };
+            param_types.push(t);
+        }
+        let ret = match &f.ret {
+            Some(t) => self.resolve_type(t),
+            None => Type::Unit,
+        };
+        let module = &self.modules[self.module as usize].name;
+        let symbol = match owner {
+            Some(s) => format!("{module}.{}.{}", self.out.structs[s as usize].name, f.name.name),
+            None => format!("{module}.{}", f.name.name),
+        };
+        let id = self.out.fns.len() as FnId;
+        self.out.fns.push(FnInfo {
+            symbol,
+            name: f.name.name.clone(),
+            params: Vec::new(),
+            param_types,
+            ret,
+            span: f.name.span,
+            source: FnSource::Decl(f),
+            captures: Vec::new(),
+            is_closure: false,
+        });
+        id
+    }
+
     fn resolve_type(&mut self, t: &TypeExpr) -> Type {
         match t {
-            TypeExpr::Named { path, args, span } if path.len() == 1 && args.is_empty() => {
-                match path[0].name.as_str() {
+            TypeExpr::Named { path, args, span } => {
+                let name = path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+                if name == "<error>" {
+                    return Type::Error;
+                }
+                let arity = |cx: &mut Self, n: usize| {
+                    if args.len() != n {
+                        cx.error(
+                            Diagnostic::error(
+                                "wrong-type-arguments",
+                                format!("`{name}` takes {n} type argument{} but {} were given", plural(n), args.len()),
+                            )
+                            .with_label(*span, "wrong number of type arguments"),
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                };
+                match name.as_str() {
+                    "int" | "float" | "bool" | "string" if !arity(self, 0) => Type::Error,
                     "int" => Type::Int,
                     "float" => Type::Float,
                     "bool" => Type::Bool,
                     "string" => Type::Str,
-                    "Map" | "Task" | "Chan" | "Gen" => {
-                        self.error(unsupported(&format!("the type `{}`", path[0].name), *span));
+                    "Map" => {
+                        if !arity(self, 2) {
+                            return Type::Error;
+                        }
+                        let k = self.resolve_type(&args[0]);
+                        let v = self.resolve_type(&args[1]);
+                        if !matches!(k, Type::Int | Type::Str | Type::Error) {
+                            self.error(
+                                Diagnostic::error("invalid-map-key", format!("map keys must be `int` or `string`, not `{k}`"))
+                                    .with_label(args[0].span(), "not a valid key type"),
+                            );
+                        }
+                        Type::Map(Box::new(k), Box::new(v))
+                    }
+                    "Task" | "Chan" | "Gen" => {
+                        self.error(unsupported(&format!("the type `{name}`"), *span));
                         Type::Error
                     }
-                    name => {
-                        self.error(
-                            Diagnostic::error("unknown-type", format!("unknown type `{name}`"))
-                                .with_label(*span, "not a type in scope"),
-                        );
-                        Type::Error
-                    }
+                    _ => match self.lookup_item(path) {
+                        Some(ItemRef::Struct(id)) if args.is_empty() => Type::Struct(id),
+                        _ => {
+                            self.error(
+                                Diagnostic::error("unknown-type", format!("unknown type `{name}`"))
+                                    .with_label(*span, "not a type in scope"),
+                            );
+                            Type::Error
+                        }
+                    },
                 }
             }
-            TypeExpr::Named { span, .. } => {
-                self.error(unsupported("this type", *span));
-                Type::Error
-            }
-            TypeExpr::Array(_, span) => {
-                self.error(unsupported("the array type", *span));
-                Type::Error
-            }
-            TypeExpr::Optional(_, span) => {
-                self.error(unsupported("the optional type", *span));
-                Type::Error
-            }
-            TypeExpr::Func { span, .. } => {
-                self.error(unsupported("the function type", *span));
-                Type::Error
+            TypeExpr::Array(inner, _) => Type::Array(Box::new(self.resolve_type(inner))),
+            TypeExpr::Optional(inner, _) => Type::Optional(Box::new(self.resolve_type(inner))),
+            TypeExpr::Func { params, ret, .. } => {
+                let params = params.iter().map(|p| self.resolve_type(p)).collect();
+                let ret = match ret {
+                    Some(r) => self.resolve_type(r),
+                    None => Type::Unit,
+                };
+                Type::Func(params, Box::new(ret))
             }
         }
+    }
+
+    /// `name` in this module, or `module.name` through an import.
+    fn lookup_item(&self, path: &[Ident]) -> Option<ItemRef> {
+        match path {
+            [one] => self.items[self.module as usize].get(&one.name).copied(),
+            [m, one] => {
+                let target = *self.modules[self.module as usize].imports.get(&m.name)?;
+                let item = self.items[target as usize].get(&one.name).copied()?;
+                // Names starting with `_` are private to their module.
+                (!one.name.starts_with('_')).then_some(item)
+            }
+            _ => None,
+        }
+    }
+
+    // ----- scopes ---------------------------------------------------------
+
+    fn cx(&mut self) -> &mut FnContext {
+        self.ctx.last_mut().expect("inside a function")
     }
 
     fn new_local(&mut self, name: &Ident, ty: Type, mutable: bool) -> LocalId {
@@ -285,70 +607,117 @@ impl Checker {
             name: name.name.clone(),
             ty,
             mutable,
+            captured: false,
         });
         self.out.decls.insert(name.span, id);
-        if let Some(scope) = self.scopes.last_mut() {
+        if let Some(scope) = self.cx().scopes.last_mut() {
             scope.insert(name.name.clone(), id);
         }
         id
     }
 
-    fn lookup_local(&self, name: &str) -> Option<LocalId> {
-        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    /// Finds a local, capturing it into every closure between its function and here.
+    fn lookup_local(&mut self, name: &str) -> Option<LocalId> {
+        let depth = self.ctx.len();
+        for level in (0..depth).rev() {
+            let found = self.ctx[level].scopes.iter().rev().find_map(|s| s.get(name).copied());
+            if let Some(id) = found {
+                if level + 1 < depth {
+                    self.out.locals[id as usize].captured = true;
+                    for inner in level + 1..depth {
+                        let f = self.ctx[inner].fn_id as usize;
+                        if !self.out.fns[f].captures.contains(&id) {
+                            self.out.fns[f].captures.push(id);
+                        }
+                    }
+                }
+                return Some(id);
+            }
+        }
+        None
     }
 
-    fn check_fn(&mut self, id: FnId, f: &FnDecl) {
-        self.scopes.push(HashMap::new());
+    fn push_scope(&mut self) {
+        self.cx().scopes.push(HashMap::new());
+    }
+
+    fn pop_scope(&mut self) {
+        self.cx().scopes.pop();
+    }
+
+    // ----- functions and statements --------------------------------------
+
+    fn module_of(&self, span: Span) -> ModId {
+        self.modules.iter().position(|m| m.file == span.file).unwrap_or(0) as ModId
+    }
+
+    fn check_fn(&mut self, id: FnId) {
         let info = &self.out.fns[id as usize];
-        self.ret = info.ret.clone();
+        let source = info.source;
+        let ret = info.ret.clone();
         let param_types = info.param_types.clone();
-        let mut params = Vec::new();
-        for (p, ty) in f.params.iter().zip(param_types) {
-            params.push(self.new_local(&p.name, ty, false));
+        let span = info.span;
+        self.module = self.module_of(span);
+        let (params, body): (&'a [Param], &'a Block) = match source {
+            FnSource::Decl(d) => (&d.params, &d.body),
+            FnSource::Closure(e) => match &e.kind {
+                ExprKind::Closure { params, body, .. } => (params, body),
+                _ => return,
+            },
+        };
+        if matches!(source, FnSource::Closure(_)) {
+            // A closure is checked where it appears, inside its parent's context.
+            return;
         }
-        self.out.fns[id as usize].params = params;
-        let (_, diverges) = self.check_block(&f.body, false);
-        if !diverges && !matches!(self.ret, Type::Unit | Type::Error) {
+        self.ctx.push(FnContext {
+            fn_id: id,
+            scopes: vec![HashMap::new()],
+            ret: ret.clone(),
+            loops: Vec::new(),
+        });
+        self.body(id, params, &param_types, body, &ret, span);
+        self.ctx.pop();
+    }
+
+    fn body(&mut self, id: FnId, params: &'a [Param], param_types: &[Type], body: &'a Block, ret: &Type, span: Span) {
+        let mut locals = Vec::new();
+        for (p, ty) in params.iter().zip(param_types) {
+            locals.push(self.new_local(&p.name, ty.clone(), false));
+        }
+        self.out.fns[id as usize].params = locals;
+        let (_, diverges) = self.check_block(body, None);
+        if !diverges && !matches!(ret, Type::Unit | Type::Error) {
             let end = Span {
-                start: f.body.span.end.saturating_sub(1),
-                ..f.body.span
+                start: body.span.end.saturating_sub(1),
+                ..body.span
             };
+            let name = self.out.fns[id as usize].name.clone();
             self.error(
-                Diagnostic::error(
-                    "missing-return",
-                    format!(
-                        "function `{}` may end without returning a `{}`",
-                        f.name.name, self.ret
-                    ),
-                )
-                .with_label(end, "the end of the function can be reached")
-                .with_label(
-                    f.ret.as_ref().map(|t| t.span()).unwrap_or(f.name.span),
-                    "declared to return a value",
-                ),
+                Diagnostic::error("missing-return", format!("function `{name}` may end without returning a `{ret}`"))
+                    .with_label(end, "the end of the function can be reached")
+                    .with_label(span, "declared to return a value"),
             );
         }
-        self.scopes.pop();
     }
 
     /// Checks a block; returns the type of its value (its trailing expression
-    /// when `want_value`) and whether control can never leave its end.
-    fn check_block(&mut self, block: &Block, want_value: bool) -> (Type, bool) {
-        self.scopes.push(HashMap::new());
+    /// when `want` is given) and whether control can never leave its end.
+    fn check_block(&mut self, block: &'a Block, want: Option<&Type>) -> (Type, bool) {
+        self.push_scope();
         let mut diverges = false;
         let mut value = Type::Unit;
         let last = block.stmts.len().saturating_sub(1);
         for (i, stmt) in block.stmts.iter().enumerate() {
-            if want_value && i == last {
+            if want.is_some() && i == last {
                 if let Stmt::Expr(e) = stmt {
-                    value = self.check_expr(e, true);
+                    value = self.check_expr(e, want);
                     diverges |= value == Type::Never;
                     continue;
                 }
             }
             diverges |= self.check_stmt(stmt);
         }
-        self.scopes.pop();
+        self.pop_scope();
         if diverges {
             value = Type::Never;
         }
@@ -356,33 +725,31 @@ impl Checker {
     }
 
     /// Returns whether the statement never completes normally.
-    fn check_stmt(&mut self, stmt: &Stmt) -> bool {
+    fn check_stmt(&mut self, stmt: &'a Stmt) -> bool {
         match stmt {
             Stmt::Let {
-                mutable,
-                name,
-                ty,
-                value,
-                ..
+                mutable, name, ty, value, ..
             } => {
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
-                let actual = self.check_expr(value, true);
+                let actual = self.check_expr(value, declared.as_ref());
                 let ty = match declared {
                     Some(d) => {
-                        self.expect(&actual, &d, value.span);
+                        self.coerce(value, &actual, &d);
                         d
                     }
                     None => {
-                        if actual == Type::Unit {
-                            self.error(
-                                Diagnostic::error(
-                                    "no-value",
-                                    "this expression has no value to bind",
-                                )
-                                .with_label(value.span, "produces no value"),
-                            );
+                        match actual {
+                            Type::Unit => self.error(
+                                Diagnostic::error("no-value", "this expression has no value to bind")
+                                    .with_label(value.span, "produces no value"),
+                            ),
+                            Type::Nil => self.error(
+                                Diagnostic::error("cannot-infer", "cannot infer the type of `nil`")
+                                    .with_label(value.span, "add a type: `let x: int? = nil`"),
+                            ),
+                            _ => {}
                         }
-                        if actual == Type::Never {
+                        if matches!(actual, Type::Never | Type::Nil | Type::Unit) {
                             Type::Error
                         } else {
                             actual.clone()
@@ -392,192 +759,108 @@ impl Checker {
                 self.new_local(name, ty, *mutable);
                 actual == Type::Never
             }
-            Stmt::Assign {
-                target,
-                op,
-                value,
-                span,
-            } => {
-                let target_ty = match &target.kind {
-                    ExprKind::Name(name) => match self.lookup_local(name) {
-                        Some(id) => {
-                            self.out.names.insert(target.id, Res::Local(id));
-                            let info = &self.out.locals[id as usize];
-                            let ty = info.ty.clone();
-                            if !info.mutable {
-                                let decl = self
-                                    .out
-                                    .decls
-                                    .iter()
-                                    .find(|(_, &l)| l == id)
-                                    .map(|(s, _)| *s);
-                                let mut d = Diagnostic::error(
-                                    "assign-to-immutable",
-                                    format!("cannot assign twice to immutable variable `{name}`"),
-                                )
-                                .with_label(target.span, "cannot assign to a `let` binding");
-                                if let Some(decl) = decl {
-                                    d = d.with_label(
-                                        decl,
-                                        "declared with `let` here; use `var` to make it mutable",
-                                    );
-                                }
-                                self.error(d);
-                            }
-                            ty
-                        }
-                        None => {
-                            self.check_expr(target, true);
-                            Type::Error
-                        }
-                    },
-                    ExprKind::Index(..) | ExprKind::Field(..) => {
-                        self.error(unsupported(
-                            "assignment to an element or field",
-                            target.span,
-                        ));
-                        Type::Error
-                    }
-                    _ => {
-                        self.error(
-                            Diagnostic::error(
-                                "invalid-assignment-target",
-                                "cannot assign to this expression",
-                            )
-                            .with_label(target.span, "not a variable, element or field"),
-                        );
-                        Type::Error
-                    }
-                };
-                if target_ty != Type::Error {
-                    self.out.expr_types[target.id as usize] = target_ty.clone();
-                }
-                let value_ty = self.check_expr(value, true);
-                match op {
-                    None => self.expect(&value_ty, &target_ty, value.span),
-                    Some(op) => {
-                        self.binary_type(
-                            *op,
-                            &target_ty,
-                            &value_ty,
-                            *span,
-                            target.span,
-                            value.span,
-                        );
-                    }
-                }
-                value_ty == Type::Never
-            }
-            Stmt::Expr(e) => self.check_expr(e, false) == Type::Never,
+            Stmt::Assign { target, op, value, span } => self.check_assign(target, *op, value, *span),
+            Stmt::Expr(e) => self.check_expr(e, None) == Type::Never,
             Stmt::While { cond, body, .. } => {
-                let t = self.check_expr(cond, true);
+                let t = self.check_expr(cond, Some(&Type::Bool));
                 self.expect(&t, &Type::Bool, cond.span);
-                self.loops.push(false);
-                self.check_block(body, false);
-                self.loops.pop();
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                false
+            }
+            Stmt::WhileLet { name, value, body, .. } => {
+                let t = self.check_expr(value, None);
+                let inner = self.optional_inner(&t, value.span);
+                self.push_scope();
+                self.new_local(name, inner, false);
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                self.pop_scope();
                 false
             }
             Stmt::Loop { body, .. } => {
-                self.loops.push(false);
-                self.check_block(body, false);
-                let broke = self.loops.pop().unwrap_or(false);
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                let broke = self.cx().loops.pop().unwrap_or(false);
                 !broke
             }
-            Stmt::For {
-                var, iter, body, ..
-            } => {
+            Stmt::For { var, iter, body, span } => {
                 let elem = match &iter.kind {
                     ExprKind::Range { start, end, .. } => {
-                        let a = self.check_expr(start, true);
-                        let b = self.check_expr(end, true);
+                        let a = self.check_expr(start, Some(&Type::Int));
+                        let b = self.check_expr(end, Some(&Type::Int));
                         self.expect(&a, &Type::Int, start.span);
                         self.expect(&b, &Type::Int, end.span);
                         self.out.expr_types[iter.id as usize] = Type::Unit;
                         Type::Int
                     }
-                    _ => {
-                        self.check_expr(iter, true);
-                        self.error(unsupported(
-                            "`for` over anything but a range `a..b`",
-                            iter.span,
-                        ));
-                        Type::Error
-                    }
+                    _ => match self.check_expr(iter, None) {
+                        Type::Array(elem) => {
+                            self.out.for_arrays.insert(*span, (*elem).clone());
+                            *elem
+                        }
+                        Type::Error => Type::Error,
+                        other => {
+                            self.error(
+                                Diagnostic::error("not-iterable", format!("cannot iterate over a `{other}`"))
+                                    .with_label(iter.span, "expected a range `a..b` or an array"),
+                            );
+                            Type::Error
+                        }
+                    },
                 };
-                self.scopes.push(HashMap::new());
+                self.push_scope();
                 self.new_local(var, elem, false);
-                self.loops.push(false);
-                self.check_block(body, false);
-                self.loops.pop();
-                self.scopes.pop();
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                self.pop_scope();
                 false
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
-                match self.loops.last_mut() {
-                    Some(broke) => {
-                        if matches!(stmt, Stmt::Break(_)) {
-                            *broke = true;
-                        }
-                    }
+                let is_break = matches!(stmt, Stmt::Break(_));
+                match self.cx().loops.last_mut() {
+                    Some(broke) => *broke |= is_break,
                     None => {
-                        let word = if matches!(stmt, Stmt::Break(_)) {
-                            "break"
-                        } else {
-                            "continue"
-                        };
+                        let word = if is_break { "break" } else { "continue" };
                         self.error(
-                            Diagnostic::error(
-                                "break-outside-loop",
-                                format!("`{word}` outside of a loop"),
-                            )
-                            .with_label(*span, "not inside `while`, `loop` or `for`"),
+                            Diagnostic::error("break-outside-loop", format!("`{word}` outside of a loop"))
+                                .with_label(*span, "not inside `while`, `loop` or `for`"),
                         );
                     }
                 }
                 true
             }
             Stmt::Return(value, span) => {
-                let ret = self.ret.clone();
+                let ret = self.cx().ret.clone();
                 match value {
                     Some(v) => {
-                        let t = self.check_expr(v, true);
-                        if ret == Type::Unit && t != Type::Error {
+                        let t = self.check_expr(v, Some(&ret));
+                        if ret == Type::Unit && !t.is_error() {
                             self.error(
-                                Diagnostic::error(
-                                    "return-value-in-unit-fn",
-                                    "this function does not return a value",
-                                )
-                                .with_label(
-                                    v.span,
-                                    "remove this value, or declare `-> T` on the function",
-                                ),
+                                Diagnostic::error("return-value-in-unit-fn", "this function does not return a value")
+                                    .with_label(v.span, "remove this value, or declare `-> T` on the function"),
                             );
                         } else {
-                            self.expect(&t, &ret, v.span);
+                            self.coerce(v, &t, &ret);
                         }
                     }
                     None => {
                         if !matches!(ret, Type::Unit | Type::Error) {
                             self.error(
-                                Diagnostic::error(
-                                    "missing-return-value",
-                                    format!("this function must return a `{ret}`"),
-                                )
-                                .with_label(*span, "`return` without a value"),
+                                Diagnostic::error("missing-return-value", format!("this function must return a `{ret}`"))
+                                    .with_label(*span, "`return` without a value"),
                             );
                         }
                     }
                 }
                 true
             }
-            Stmt::WhileLet { span, .. } => {
-                self.error(unsupported("`while let`", *span));
-                false
-            }
             Stmt::Yield(_, span) => {
                 self.error(
-                    Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
-                        .with_label(*span, "only generators can yield"),
+                    Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`").with_label(*span, "only generators can yield"),
                 );
                 false
             }
@@ -588,16 +871,98 @@ impl Checker {
         }
     }
 
-    fn expect(&mut self, actual: &Type, expected: &Type, span: Span) {
-        if !actual.fits(expected) {
-            self.error(
-                Diagnostic::error(
-                    "type-mismatch",
-                    format!("expected `{expected}`, found `{actual}`"),
-                )
-                .with_label(span, format!("this is a `{actual}`")),
-            );
+    fn check_assign(&mut self, target: &'a Expr, op: Option<BinOp>, value: &'a Expr, span: Span) -> bool {
+        let target_ty = match &target.kind {
+            ExprKind::Name(name) => match self.lookup_local(name) {
+                Some(id) => {
+                    self.out.names.insert(target.id, Res::Local(id));
+                    let info = &self.out.locals[id as usize];
+                    let ty = info.ty.clone();
+                    if !info.mutable {
+                        let decl = self.out.decls.iter().find(|(_, &l)| l == id).map(|(s, _)| *s);
+                        let mut d = Diagnostic::error("assign-to-immutable", format!("cannot assign twice to immutable variable `{name}`"))
+                            .with_label(target.span, "cannot assign to a `let` binding");
+                        if let Some(decl) = decl {
+                            d = d.with_label(decl, "declared with `let` here; use `var` to make it mutable");
+                        }
+                        self.error(d);
+                    }
+                    ty
+                }
+                None => {
+                    self.check_expr(target, None);
+                    Type::Error
+                }
+            },
+            ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, None),
+            _ => {
+                self.error(
+                    Diagnostic::error("invalid-assignment-target", "cannot assign to this expression")
+                        .with_label(target.span, "not a variable, element or field"),
+                );
+                Type::Error
+            }
+        };
+        if !target_ty.is_error() {
+            self.out.expr_types[target.id as usize] = target_ty.clone();
         }
+        let value_ty = self.check_expr(value, Some(&target_ty));
+        match op {
+            None => self.coerce(value, &value_ty, &target_ty),
+            Some(op) => {
+                let result = self.binary_type(op, &target_ty, &value_ty, span, target.span, value.span);
+                if !result.is_error() && result != target_ty {
+                    self.expect(&result, &target_ty, span);
+                }
+            }
+        }
+        value_ty == Type::Never
+    }
+
+    /// The `T` of a `T?`, or an error.
+    fn optional_inner(&mut self, t: &Type, span: Span) -> Type {
+        match t {
+            Type::Optional(inner) => (**inner).clone(),
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error("not-optional", format!("expected an optional, found `{other}`"))
+                        .with_label(span, "`if let` and `while let` unwrap a `T?`"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    fn expect(&mut self, actual: &Type, expected: &Type, span: Span) {
+        if !fits(actual, expected) {
+            self.mismatch(actual, expected, span);
+        }
+    }
+
+    fn mismatch(&mut self, actual: &Type, expected: &Type, span: Span) {
+        let mut d = Diagnostic::error("type-mismatch", format!("expected `{expected}`, found `{actual}`"))
+            .with_label(span, format!("this is a `{actual}`"));
+        if let Type::Optional(inner) = actual {
+            if fits(inner, expected) {
+                d = d.with_note("unwrap the optional with `x!` or `if let v = x { ... }`");
+            }
+        }
+        self.error(d);
+    }
+
+    /// Like `expect`, but a `T` where `T?` is wanted is wrapped (recorded for codegen).
+    fn coerce(&mut self, e: &Expr, actual: &Type, expected: &Type) {
+        if fits(actual, expected) {
+            return;
+        }
+        if let Type::Optional(inner) = expected {
+            if fits(actual, inner) && *actual != Type::Nil {
+                self.out.coercions.insert(e.id, Coercion::WrapOptional);
+                return;
+            }
+        }
+        self.mismatch(actual, expected, e.span);
     }
 
     fn set(&mut self, e: &Expr, t: Type) -> Type {
@@ -605,158 +970,179 @@ impl Checker {
         t
     }
 
-    /// `want_value`: the expression's value is used (an `if` must then have an `else`).
-    fn check_expr(&mut self, e: &Expr, want_value: bool) -> Type {
-        let t = self.expr_type(e, want_value);
+    // ----- expressions ------------------------------------------------------
+
+    /// `want`: the type the context expects, if any. It guides `[]`, `nil`
+    /// and closures, and says the value is used (an `if` then needs an `else`).
+    fn check_expr(&mut self, e: &'a Expr, want: Option<&Type>) -> Type {
+        let t = self.expr_type(e, want);
         self.set(e, t)
     }
 
-    fn expr_type(&mut self, e: &Expr, want_value: bool) -> Type {
+    fn expr_type(&mut self, e: &'a Expr, want: Option<&Type>) -> Type {
         match &e.kind {
             ExprKind::Int(_) => Type::Int,
             ExprKind::Float(_) => Type::Float,
             ExprKind::Bool(_) => Type::Bool,
+            ExprKind::Nil => Type::Nil,
             ExprKind::Str(parts) => {
-                if parts.iter().any(|p| matches!(p, StrPart::Expr(_))) {
-                    self.error(unsupported("string interpolation", e.span));
+                for p in parts {
+                    if let StrPart::Expr(inner) = p {
+                        let t = self.check_expr(inner, None);
+                        if matches!(t, Type::Unit) {
+                            self.error(
+                                Diagnostic::error("no-value", "this expression has no value to interpolate")
+                                    .with_label(inner.span, "produces no value"),
+                            );
+                        }
+                    }
                 }
                 Type::Str
             }
-            ExprKind::Name(name) => {
-                if let Some(id) = self.lookup_local(name) {
-                    self.out.names.insert(e.id, Res::Local(id));
-                    return self.out.locals[id as usize].ty.clone();
+            ExprKind::Name(name) => self.check_name(e, name),
+            ExprKind::Array(items) => {
+                let want_elem = match want {
+                    Some(Type::Array(t)) => Some((**t).clone()),
+                    _ => None,
+                };
+                let mut elem: Option<Type> = want_elem.clone();
+                for item in items {
+                    let t = self.check_expr(item, elem.as_ref());
+                    match &elem {
+                        None if !matches!(t, Type::Never | Type::Nil | Type::Error) => elem = Some(t),
+                        Some(expected) => {
+                            let expected = expected.clone();
+                            self.coerce(item, &t, &expected);
+                        }
+                        None => {}
+                    }
                 }
-                if let Some(&f) = self.fn_names.get(name) {
-                    self.out.names.insert(e.id, Res::Fn(f));
-                    self.error(unsupported("a function used as a value", e.span));
-                    return Type::Error;
+                match elem {
+                    Some(t) => Type::Array(Box::new(t)),
+                    None if items.iter().any(|i| self.out.expr_types[i.id as usize].is_error()) => Type::Error,
+                    None => {
+                        self.error(
+                            Diagnostic::error("cannot-infer", "cannot infer the element type of this array")
+                                .with_label(e.span, "write `[T]()` for an empty array"),
+                        );
+                        Type::Error
+                    }
                 }
-                self.error(
-                    Diagnostic::error(
-                        "unknown-name",
-                        format!("cannot find `{name}` in this scope"),
-                    )
-                    .with_label(e.span, "not found"),
-                );
-                Type::Error
             }
+            ExprKind::Construct(ty, args) => {
+                let t = self.resolve_type(ty);
+                match &t {
+                    Type::Array(_) | Type::Map(..) => {
+                        if !args.is_empty() {
+                            self.error(
+                                Diagnostic::error("wrong-argument-count", format!("`{t}()` takes no arguments"))
+                                    .with_label(e.span, "remove the arguments"),
+                            );
+                        }
+                        t
+                    }
+                    Type::Error => Type::Error,
+                    _ => {
+                        self.error(
+                            Diagnostic::error("invalid-constructor", format!("`{t}` cannot be constructed this way"))
+                                .with_label(e.span, "only `[T]()` and `Map[K, V]()` construct like this"),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::StructLit { name, fields } => self.check_struct_lit(e, name, fields),
             ExprKind::Unary(op, inner) => {
-                let t = self.check_expr(inner, true);
+                let t = self.check_expr(inner, None);
                 match (op, &t) {
                     (_, Type::Error | Type::Never) => t,
                     (UnOp::Neg, Type::Int | Type::Float) => t,
-                    (UnOp::Not, Type::Bool) => t,
-                    (UnOp::Not, Type::Int) => Type::Int,
+                    (UnOp::Not, Type::Bool | Type::Int) => t,
                     _ => {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
                         self.error(
-                            Diagnostic::error(
-                                "invalid-operand",
-                                format!("cannot apply unary `{sym}` to `{t}`"),
-                            )
-                            .with_label(inner.span, format!("this is a `{t}`")),
+                            Diagnostic::error("invalid-operand", format!("cannot apply unary `{sym}` to `{t}`"))
+                                .with_label(inner.span, format!("this is a `{t}`")),
                         );
                         Type::Error
                     }
                 }
             }
             ExprKind::Binary(op, l, r) => {
-                let lt = self.check_expr(l, true);
-                let rt = self.check_expr(r, true);
+                let lt = self.check_expr(l, None);
+                let hint = if matches!(lt, Type::Nil | Type::Error | Type::Never) { None } else { Some(lt.clone()) };
+                let rt = self.check_expr(r, hint.as_ref());
                 self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
             }
             ExprKind::Call(callee, args) => self.check_call(e, callee, args),
-            ExprKind::If { cond, then, els } => {
-                let c = self.check_expr(cond, true);
-                self.expect(&c, &Type::Bool, cond.span);
-                let (tt, tdiv) = self.check_block(then, want_value);
-                match els {
-                    None => {
-                        if want_value && tt != Type::Unit && tt != Type::Never {
-                            self.error(
-                                Diagnostic::error(
-                                    "if-without-else",
-                                    "`if` used as a value needs an `else`",
-                                )
-                                .with_label(e.span, "this `if` has no `else` branch"),
-                            );
-                        }
-                        Type::Unit
+            ExprKind::Field(base, field) => self.check_field(e, base, field),
+            ExprKind::Index(base, index) => {
+                let bt = self.check_expr(base, None);
+                match bt {
+                    Type::Array(elem) => {
+                        let it = self.check_expr(index, Some(&Type::Int));
+                        self.expect(&it, &Type::Int, index.span);
+                        *elem
                     }
-                    Some(els) => {
-                        let et = self.check_expr(els, want_value);
-                        if !want_value {
-                            return if tdiv && et == Type::Never {
-                                Type::Never
-                            } else {
-                                Type::Unit
-                            };
-                        }
-                        if tt == Type::Never {
-                            et
-                        } else if et == Type::Never || et.fits(&tt) {
-                            tt
-                        } else {
-                            self.error(
-                                Diagnostic::error(
-                                    "branch-type-mismatch",
-                                    "`if` and `else` have different types",
-                                )
-                                .with_label(els.span, format!("this is a `{et}`"))
-                                .with_label(then.span, format!("this is a `{tt}`")),
-                            );
-                            Type::Error
-                        }
+                    Type::Map(k, v) => {
+                        let it = self.check_expr(index, Some(&k));
+                        self.expect(&it, &k, index.span);
+                        *v
+                    }
+                    Type::Error | Type::Never => {
+                        self.check_expr(index, None);
+                        Type::Error
+                    }
+                    other => {
+                        self.check_expr(index, None);
+                        self.error(
+                            Diagnostic::error("not-indexable", format!("cannot index a `{other}`"))
+                                .with_label(base.span, "only arrays and maps can be indexed"),
+                        );
+                        Type::Error
                     }
                 }
             }
-            ExprKind::Block(b) => self.check_block(b, want_value).0,
-            ExprKind::Error => Type::Error,
-            ExprKind::Nil => {
-                self.error(unsupported("`nil` (optionals)", e.span));
-                Type::Error
-            }
-            ExprKind::Array(_) | ExprKind::Construct(..) => {
-                self.error(unsupported("arrays, maps and channels", e.span));
-                Type::Error
-            }
-            ExprKind::StructLit { .. } => {
-                self.error(unsupported("struct literals", e.span));
-                Type::Error
-            }
-            ExprKind::Field(..) => {
-                self.error(unsupported("fields and methods", e.span));
-                Type::Error
-            }
-            ExprKind::Index(..) => {
-                self.error(unsupported("indexing", e.span));
-                Type::Error
-            }
-            ExprKind::Unwrap(_) => {
-                self.error(unsupported("`!` (optionals)", e.span));
-                Type::Error
+            ExprKind::Unwrap(inner) => {
+                let t = self.check_expr(inner, None);
+                match t {
+                    Type::Optional(inner) => *inner,
+                    Type::Error | Type::Never => Type::Error,
+                    other => {
+                        self.error(
+                            Diagnostic::error("not-optional", format!("cannot unwrap a `{other}` with `!`"))
+                                .with_label(e.span, "`!` unwraps an optional `T?`"),
+                        );
+                        Type::Error
+                    }
+                }
             }
             ExprKind::Range { .. } => {
                 self.error(
-                    Diagnostic::error(
-                        "range-outside-for",
-                        "a range can only be used in a `for` loop",
-                    )
-                    .with_label(e.span, "write `for i in a..b { }`"),
+                    Diagnostic::error("range-outside-for", "a range can only be used in a `for` loop")
+                        .with_label(e.span, "write `for i in a..b { }`"),
                 );
                 Type::Error
             }
-            ExprKind::IfLet { .. } => {
-                self.error(unsupported("`if let`", e.span));
-                Type::Error
+            ExprKind::If { cond, then, els } => {
+                let c = self.check_expr(cond, Some(&Type::Bool));
+                self.expect(&c, &Type::Bool, cond.span);
+                self.check_if_arms(e, then, els.as_deref(), want)
             }
+            ExprKind::IfLet { name, value, then, els } => {
+                let t = self.check_expr(value, None);
+                let inner = self.optional_inner(&t, value.span);
+                self.push_scope();
+                self.new_local(name, inner, false);
+                let result = self.check_if_arms(e, then, els.as_deref(), want);
+                self.pop_scope();
+                result
+            }
+            ExprKind::Block(b) => self.check_block(b, want).0,
+            ExprKind::Closure { params, ret, body } => self.check_closure(e, params, ret.as_ref(), body),
+            ExprKind::Error => Type::Error,
             ExprKind::Match(..) => {
                 self.error(unsupported("`match`", e.span));
-                Type::Error
-            }
-            ExprKind::Closure { .. } => {
-                self.error(unsupported("closures", e.span));
                 Type::Error
             }
             ExprKind::Await(_) => {
@@ -777,60 +1163,269 @@ impl Checker {
         }
     }
 
-    fn binary_type(
-        &mut self,
-        op: BinOp,
-        lt: &Type,
-        rt: &Type,
-        span: Span,
-        lspan: Span,
-        rspan: Span,
-    ) -> Type {
+    /// The arms of `if` / `if let` (the `then` block is checked here, the
+    /// condition by the caller).
+    fn check_if_arms(&mut self, e: &Expr, then: &'a Block, els: Option<&'a Expr>, want: Option<&Type>) -> Type {
+        let (tt, tdiv) = self.check_block(then, want);
+        match els {
+            None => {
+                if want.is_some() && !matches!(tt, Type::Unit | Type::Never | Type::Error) {
+                    self.error(
+                        Diagnostic::error("if-without-else", "`if` used as a value needs an `else`")
+                            .with_label(e.span, "this `if` has no `else` branch"),
+                    );
+                }
+                Type::Unit
+            }
+            Some(els) => {
+                let hint = match (&tt, want) {
+                    (Type::Never | Type::Nil | Type::Error, w) => w.cloned(),
+                    (t, Some(_)) => Some(t.clone()),
+                    (_, None) => None,
+                };
+                let et = self.check_expr(els, hint.as_ref().or(want));
+                if want.is_none() {
+                    return if tdiv && et == Type::Never { Type::Never } else { Type::Unit };
+                }
+                match (&tt, &et) {
+                    (Type::Never, _) => et,
+                    (_, Type::Never) => tt,
+                    (Type::Nil, Type::Optional(_)) => et,
+                    (Type::Optional(_), Type::Nil) => tt,
+                    _ if fits(&et, &tt) => tt,
+                    _ => {
+                        self.error(
+                            Diagnostic::error("branch-type-mismatch", "`if` and `else` have different types")
+                                .with_label(els.span, format!("this is a `{et}`"))
+                                .with_label(then.span, format!("this is a `{tt}`")),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_name(&mut self, e: &Expr, name: &str) -> Type {
+        if let Some(id) = self.lookup_local(name) {
+            self.out.names.insert(e.id, Res::Local(id));
+            return self.out.locals[id as usize].ty.clone();
+        }
+        let ident = Ident {
+            name: name.to_string(),
+            span: e.span,
+        };
+        match self.lookup_item(std::slice::from_ref(&ident)) {
+            Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+            Some(ItemRef::Struct(_)) => {
+                self.error(
+                    Diagnostic::error("type-as-value", format!("`{name}` is a type, not a value"))
+                        .with_label(e.span, format!("build one with `{name} {{ ... }}`")),
+                );
+                Type::Error
+            }
+            None => {
+                let d = if self.modules[self.module as usize].imports.contains_key(name) {
+                    Diagnostic::error("module-as-value", format!("`{name}` is a module, not a value"))
+                        .with_label(e.span, format!("use its items as `{name}.item`"))
+                } else {
+                    Diagnostic::error("unknown-name", format!("cannot find `{name}` in this scope")).with_label(e.span, "not found")
+                };
+                self.error(d);
+                Type::Error
+            }
+        }
+    }
+
+    fn fn_value(&mut self, e: &Expr, f: FnId) -> Type {
+        self.out.names.insert(e.id, Res::Fn(f));
+        let info = &self.out.fns[f as usize];
+        Type::Func(info.param_types.clone(), Box::new(info.ret.clone()))
+    }
+
+    fn check_struct_lit(&mut self, e: &Expr, path: &[Ident], fields: &'a [(Ident, Expr)]) -> Type {
+        let Some(ItemRef::Struct(id)) = self.lookup_item(path) else {
+            let name = path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+            self.error(Diagnostic::error("unknown-type", format!("unknown struct `{name}`")).with_label(e.span, "not a struct in scope"));
+            for (_, v) in fields {
+                self.check_expr(v, None);
+            }
+            return Type::Error;
+        };
+        self.out.struct_lits.insert(e.id, id);
+        let decl: Vec<(String, Type)> = self.out.structs[id as usize].fields.clone();
+        let sname = self.out.structs[id as usize].name.clone();
+        let mut seen = vec![false; decl.len()];
+        for (name, value) in fields {
+            match decl.iter().position(|(n, _)| *n == name.name) {
+                Some(i) => {
+                    let expected = decl[i].1.clone();
+                    let t = self.check_expr(value, Some(&expected));
+                    self.coerce(value, &t, &expected);
+                    if seen[i] {
+                        self.error(
+                            Diagnostic::error("duplicate-field", format!("the field `{}` is given twice", name.name))
+                                .with_label(name.span, "given again here"),
+                        );
+                    }
+                    seen[i] = true;
+                }
+                None => {
+                    self.check_expr(value, None);
+                    self.error(
+                        Diagnostic::error("unknown-field", format!("`{sname}` has no field `{}`", name.name))
+                            .with_label(name.span, "unknown field"),
+                    );
+                }
+            }
+        }
+        let missing: Vec<&str> = decl.iter().zip(&seen).filter(|(_, s)| !**s).map(|((n, _), _)| n.as_str()).collect();
+        if !missing.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "missing-field",
+                    format!("missing field{} {} in `{sname}`", plural(missing.len()), missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
+                )
+                .with_label(e.span, "every field needs a value"),
+            );
+        }
+        Type::Struct(id)
+    }
+
+    fn check_field(&mut self, e: &'a Expr, base: &'a Expr, field: &Ident) -> Type {
+        // `module.item` used as a value.
+        if let ExprKind::Name(m) = &base.kind {
+            if self.lookup_local_quiet(m).is_none() && self.modules[self.module as usize].imports.contains_key(m) {
+                let path = [Ident { name: m.clone(), span: base.span }, field.clone()];
+                return match self.lookup_item(&path) {
+                    Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+                    _ => {
+                        self.error(
+                            Diagnostic::error("unknown-name", format!("module `{m}` has no public item `{}`", field.name))
+                                .with_label(field.span, "not found"),
+                        );
+                        Type::Error
+                    }
+                };
+            }
+        }
+        let bt = self.check_expr(base, None);
+        match &bt {
+            Type::Struct(id) => {
+                let info = &self.out.structs[*id as usize];
+                if let Some((index, t)) = info.field(&field.name) {
+                    let t = t.clone();
+                    self.out.fields.insert(e.id, index);
+                    return t;
+                }
+                let d = if info.methods.contains_key(&field.name) {
+                    Diagnostic::error("method-as-value", format!("`{}` is a method; call it", field.name))
+                        .with_label(field.span, format!("write `.{}(...)`", field.name))
+                } else {
+                    Diagnostic::error("unknown-field", format!("`{}` has no field `{}`", info.name, field.name)).with_label(field.span, "unknown field")
+                };
+                self.error(d);
+                Type::Error
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error("unknown-field", format!("`{other}` has no field `{}`", field.name)).with_label(field.span, "unknown field"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    /// Looks a local up without capturing it.
+    fn lookup_local_quiet(&self, name: &str) -> Option<LocalId> {
+        self.ctx.iter().rev().find_map(|c| c.scopes.iter().rev().find_map(|s| s.get(name).copied()))
+    }
+
+    fn check_closure(&mut self, e: &'a Expr, params: &'a [Param], ret: Option<&TypeExpr>, body: &'a Block) -> Type {
+        let mut param_types = Vec::new();
+        for p in params {
+            match &p.ty {
+                Some(t) => param_types.push(self.resolve_type(t)),
+                None => {
+                    self.error(
+                        Diagnostic::error("misplaced-self", "closure parameters need a type").with_label(p.span, "write `name: type`"),
+                    );
+                    param_types.push(Type::Error);
+                }
+            }
+        }
+        let ret = match ret {
+            Some(t) => self.resolve_type(t),
+            None => Type::Unit,
+        };
+        let parent = self.cx().fn_id;
+        let id = self.out.fns.len() as FnId;
+        let symbol = format!("{}.closure{}", self.out.fns[parent as usize].symbol, e.id);
+        self.out.fns.push(FnInfo {
+            symbol,
+            name: "closure".into(),
+            params: Vec::new(),
+            param_types: param_types.clone(),
+            ret: ret.clone(),
+            span: e.span,
+            source: FnSource::Closure(e),
+            captures: Vec::new(),
+            is_closure: true,
+        });
+        self.out.names.insert(e.id, Res::Fn(id));
+        self.ctx.push(FnContext {
+            fn_id: id,
+            scopes: vec![HashMap::new()],
+            ret: ret.clone(),
+            loops: Vec::new(),
+        });
+        self.body(id, params, &param_types, body, &ret, e.span);
+        self.ctx.pop();
+        Type::Func(param_types, Box::new(ret))
+    }
+
+    fn binary_type(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span, lspan: Span, rspan: Span) -> Type {
         use BinOp::*;
-        if matches!(lt, Type::Error) || matches!(rt, Type::Error) {
+        if lt.contains_error() || rt.contains_error() {
             return match op {
                 Eq | Ne | Lt | Le | Gt | Ge | And | Or => Type::Bool,
                 _ => Type::Error,
             };
         }
-        let mismatch = |cx: &mut Checker, what: &str| {
+        let mismatch = |cx: &mut Self, what: &str| {
             cx.error(
-                Diagnostic::error(
-                    "invalid-operand",
-                    format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()),
-                )
-                .with_label(span, what.to_string())
-                .with_label(lspan, format!("`{lt}`"))
-                .with_label(rspan, format!("`{rt}`")),
+                Diagnostic::error("invalid-operand", format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()))
+                    .with_label(span, what.to_string())
+                    .with_label(lspan, format!("`{lt}`"))
+                    .with_label(rspan, format!("`{rt}`")),
             );
             Type::Error
         };
         let same = lt == rt || *lt == Type::Never || *rt == Type::Never;
         let operand = if *lt == Type::Never { rt } else { lt };
         match op {
+            Add if same && *operand == Type::Str => Type::Str,
             Add | Sub | Mul | Div | Rem => {
                 if same && operand.is_numeric() {
                     operand.clone()
-                } else if *lt == Type::Str || *rt == Type::Str {
-                    self.error(unsupported("string operations", span));
-                    Type::Error
                 } else {
                     mismatch(self, "both sides must be `int` or both `float` (convert with `float(x)` or `int(x)`)")
                 }
             }
             Lt | Le | Gt | Ge => {
-                if same && operand.is_numeric() {
+                if same && (operand.is_numeric() || *operand == Type::Str) {
                     Type::Bool
                 } else {
-                    mismatch(self, "both sides must be `int` or both `float`")
+                    mismatch(self, "both sides must be `int`, `float` or `string`")
                 }
             }
             Eq | Ne => {
-                if same && matches!(operand, Type::Int | Type::Float | Type::Bool | Type::Never) {
+                let nil_check = (matches!(lt, Type::Optional(_)) && *rt == Type::Nil) || (*lt == Type::Nil && matches!(rt, Type::Optional(_)));
+                if same && !matches!(operand, Type::Unit | Type::Nil) || nil_check {
                     Type::Bool
-                } else if same && *operand == Type::Str {
-                    self.error(unsupported("string comparison", span));
-                    Type::Bool
+                } else if *lt == Type::Nil || *rt == Type::Nil {
+                    mismatch(self, "only an optional `T?` can be compared with `nil`")
                 } else {
                     mismatch(self, "both sides must have the same type")
                 }
@@ -859,49 +1454,240 @@ impl Checker {
         }
     }
 
-    fn check_call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Type {
-        let name = match &callee.kind {
-            ExprKind::Name(n) if self.lookup_local(n).is_none() => n.as_str(),
-            _ => {
-                self.check_expr(callee, true);
+    fn check_args(&mut self, call: &Expr, name: &str, params: &[Type], args: &'a [Expr], decl: Option<Span>) {
+        if params.len() != args.len() {
+            for a in args {
+                self.check_expr(a, None);
+            }
+            let mut d = Diagnostic::error(
+                "wrong-argument-count",
+                format!(
+                    "`{name}` takes {} argument{} but {} {} given",
+                    params.len(),
+                    plural(params.len()),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+            )
+            .with_label(call.span, "wrong number of arguments");
+            if let Some(decl) = decl {
+                d = d.with_label(decl, "defined here");
+            }
+            self.error(d);
+            return;
+        }
+        for (p, a) in params.iter().zip(args) {
+            let t = self.check_expr(a, Some(p));
+            self.coerce(a, &t, p);
+        }
+    }
+
+    fn check_call(&mut self, e: &'a Expr, callee: &'a Expr, args: &'a [Expr]) -> Type {
+        match &callee.kind {
+            ExprKind::Name(name) if self.lookup_local_quiet(name).is_none() => {
+                let ident = Ident {
+                    name: name.clone(),
+                    span: callee.span,
+                };
+                match self.lookup_item(std::slice::from_ref(&ident)) {
+                    Some(ItemRef::Fn(f)) => return self.direct_call(e, callee, f, args),
+                    Some(ItemRef::Struct(_)) => {
+                        self.error(
+                            Diagnostic::error("type-as-value", format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
+                                .with_label(callee.span, "not a function"),
+                        );
+                        return Type::Error;
+                    }
+                    None => return self.builtin_call(e, callee, name, args),
+                }
+            }
+            ExprKind::Field(base, method) => {
+                if let Some(t) = self.method_call(e, callee, base, method, args) {
+                    return t;
+                }
+            }
+            _ => {}
+        }
+        let ft = self.check_expr(callee, None);
+        match ft {
+            Type::Func(params, ret) => {
+                self.out.calls.insert(e.id, Callee::Indirect);
+                self.check_args(e, "this function", &params, args, None);
+                *ret
+            }
+            Type::Error | Type::Never => {
                 for a in args {
-                    self.check_expr(a, true);
+                    self.check_expr(a, None);
                 }
-                if !matches!(callee.kind, ExprKind::Name(_)) {
-                    self.error(unsupported("calling this kind of expression", callee.span));
+                Type::Error
+            }
+            other => {
+                for a in args {
+                    self.check_expr(a, None);
                 }
-                return Type::Error;
+                self.error(
+                    Diagnostic::error("not-callable", format!("a `{other}` cannot be called")).with_label(callee.span, "not a function"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    fn direct_call(&mut self, e: &Expr, callee: &Expr, f: FnId, args: &'a [Expr]) -> Type {
+        self.out.names.insert(callee.id, Res::Fn(f));
+        self.out.calls.insert(e.id, Callee::Fn(f));
+        let info = &self.out.fns[f as usize];
+        let (params, ret, decl, name) = (info.param_types.clone(), info.ret.clone(), info.span, info.name.clone());
+        self.check_args(e, &name, &params, args, Some(decl));
+        ret
+    }
+
+    /// `base.method(args)`: a module function, a struct method or static
+    /// method, or a built-in method of arrays, maps and strings. `None` when
+    /// `base.method` is a field holding a function value.
+    fn method_call(&mut self, e: &'a Expr, callee: &'a Expr, base: &'a Expr, method: &Ident, args: &'a [Expr]) -> Option<Type> {
+        if let ExprKind::Name(m) = &base.kind {
+            if self.lookup_local_quiet(m).is_none() {
+                if self.modules[self.module as usize].imports.contains_key(m) {
+                    let path = [Ident { name: m.clone(), span: base.span }, method.clone()];
+                    return Some(match self.lookup_item(&path) {
+                        Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
+                        _ => {
+                            for a in args {
+                                self.check_expr(a, None);
+                            }
+                            self.error(
+                                Diagnostic::error("unknown-name", format!("module `{m}` has no public function `{}`", method.name))
+                                    .with_label(method.span, "not found"),
+                            );
+                            Type::Error
+                        }
+                    });
+                }
+                let ident = Ident { name: m.clone(), span: base.span };
+                if let Some(ItemRef::Struct(s)) = self.lookup_item(std::slice::from_ref(&ident)) {
+                    let found = self.out.structs[s as usize].methods.get(&method.name).copied();
+                    return Some(match found {
+                        Some(f) => self.direct_call(e, callee, f, args),
+                        None => {
+                            for a in args {
+                                self.check_expr(a, None);
+                            }
+                            self.error(
+                                Diagnostic::error("unknown-method", format!("`{m}` has no method `{}`", method.name))
+                                    .with_label(method.span, "not found"),
+                            );
+                            Type::Error
+                        }
+                    });
+                }
+            }
+        }
+        let bt = self.check_expr(base, None);
+        let name = method.name.as_str();
+        let arg_count_error = |cx: &mut Self, n: usize| {
+            cx.error(
+                Diagnostic::error(
+                    "wrong-argument-count",
+                    format!("`{name}` takes {n} argument{} but {} {} given", plural(n), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                )
+                .with_label(e.span, "wrong number of arguments"),
+            );
+        };
+        let result = match &bt {
+            Type::Struct(s) => {
+                let info = &self.out.structs[*s as usize];
+                if let Some(&f) = info.methods.get(name) {
+                    let fi = &self.out.fns[f as usize];
+                    let takes_self = matches!(fi.source, FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
+                    if !takes_self {
+                        let sname = info.name.clone();
+                        self.error(
+                            Diagnostic::error("static-method-on-value", format!("`{name}` has no `self`; call it as `{sname}.{name}(...)`"))
+                                .with_label(method.span, "not a method of values"),
+                        );
+                        return Some(Type::Error);
+                    }
+                    let params = fi.param_types[1..].to_vec();
+                    let (ret, decl) = (fi.ret.clone(), fi.span);
+                    self.out.calls.insert(e.id, Callee::Method(f));
+                    self.check_args(e, name, &params, args, Some(decl));
+                    return Some(ret);
+                }
+                if info.field(name).is_some() {
+                    return None;
+                }
+                let sname = info.name.clone();
+                self.error(Diagnostic::error("unknown-method", format!("`{sname}` has no method `{name}`")).with_label(method.span, "not found"));
+                Type::Error
+            }
+            Type::Array(elem) => {
+                let elem = (**elem).clone();
+                let (m, params, ret) = match name {
+                    "len" => (ArrayMethod::Len, vec![], Type::Int),
+                    "push" => (ArrayMethod::Push, vec![elem.clone()], Type::Unit),
+                    "pop" => (ArrayMethod::Pop, vec![], Type::Optional(Box::new(elem.clone()))),
+                    _ => {
+                        self.error(
+                            Diagnostic::error("unknown-method", format!("arrays have no method `{name}`"))
+                                .with_label(method.span, "arrays have `len`, `push` and `pop`"),
+                        );
+                        return Some(Type::Error);
+                    }
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    return Some(ret);
+                }
+                self.check_args(e, name, &params, args, None);
+                self.out.calls.insert(e.id, Callee::Array(m));
+                ret
+            }
+            Type::Map(k, v) => {
+                let (k, v) = ((**k).clone(), (**v).clone());
+                let (m, params, ret) = match name {
+                    "get" => (MapMethod::Get, vec![k.clone()], Type::Optional(Box::new(v.clone()))),
+                    "has" => (MapMethod::Has, vec![k.clone()], Type::Bool),
+                    "remove" => (MapMethod::Remove, vec![k.clone()], Type::Bool),
+                    "len" => (MapMethod::Len, vec![], Type::Int),
+                    "keys" => (MapMethod::Keys, vec![], Type::Array(Box::new(k.clone()))),
+                    _ => {
+                        self.error(
+                            Diagnostic::error("unknown-method", format!("maps have no method `{name}`"))
+                                .with_label(method.span, "maps have `get`, `has`, `remove`, `len` and `keys`"),
+                        );
+                        return Some(Type::Error);
+                    }
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    return Some(ret);
+                }
+                self.check_args(e, name, &params, args, None);
+                self.out.calls.insert(e.id, Callee::Map(m));
+                ret
+            }
+            Type::Str if name == "len" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::StrLen);
+                Type::Int
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(Diagnostic::error("unknown-method", format!("`{other}` has no method `{name}`")).with_label(method.span, "not found"));
+                Type::Error
             }
         };
-        let arg_types: Vec<Type> = args.iter().map(|a| self.check_expr(a, true)).collect();
-        if let Some(&f) = self.fn_names.get(name) {
-            self.out.names.insert(callee.id, Res::Fn(f));
-            self.out.calls.insert(e.id, Callee::Fn(f));
-            let info = &self.out.fns[f as usize];
-            let params = info.param_types.clone();
-            let ret = info.ret.clone();
-            let decl = info.span;
-            if params.len() != args.len() {
-                self.error(
-                    Diagnostic::error(
-                        "wrong-argument-count",
-                        format!(
-                            "`{name}` takes {} argument{} but {} {} given",
-                            params.len(),
-                            if params.len() == 1 { "" } else { "s" },
-                            args.len(),
-                            if args.len() == 1 { "was" } else { "were" }
-                        ),
-                    )
-                    .with_label(e.span, "wrong number of arguments")
-                    .with_label(decl, "defined here"),
-                );
-            } else {
-                for ((t, p), a) in arg_types.iter().zip(&params).zip(args) {
-                    self.expect(t, p, a.span);
-                }
+        Some(result)
+    }
+
+    fn builtin_call(&mut self, e: &'a Expr, callee: &Expr, name: &str, args: &'a [Expr]) -> Type {
+        if self.modules[self.module as usize].is_stdlib {
+            if let Some(t) = self.stdlib_intrinsic(e, name, args) {
+                return t;
             }
-            return ret;
         }
         let builtin = match name {
             "print" => Builtin::Print,
@@ -910,84 +1696,161 @@ impl Checker {
             "exit" => Builtin::Exit,
             "int" => Builtin::ToInt,
             "float" => Builtin::ToFloat,
+            "str" => Builtin::Str,
+            "len" => Builtin::Len,
+            "assert" => Builtin::Assert,
+            "panic" => Builtin::Panic,
+            "args" => Builtin::Args,
             _ => {
-                let known_later = ["str", "len", "assert", "panic", "args"];
-                if known_later.contains(&name) {
-                    self.error(unsupported(&format!("the built-in `{name}`"), callee.span));
-                } else {
-                    self.error(
-                        Diagnostic::error(
-                            "unknown-name",
-                            format!("cannot find function `{name}` in this scope"),
-                        )
-                        .with_label(callee.span, "not found"),
-                    );
+                for a in args {
+                    self.check_expr(a, None);
                 }
+                let d = if self.modules[self.module as usize].imports.contains_key(name) {
+                    Diagnostic::error("module-as-value", format!("`{name}` is a module, not a function"))
+                        .with_label(callee.span, format!("call its functions as `{name}.f()`"))
+                } else {
+                    Diagnostic::error("unknown-name", format!("cannot find function `{name}` in this scope")).with_label(callee.span, "not found")
+                };
+                self.error(d);
                 return Type::Error;
             }
         };
         self.out.calls.insert(e.id, Callee::Builtin(builtin));
         let (min, max) = match builtin {
             Builtin::Println | Builtin::Eprintln => (0, 1),
+            Builtin::Assert => (1, 2),
+            Builtin::Args => (0, 0),
             _ => (1, 1),
         };
+        let arg_types: Vec<Type> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let hint = match (builtin, i) {
+                    (Builtin::Exit, _) => Some(Type::Int),
+                    (Builtin::Assert, 0) => Some(Type::Bool),
+                    (Builtin::Assert, 1) | (Builtin::Panic, _) => Some(Type::Str),
+                    _ => None,
+                };
+                self.check_expr(a, hint.as_ref())
+            })
+            .collect();
+        let result = match builtin {
+            Builtin::Exit | Builtin::Panic => Type::Never,
+            Builtin::ToInt | Builtin::Len => Type::Int,
+            Builtin::ToFloat => Type::Float,
+            Builtin::Str => Type::Str,
+            Builtin::Args => Type::Array(Box::new(Type::Str)),
+            _ => Type::Unit,
+        };
         if args.len() < min || args.len() > max {
+            let n = if min == max { format!("{min}") } else { format!("{min} or {max}") };
             self.error(
                 Diagnostic::error(
                     "wrong-argument-count",
-                    format!(
-                        "`{name}` takes {} argument{} but {} {} given",
-                        max,
-                        if max == 1 { "" } else { "s" },
-                        args.len(),
-                        if args.len() == 1 { "was" } else { "were" }
-                    ),
+                    format!("`{name}` takes {n} argument{} but {} {} given", plural(max), args.len(), if args.len() == 1 { "was" } else { "were" }),
                 )
                 .with_label(e.span, "wrong number of arguments"),
             );
-            return match builtin {
-                Builtin::Exit => Type::Never,
-                Builtin::ToInt => Type::Int,
-                Builtin::ToFloat => Type::Float,
-                _ => Type::Unit,
-            };
+            return result;
         }
-        match builtin {
-            Builtin::Print | Builtin::Println | Builtin::Eprintln => {
-                if let (Some(t), Some(a)) = (arg_types.first(), args.first()) {
-                    if matches!(t, Type::Unit) {
-                        self.error(
-                            Diagnostic::error("no-value", "this expression has no value to print")
-                                .with_label(a.span, "produces no value"),
-                        );
-                    }
-                }
-                Type::Unit
+        let no_value = |cx: &mut Self, t: &Type, a: &Expr| {
+            if matches!(t, Type::Unit) {
+                cx.error(Diagnostic::error("no-value", "this expression has no value").with_label(a.span, "produces no value"));
             }
-            Builtin::Exit => {
-                self.expect(&arg_types[0], &Type::Int, args[0].span);
-                Type::Never
+        };
+        match builtin {
+            Builtin::Print | Builtin::Println | Builtin::Eprintln | Builtin::Str => {
+                if let (Some(t), Some(a)) = (arg_types.first(), args.first()) {
+                    no_value(self, t, a);
+                }
+            }
+            Builtin::Exit => self.expect(&arg_types[0], &Type::Int, args[0].span),
+            Builtin::Panic => self.expect(&arg_types[0], &Type::Str, args[0].span),
+            Builtin::Assert => {
+                self.expect(&arg_types[0], &Type::Bool, args[0].span);
+                if let (Some(t), Some(a)) = (arg_types.get(1), args.get(1)) {
+                    self.expect(t, &Type::Str, a.span);
+                }
             }
             Builtin::ToInt | Builtin::ToFloat => {
-                if !matches!(
-                    arg_types[0],
-                    Type::Int | Type::Float | Type::Error | Type::Never
-                ) {
+                if !matches!(arg_types[0], Type::Int | Type::Float | Type::Error | Type::Never) {
                     let t = &arg_types[0];
                     self.error(
-                        Diagnostic::error(
-                            "invalid-conversion",
-                            format!("cannot convert `{t}` with `{name}`"),
-                        )
-                        .with_label(args[0].span, "expected an `int` or a `float`"),
+                        Diagnostic::error("invalid-conversion", format!("cannot convert `{t}` with `{name}`"))
+                            .with_label(args[0].span, "expected an `int` or a `float` (use strings.parse_int for strings)"),
                     );
                 }
-                if builtin == Builtin::ToInt {
-                    Type::Int
-                } else {
-                    Type::Float
+            }
+            Builtin::Len => {
+                if !matches!(arg_types[0], Type::Str | Type::Array(_) | Type::Map(..) | Type::Error | Type::Never) {
+                    let t = &arg_types[0];
+                    self.error(
+                        Diagnostic::error("invalid-operand", format!("`len` of a `{t}`")).with_label(args[0].span, "expected a string, array or map"),
+                    );
                 }
             }
+            Builtin::Args => {}
         }
+        result
+    }
+
+    /// `__rt_*` (runtime functions) and `__llvm_*` (float intrinsics), which
+    /// only standard-library modules may call.
+    fn stdlib_intrinsic(&mut self, e: &'a Expr, name: &str, args: &'a [Expr]) -> Option<Type> {
+        use Type::*;
+        let s = || Str;
+        let strs = || Array(Box::new(Str));
+        let (callee, params, ret) = match name {
+            "__rt_split" => (Callee::Runtime(RuntimeFn::StringsSplit), vec![s(), s()], strs()),
+            "__rt_join" => (Callee::Runtime(RuntimeFn::StringsJoin), vec![strs(), s()], s()),
+            "__rt_trim" => (Callee::Runtime(RuntimeFn::StringsTrim), vec![s()], s()),
+            "__rt_find" => (Callee::Runtime(RuntimeFn::StringsFind), vec![s(), s()], Int),
+            "__rt_replace" => (Callee::Runtime(RuntimeFn::StringsReplace), vec![s(), s(), s()], s()),
+            "__rt_repeat" => (Callee::Runtime(RuntimeFn::StringsRepeat), vec![s(), Int], s()),
+            "__rt_chars" => (Callee::Runtime(RuntimeFn::StringsChars), vec![s()], strs()),
+            "__rt_parse_int" => (Callee::Runtime(RuntimeFn::StringsParseInt), vec![s()], Optional(Box::new(Int))),
+            "__rt_parse_float" => (Callee::Runtime(RuntimeFn::StringsParseFloat), vec![s()], Optional(Box::new(Float))),
+            "__rt_compare" => (Callee::Runtime(RuntimeFn::StringCompare), vec![s(), s()], Int),
+            _ => {
+                let intrinsic: &'static str = match name {
+                    "__llvm_sqrt" => "llvm.sqrt",
+                    "__llvm_sin" => "llvm.sin",
+                    "__llvm_cos" => "llvm.cos",
+                    "__llvm_tan" => "llvm.tan",
+                    "__llvm_exp" => "llvm.exp",
+                    "__llvm_log" => "llvm.log",
+                    "__llvm_log10" => "llvm.log10",
+                    "__llvm_floor" => "llvm.floor",
+                    "__llvm_ceil" => "llvm.ceil",
+                    "__llvm_round" => "llvm.round",
+                    "__llvm_trunc" => "llvm.trunc",
+                    "__llvm_fabs" => "llvm.fabs",
+                    "__llvm_pow" => "llvm.pow",
+                    "__llvm_atan2" => "llvm.atan2",
+                    "__llvm_minnum" => "llvm.minnum",
+                    "__llvm_maxnum" => "llvm.maxnum",
+                    _ => return None,
+                };
+                let arity = if matches!(name, "__llvm_pow" | "__llvm_atan2" | "__llvm_minnum" | "__llvm_maxnum") { 2 } else { 1 };
+                (Callee::Intrinsic(intrinsic), vec![Float; arity], Float)
+            }
+        };
+        self.out.calls.insert(e.id, callee);
+        self.check_args(e, name, &params, args, None);
+        Some(ret)
+    }
+}
+
+/// Whether a value of type `actual` can be used where `expected` is wanted
+/// without any conversion.
+pub fn fits(actual: &Type, expected: &Type) -> bool {
+    if actual == expected || matches!(actual, Type::Never | Type::Error) || expected.is_error() {
+        return true;
+    }
+    match (actual, expected) {
+        (Type::Nil, Type::Optional(_)) => true,
+        (Type::Array(a), Type::Array(b)) | (Type::Optional(a), Type::Optional(b)) => a.contains_error() || b.contains_error(),
+        _ => actual.contains_error() || expected.contains_error(),
     }
 }

@@ -1,8 +1,9 @@
 //! Program tests: every `tests/programs/*.weft` is compiled and run in each
 //! mode below, and its stdout and exit status compared with the `.out` and
 //! `.status` files beside it (status 0 when there is none). A `.err` file
-//! lists lines that must each appear in stderr. `WEFT_BLESS=1` rewrites
-//! `.out` and `.status` from the native -O0 run.
+//! lists lines that must each appear in stderr; a `.args` file holds
+//! command-line arguments. `mod_*.weft` files are modules that programs
+//! import. `WEFT_BLESS=1` rewrites `.out` and `.status` from the native -O0 run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,6 +50,8 @@ fn programs() -> Vec<PathBuf> {
         .expect("tests/programs exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "weft"))
+        // `mod_*.weft` are modules the programs import, not programs.
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mod_")))
         .collect();
     v.sort();
     assert!(!v.is_empty(), "no programs found in tests/programs");

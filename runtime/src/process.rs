@@ -1,0 +1,68 @@
+//! How a Weft program starts and ends: reading the runtime's environment
+//! switches, the program's arguments, and the one way out (`exit`) that
+//! every path takes, so stdout is always flushed and GC statistics are
+//! always printed, whether `main` returns, the program calls `exit`, or it
+//! panics.
+
+use crate::object::Ref;
+use crate::{array, gc, output, platform, string};
+
+/// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS`; called once before `weft_main`.
+pub fn init() {
+    gc::configure(
+        platform::env_flag("WEFT_GC_STRESS"),
+        platform::env_flag("WEFT_GC_STATS"),
+    );
+}
+
+/// Flushes stdout and prints the GC statistics (when enabled): the work of
+/// every exit path.
+pub fn finish() {
+    output::flush_all();
+    gc::report();
+}
+
+/// Ends the program with `code` after `finish`.
+pub fn exit(code: i32) -> ! {
+    finish();
+    platform::exit_process(code)
+}
+
+/// Prints `panic: <message>` and `  at <location>` to stderr and exits 101.
+pub fn panic(message: &[u8], location: &[u8]) -> ! {
+    let mut text = Vec::with_capacity(message.len() + location.len() + 16);
+    text.extend_from_slice(b"panic: ");
+    text.extend_from_slice(message);
+    text.extend_from_slice(b"\n  at ");
+    text.extend_from_slice(location);
+    text.push(b'\n');
+    output::write(output::STDERR_FD, &text);
+    exit(101)
+}
+
+/// Ends the program on an error of the runtime itself (out of memory, a
+/// corrupt heap): `fatal: <message>` and status 134, like an abort. No GC
+/// statistics: the heap may be what failed.
+pub fn fatal(message: &str) -> ! {
+    output::flush_all();
+    let text = format!("fatal: {message}\n");
+    output::write(output::STDERR_FD, text.as_bytes());
+    platform::exit_process(134)
+}
+
+/// The program's arguments (without the program name) as a new `[string]`.
+pub fn args() -> Ref {
+    let args = platform::args();
+    // SAFETY: each string is rooted by the array as soon as it is made, and
+    // the array by the frame.
+    unsafe {
+        let array = array::new(true, args.len());
+        crate::roots::with_roots([array], |_| {
+            for arg in &args {
+                let s = string::from_bytes(String::from_utf8_lossy(arg).as_bytes());
+                array::push(array, crate::object::ref_to_slot(s));
+            }
+        });
+        array
+    }
+}

@@ -1,0 +1,778 @@
+//! Heap objects in generated code: object layout and type descriptors, static
+//! string literals, strings, arrays, maps, structs, closures, optionals,
+//! equality and `str(v)`.
+//!
+//! Layout (ARCHITECTURE.md, "Objects"): a 16-byte header (descriptor
+//! pointer, GC bits) then 8-byte slots. Every Weft value fits one slot: ints,
+//! float bits, bools as 0/1, references. Arrays are indexed inline; maps and
+//! string operations are runtime calls. `str(v)` of a composite type is a
+//! generated function per type, built once and reused.
+
+use super::{Codegen, Result, Value};
+use crate::ast::*;
+use crate::runtime_abi::{RuntimeFn, DESC_BOX_REF, DESC_BOX_SCALAR, DESC_STRING};
+use crate::types::{ArrayMethod, FnId, MapMethod, Res, Type};
+use inkwell::module::Linkage;
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, GlobalValue, IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+/// Bytes before an object's payload.
+const HEADER: u64 = 16;
+/// The STATIC bit of the header: immortal objects in constant data.
+const STATIC_BITS: u64 = 2;
+/// Descriptor kinds (runtime/src/gc.rs).
+const KIND_FIXED: u64 = 0;
+
+impl<'ctx> Codegen<'ctx, '_> {
+    // ----- slots --------------------------------------------------------------
+
+    /// A pointer to the payload byte `offset` of `obj`.
+    fn slot_ptr(&mut self, obj: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+        let i8t = self.cx.i8_type();
+        let off = self.cx.i64_type().const_int(HEADER + offset, false);
+        // SAFETY (LLVM): the offset stays inside the object, whose layout we define.
+        unsafe { self.b.build_in_bounds_gep(i8t, obj, &[off], "slot") }
+    }
+
+    pub(super) fn load_typed(&mut self, p: PointerValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+        Ok(match ty {
+            Type::Bool => {
+                let word = self.b.build_load(self.cx.i64_type(), p, "word")?.into_int_value();
+                self.b.build_int_compare(IntPredicate::NE, word, self.cx.i64_type().const_zero(), "bool")?.into()
+            }
+            _ => self.b.build_load(self.llvm_type(ty), p, "field")?,
+        })
+    }
+
+    pub(super) fn store_typed(&mut self, p: PointerValue<'ctx>, ty: &Type, v: BasicValueEnum<'ctx>) -> Result<()> {
+        match ty {
+            Type::Bool => {
+                let wide = self.b.build_int_z_extend(v.into_int_value(), self.cx.i64_type(), "word")?;
+                self.b.build_store(p, wide)?;
+            }
+            _ => {
+                self.b.build_store(p, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn load_slot(&mut self, obj: PointerValue<'ctx>, offset: u64, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+        let p = self.slot_ptr(obj, offset)?;
+        self.load_typed(p, ty)
+    }
+
+    pub(super) fn store_slot(&mut self, obj: PointerValue<'ctx>, offset: u64, ty: &Type, v: BasicValueEnum<'ctx>) -> Result<()> {
+        let p = self.slot_ptr(obj, offset)?;
+        self.store_typed(p, ty, v)
+    }
+
+    /// A raw (non-GC) pointer kept in a slot: a closure's code.
+    pub(super) fn load_raw_slot(&mut self, obj: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+        let p = self.slot_ptr(obj, offset)?;
+        Ok(self.b.build_load(self.raw, p, "code")?.into_pointer_value())
+    }
+
+    /// The value as the 8 bits a slot, a map or `weft_array_push` holds.
+    pub(super) fn to_bits(&mut self, v: BasicValueEnum<'ctx>, ty: &Type) -> Result<IntValue<'ctx>> {
+        let i64t = self.cx.i64_type();
+        Ok(match ty {
+            Type::Int => v.into_int_value(),
+            Type::Float => self.b.build_bit_cast(v, i64t, "bits")?.into_int_value(),
+            Type::Bool => self.b.build_int_z_extend(v.into_int_value(), i64t, "bits")?,
+            _ => self.b.build_ptr_to_int(v.into_pointer_value(), i64t, "bits")?,
+        })
+    }
+
+    pub(super) fn from_bits(&mut self, bits: IntValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+        Ok(match ty {
+            Type::Int => bits.into(),
+            Type::Float => self.b.build_bit_cast(bits, self.cx.f64_type(), "value")?,
+            Type::Bool => self.b.build_int_compare(IntPredicate::NE, bits, self.cx.i64_type().const_zero(), "value")?.into(),
+            _ => self.b.build_int_to_ptr(bits, self.gc, "value")?.into(),
+        })
+    }
+
+    // ----- allocation and descriptors -----------------------------------------
+
+    fn runtime_desc(&mut self, name: &str) -> PointerValue<'ctx> {
+        if let Some(g) = self.module.get_global(name) {
+            return g.as_pointer_value();
+        }
+        // The runtime defines these; their size does not matter to us.
+        let g = self.module.add_global(self.cx.i32_type().array_type(4), None, name);
+        g.set_linkage(Linkage::External);
+        g.set_constant(true);
+        g.as_pointer_value()
+    }
+
+    /// A FIXED descriptor with `slots` 8-byte slots, the listed ones references.
+    fn fixed_desc(&mut self, name: &str, slots: u64, ref_slots: &[u64]) -> GlobalValue<'ctx> {
+        let key = format!("desc.{name}");
+        if let Some(&g) = self.descs.get(&key) {
+            return g;
+        }
+        let i32t = self.cx.i32_type();
+        let offsets: Vec<_> = ref_slots.iter().map(|s| i32t.const_int(8 * s, false)).collect();
+        let value = self.cx.const_struct(
+            &[
+                i32t.const_int(KIND_FIXED, false).into(),
+                i32t.const_int(8 * slots, false).into(),
+                i32t.const_int(ref_slots.len() as u64, false).into(),
+                i32t.const_zero().into(),
+                i32t.const_array(&offsets).into(),
+            ],
+            false,
+        );
+        let g = self.module.add_global(value.get_type(), None, &key);
+        g.set_initializer(&value);
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_alignment(8);
+        self.descs.insert(key, g);
+        g
+    }
+
+    fn alloc(&mut self, desc: PointerValue<'ctx>, payload: u64, name: &str) -> Result<PointerValue<'ctx>> {
+        let size = self.cx.i64_type().const_int(payload, false);
+        let v = self.call_rt(RuntimeFn::Alloc, &[desc.into(), size.into()], name)?.expect("alloc returns");
+        Ok(v.into_pointer_value())
+    }
+
+    /// A one-slot box: a captured variable's cell, or a boxed optional.
+    pub(super) fn alloc_box(&mut self, inner: &Type) -> Result<PointerValue<'ctx>> {
+        let desc = self.runtime_desc(if inner.is_ref() { DESC_BOX_REF } else { DESC_BOX_SCALAR });
+        self.alloc(desc, 8, "box")
+    }
+
+    /// The header of a static (immortal) object in constant data.
+    fn static_header(&self, desc: PointerValue<'ctx>) -> (Vec<BasicTypeEnum<'ctx>>, Vec<BasicValueEnum<'ctx>>) {
+        let i64t = self.cx.i64_type();
+        let i32t = self.cx.i32_type();
+        let bits = i64t.const_int(STATIC_BITS, false);
+        if self.layout.ptr32 {
+            (
+                vec![self.raw.into(), i32t.into(), i64t.into()],
+                vec![desc.into(), i32t.const_zero().into(), bits.into()],
+            )
+        } else {
+            (vec![self.raw.into(), i64t.into()], vec![desc.into(), bits.into()])
+        }
+    }
+
+    /// A reference to a static object held in `global`.
+    fn static_ref(&self, global: GlobalValue<'ctx>) -> PointerValue<'ctx> {
+        let p = global.as_pointer_value();
+        if self.layout.gc_address_space == 0 {
+            p
+        } else {
+            p.const_address_space_cast(self.gc)
+        }
+    }
+
+    // ----- strings ------------------------------------------------------------
+
+    /// A string literal: a static string object, shared by equal literals.
+    pub(super) fn string_const(&mut self, text: &str) -> Result<PointerValue<'ctx>> {
+        if let Some(&p) = self.strings.get(text) {
+            return Ok(p);
+        }
+        let desc = self.runtime_desc(DESC_STRING);
+        let (mut types, mut values) = self.static_header(desc);
+        let i64t = self.cx.i64_type();
+        let bytes = self.cx.const_string(text.as_bytes(), false);
+        types.push(i64t.into());
+        types.push(bytes.get_type().into());
+        values.push(i64t.const_int(text.len() as u64, false).into());
+        values.push(bytes.into());
+        let ty = self.cx.struct_type(&types, false);
+        let name = format!("str.{}", self.strings.len());
+        let g = self.module.add_global(ty, None, &name);
+        g.set_initializer(&self.cx.const_struct(&values, false));
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_unnamed_addr(true);
+        g.set_alignment(8);
+        let r = self.static_ref(g);
+        self.strings.insert(text.to_string(), r);
+        Ok(r)
+    }
+
+    /// A string literal, interpolated parts converted with `str` and joined.
+    pub(super) fn string_expr(&mut self, parts: &[StrPart]) -> Result<Value<'ctx>> {
+        let mut acc: Option<PointerValue<'ctx>> = None;
+        for part in parts {
+            let piece = match part {
+                StrPart::Lit(s) => self.string_const(s)?,
+                StrPart::Expr(e) => {
+                    let ty = self.typed.ty(e).clone();
+                    let Some(v) = self.expr(e)? else { return Ok(None) };
+                    self.to_string(v, &ty)?
+                }
+            };
+            acc = Some(match acc {
+                None => piece,
+                Some(a) => self.concat(a, piece)?,
+            });
+        }
+        match acc {
+            Some(a) => Ok(Some(a.into())),
+            None => Ok(Some(self.string_const("")?.into())),
+        }
+    }
+
+    fn concat(&mut self, a: PointerValue<'ctx>, b: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        Ok(self.call_rt(RuntimeFn::StringConcat, &[a.into(), b.into()], "concat")?.expect("a string").into_pointer_value())
+    }
+
+    pub(super) fn string_binary(&mut self, op: BinOp, a: PointerValue<'ctx>, b: PointerValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+        if op == BinOp::Add {
+            return Ok(self.concat(a, b)?.into());
+        }
+        let cmp = self.call_rt(RuntimeFn::StringCompare, &[a.into(), b.into()], "cmp")?.expect("an int").into_int_value();
+        let zero = self.cx.i64_type().const_zero();
+        let pred = match op {
+            BinOp::Lt => IntPredicate::SLT,
+            BinOp::Le => IntPredicate::SLE,
+            BinOp::Gt => IntPredicate::SGT,
+            BinOp::Ge => IntPredicate::SGE,
+            BinOp::Eq => IntPredicate::EQ,
+            _ => IntPredicate::NE,
+        };
+        Ok(self.b.build_int_compare(pred, cmp, zero, "strcmp")?.into())
+    }
+
+    // ----- equality -------------------------------------------------------------
+
+    /// `a == b`: contents for strings and optionals' values, identity for
+    /// structs, arrays, maps and functions.
+    pub(super) fn equal(&mut self, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>, ty: &Type) -> Result<IntValue<'ctx>> {
+        Ok(match ty {
+            Type::Float => self.b.build_float_compare(inkwell::FloatPredicate::OEQ, a.into_float_value(), b.into_float_value(), "eq")?,
+            Type::Int | Type::Bool => self.b.build_int_compare(IntPredicate::EQ, a.into_int_value(), b.into_int_value(), "eq")?,
+            Type::Str => {
+                let r = self.call_rt(RuntimeFn::StringEq, &[a.into(), b.into()], "streq")?.expect("an i32").into_int_value();
+                self.b.build_int_compare(IntPredicate::NE, r, self.cx.i32_type().const_zero(), "eq")?
+            }
+            Type::Optional(inner) => {
+                // Equal when both are nil, or both hold equal values.
+                let (pa, pb) = (a.into_pointer_value(), b.into_pointer_value());
+                let f = self.func();
+                let a_nil = self.b.build_is_null(pa, "a.nil")?;
+                let b_nil = self.b.build_is_null(pb, "b.nil")?;
+                let any_nil = self.b.build_or(a_nil, b_nil, "any.nil")?;
+                let start = self.b.get_insert_block().expect("positioned");
+                let values = self.cx.append_basic_block(f, "opteq.values");
+                let end = self.cx.append_basic_block(f, "opteq.end");
+                let both_nil = self.b.build_and(a_nil, b_nil, "both.nil")?;
+                self.b.build_conditional_branch(any_nil, end, values)?;
+                self.b.position_at_end(values);
+                let inner = (**inner).clone();
+                let va = self.unwrap_unchecked(pa, ty)?;
+                let vb = self.unwrap_unchecked(pb, ty)?;
+                let inner_eq = self.equal(va, vb, &inner)?;
+                let values_end = self.b.get_insert_block().expect("positioned");
+                self.b.build_unconditional_branch(end)?;
+                self.b.position_at_end(end);
+                let phi = self.b.build_phi(self.cx.bool_type(), "opteq")?;
+                phi.add_incoming(&[(&both_nil, start), (&inner_eq, values_end)]);
+                phi.as_basic_value().into_int_value()
+            }
+            _ => {
+                let i64t = self.cx.i64_type();
+                let x = self.b.build_ptr_to_int(a.into_pointer_value(), i64t, "a")?;
+                let y = self.b.build_ptr_to_int(b.into_pointer_value(), i64t, "b")?;
+                self.b.build_int_compare(IntPredicate::EQ, x, y, "same")?
+            }
+        })
+    }
+
+    // ----- optionals ------------------------------------------------------------
+
+    /// `T` to `T?`: a box for scalars and optionals, the reference itself otherwise.
+    pub(super) fn wrap_optional(&mut self, v: BasicValueEnum<'ctx>, inner: &Type) -> Result<BasicValueEnum<'ctx>> {
+        if !Type::optional_is_boxed(inner) {
+            return Ok(v);
+        }
+        let b = self.alloc_box(inner)?;
+        self.store_slot(b, 0, inner, v)?;
+        Ok(b.into())
+    }
+
+    /// The value inside a non-nil `T?`.
+    pub(super) fn unwrap_unchecked(&mut self, p: PointerValue<'ctx>, opt_ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+        let Type::Optional(inner) = opt_ty else { return Ok(p.into()) };
+        if Type::optional_is_boxed(inner) {
+            let inner = (**inner).clone();
+            self.load_slot(p, 0, &inner)
+        } else {
+            Ok(p.into())
+        }
+    }
+
+    /// `x!`: panics on nil.
+    pub(super) fn unwrap_checked(&mut self, p: PointerValue<'ctx>, opt_ty: &Type, span: Span) -> Result<BasicValueEnum<'ctx>> {
+        let f = self.func();
+        let is_nil = self.b.build_is_null(p, "is.nil")?;
+        let nil_bb = self.cx.append_basic_block(f, "unwrap.nil");
+        let ok_bb = self.cx.append_basic_block(f, "unwrap.ok");
+        self.b.build_conditional_branch(is_nil, nil_bb, ok_bb)?;
+        self.b.position_at_end(nil_bb);
+        self.panic("unwrapped a nil value", span)?;
+        self.b.position_at_end(ok_bb);
+        self.unwrap_unchecked(p, opt_ty)
+    }
+
+    // ----- arrays ---------------------------------------------------------------
+
+    fn new_array(&mut self, elem: &Type, capacity: u64) -> Result<PointerValue<'ctx>> {
+        let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
+        let cap = self.cx.i64_type().const_int(capacity, false);
+        Ok(self.call_rt(RuntimeFn::ArrayNew, &[is_ref.into(), cap.into()], "array")?.expect("an array").into_pointer_value())
+    }
+
+    fn push(&mut self, arr: PointerValue<'ctx>, v: BasicValueEnum<'ctx>, elem: &Type) -> Result<()> {
+        let bits = self.to_bits(v, elem)?;
+        self.call_rt(RuntimeFn::ArrayPush, &[arr.into(), bits.into()], "")?;
+        Ok(())
+    }
+
+    pub(super) fn array_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Value<'ctx>> {
+        let Type::Array(elem) = self.typed.ty(e).clone() else { return Ok(None) };
+        let arr = self.new_array(&elem, items.len() as u64)?;
+        // The array is kept in a stack slot, which the spill pass roots.
+        let slot = self.entry_alloca(self.gc.into(), "array.lit")?;
+        self.b.build_store(slot, arr)?;
+        for item in items {
+            let Some(v) = self.expr(item)? else { return Ok(None) };
+            let arr = self.b.build_load(self.gc, slot, "array")?.into_pointer_value();
+            self.push(arr, v, &elem)?;
+        }
+        Ok(Some(self.b.build_load(self.gc, slot, "array")?))
+    }
+
+    pub(super) fn construct(&mut self, e: &Expr) -> Result<Value<'ctx>> {
+        match self.typed.ty(e).clone() {
+            Type::Array(elem) => Ok(Some(self.new_array(&elem, 0)?.into())),
+            Type::Map(k, v) => {
+                let i32t = self.cx.i32_type();
+                let ks = i32t.const_int((*k == Type::Str) as u64, false);
+                let vr = i32t.const_int(v.is_ref() as u64, false);
+                self.call_rt(RuntimeFn::MapNew, &[ks.into(), vr.into()], "map")
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The slot of element `i` of a slots buffer.
+    pub(super) fn buffer_slot_ptr(&mut self, data: PointerValue<'ctx>, i: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let i64t = self.cx.i64_type();
+        let scaled = self.b.build_int_mul(i, i64t.const_int(8, false), "elem.offset")?;
+        let off = self.b.build_int_add(scaled, i64t.const_int(HEADER + 8, false), "elem.offset")?;
+        // SAFETY (LLVM): the caller checked the index against the length.
+        unsafe { self.b.build_in_bounds_gep(self.cx.i8_type(), data, &[off], "elem") }
+    }
+
+    /// The slot of `arr[i]`, after the bounds check.
+    pub(super) fn array_element_ptr(&mut self, arr: PointerValue<'ctx>, i: IntValue<'ctx>, span: Span) -> Result<PointerValue<'ctx>> {
+        let f = self.func();
+        let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
+        // Unsigned comparison also rejects negative indices.
+        let ok = self.b.build_int_compare(IntPredicate::ULT, i, len, "in.bounds")?;
+        let bad = self.cx.append_basic_block(f, "index.panic");
+        let good = self.cx.append_basic_block(f, "index.ok");
+        self.b.build_conditional_branch(ok, good, bad)?;
+        self.b.position_at_end(bad);
+        let (loc, loc_len) = self.location(span)?;
+        self.call_rt(RuntimeFn::PanicIndex, &[i.into(), len.into(), loc.into(), loc_len.into()], "")?;
+        self.b.build_unreachable()?;
+        self.b.position_at_end(good);
+        let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+        self.buffer_slot_ptr(data, i)
+    }
+
+    pub(super) fn array_method(&mut self, m: ArrayMethod, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
+        let Type::Array(elem) = self.typed.ty(base).clone() else { return Ok(None) };
+        let Some(arr) = self.expr(base)? else { return Ok(None) };
+        let arr = arr.into_pointer_value();
+        match m {
+            ArrayMethod::Len => Ok(Some(self.load_slot(arr, 0, &Type::Int)?)),
+            ArrayMethod::Push => {
+                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                self.push(arr, v, &elem)?;
+                Ok(None)
+            }
+            ArrayMethod::Pop => {
+                let f = self.func();
+                let i64t = self.cx.i64_type();
+                let result = self.entry_alloca(self.gc.into(), "pop.value")?;
+                self.b.build_store(result, self.gc.const_null())?;
+                let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
+                let empty = self.b.build_int_compare(IntPredicate::EQ, len, i64t.const_zero(), "empty")?;
+                let take = self.cx.append_basic_block(f, "pop.take");
+                let done = self.cx.append_basic_block(f, "pop.done");
+                self.b.build_conditional_branch(empty, done, take)?;
+                self.b.position_at_end(take);
+                let last = self.b.build_int_sub(len, i64t.const_int(1, false), "last")?;
+                self.store_slot(arr, 0, &Type::Int, last.into())?;
+                let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+                let p = self.buffer_slot_ptr(data, last)?;
+                let v = self.load_typed(p, &elem)?;
+                // Clear the slot so the array does not keep the value alive.
+                self.b.build_store(p, i64t.const_zero())?;
+                let wrapped = self.wrap_optional(v, &elem)?;
+                self.b.build_store(result, wrapped)?;
+                self.b.build_unconditional_branch(done)?;
+                self.b.position_at_end(done);
+                Ok(Some(self.b.build_load(self.gc, result, "popped")?))
+            }
+        }
+    }
+
+    // ----- maps -----------------------------------------------------------------
+
+    /// `m[k]` as a value: panics when the key is absent.
+    pub(super) fn map_index(&mut self, m: PointerValue<'ctx>, key: BasicValueEnum<'ctx>, map_ty: &Type, span: Span) -> Result<BasicValueEnum<'ctx>> {
+        let Type::Map(k, v) = map_ty else { return Ok(key) };
+        let (k, v) = ((**k).clone(), (**v).clone());
+        let f = self.func();
+        let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
+        let kb = self.to_bits(key, &k)?;
+        let found = self.call_rt(RuntimeFn::MapGet, &[m.into(), kb.into(), out.into()], "found")?.expect("an i32").into_int_value();
+        let ok = self.b.build_int_compare(IntPredicate::NE, found, self.cx.i32_type().const_zero(), "found")?;
+        let missing = self.cx.append_basic_block(f, "map.missing");
+        let present = self.cx.append_basic_block(f, "map.present");
+        self.b.build_conditional_branch(ok, present, missing)?;
+        self.b.position_at_end(missing);
+        self.panic("key not found in map", span)?;
+        self.b.position_at_end(present);
+        let bits = self.b.build_load(self.cx.i64_type(), out, "bits")?.into_int_value();
+        self.from_bits(bits, &v)
+    }
+
+    pub(super) fn map_method(&mut self, m: MapMethod, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
+        let Type::Map(k, v) = self.typed.ty(base).clone() else { return Ok(None) };
+        let Some(map) = self.expr(base)? else { return Ok(None) };
+        let map = map.into_pointer_value();
+        let key_bits = match args.first() {
+            Some(a) => match self.expr(a)? {
+                Some(key) => Some(self.to_bits(key, &k)?),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let i32_to_bool = |cx: &mut Self, r: Value<'ctx>| -> Result<Value<'ctx>> {
+            let r = r.expect("an i32").into_int_value();
+            Ok(Some(cx.b.build_int_compare(IntPredicate::NE, r, cx.cx.i32_type().const_zero(), "bool")?.into()))
+        };
+        match m {
+            MapMethod::Len => self.call_rt(RuntimeFn::MapLen, &[map.into()], "len"),
+            MapMethod::Keys => self.call_rt(RuntimeFn::MapKeys, &[map.into()], "keys"),
+            MapMethod::Has => {
+                let r = self.call_rt(RuntimeFn::MapHas, &[map.into(), key_bits.expect("a key").into()], "has")?;
+                i32_to_bool(self, r)
+            }
+            MapMethod::Remove => {
+                let r = self.call_rt(RuntimeFn::MapRemove, &[map.into(), key_bits.expect("a key").into()], "removed")?;
+                i32_to_bool(self, r)
+            }
+            MapMethod::Get => {
+                let f = self.func();
+                let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
+                let result = self.entry_alloca(self.gc.into(), "get.value")?;
+                self.b.build_store(result, self.gc.const_null())?;
+                let found = self
+                    .call_rt(RuntimeFn::MapGet, &[map.into(), key_bits.expect("a key").into(), out.into()], "found")?
+                    .expect("an i32")
+                    .into_int_value();
+                let ok = self.b.build_int_compare(IntPredicate::NE, found, self.cx.i32_type().const_zero(), "found")?;
+                let present = self.cx.append_basic_block(f, "get.present");
+                let done = self.cx.append_basic_block(f, "get.done");
+                self.b.build_conditional_branch(ok, present, done)?;
+                self.b.position_at_end(present);
+                let bits = self.b.build_load(self.cx.i64_type(), out, "bits")?.into_int_value();
+                let value = self.from_bits(bits, &v)?;
+                let wrapped = self.wrap_optional(value, &v)?;
+                self.b.build_store(result, wrapped)?;
+                self.b.build_unconditional_branch(done)?;
+                self.b.position_at_end(done);
+                Ok(Some(self.b.build_load(self.gc, result, "got")?))
+            }
+        }
+    }
+
+    // ----- structs and closures -------------------------------------------------
+
+    fn struct_desc(&mut self, id: u32) -> GlobalValue<'ctx> {
+        let info = &self.typed.structs[id as usize];
+        let refs: Vec<u64> = info.fields.iter().enumerate().filter(|(_, (_, t))| t.is_ref()).map(|(i, _)| i as u64).collect();
+        let (name, n) = (info.name.clone(), info.fields.len() as u64);
+        self.fixed_desc(&format!("{name}.{id}"), n, &refs)
+    }
+
+    pub(super) fn struct_literal(&mut self, e: &Expr, fields: &[(Ident, Expr)]) -> Result<Value<'ctx>> {
+        let Some(&id) = self.typed.struct_lits.get(&e.id) else { return Ok(None) };
+        // Values first, in source order; then the object.
+        let mut values = Vec::new();
+        for (name, value) in fields {
+            let Some(v) = self.expr(value)? else { return Ok(None) };
+            let index = self.typed.structs[id as usize].field(&name.name).map(|(i, _)| i).unwrap_or(0);
+            values.push((index, v));
+        }
+        let desc = self.struct_desc(id).as_pointer_value();
+        let n = self.typed.structs[id as usize].fields.len() as u64;
+        let obj = self.alloc(desc, 8 * n, "struct")?;
+        for (index, v) in values {
+            let ty = self.typed.structs[id as usize].fields[index].1.clone();
+            self.store_slot(obj, 8 * index as u64, &ty, v)?;
+        }
+        Ok(Some(obj.into()))
+    }
+
+    /// A closure object: its code, then the cells of the locals it captures.
+    pub(super) fn closure(&mut self, e: &Expr) -> Result<Value<'ctx>> {
+        let Some(Res::Fn(id)) = self.typed.names.get(&e.id).copied() else { return Ok(None) };
+        let captures = self.typed.fns[id as usize].captures.clone();
+        let n = captures.len() as u64;
+        let refs: Vec<u64> = (1..=n).collect();
+        let desc = self.fixed_desc(&format!("closure{n}"), n + 1, &refs).as_pointer_value();
+        let obj = self.alloc(desc, 8 * (n + 1), "closure")?;
+        let code = self.fns[id as usize].as_global_value().as_pointer_value();
+        let p = self.slot_ptr(obj, 0)?;
+        self.b.build_store(p, code)?;
+        for (i, local) in captures.iter().enumerate() {
+            let slot = self.locals[local];
+            let cell = self.b.build_load(self.gc, slot, "cell")?;
+            let p = self.slot_ptr(obj, 8 * (i as u64 + 1))?;
+            self.b.build_store(p, cell)?;
+        }
+        Ok(Some(obj.into()))
+    }
+
+    /// A named function as a value: a static closure whose code ignores the environment.
+    pub(super) fn fn_value(&mut self, id: FnId) -> Result<PointerValue<'ctx>> {
+        if let Some(&p) = self.fn_values.get(&id) {
+            return Ok(p);
+        }
+        let info = &self.typed.fns[id as usize];
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
+        params.extend(info.param_types.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+        let fn_type = self.fn_type(&info.ret.clone(), &params);
+        let wrapper = self.module.add_function(&format!("{}.value", info.symbol), fn_type, Some(Linkage::Internal));
+        self.add_attr(wrapper, "nounwind");
+        let here = self.b.get_insert_block();
+        let bb = self.cx.append_basic_block(wrapper, "entry");
+        self.b.position_at_end(bb);
+        let args: Vec<BasicMetadataValueEnum> = wrapper.get_param_iter().skip(1).map(Into::into).collect();
+        let r = self.b.build_call(self.fns[id as usize], &args, "call")?.try_as_basic_value().basic();
+        match r {
+            Some(v) => self.b.build_return(Some(&v))?,
+            None => self.b.build_return(None)?,
+        };
+        if let Some(bb) = here {
+            self.b.position_at_end(bb);
+        }
+        let desc = self.fixed_desc("closure0", 1, &[]).as_pointer_value();
+        let (mut types, mut values) = self.static_header(desc);
+        types.push(self.raw.into());
+        values.push(wrapper.as_global_value().as_pointer_value().into());
+        let ty = self.cx.struct_type(&types, false);
+        let g = self.module.add_global(ty, None, &format!("{}.value.obj", info.symbol));
+        g.set_initializer(&self.cx.const_struct(&values, false));
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_alignment(8);
+        let r = self.static_ref(g);
+        self.fn_values.insert(id, r);
+        Ok(r)
+    }
+
+    // ----- str(v) ---------------------------------------------------------------
+
+    /// `str(v)`: scalars through the runtime, strings as they are, composite
+    /// values through a generated function per type.
+    pub(super) fn to_string(&mut self, v: BasicValueEnum<'ctx>, ty: &Type) -> Result<PointerValue<'ctx>> {
+        let r = match ty {
+            Type::Str => return Ok(v.into_pointer_value()),
+            Type::Int => self.call_rt(RuntimeFn::StringFromInt, &[v.into()], "str")?,
+            Type::Float => self.call_rt(RuntimeFn::StringFromFloat, &[v.into()], "str")?,
+            Type::Bool => {
+                let wide = self.b.build_int_z_extend(v.into_int_value(), self.cx.i32_type(), "wide")?;
+                self.call_rt(RuntimeFn::StringFromBool, &[wide.into()], "str")?
+            }
+            Type::Func(..) => return self.string_const("<fn>"),
+            Type::Nil | Type::Unit | Type::Never | Type::Error => return self.string_const("nil"),
+            _ => {
+                let f = self.to_string_fn(ty)?;
+                self.b.build_call(f, &[v.into()], "str")?.try_as_basic_value().basic()
+            }
+        };
+        Ok(r.expect("a string").into_pointer_value())
+    }
+
+    fn to_string_fn(&mut self, ty: &Type) -> Result<inkwell::values::FunctionValue<'ctx>> {
+        let key = ty.to_string();
+        if let Some(&f) = self.to_string_fns.get(&key) {
+            return Ok(f);
+        }
+        let fn_type = self.gc.fn_type(&[self.gc.into()], false);
+        let f = self.module.add_function(&format!("str.{key}"), fn_type, Some(Linkage::Internal));
+        self.add_attr(f, "nounwind");
+        self.to_string_fns.insert(key, f);
+        // Build the body with a fresh function context, then come back.
+        let saved = (self.current, self.b.get_insert_block(), std::mem::take(&mut self.locals), std::mem::take(&mut self.loops));
+        self.current = Some(f);
+        let entry = self.cx.append_basic_block(f, "entry");
+        self.b.position_at_end(entry);
+        let v = f.get_nth_param(0).expect("one parameter").into_pointer_value();
+        v.set_name("value");
+        let result = self.to_string_body(v, ty)?;
+        self.b.build_return(Some(&result))?;
+        self.current = saved.0;
+        if let Some(bb) = saved.1 {
+            self.b.position_at_end(bb);
+        }
+        self.locals = saved.2;
+        self.loops = saved.3;
+        Ok(f)
+    }
+
+    fn to_string_body(&mut self, v: PointerValue<'ctx>, ty: &Type) -> Result<PointerValue<'ctx>> {
+        let f = self.func();
+        // The text so far lives in a GC slot the spill pass roots.
+        let acc = self.entry_alloca(self.gc.into(), "text")?;
+        let append = |cx: &mut Self, piece: PointerValue<'ctx>| -> Result<()> {
+            let so_far = cx.b.build_load(cx.gc, acc, "text")?.into_pointer_value();
+            let joined = cx.concat(so_far, piece)?;
+            cx.b.build_store(acc, joined)?;
+            Ok(())
+        };
+        match ty {
+            Type::Optional(inner) => {
+                let nil = self.string_const("nil")?;
+                self.b.build_store(acc, nil)?;
+                let is_nil = self.b.build_is_null(v, "is.nil")?;
+                let some = self.cx.append_basic_block(f, "some");
+                let done = self.cx.append_basic_block(f, "done");
+                self.b.build_conditional_branch(is_nil, done, some)?;
+                self.b.position_at_end(some);
+                let inner_v = self.unwrap_unchecked(v, ty)?;
+                let text = self.to_string(inner_v, inner)?;
+                self.b.build_store(acc, text)?;
+                self.b.build_unconditional_branch(done)?;
+                self.b.position_at_end(done);
+            }
+            Type::Struct(id) => {
+                let info = &self.typed.structs[*id as usize];
+                let (name, fields) = (info.name.clone(), info.fields.clone());
+                let open = self.string_const(&format!("{name} {{"))?;
+                self.b.build_store(acc, open)?;
+                for (i, (fname, fty)) in fields.iter().enumerate() {
+                    let label = self.string_const(&format!("{}{fname}: ", if i == 0 { " " } else { ", " }))?;
+                    append(self, label)?;
+                    let fv = self.load_slot(v, 8 * i as u64, fty)?;
+                    let text = self.to_string(fv, fty)?;
+                    append(self, text)?;
+                }
+                let close = self.string_const(if fields.is_empty() { "}" } else { " }" })?;
+                append(self, close)?;
+            }
+            Type::Array(elem) => {
+                let open = self.string_const("[")?;
+                self.b.build_store(acc, open)?;
+                self.to_string_elements(v, elem, None, acc)?;
+                let close = self.string_const("]")?;
+                append(self, close)?;
+            }
+            Type::Map(k, val) => {
+                let open = self.string_const("{")?;
+                self.b.build_store(acc, open)?;
+                let keys = self.call_rt(RuntimeFn::MapKeys, &[v.into()], "keys")?.expect("keys").into_pointer_value();
+                self.to_string_elements(keys, k, Some((v, val)), acc)?;
+                let close = self.string_const("}")?;
+                append(self, close)?;
+            }
+            _ => {
+                let text = self.string_const("?")?;
+                self.b.build_store(acc, text)?;
+            }
+        }
+        Ok(self.b.build_load(self.gc, acc, "text")?.into_pointer_value())
+    }
+
+    /// Appends `e0, e1, ...` (or `k0: v0, ...` for a map's keys) to `acc`.
+    fn to_string_elements(
+        &mut self,
+        arr: PointerValue<'ctx>,
+        elem: &Type,
+        map: Option<(PointerValue<'ctx>, &Type)>,
+        acc: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let arr_slot = self.entry_alloca(self.gc.into(), "items")?;
+        self.b.build_store(arr_slot, arr)?;
+        let map_slot = match map {
+            Some((m, _)) => {
+                let s = self.entry_alloca(self.gc.into(), "map")?;
+                self.b.build_store(s, m)?;
+                Some(s)
+            }
+            None => None,
+        };
+        let counter = self.entry_alloca(i64t.into(), "i")?;
+        self.b.build_store(counter, i64t.const_zero())?;
+        let head = self.cx.append_basic_block(f, "each");
+        let body = self.cx.append_basic_block(f, "each.body");
+        let done = self.cx.append_basic_block(f, "each.done");
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+        let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
+        let go = self.b.build_int_compare(IntPredicate::SLT, i, len, "go")?;
+        self.b.build_conditional_branch(go, body, done)?;
+        self.b.position_at_end(body);
+        let first = self.b.build_int_compare(IntPredicate::EQ, i, i64t.const_zero(), "first")?;
+        let sep = self.string_const(", ")?;
+        let empty = self.string_const("")?;
+        let prefix = self.b.build_select(first, empty, sep, "sep")?.into_pointer_value();
+        let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+        let joined = self.concat(so_far, prefix)?;
+        self.b.build_store(acc, joined)?;
+        let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+        let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+        let p = self.buffer_slot_ptr(data, i)?;
+        let x = self.load_typed(p, elem)?;
+        let text = self.to_string(x, elem)?;
+        let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+        let joined = self.concat(so_far, text)?;
+        self.b.build_store(acc, joined)?;
+        if let (Some((_, val_ty)), Some(map_slot)) = (map, map_slot) {
+            let colon = self.string_const(": ")?;
+            let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+            let joined = self.concat(so_far, colon)?;
+            self.b.build_store(acc, joined)?;
+            let m = self.b.build_load(self.gc, map_slot, "map")?.into_pointer_value();
+            let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+            let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+            let p = self.buffer_slot_ptr(data, i)?;
+            let key = self.load_typed(p, elem)?;
+            let map_ty = Type::Map(Box::new(elem.clone()), Box::new(val_ty.clone()));
+            let value = self.map_index(m, key, &map_ty, Span::default())?;
+            let text = self.to_string(value, val_ty)?;
+            let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+            let joined = self.concat(so_far, text)?;
+            self.b.build_store(acc, joined)?;
+        }
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let next = self.b.build_int_add(i, i64t.const_int(1, false), "next")?;
+        self.b.build_store(counter, next)?;
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+}

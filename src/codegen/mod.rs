@@ -1,0 +1,1090 @@
+//! LLVM IR generation with inkwell, from the ASTs and the checker's tables.
+//!
+//! Every local lives in an `alloca` made in the entry block; LLVM's own
+//! passes promote them, so codegen stays simple and -O0 stays debuggable.
+//! Values of `if` expressions go through an `alloca` too, for the same reason.
+//! After anything that leaves the current block for good (`return`, `break`,
+//! `exit`), code generation continues in a fresh block with no predecessors,
+//! which LLVM deletes; that keeps the builder always positioned.
+//!
+//! GC references are `ptr addrspace(1)` natively (plain `ptr` on wasm32, whose
+//! backend reserves addrspace(1)); codegen never roots anything itself: the
+//! gc-frame-spill pass finds the references live across safepoints and the
+//! GC-typed allocas, and keeps them in the shadow-stack root frame. Heap
+//! objects (layouts, descriptors, strings, arrays, maps, optionals, `str`)
+//! are built by `heap.rs`.
+//!
+//! User functions are `internal` and named by their module path; the only
+//! exported symbol is `weft_main`, which the runtime's entry point calls.
+
+mod heap;
+
+use crate::ast::*;
+use crate::diagnostics::SourceMap;
+use crate::runtime_abi::{AbiType, RuntimeFn, ENTRY_SYMBOL};
+use crate::types::{Builtin, Callee, Coercion, FnId, FnSource, LocalId, Res, Type, Typed};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType, PointerType};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, GlobalValue, IntValue, PointerValue};
+use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use std::collections::HashMap;
+
+type Result<T> = std::result::Result<T, BuilderError>;
+type Value<'ctx> = Option<BasicValueEnum<'ctx>>;
+
+/// How the target wants GC references and object headers laid out.
+#[derive(Clone, Copy)]
+pub struct Layout {
+    /// Address space of GC references: 1 natively, 0 on wasm32.
+    pub gc_address_space: u16,
+    /// Pointers are 4 bytes (wasm32): headers pad the descriptor pointer.
+    pub ptr32: bool,
+}
+
+pub struct Codegen<'ctx, 'a> {
+    cx: &'ctx Context,
+    pub module: Module<'ctx>,
+    b: Builder<'ctx>,
+    typed: &'a Typed<'a>,
+    sources: &'a SourceMap,
+    layout: Layout,
+    gc: PointerType<'ctx>,
+    raw: PointerType<'ctx>,
+    fns: Vec<FunctionValue<'ctx>>,
+    runtime: HashMap<RuntimeFn, FunctionValue<'ctx>>,
+    /// Each local's stack slot; for captured locals the slot holds the cell.
+    locals: HashMap<LocalId, PointerValue<'ctx>>,
+    /// (continue target, break target) for each enclosing loop.
+    loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    current: Option<FunctionValue<'ctx>>,
+    bytes: HashMap<Vec<u8>, PointerValue<'ctx>>,
+    strings: HashMap<String, PointerValue<'ctx>>,
+    descs: HashMap<String, GlobalValue<'ctx>>,
+    to_string_fns: HashMap<String, FunctionValue<'ctx>>,
+    fn_values: HashMap<FnId, PointerValue<'ctx>>,
+}
+
+impl<'ctx, 'a> Codegen<'ctx, 'a> {
+    pub fn new(cx: &'ctx Context, name: &str, typed: &'a Typed<'a>, sources: &'a SourceMap, layout: Layout) -> Self {
+        Codegen {
+            cx,
+            module: cx.create_module(name),
+            b: cx.create_builder(),
+            typed,
+            sources,
+            layout,
+            gc: cx.ptr_type(AddressSpace::from(layout.gc_address_space)),
+            raw: cx.ptr_type(AddressSpace::default()),
+            fns: Vec::new(),
+            runtime: HashMap::new(),
+            locals: HashMap::new(),
+            loops: Vec::new(),
+            current: None,
+            bytes: HashMap::new(),
+            strings: HashMap::new(),
+            descs: HashMap::new(),
+            to_string_fns: HashMap::new(),
+            fn_values: HashMap::new(),
+        }
+    }
+
+    /// Generates every function of the program, plus `weft_main`.
+    pub fn generate(&mut self) -> Result<()> {
+        for info in &self.typed.fns {
+            let mut params: Vec<BasicMetadataTypeEnum> = Vec::new();
+            if info.is_closure {
+                params.push(self.gc.into());
+            }
+            params.extend(info.param_types.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+            let fn_type = self.fn_type(&info.ret, &params);
+            let f = self.module.add_function(&info.symbol, fn_type, Some(Linkage::Internal));
+            self.add_attr(f, "nounwind");
+            self.fns.push(f);
+        }
+        for id in 0..self.typed.fns.len() {
+            self.function(id as FnId)?;
+        }
+        self.entry()
+    }
+
+    fn fn_type(&self, ret: &Type, params: &[BasicMetadataTypeEnum<'ctx>]) -> FunctionType<'ctx> {
+        match self.basic_type(ret) {
+            Some(r) => r.fn_type(params, false),
+            None => self.cx.void_type().fn_type(params, false),
+        }
+    }
+
+    fn add_attr(&self, f: FunctionValue<'ctx>, name: &str) {
+        let kind = Attribute::get_named_enum_kind_id(name);
+        f.add_attribute(AttributeLoc::Function, self.cx.create_enum_attribute(kind, 0));
+    }
+
+    fn entry(&mut self) -> Result<()> {
+        let f = self.module.add_function(ENTRY_SYMBOL, self.cx.void_type().fn_type(&[], false), None);
+        self.add_attr(f, "nounwind");
+        let bb = self.cx.append_basic_block(f, "entry");
+        self.b.position_at_end(bb);
+        if let Some(main) = self.typed.main {
+            self.b.build_call(self.fns[main as usize], &[], "")?;
+        }
+        self.b.build_return(None)?;
+        Ok(())
+    }
+
+    pub fn basic_type(&self, t: &Type) -> Option<BasicTypeEnum<'ctx>> {
+        Some(match t {
+            Type::Int => self.cx.i64_type().into(),
+            Type::Float => self.cx.f64_type().into(),
+            Type::Bool => self.cx.bool_type().into(),
+            Type::Unit | Type::Never | Type::Error => return None,
+            _ => self.gc.into(),
+        })
+    }
+
+    fn llvm_type(&self, t: &Type) -> BasicTypeEnum<'ctx> {
+        self.basic_type(t).unwrap_or_else(|| self.cx.i8_type().into())
+    }
+
+    fn runtime_fn(&mut self, rf: RuntimeFn) -> FunctionValue<'ctx> {
+        if let Some(&f) = self.runtime.get(&rf) {
+            return f;
+        }
+        let sig = rf.signature();
+        let abi = |t: AbiType| -> Option<BasicTypeEnum<'ctx>> {
+            Some(match t {
+                AbiType::I32 => self.cx.i32_type().into(),
+                AbiType::I64 => self.cx.i64_type().into(),
+                AbiType::F64 => self.cx.f64_type().into(),
+                AbiType::Ptr => self.raw.into(),
+                AbiType::Ref => self.gc.into(),
+                AbiType::Void => return None,
+            })
+        };
+        let params: Vec<BasicMetadataTypeEnum> = sig.params.iter().filter_map(|&t| abi(t)).map(Into::into).collect();
+        let fn_type = match abi(sig.ret) {
+            Some(r) => r.fn_type(&params, false),
+            None => self.cx.void_type().fn_type(&params, false),
+        };
+        let f = self.module.add_function(sig.name, fn_type, Some(Linkage::External));
+        self.add_attr(f, "nounwind");
+        if sig.noreturn {
+            self.add_attr(f, "noreturn");
+            self.add_attr(f, "cold");
+        }
+        if sig.nogc {
+            f.add_attribute(AttributeLoc::Function, self.cx.create_string_attribute("weft-nogc", ""));
+        }
+        self.runtime.insert(rf, f);
+        f
+    }
+
+    fn call_rt(&mut self, rf: RuntimeFn, args: &[BasicMetadataValueEnum<'ctx>], name: &str) -> Result<Value<'ctx>> {
+        let f = self.runtime_fn(rf);
+        Ok(self.b.build_call(f, args, name)?.try_as_basic_value().basic())
+    }
+
+    // ----- functions ------------------------------------------------------
+
+    fn function(&mut self, id: FnId) -> Result<()> {
+        let info = &self.typed.fns[id as usize];
+        let body: &Block = match info.source {
+            FnSource::Decl(d) => &d.body,
+            FnSource::Closure(e) => match &e.kind {
+                ExprKind::Closure { body, .. } => body,
+                _ => return Ok(()),
+            },
+        };
+        let f = self.fns[id as usize];
+        self.current = Some(f);
+        self.locals.clear();
+        self.loops.clear();
+        let entry = self.cx.append_basic_block(f, "entry");
+        self.b.position_at_end(entry);
+        let offset = info.is_closure as u32;
+        if info.is_closure {
+            let env = f.get_nth_param(0).expect("closure env").into_pointer_value();
+            env.set_name("env");
+            for (i, &local) in info.captures.iter().enumerate() {
+                let slot = self.entry_alloca(self.gc.into(), &format!("{}.cell", self.typed.locals[local as usize].name))?;
+                let cell = self.load_slot(env, 8 * (i as u64 + 1), &Type::Str)?;
+                self.b.build_store(slot, cell)?;
+                self.locals.insert(local, slot);
+            }
+        }
+        for (i, &local) in info.params.iter().enumerate() {
+            let name = self.typed.locals[local as usize].name.clone();
+            let param = f.get_nth_param(i as u32 + offset).expect("parameter count matches the signature");
+            param.set_name(&name);
+            self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+        }
+        self.block(body)?;
+        if !self.terminated() {
+            if info.ret == Type::Unit {
+                self.b.build_return(None)?;
+            } else {
+                // The checker proved this point unreachable.
+                self.b.build_unreachable()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn terminated(&self) -> bool {
+        self.b.get_insert_block().and_then(|bb| bb.get_terminator()).is_some()
+    }
+
+    fn func(&self) -> FunctionValue<'ctx> {
+        self.current.expect("inside a function")
+    }
+
+    /// Continues in a new block with no predecessors after a jump that leaves for good.
+    fn dead_block(&mut self) {
+        let bb = self.cx.append_basic_block(self.func(), "dead");
+        self.b.position_at_end(bb);
+    }
+
+    /// An `alloca` in the entry block, where mem2reg can promote it.
+    fn entry_alloca(&mut self, ty: BasicTypeEnum<'ctx>, name: &str) -> Result<PointerValue<'ctx>> {
+        let entry = self.func().get_first_basic_block().expect("entry block exists");
+        let tmp = self.cx.create_builder();
+        match entry.get_first_instruction() {
+            Some(first) => tmp.position_before(&first),
+            None => tmp.position_at_end(entry),
+        }
+        tmp.build_alloca(ty, name)
+    }
+
+    /// Creates a local's slot, and its cell when a closure captures it.
+    fn declare_local(&mut self, local: LocalId, init: Value<'ctx>, name: &str) -> Result<()> {
+        let info = &self.typed.locals[local as usize];
+        let ty = info.ty.clone();
+        if info.captured {
+            let slot = self.entry_alloca(self.gc.into(), &format!("{}.cell", info.name))?;
+            let cell = self.alloc_box(&ty)?;
+            self.b.build_store(slot, cell)?;
+            self.locals.insert(local, slot);
+            if let Some(v) = init {
+                let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+                self.store_slot(cell, 0, &ty, v)?;
+            }
+        } else {
+            let slot = self.entry_alloca(self.llvm_type(&ty), name)?;
+            self.locals.insert(local, slot);
+            if let Some(v) = init {
+                self.b.build_store(slot, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_local(&mut self, local: LocalId) -> Result<BasicValueEnum<'ctx>> {
+        let info = &self.typed.locals[local as usize];
+        let ty = info.ty.clone();
+        let name = info.name.clone();
+        let slot = self.locals[&local];
+        if info.captured {
+            let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+            self.load_slot(cell, 0, &ty)
+        } else {
+            self.b.build_load(self.llvm_type(&ty), slot, &name)
+        }
+    }
+
+    fn write_local(&mut self, local: LocalId, v: BasicValueEnum<'ctx>) -> Result<()> {
+        let info = &self.typed.locals[local as usize];
+        let ty = info.ty.clone();
+        let slot = self.locals[&local];
+        if info.captured {
+            let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+            self.store_slot(cell, 0, &ty, v)
+        } else {
+            self.b.build_store(slot, v)?;
+            Ok(())
+        }
+    }
+
+    // ----- statements -------------------------------------------------------
+
+    fn block(&mut self, block: &Block) -> Result<Value<'ctx>> {
+        self.block_value(block, false)
+    }
+
+    fn block_value(&mut self, block: &Block, want_value: bool) -> Result<Value<'ctx>> {
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            if want_value && i == last {
+                if let Stmt::Expr(e) = stmt {
+                    return self.expr(e);
+                }
+            }
+            self.stmt(stmt)?;
+        }
+        Ok(None)
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
+        match stmt {
+            Stmt::Let { name, value, .. } => {
+                let local = self.typed.decls[&name.span];
+                let ty = self.typed.locals[local as usize].ty.clone();
+                let v = self.expr_as(value, &ty)?;
+                self.declare_local(local, v, &name.name)?;
+            }
+            Stmt::Assign { target, op, value, .. } => self.assign(target, *op, value)?,
+            Stmt::Expr(e) => {
+                self.expr(e)?;
+            }
+            Stmt::While { cond, body, .. } => {
+                let f = self.func();
+                let head = self.cx.append_basic_block(f, "while.cond");
+                let body_bb = self.cx.append_basic_block(f, "while.body");
+                let exit = self.cx.append_basic_block(f, "while.end");
+                self.b.build_unconditional_branch(head)?;
+                self.b.position_at_end(head);
+                match self.expr(cond)? {
+                    Some(c) => self.b.build_conditional_branch(c.into_int_value(), body_bb, exit)?,
+                    None => self.b.build_unconditional_branch(exit)?,
+                };
+                self.b.position_at_end(body_bb);
+                self.loop_body(body, head, exit)?;
+                self.b.position_at_end(exit);
+            }
+            Stmt::WhileLet { name, value, body, .. } => {
+                let f = self.func();
+                let head = self.cx.append_basic_block(f, "whilelet.cond");
+                let body_bb = self.cx.append_basic_block(f, "whilelet.body");
+                let exit = self.cx.append_basic_block(f, "whilelet.end");
+                self.b.build_unconditional_branch(head)?;
+                self.b.position_at_end(head);
+                let opt_ty = self.typed.ty(value).clone();
+                if let Some(v) = self.expr(value)? {
+                    let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
+                    self.b.build_conditional_branch(is_nil, exit, body_bb)?;
+                    self.b.position_at_end(body_bb);
+                    let inner = self.unwrap_unchecked(v.into_pointer_value(), &opt_ty)?;
+                    let local = self.typed.decls[&name.span];
+                    self.declare_local(local, Some(inner), &name.name)?;
+                    self.loop_body(body, head, exit)?;
+                } else {
+                    self.b.build_unconditional_branch(exit)?;
+                }
+                self.b.position_at_end(exit);
+            }
+            Stmt::Loop { body, .. } => {
+                let f = self.func();
+                let body_bb = self.cx.append_basic_block(f, "loop.body");
+                let exit = self.cx.append_basic_block(f, "loop.end");
+                self.b.build_unconditional_branch(body_bb)?;
+                self.b.position_at_end(body_bb);
+                self.loop_body(body, body_bb, exit)?;
+                self.b.position_at_end(exit);
+            }
+            Stmt::For { var, iter, body, span } => match &iter.kind {
+                ExprKind::Range { start, end, inclusive } => self.for_range(var, start, end, *inclusive, body)?,
+                _ => {
+                    let elem = self.typed.for_arrays.get(span).cloned().unwrap_or(Type::Error);
+                    self.for_array(var, iter, &elem, body)?;
+                }
+            },
+            Stmt::Break(_) | Stmt::Continue(_) => {
+                if let Some(&(cont, brk)) = self.loops.last() {
+                    let target = if matches!(stmt, Stmt::Break(_)) { brk } else { cont };
+                    self.b.build_unconditional_branch(target)?;
+                    self.dead_block();
+                }
+            }
+            Stmt::Return(value, _) => {
+                let ret_ty = self.current_ret();
+                let v = match value {
+                    Some(v) => self.expr_as(v, &ret_ty)?,
+                    None => None,
+                };
+                if !self.terminated() {
+                    match v {
+                        Some(v) => self.b.build_return(Some(&v))?,
+                        None => self.b.build_return(None)?,
+                    };
+                }
+                self.dead_block();
+            }
+            // Rejected by the checker until their issues land.
+            Stmt::Yield(..) | Stmt::Defer(..) => {}
+        }
+        Ok(())
+    }
+
+    fn current_ret(&self) -> Type {
+        let f = self.func();
+        let id = self.fns.iter().position(|g| *g == f).unwrap_or(0);
+        self.typed.fns[id].ret.clone()
+    }
+
+    /// The body of a loop whose `continue` goes to `cont` and `break` to `exit`.
+    fn loop_body(&mut self, body: &Block, cont: BasicBlock<'ctx>, exit: BasicBlock<'ctx>) -> Result<()> {
+        self.loops.push((cont, exit));
+        self.block(body)?;
+        self.loops.pop();
+        if !self.terminated() {
+            self.b.build_unconditional_branch(cont)?;
+        }
+        Ok(())
+    }
+
+    fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr) -> Result<()> {
+        let target_ty = self.typed.ty(target).clone();
+        // Evaluate the place's parts first, then the value, as written.
+        enum Place<'ctx> {
+            Local(LocalId),
+            Slot(PointerValue<'ctx>, u64),
+            Element(PointerValue<'ctx>),
+            MapEntry(PointerValue<'ctx>, BasicValueEnum<'ctx>),
+        }
+        let place = match &target.kind {
+            ExprKind::Name(_) => match self.typed.names.get(&target.id) {
+                Some(Res::Local(l)) => Place::Local(*l),
+                _ => return Ok(()),
+            },
+            ExprKind::Field(base, _) => {
+                let Some(obj) = self.expr(base)? else { return Ok(()) };
+                let index = self.typed.fields[&target.id];
+                Place::Slot(obj.into_pointer_value(), 8 * index as u64)
+            }
+            ExprKind::Index(base, index) => {
+                let base_ty = self.typed.ty(base).clone();
+                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else { return Ok(()) };
+                if let Type::Map(..) = base_ty {
+                    Place::MapEntry(obj.into_pointer_value(), i)
+                } else {
+                    let elem = self.array_element_ptr(obj.into_pointer_value(), i.into_int_value(), index.span)?;
+                    Place::Element(elem)
+                }
+            }
+            _ => return Ok(()),
+        };
+        let new_value = match op {
+            None => self.expr_as(value, &target_ty)?,
+            Some(op) => {
+                let old = match &place {
+                    Place::Local(l) => self.read_local(*l)?,
+                    Place::Slot(obj, off) => self.load_slot(*obj, *off, &target_ty)?,
+                    Place::Element(p) => self.load_typed(*p, &target_ty)?,
+                    Place::MapEntry(m, k) => {
+                        let base_ty = match &target.kind {
+                            ExprKind::Index(base, _) => self.typed.ty(base).clone(),
+                            _ => Type::Error,
+                        };
+                        self.map_index(*m, *k, &base_ty, target.span)?
+                    }
+                };
+                match self.expr(value)? {
+                    Some(rhs) => Some(self.binary_values(op, &target_ty, old, rhs, value.span)?),
+                    None => None,
+                }
+            }
+        };
+        let Some(v) = new_value else { return Ok(()) };
+        match place {
+            Place::Local(l) => self.write_local(l, v)?,
+            Place::Slot(obj, off) => self.store_slot(obj, off, &target_ty, v)?,
+            Place::Element(p) => self.store_typed(p, &target_ty, v)?,
+            Place::MapEntry(m, k) => {
+                let key_ty = match &target.kind {
+                    ExprKind::Index(_, index) => self.typed.ty(index).clone(),
+                    _ => Type::Error,
+                };
+                let kb = self.to_bits(k, &key_ty)?;
+                let vb = self.to_bits(v, &target_ty)?;
+                self.call_rt(RuntimeFn::MapSet, &[m.into(), kb.into(), vb.into()], "")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `for i in a..b` counts in a hidden variable, so `..=` up to `int`'s
+    /// maximum ends instead of wrapping around.
+    fn for_range(&mut self, var: &Ident, start: &Expr, end: &Expr, inclusive: bool, body: &Block) -> Result<()> {
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let (Some(a), Some(b)) = (self.expr(start)?, self.expr(end)?) else { return Ok(()) };
+        let counter = self.entry_alloca(i64t.into(), "for.index")?;
+        self.b.build_store(counter, a)?;
+        let head = self.cx.append_basic_block(f, "for.cond");
+        let body_bb = self.cx.append_basic_block(f, "for.body");
+        let latch = self.cx.append_basic_block(f, "for.next");
+        let exit = self.cx.append_basic_block(f, "for.end");
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let pred = if inclusive { IntPredicate::SLE } else { IntPredicate::SLT };
+        let go = self.b.build_int_compare(pred, i, b.into_int_value(), "for.go")?;
+        self.b.build_conditional_branch(go, body_bb, exit)?;
+        self.b.position_at_end(body_bb);
+        let local = self.typed.decls[&var.span];
+        self.declare_local(local, Some(i.into()), &var.name)?;
+        self.loop_body(body, latch, exit)?;
+        self.b.position_at_end(latch);
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let next = self.b.build_int_add(i, i64t.const_int(1, false), "i.next")?;
+        self.b.build_store(counter, next)?;
+        if inclusive {
+            let last = self.b.build_int_compare(IntPredicate::EQ, i, b.into_int_value(), "for.last")?;
+            self.b.build_conditional_branch(last, exit, head)?;
+        } else {
+            self.b.build_unconditional_branch(head)?;
+        }
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// `for x in array`: the length is read on every step, so an array that
+    /// changes while it is walked never reads out of bounds.
+    fn for_array(&mut self, var: &Ident, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let Some(arr) = self.expr(iter)? else { return Ok(()) };
+        let arr_slot = self.entry_alloca(self.gc.into(), "for.array")?;
+        self.b.build_store(arr_slot, arr)?;
+        let counter = self.entry_alloca(i64t.into(), "for.index")?;
+        self.b.build_store(counter, i64t.const_zero())?;
+        let head = self.cx.append_basic_block(f, "for.cond");
+        let body_bb = self.cx.append_basic_block(f, "for.body");
+        let latch = self.cx.append_basic_block(f, "for.next");
+        let exit = self.cx.append_basic_block(f, "for.end");
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let arr = self.b.build_load(self.gc, arr_slot, "array")?.into_pointer_value();
+        let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
+        let go = self.b.build_int_compare(IntPredicate::SLT, i, len, "for.go")?;
+        self.b.build_conditional_branch(go, body_bb, exit)?;
+        self.b.position_at_end(body_bb);
+        let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+        let p = self.buffer_slot_ptr(data, i)?;
+        let x = self.load_typed(p, elem)?;
+        let local = self.typed.decls[&var.span];
+        self.declare_local(local, Some(x), &var.name)?;
+        self.loop_body(body, latch, exit)?;
+        self.b.position_at_end(latch);
+        let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
+        let next = self.b.build_int_add(i, i64t.const_int(1, false), "i.next")?;
+        self.b.build_store(counter, next)?;
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    // ----- expressions --------------------------------------------------------
+
+    /// An expression converted to the type its context expects (wrapping `T` into `T?`).
+    fn expr_as(&mut self, e: &Expr, _expected: &Type) -> Result<Value<'ctx>> {
+        self.expr(e)
+    }
+
+    /// Evaluates an expression, applying the checker's coercion for it.
+    fn expr(&mut self, e: &Expr) -> Result<Value<'ctx>> {
+        let v = self.expr_raw(e)?;
+        match (self.typed.coercions.get(&e.id), v) {
+            (Some(Coercion::WrapOptional), Some(v)) => {
+                let ty = self.typed.ty(e).clone();
+                Ok(Some(self.wrap_optional(v, &ty)?))
+            }
+            _ => Ok(v),
+        }
+    }
+
+    fn expr_raw(&mut self, e: &Expr) -> Result<Value<'ctx>> {
+        let i64t = self.cx.i64_type();
+        Ok(Some(match &e.kind {
+            ExprKind::Int(v) => i64t.const_int(*v as u64, true).into(),
+            ExprKind::Float(v) => self.cx.f64_type().const_float(*v).into(),
+            ExprKind::Bool(v) => self.cx.bool_type().const_int(*v as u64, false).into(),
+            ExprKind::Nil => self.gc.const_null().into(),
+            ExprKind::Str(parts) => return self.string_expr(parts),
+            ExprKind::Name(_) => match self.typed.names.get(&e.id) {
+                Some(Res::Local(local)) => self.read_local(*local)?,
+                Some(Res::Fn(f)) => self.fn_value(*f)?.into(),
+                None => return Ok(None),
+            },
+            ExprKind::Array(items) => return self.array_literal(e, items),
+            ExprKind::Construct(..) => return self.construct(e),
+            ExprKind::StructLit { fields, .. } => return self.struct_literal(e, fields),
+            ExprKind::Unary(op, inner) => {
+                let Some(v) = self.expr(inner)? else { return Ok(None) };
+                match (op, self.typed.ty(inner)) {
+                    (UnOp::Neg, Type::Float) => self.b.build_float_neg(v.into_float_value(), "neg")?.into(),
+                    (UnOp::Neg, _) => self.b.build_int_neg(v.into_int_value(), "neg")?.into(),
+                    (UnOp::Not, _) => self.b.build_not(v.into_int_value(), "not")?.into(),
+                }
+            }
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => return self.short_circuit(*op, l, r),
+            ExprKind::Binary(op, l, r) => {
+                let lt = self.typed.ty(l).clone();
+                let rt = self.typed.ty(r).clone();
+                let (Some(a), Some(b)) = (self.expr(l)?, self.expr(r)?) else { return Ok(None) };
+                if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    let ty = if lt == Type::Nil { rt } else { lt };
+                    let eq = self.equal(a, b, &ty)?;
+                    return Ok(Some(if *op == BinOp::Ne { self.b.build_not(eq, "ne")?.into() } else { eq.into() }));
+                }
+                self.binary_values(*op, &lt, a, b, e.span)?
+            }
+            ExprKind::Call(callee, args) => return self.call(e, callee, args),
+            ExprKind::Field(base, _) => {
+                if let Some(Res::Fn(f)) = self.typed.names.get(&e.id) {
+                    return Ok(Some(self.fn_value(*f)?.into()));
+                }
+                let Some(obj) = self.expr(base)? else { return Ok(None) };
+                let index = self.typed.fields[&e.id];
+                let ty = self.typed.ty(e).clone();
+                self.load_slot(obj.into_pointer_value(), 8 * index as u64, &ty)?
+            }
+            ExprKind::Index(base, index) => {
+                let base_ty = self.typed.ty(base).clone();
+                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else { return Ok(None) };
+                if let Type::Map(..) = base_ty {
+                    self.map_index(obj.into_pointer_value(), i, &base_ty, e.span)?
+                } else {
+                    let p = self.array_element_ptr(obj.into_pointer_value(), i.into_int_value(), e.span)?;
+                    let ty = self.typed.ty(e).clone();
+                    self.load_typed(p, &ty)?
+                }
+            }
+            ExprKind::Unwrap(inner) => {
+                let opt_ty = self.typed.ty(inner).clone();
+                let Some(v) = self.expr(inner)? else { return Ok(None) };
+                self.unwrap_checked(v.into_pointer_value(), &opt_ty, e.span)?
+            }
+            ExprKind::If { cond, then, els } => return self.if_expr(e, Some(cond), None, then, els.as_deref()),
+            ExprKind::IfLet { name, value, then, els } => return self.if_expr(e, None, Some((name, value)), then, els.as_deref()),
+            ExprKind::Block(b) => {
+                let want = self.basic_type(self.typed.ty(e)).is_some();
+                return self.block_value(b, want);
+            }
+            ExprKind::Closure { .. } => return self.closure(e),
+            _ => return Ok(None),
+        }))
+    }
+
+    fn if_expr(
+        &mut self,
+        e: &Expr,
+        cond: Option<&Expr>,
+        let_binding: Option<(&Ident, &Expr)>,
+        then: &Block,
+        els: Option<&Expr>,
+    ) -> Result<Value<'ctx>> {
+        let f = self.func();
+        let result_ty = self.typed.ty(e).clone();
+        let result_llvm = self.basic_type(&result_ty);
+        let slot = match result_llvm {
+            Some(t) => Some(self.entry_alloca(t, "if.value")?),
+            None => None,
+        };
+        let then_bb = self.cx.append_basic_block(f, "if.then");
+        let else_bb = self.cx.append_basic_block(f, "if.else");
+        let end_bb = self.cx.append_basic_block(f, "if.end");
+        let mut bound = None;
+        if let Some(cond) = cond {
+            let Some(c) = self.expr(cond)? else { return Ok(None) };
+            self.b.build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
+        } else if let Some((name, value)) = let_binding {
+            let opt_ty = self.typed.ty(value).clone();
+            let Some(v) = self.expr(value)? else { return Ok(None) };
+            let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
+            self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
+            bound = Some((name, v.into_pointer_value(), opt_ty));
+        }
+        self.b.position_at_end(then_bb);
+        if let Some((name, v, opt_ty)) = bound {
+            let inner = self.unwrap_unchecked(v, &opt_ty)?;
+            let local = self.typed.decls[&name.span];
+            self.declare_local(local, Some(inner), &name.name)?;
+        }
+        let v = self.block_value(then, slot.is_some())?;
+        self.store_arm(slot, v, &result_ty, end_bb)?;
+        self.b.position_at_end(else_bb);
+        if let Some(els) = els {
+            let v = self.expr(els)?;
+            self.store_arm(slot, v, &result_ty, end_bb)?;
+        } else if !self.terminated() {
+            self.b.build_unconditional_branch(end_bb)?;
+        }
+        self.b.position_at_end(end_bb);
+        match (slot, result_llvm) {
+            (Some(slot), Some(t)) => Ok(Some(self.b.build_load(t, slot, "if.result")?)),
+            _ => Ok(None),
+        }
+    }
+
+    fn store_arm(&mut self, slot: Option<PointerValue<'ctx>>, v: Value<'ctx>, _ty: &Type, end: BasicBlock<'ctx>) -> Result<()> {
+        if self.terminated() {
+            return Ok(());
+        }
+        if let (Some(slot), Some(v)) = (slot, v) {
+            self.b.build_store(slot, v)?;
+        }
+        self.b.build_unconditional_branch(end)?;
+        Ok(())
+    }
+
+    fn short_circuit(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Value<'ctx>> {
+        let f = self.func();
+        let Some(a) = self.expr(l)? else { return Ok(None) };
+        let lhs_end = self.b.get_insert_block().expect("positioned");
+        let and = op == BinOp::And;
+        let rhs_bb = self.cx.append_basic_block(f, if and { "and.rhs" } else { "or.rhs" });
+        let end_bb = self.cx.append_basic_block(f, if and { "and.end" } else { "or.end" });
+        let a = a.into_int_value();
+        if and {
+            self.b.build_conditional_branch(a, rhs_bb, end_bb)?;
+        } else {
+            self.b.build_conditional_branch(a, end_bb, rhs_bb)?;
+        }
+        self.b.position_at_end(rhs_bb);
+        let b = self.expr(r)?;
+        let rhs_end = self.b.get_insert_block().expect("positioned");
+        let rhs_live = !self.terminated();
+        if rhs_live {
+            self.b.build_unconditional_branch(end_bb)?;
+        }
+        self.b.position_at_end(end_bb);
+        let bool_t = self.cx.bool_type();
+        let phi = self.b.build_phi(bool_t, if and { "and" } else { "or" })?;
+        let short = bool_t.const_int((!and) as u64, false);
+        phi.add_incoming(&[(&short, lhs_end)]);
+        if let (true, Some(b)) = (rhs_live, b) {
+            phi.add_incoming(&[(&b.into_int_value(), rhs_end)]);
+        }
+        Ok(Some(phi.as_basic_value()))
+    }
+
+    fn binary_values(&mut self, op: BinOp, operand: &Type, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>, span: Span) -> Result<BasicValueEnum<'ctx>> {
+        use BinOp::*;
+        if *operand == Type::Str {
+            return self.string_binary(op, a.into_pointer_value(), b.into_pointer_value());
+        }
+        if *operand == Type::Float {
+            let (x, y) = (a.into_float_value(), b.into_float_value());
+            let pred = |p| self.b.build_float_compare(p, x, y, "fcmp");
+            return Ok(match op {
+                Add => self.b.build_float_add(x, y, "fadd")?.into(),
+                Sub => self.b.build_float_sub(x, y, "fsub")?.into(),
+                Mul => self.b.build_float_mul(x, y, "fmul")?.into(),
+                Div => self.b.build_float_div(x, y, "fdiv")?.into(),
+                Rem => self.b.build_float_rem(x, y, "frem")?.into(),
+                Eq => pred(FloatPredicate::OEQ)?.into(),
+                Ne => pred(FloatPredicate::UNE)?.into(),
+                Lt => pred(FloatPredicate::OLT)?.into(),
+                Le => pred(FloatPredicate::OLE)?.into(),
+                Gt => pred(FloatPredicate::OGT)?.into(),
+                Ge => pred(FloatPredicate::OGE)?.into(),
+                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => unreachable!("rejected by the checker"),
+            });
+        }
+        let (x, y) = (a.into_int_value(), b.into_int_value());
+        let cmp = |p| self.b.build_int_compare(p, x, y, "cmp");
+        Ok(match op {
+            Add => self.b.build_int_add(x, y, "add")?.into(),
+            Sub => self.b.build_int_sub(x, y, "sub")?.into(),
+            Mul => self.b.build_int_mul(x, y, "mul")?.into(),
+            Div | Rem => self.division(op, x, y, span)?.into(),
+            Eq => cmp(IntPredicate::EQ)?.into(),
+            Ne => cmp(IntPredicate::NE)?.into(),
+            Lt => cmp(IntPredicate::SLT)?.into(),
+            Le => cmp(IntPredicate::SLE)?.into(),
+            Gt => cmp(IntPredicate::SGT)?.into(),
+            Ge => cmp(IntPredicate::SGE)?.into(),
+            BitAnd | And => self.b.build_and(x, y, "and")?.into(),
+            BitOr | Or => self.b.build_or(x, y, "or")?.into(),
+            BitXor => self.b.build_xor(x, y, "xor")?.into(),
+            Shl | Shr => {
+                // Shift counts are taken modulo 64, so no shift is undefined.
+                let mask = self.cx.i64_type().const_int(63, false);
+                let count = self.b.build_and(y, mask, "shift.count")?;
+                if op == Shl {
+                    self.b.build_left_shift(x, count, "shl")?.into()
+                } else {
+                    self.b.build_right_shift(x, count, true, "shr")?.into()
+                }
+            }
+        })
+    }
+
+    /// `/` and `%` on ints: panic on zero; `int.min / -1` wraps (to `int.min`,
+    /// remainder 0) instead of being undefined as LLVM's `sdiv` would be.
+    fn division(&mut self, op: BinOp, x: IntValue<'ctx>, y: IntValue<'ctx>, span: Span) -> Result<IntValue<'ctx>> {
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let zero = i64t.const_zero();
+        let is_zero = self.b.build_int_compare(IntPredicate::EQ, y, zero, "div.zero")?;
+        let panic_bb = self.cx.append_basic_block(f, "div.panic");
+        let ok_bb = self.cx.append_basic_block(f, "div.ok");
+        self.b.build_conditional_branch(is_zero, panic_bb, ok_bb)?;
+        self.b.position_at_end(panic_bb);
+        let msg = if op == BinOp::Div { "integer division by zero" } else { "integer remainder by zero" };
+        self.panic(msg, span)?;
+        self.b.position_at_end(ok_bb);
+        let minus_one = i64t.const_all_ones();
+        let is_minus_one = self.b.build_int_compare(IntPredicate::EQ, y, minus_one, "div.minus1")?;
+        let one = i64t.const_int(1, false);
+        let safe = self.b.build_select(is_minus_one, one, y, "div.safe")?.into_int_value();
+        let (plain, special) = if op == BinOp::Div {
+            (self.b.build_int_signed_div(x, safe, "div")?, self.b.build_int_neg(x, "div.neg")?)
+        } else {
+            (self.b.build_int_signed_rem(x, safe, "rem")?, zero)
+        };
+        Ok(self
+            .b
+            .build_select(is_minus_one, special, plain, if op == BinOp::Div { "quot" } else { "remainder" })?
+            .into_int_value())
+    }
+
+    /// `file:line:col` of a span, as constant bytes and their length.
+    fn location(&mut self, span: Span) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
+        let (line, col) = self.sources.line_col(span.file, span.start);
+        let loc = format!("{}:{}:{}", self.sources.name(span.file), line, col);
+        let p = self.bytes_ptr(loc.as_bytes())?;
+        Ok((p, self.cx.i64_type().const_int(loc.len() as u64, false)))
+    }
+
+    /// Calls `weft_panic` with a message and this span's location; ends the block.
+    fn panic(&mut self, msg: &str, span: Span) -> Result<()> {
+        let (loc, loc_len) = self.location(span)?;
+        let msg_ptr = self.bytes_ptr(msg.as_bytes())?;
+        let len = self.cx.i64_type().const_int(msg.len() as u64, false);
+        self.call_rt(RuntimeFn::Panic, &[msg_ptr.into(), len.into(), loc.into(), loc_len.into()], "")?;
+        self.b.build_unreachable()?;
+        Ok(())
+    }
+
+    /// A private constant holding raw `bytes`; equal byte strings share one global.
+    fn bytes_ptr(&mut self, bytes: &[u8]) -> Result<PointerValue<'ctx>> {
+        if let Some(&p) = self.bytes.get(bytes) {
+            return Ok(p);
+        }
+        let value = self.cx.const_string(bytes, false);
+        let name = format!("bytes.{}", self.bytes.len());
+        let global = self.module.add_global(value.get_type(), None, &name);
+        global.set_initializer(&value);
+        global.set_constant(true);
+        global.set_linkage(Linkage::Private);
+        global.set_unnamed_addr(true);
+        global.set_alignment(1);
+        let p = global.as_pointer_value();
+        self.bytes.insert(bytes.to_vec(), p);
+        Ok(p)
+    }
+
+    // ----- calls ------------------------------------------------------------------
+
+    fn args(&mut self, args: &[Expr], params: &[Type]) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
+        let mut values = Vec::new();
+        for (a, p) in args.iter().zip(params) {
+            match self.expr_as(a, p)? {
+                Some(v) => values.push(v.into()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(values))
+    }
+
+    fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        let Some(&kind) = self.typed.calls.get(&e.id) else { return Ok(None) };
+        let result = match kind {
+            Callee::Fn(id) => {
+                let params = self.typed.fns[id as usize].param_types.clone();
+                let Some(values) = self.args(args, &params)? else { return Ok(None) };
+                self.b.build_call(self.fns[id as usize], &values, "call")?.try_as_basic_value().basic()
+            }
+            Callee::Method(id) => {
+                let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
+                let Some(recv) = self.expr(base)? else { return Ok(None) };
+                let params = self.typed.fns[id as usize].param_types[1..].to_vec();
+                let Some(mut values) = self.args(args, &params)? else { return Ok(None) };
+                values.insert(0, recv.into());
+                self.b.build_call(self.fns[id as usize], &values, "call")?.try_as_basic_value().basic()
+            }
+            Callee::Indirect => {
+                let Type::Func(params, ret) = self.typed.ty(callee).clone() else { return Ok(None) };
+                let Some(closure) = self.expr(callee)? else { return Ok(None) };
+                let Some(mut values) = self.args(args, &params)? else { return Ok(None) };
+                let closure = closure.into_pointer_value();
+                values.insert(0, closure.into());
+                let code = self.load_raw_slot(closure, 0)?;
+                let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
+                param_types.extend(params.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+                let fn_type = self.fn_type(&ret, &param_types);
+                self.b.build_indirect_call(fn_type, code, &values, "call")?.try_as_basic_value().basic()
+            }
+            Callee::Builtin(b) => self.builtin(b, args, e.span)?,
+            Callee::Array(m) => self.array_method(m, callee, args)?,
+            Callee::Map(m) => self.map_method(m, callee, args)?,
+            Callee::StrLen => {
+                let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
+                let Some(s) = self.expr(base)? else { return Ok(None) };
+                Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
+            }
+            Callee::Runtime(rf) => {
+                let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
+                for a in args {
+                    let Some(v) = self.expr(a)? else { return Ok(None) };
+                    values.push(v.into());
+                }
+                // Runtime results that are `T?` of scalars come boxed already.
+                self.call_rt(rf, &values, "rt")?
+            }
+            Callee::Intrinsic(name) => {
+                let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
+                for a in args {
+                    let Some(v) = self.expr(a)? else { return Ok(None) };
+                    values.push(v.into());
+                }
+                let f64t = self.cx.f64_type();
+                let intrinsic = Intrinsic::find(name).expect("a known LLVM intrinsic");
+                let decl = intrinsic.get_declaration(&self.module, &[f64t.into()]).expect("declarable for f64");
+                self.b.build_call(decl, &values, "math")?.try_as_basic_value().basic()
+            }
+        };
+        if self.typed.ty(e) == &Type::Never && !self.terminated() {
+            self.b.build_unreachable()?;
+            self.dead_block();
+        }
+        Ok(result)
+    }
+
+    fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> Result<Value<'ctx>> {
+        match b {
+            Builtin::Print | Builtin::Println | Builtin::Eprintln => {
+                let stream = if b == Builtin::Eprintln { 2 } else { 1 };
+                let newline = b != Builtin::Print;
+                match args.first() {
+                    // A literal and its newline go out in one write.
+                    Some(Expr { kind: ExprKind::Str(parts), .. }) if parts.len() == 1 && matches!(parts[0], StrPart::Lit(_)) => {
+                        let StrPart::Lit(s) = &parts[0] else { unreachable!() };
+                        let mut text = s.clone();
+                        if newline {
+                            text.push('\n');
+                        }
+                        self.write_bytes(stream, text.as_bytes())?;
+                    }
+                    Some(a) => {
+                        let ty = self.typed.ty(a).clone();
+                        if let Some(v) = self.expr(a)? {
+                            self.write_value(stream, &ty, v)?;
+                        }
+                        if newline {
+                            self.write_bytes(stream, b"\n")?;
+                        }
+                    }
+                    None if newline => self.write_bytes(stream, b"\n")?,
+                    None => {}
+                }
+                Ok(None)
+            }
+            Builtin::Exit => {
+                if let Some(code) = self.expr(&args[0])? {
+                    self.call_rt(RuntimeFn::Exit, &[code.into()], "")?;
+                }
+                Ok(None)
+            }
+            Builtin::Panic => {
+                if let Some(msg) = self.expr(&args[0])? {
+                    let (loc, len) = self.location(span)?;
+                    self.call_rt(RuntimeFn::PanicString, &[msg.into(), loc.into(), len.into()], "")?;
+                }
+                Ok(None)
+            }
+            Builtin::Assert => {
+                let Some(c) = self.expr(&args[0])? else { return Ok(None) };
+                let f = self.func();
+                let fail = self.cx.append_basic_block(f, "assert.fail");
+                let ok = self.cx.append_basic_block(f, "assert.ok");
+                self.b.build_conditional_branch(c.into_int_value(), ok, fail)?;
+                self.b.position_at_end(fail);
+                match args.get(1) {
+                    Some(msg) => {
+                        let prefix = self.string_const("assertion failed: ")?;
+                        if let Some(m) = self.expr(msg)? {
+                            let text = self.call_rt(RuntimeFn::StringConcat, &[prefix.into(), m.into()], "msg")?.expect("a string");
+                            let (loc, len) = self.location(span)?;
+                            self.call_rt(RuntimeFn::PanicString, &[text.into(), loc.into(), len.into()], "")?;
+                        }
+                        if !self.terminated() {
+                            self.b.build_unreachable()?;
+                        }
+                    }
+                    None => self.panic("assertion failed", span)?,
+                }
+                self.b.position_at_end(ok);
+                Ok(None)
+            }
+            Builtin::ToInt | Builtin::ToFloat => {
+                let from = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                Ok(Some(match (b, from) {
+                    (Builtin::ToInt, Type::Float) => {
+                        // Saturating, NaN to 0: a conversion is never undefined.
+                        let i64t = self.cx.i64_type();
+                        let f64t = self.cx.f64_type();
+                        let sat = Intrinsic::find("llvm.fptosi.sat").expect("LLVM has fptosi.sat");
+                        let decl = sat.get_declaration(&self.module, &[i64t.into(), f64t.into()]).expect("fptosi.sat.i64.f64 exists");
+                        self.b.build_call(decl, &[v.into()], "to_int")?.try_as_basic_value().basic().expect("returns a value")
+                    }
+                    (Builtin::ToFloat, Type::Int) => self.b.build_signed_int_to_float(v.into_int_value(), self.cx.f64_type(), "to_float")?.into(),
+                    _ => v,
+                }))
+            }
+            Builtin::Str => {
+                let ty = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                Ok(Some(self.to_string(v, &ty)?.into()))
+            }
+            Builtin::Len => {
+                let ty = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                let p = v.into_pointer_value();
+                Ok(match ty {
+                    Type::Map(..) => self.call_rt(RuntimeFn::MapLen, &[p.into()], "len")?,
+                    _ => Some(self.load_slot(p, 0, &Type::Int)?),
+                })
+            }
+            Builtin::Args => self.call_rt(RuntimeFn::Args, &[], "args"),
+        }
+    }
+
+    fn write_bytes(&mut self, stream: u64, bytes: &[u8]) -> Result<()> {
+        let p = self.bytes_ptr(bytes)?;
+        let i32t = self.cx.i32_type();
+        let len = self.cx.i64_type().const_int(bytes.len() as u64, false);
+        self.call_rt(RuntimeFn::WriteStr, &[i32t.const_int(stream, false).into(), p.into(), len.into()], "")?;
+        Ok(())
+    }
+
+    fn write_value(&mut self, stream: u64, ty: &Type, v: BasicValueEnum<'ctx>) -> Result<()> {
+        let i32t = self.cx.i32_type();
+        let s = i32t.const_int(stream, false).into();
+        match ty {
+            Type::Int => {
+                self.call_rt(RuntimeFn::WriteInt, &[s, v.into()], "")?;
+            }
+            Type::Float => {
+                self.call_rt(RuntimeFn::WriteFloat, &[s, v.into()], "")?;
+            }
+            Type::Bool => {
+                let wide = self.b.build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
+                self.call_rt(RuntimeFn::WriteBool, &[s, wide.into()], "")?;
+            }
+            Type::Unit | Type::Never | Type::Error => {}
+            _ => {
+                let text = self.to_string(v, ty)?;
+                self.call_rt(RuntimeFn::WriteString, &[s, text.into()], "")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+// The one piece of C++ in weft: LLVM's C API can run a pipeline by name
+// (LLVMRunPasses) but cannot add a pass of our own to the new pass manager.
+// This shim builds the PassBuilder for a target machine, registers Weft's
+// gc-frame-spill pass (a callback into Rust, src/gc_spill.rs) where it must
+// run -- after inlining and scalar simplification, before CoroSplit -- and
+// runs `default<On>`. It mirrors LLVMRunPasses (PassBuilderBindings.cpp) so
+// the pipeline is otherwise exactly LLVM's. build.rs compiles it with the
+// `cc` crate against the libLLVM-22.so that llvm-sys links.
+//
+// Placement (checked by the tests in gc_spill.rs, which print the pipeline):
+//  - O1..O3: the ScalarOptimizerLate extension point, the end of the function
+//    simplification pipeline inside the CGSCC walk, i.e. after the inliner
+//    and before coro-split of the same SCC.
+//  - O0: buildO0DefaultPipeline invokes every function extension point in one
+//    function(...) group after always-inline and before coro-cond(coro-early,
+//    cgscc(coro-split), ...); we use VectorizerEnd there, as DESIGN.md says.
+// Each extension point is guarded by level so the pass runs exactly once per
+// function visit (VectorizerEnd at O1+ runs after CoroSplit, too late).
+
+#include "llvm-c/Core.h"
+#include "llvm-c/Error.h"
+#include "llvm-c/TargetMachine.h"
+#include "llvm/IR/InstrTypes.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/PassManager.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/ModRef.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <string>
+
+using namespace llvm;
+
+extern "C" {
+// Returns bit 0 set when the function changed, bit 1 when its CFG changed.
+typedef unsigned (*WeftFunctionCallback)(LLVMValueRef Fn, void *Ctx);
+}
+
+namespace {
+
+constexpr unsigned WeftChanged = 1;
+constexpr unsigned WeftChangedCfg = 2;
+
+struct WeftGcFrameSpillPass : PassInfoMixin<WeftGcFrameSpillPass> {
+  WeftFunctionCallback Callback;
+  void *Ctx;
+
+  WeftGcFrameSpillPass(WeftFunctionCallback Callback, void *Ctx)
+      : Callback(Callback), Ctx(Ctx) {}
+
+  PreservedAnalyses run(Function &F, FunctionAnalysisManager &) {
+    if (F.isDeclaration())
+      return PreservedAnalyses::all();
+    unsigned Result = Callback(wrap(&F), Ctx);
+    if (!(Result & WeftChanged))
+      return PreservedAnalyses::all();
+    if (Result & WeftChangedCfg)
+      return PreservedAnalyses::none();
+    PreservedAnalyses PA;
+    PA.preserveSet<CFGAnalyses>();
+    return PA;
+  }
+
+  // Not an optimisation: it must run on optnone functions too and must not be
+  // skipped by opt-bisect.
+  static bool isRequired() { return true; }
+
+  void printPipeline(raw_ostream &OS, function_ref<StringRef(StringRef)>) {
+    OS << "weft-gc-frame-spill";
+  }
+};
+
+TargetMachine *unwrapMachine(LLVMTargetMachineRef P) {
+  return reinterpret_cast<TargetMachine *>(P);
+}
+
+// Registers the pass at its extension points and parses `default<On>` into MPM.
+Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
+                    WeftFunctionCallback Callback, void *Ctx) {
+  if (Callback) {
+    PB.registerScalarOptimizerLateEPCallback(
+        [=](FunctionPassManager &FPM, OptimizationLevel L) {
+          if (L != OptimizationLevel::O0)
+            FPM.addPass(WeftGcFrameSpillPass(Callback, Ctx));
+        });
+    PB.registerVectorizerEndEPCallback(
+        [=](FunctionPassManager &FPM, OptimizationLevel L) {
+          if (L == OptimizationLevel::O0)
+            FPM.addPass(WeftGcFrameSpillPass(Callback, Ctx));
+        });
+  }
+  std::string Pipeline = "default<O" + std::to_string(Level > 3 ? 3 : Level) + ">";
+  return PB.parsePassPipeline(MPM, Pipeline);
+}
+
+} // namespace
+
+extern "C" {
+
+// Runs `default<On>` on the module with the gc-frame-spill callback in place.
+// Returns null on success or an error (free with LLVMConsumeError or
+// LLVMGetErrorMessage). Mirrors LLVMRunPasses with default options.
+LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
+                               unsigned Level, WeftFunctionCallback Callback,
+                               void *Ctx) {
+  Module *Mod = unwrap(M);
+  PassInstrumentationCallbacks PIC;
+  PipelineTuningOptions PTO;
+  PassBuilder PB(unwrapMachine(TM), PTO, std::nullopt, &PIC);
+
+  LoopAnalysisManager LAM;
+  FunctionAnalysisManager FAM;
+  CGSCCAnalysisManager CGAM;
+  ModuleAnalysisManager MAM;
+  PB.registerLoopAnalyses(LAM);
+  PB.registerFunctionAnalyses(FAM);
+  PB.registerCGSCCAnalyses(CGAM);
+  PB.registerModuleAnalyses(MAM);
+  PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
+
+  StandardInstrumentations SI(Mod->getContext(), /*DebugLogging=*/false,
+                              /*VerifyEach=*/false);
+  SI.registerCallbacks(PIC, &MAM);
+
+  ModulePassManager MPM;
+  if (Error E = buildPipeline(PB, MPM, Level, Callback, Ctx))
+    return wrap(std::move(E));
+  MPM.run(*Mod, MAM);
+  return nullptr;
+}
+
+// The textual pipeline weft_run_pipeline runs at this level (with the
+// gc-frame-spill pass shown as `weft-gc-frame-spill`), or the error message.
+// Free the result with LLVMDisposeMessage.
+char *weft_describe_pipeline(LLVMTargetMachineRef TM, unsigned Level) {
+  PassInstrumentationCallbacks PIC;
+  PipelineTuningOptions PTO;
+  PassBuilder PB(unwrapMachine(TM), PTO, std::nullopt, &PIC);
+  ModulePassManager MPM;
+  // A non-null callback that is never called: the pipeline is only printed.
+  WeftFunctionCallback Never = [](LLVMValueRef, void *) -> unsigned { return 0; };
+  std::string Text;
+  raw_string_ostream OS(Text);
+  if (Error E = buildPipeline(PB, MPM, Level, Never, nullptr)) {
+    OS << "error: " << toString(std::move(E));
+  } else {
+    MPM.printPipeline(OS, [&PIC](StringRef ClassName) {
+      StringRef Name = PIC.getPassNameForClassName(ClassName);
+      return Name.empty() ? ClassName : Name;
+    });
+  }
+  OS.flush();
+  return LLVMCreateMessage(Text.c_str());
+}
+
+// The memory effects of a call or invoke (call-site and callee attributes and
+// operand bundles combined), as MemoryEffects::toIntValue: two bits per
+// location (ArgMem, InaccessibleMem, ErrnoMem, Other, target locations), bit 0
+// of a pair = may read, bit 1 = may write. All ones for a non-call.
+uint32_t weft_call_memory_effects(LLVMValueRef Call) {
+  auto *CB = dyn_cast_or_null<CallBase>(unwrap(Call));
+  if (!CB)
+    return MemoryEffects::unknown().toIntValue();
+  return CB->getMemoryEffects().toIntValue();
+}
+
+} // extern "C"
