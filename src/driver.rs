@@ -4,7 +4,7 @@
 
 use crate::diagnostics::{self, Diagnostic, SourceMap};
 use crate::link::{self, Target};
-use crate::{codegen, modules, optimize, types};
+use crate::{codegen, gc_spill, modules, optimize, types};
 use inkwell::context::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,6 +26,8 @@ pub struct Options {
     pub opt_level: u8,
     pub emit: Option<Emit>,
     pub timings: bool,
+    /// Check the GC invariant on the optimised module (`--verify-gc`).
+    pub verify_gc: bool,
 }
 
 /// Why a build stopped. Diagnostics are already printed when this is returned.
@@ -35,6 +37,8 @@ pub enum Failure {
     Diagnostics,
     /// Anything else: unreadable file, failed link (exit status 1).
     Other(String),
+    /// A bug in the compiler, such as a broken GC invariant (exit status 101).
+    Internal(String),
 }
 
 /// What a successful build produced.
@@ -173,7 +177,13 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         gc_address_space: if opts.target == Target::Wasm32 { 0 } else { 1 },
         ptr32: opts.target == Target::Wasm32,
     };
-    let mut gen = codegen::Codegen::new(&context, &module_name(&opts.input), &typed, &sources, layout);
+    let mut gen = codegen::Codegen::new(
+        &context,
+        &module_name(&opts.input),
+        &typed,
+        &sources,
+        layout,
+    );
     optimize::configure(&gen.module, &machine);
     gen.generate()
         .map_err(|e| Failure::Other(format!("internal compiler error in codegen: {e}")))?;
@@ -200,8 +210,18 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         return Ok(Built { runnable: output });
     }
 
-    optimize::optimize(&module, &machine, opts.opt_level).map_err(Failure::Other)?;
+    optimize::optimize(&module, &machine, opts.target, opts.opt_level)
+        .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
     timer.phase("optimize");
+    if opts.verify_gc {
+        gc_spill::verify_gc(&module).map_err(|problems| {
+            Failure::Internal(format!(
+                "internal compiler error: the GC invariant does not hold after optimisation:\n  {}",
+                problems.join("\n  ")
+            ))
+        })?;
+        timer.phase("verify-gc");
+    }
 
     match opts.emit {
         Some(Emit::LlvmIr) => {

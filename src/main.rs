@@ -8,6 +8,7 @@ mod ast;
 mod codegen;
 mod diagnostics;
 mod driver;
+mod gc_spill;
 mod lexer;
 mod link;
 mod modules;
@@ -60,6 +61,9 @@ struct BuildFlags {
     /// Print the time each compiler phase takes to stderr
     #[arg(long)]
     timings: bool,
+    /// Check after optimisation that no GC reference escapes its root slots (a violation is an internal error)
+    #[arg(long)]
+    verify_gc: bool,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +114,7 @@ fn options(
             EmitArg::Obj => Emit::Obj,
         }),
         timings: flags.timings,
+        verify_gc: flags.verify_gc,
     }
 }
 
@@ -119,6 +124,10 @@ fn report(failure: Failure) -> u8 {
         Failure::Other(msg) => {
             diagnostics::plain_error(&msg);
             1
+        }
+        Failure::Internal(msg) => {
+            diagnostics::plain_error(&msg);
+            101
         }
     }
 }

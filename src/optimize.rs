@@ -1,14 +1,14 @@
 //! The LLVM side of the back end: the target machine, LLVM's own optimisation
-//! pipeline (`default<On>` through `LLVMRunPasses`), and object or assembly
-//! emission.
+//! pipeline (`default<On>`, with the gc-frame-spill pass placed in it by the
+//! C++ shim, see `gc_spill.rs`), and object or assembly emission.
 //!
 //! Coroutine passes (CoroEarly, CoroSplit, CoroElide, CoroCleanup) are part of
 //! `default<On>` at every level, which is why we run the whole standard
 //! pipeline even at -O0.
 
+use crate::gc_spill::{self, GcConfig};
 use crate::link::Target;
 use inkwell::module::Module;
-use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine,
     TargetTriple,
@@ -69,12 +69,21 @@ pub fn configure(module: &Module, machine: &TargetMachine) {
     module.set_data_layout(&machine.get_target_data().get_data_layout());
 }
 
-/// Runs LLVM's standard pipeline for the level.
-pub fn optimize(module: &Module, machine: &TargetMachine, level: u8) -> Result<(), String> {
-    let options = PassBuilderOptions::create();
-    module
-        .run_passes(&format!("default<O{}>", level.min(3)), machine, options)
-        .map_err(|e| format!("LLVM optimisation failed: {e}"))
+/// Runs LLVM's standard pipeline for the level, with the gc-frame-spill pass
+/// after inlining and before CoroSplit. Every failure here is an internal error.
+pub fn optimize(
+    module: &Module,
+    machine: &TargetMachine,
+    target: Target,
+    level: u8,
+) -> Result<(), String> {
+    gc_spill::run_pipeline(module, machine, level, GcConfig::for_target(target))?;
+    module.verify().map_err(|e| {
+        format!(
+            "invalid LLVM IR after optimisation:\n{}",
+            e.to_string_lossy()
+        )
+    })
 }
 
 pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u8>, String> {

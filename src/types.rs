@@ -20,6 +20,10 @@ use crate::runtime_abi::RuntimeFn;
 use std::collections::HashMap;
 use std::fmt;
 
+/// The expectation of a context that uses a value but wants no particular
+/// type (`Type::Error` fits everything); `None` means the value is unused.
+const ANY: Option<&Type> = Some(&Type::Error);
+
 pub type LocalId = u32;
 pub type FnId = u32;
 pub type StructId = u32;
@@ -685,7 +689,7 @@ impl<'a> Checker<'a, '_> {
             locals.push(self.new_local(&p.name, ty.clone(), false));
         }
         self.out.fns[id as usize].params = locals;
-        let (_, diverges) = self.check_block(body, None);
+        let (_, diverges) = self.check_block(body, ANY);
         if !diverges && !matches!(ret, Type::Unit | Type::Error) {
             let end = Span {
                 start: body.span.end.saturating_sub(1),
@@ -731,7 +735,7 @@ impl<'a> Checker<'a, '_> {
                 mutable, name, ty, value, ..
             } => {
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
-                let actual = self.check_expr(value, declared.as_ref());
+                let actual = self.check_expr(value, declared.as_ref().or(ANY));
                 let ty = match declared {
                     Some(d) => {
                         self.coerce(value, &actual, &d);
@@ -765,24 +769,24 @@ impl<'a> Checker<'a, '_> {
                 let t = self.check_expr(cond, Some(&Type::Bool));
                 self.expect(&t, &Type::Bool, cond.span);
                 self.cx().loops.push(false);
-                self.check_block(body, None);
+                self.check_block(body, ANY);
                 self.cx().loops.pop();
                 false
             }
             Stmt::WhileLet { name, value, body, .. } => {
-                let t = self.check_expr(value, None);
+                let t = self.check_expr(value, ANY);
                 let inner = self.optional_inner(&t, value.span);
                 self.push_scope();
                 self.new_local(name, inner, false);
                 self.cx().loops.push(false);
-                self.check_block(body, None);
+                self.check_block(body, ANY);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
             }
             Stmt::Loop { body, .. } => {
                 self.cx().loops.push(false);
-                self.check_block(body, None);
+                self.check_block(body, ANY);
                 let broke = self.cx().loops.pop().unwrap_or(false);
                 !broke
             }
@@ -796,7 +800,7 @@ impl<'a> Checker<'a, '_> {
                         self.out.expr_types[iter.id as usize] = Type::Unit;
                         Type::Int
                     }
-                    _ => match self.check_expr(iter, None) {
+                    _ => match self.check_expr(iter, ANY) {
                         Type::Array(elem) => {
                             self.out.for_arrays.insert(*span, (*elem).clone());
                             *elem
@@ -814,7 +818,7 @@ impl<'a> Checker<'a, '_> {
                 self.push_scope();
                 self.new_local(var, elem, false);
                 self.cx().loops.push(false);
-                self.check_block(body, None);
+                self.check_block(body, ANY);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
@@ -890,11 +894,11 @@ impl<'a> Checker<'a, '_> {
                     ty
                 }
                 None => {
-                    self.check_expr(target, None);
+                    self.check_expr(target, ANY);
                     Type::Error
                 }
             },
-            ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, None),
+            ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, ANY),
             _ => {
                 self.error(
                     Diagnostic::error("invalid-assignment-target", "cannot assign to this expression")
@@ -988,7 +992,7 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Str(parts) => {
                 for p in parts {
                     if let StrPart::Expr(inner) = p {
-                        let t = self.check_expr(inner, None);
+                        let t = self.check_expr(inner, ANY);
                         if matches!(t, Type::Unit) {
                             self.error(
                                 Diagnostic::error("no-value", "this expression has no value to interpolate")
@@ -1053,7 +1057,7 @@ impl<'a> Checker<'a, '_> {
             }
             ExprKind::StructLit { name, fields } => self.check_struct_lit(e, name, fields),
             ExprKind::Unary(op, inner) => {
-                let t = self.check_expr(inner, None);
+                let t = self.check_expr(inner, ANY);
                 match (op, &t) {
                     (_, Type::Error | Type::Never) => t,
                     (UnOp::Neg, Type::Int | Type::Float) => t,
@@ -1069,7 +1073,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             ExprKind::Binary(op, l, r) => {
-                let lt = self.check_expr(l, None);
+                let lt = self.check_expr(l, ANY);
                 let hint = if matches!(lt, Type::Nil | Type::Error | Type::Never) { None } else { Some(lt.clone()) };
                 let rt = self.check_expr(r, hint.as_ref());
                 self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
@@ -1077,7 +1081,7 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Call(callee, args) => self.check_call(e, callee, args),
             ExprKind::Field(base, field) => self.check_field(e, base, field),
             ExprKind::Index(base, index) => {
-                let bt = self.check_expr(base, None);
+                let bt = self.check_expr(base, ANY);
                 match bt {
                     Type::Array(elem) => {
                         let it = self.check_expr(index, Some(&Type::Int));
@@ -1090,11 +1094,11 @@ impl<'a> Checker<'a, '_> {
                         *v
                     }
                     Type::Error | Type::Never => {
-                        self.check_expr(index, None);
+                        self.check_expr(index, ANY);
                         Type::Error
                     }
                     other => {
-                        self.check_expr(index, None);
+                        self.check_expr(index, ANY);
                         self.error(
                             Diagnostic::error("not-indexable", format!("cannot index a `{other}`"))
                                 .with_label(base.span, "only arrays and maps can be indexed"),
@@ -1104,7 +1108,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             ExprKind::Unwrap(inner) => {
-                let t = self.check_expr(inner, None);
+                let t = self.check_expr(inner, ANY);
                 match t {
                     Type::Optional(inner) => *inner,
                     Type::Error | Type::Never => Type::Error,
@@ -1130,7 +1134,7 @@ impl<'a> Checker<'a, '_> {
                 self.check_if_arms(e, then, els.as_deref(), want)
             }
             ExprKind::IfLet { name, value, then, els } => {
-                let t = self.check_expr(value, None);
+                let t = self.check_expr(value, ANY);
                 let inner = self.optional_inner(&t, value.span);
                 self.push_scope();
                 self.new_local(name, inner, false);
@@ -1248,7 +1252,7 @@ impl<'a> Checker<'a, '_> {
             let name = path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
             self.error(Diagnostic::error("unknown-type", format!("unknown struct `{name}`")).with_label(e.span, "not a struct in scope"));
             for (_, v) in fields {
-                self.check_expr(v, None);
+                self.check_expr(v, ANY);
             }
             return Type::Error;
         };
@@ -1271,7 +1275,7 @@ impl<'a> Checker<'a, '_> {
                     seen[i] = true;
                 }
                 None => {
-                    self.check_expr(value, None);
+                    self.check_expr(value, ANY);
                     self.error(
                         Diagnostic::error("unknown-field", format!("`{sname}` has no field `{}`", name.name))
                             .with_label(name.span, "unknown field"),
@@ -1309,7 +1313,7 @@ impl<'a> Checker<'a, '_> {
                 };
             }
         }
-        let bt = self.check_expr(base, None);
+        let bt = self.check_expr(base, ANY);
         match &bt {
             Type::Struct(id) => {
                 let info = &self.out.structs[*id as usize];
@@ -1457,7 +1461,7 @@ impl<'a> Checker<'a, '_> {
     fn check_args(&mut self, call: &Expr, name: &str, params: &[Type], args: &'a [Expr], decl: Option<Span>) {
         if params.len() != args.len() {
             for a in args {
-                self.check_expr(a, None);
+                self.check_expr(a, ANY);
             }
             let mut d = Diagnostic::error(
                 "wrong-argument-count",
@@ -1508,7 +1512,7 @@ impl<'a> Checker<'a, '_> {
             }
             _ => {}
         }
-        let ft = self.check_expr(callee, None);
+        let ft = self.check_expr(callee, ANY);
         match ft {
             Type::Func(params, ret) => {
                 self.out.calls.insert(e.id, Callee::Indirect);
@@ -1517,13 +1521,13 @@ impl<'a> Checker<'a, '_> {
             }
             Type::Error | Type::Never => {
                 for a in args {
-                    self.check_expr(a, None);
+                    self.check_expr(a, ANY);
                 }
                 Type::Error
             }
             other => {
                 for a in args {
-                    self.check_expr(a, None);
+                    self.check_expr(a, ANY);
                 }
                 self.error(
                     Diagnostic::error("not-callable", format!("a `{other}` cannot be called")).with_label(callee.span, "not a function"),
@@ -1554,7 +1558,7 @@ impl<'a> Checker<'a, '_> {
                         Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
                         _ => {
                             for a in args {
-                                self.check_expr(a, None);
+                                self.check_expr(a, ANY);
                             }
                             self.error(
                                 Diagnostic::error("unknown-name", format!("module `{m}` has no public function `{}`", method.name))
@@ -1571,7 +1575,7 @@ impl<'a> Checker<'a, '_> {
                         Some(f) => self.direct_call(e, callee, f, args),
                         None => {
                             for a in args {
-                                self.check_expr(a, None);
+                                self.check_expr(a, ANY);
                             }
                             self.error(
                                 Diagnostic::error("unknown-method", format!("`{m}` has no method `{}`", method.name))
@@ -1583,7 +1587,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
-        let bt = self.check_expr(base, None);
+        let bt = self.check_expr(base, ANY);
         let name = method.name.as_str();
         let arg_count_error = |cx: &mut Self, n: usize| {
             cx.error(
@@ -1703,7 +1707,7 @@ impl<'a> Checker<'a, '_> {
             "args" => Builtin::Args,
             _ => {
                 for a in args {
-                    self.check_expr(a, None);
+                    self.check_expr(a, ANY);
                 }
                 let d = if self.modules[self.module as usize].imports.contains_key(name) {
                     Diagnostic::error("module-as-value", format!("`{name}` is a module, not a function"))

@@ -1,18 +1,71 @@
 //! The C ABI between compiled Weft code and the runtime: every function the
 //! compiler may call is here, with one doc line each, and the compiler's
 //! `src/runtime_abi.rs` declares exactly these (a unit test there checks it).
+//! The data symbols compiled code refers to (the runtime's type descriptors
+//! and the shadow-stack head) are here too. Each function is a thin layer
+//! over the module that implements it.
 //!
-//! Conventions: `stream` is 1 for stdout and 2 for stderr; string arguments
+//! Conventions: `stream` is 1 for stdout and 2 for stderr; constant strings
 //! are a pointer and an `i64` byte length (UTF-8); booleans are passed as
-//! `i32`. Functions that end the program never return.
+//! `i32`; a `Ref` is a GC reference (a pointer to an object header, see
+//! `object`), and values travel as their 8-byte bits (`i64`), references
+//! included. Functions that end the program never return.
+//!
+//! Safety, for every function below: each `Ref` argument must be a live
+//! object of the kind the function expects (the compiler's type checker
+//! guarantees it), pointers must be valid for the stated lengths, and the
+//! caller's references must be rooted in its shadow-stack frame across any
+//! function that may allocate.
+#![allow(clippy::missing_safety_doc)]
+#![allow(non_upper_case_globals)]
 
-use crate::output;
-use crate::platform;
+use crate::object::{
+    Ref, TypeDesc, TypeDescWithPointers, KIND_BYTES, KIND_FIXED, KIND_POINTER_SLOTS,
+    KIND_SCALAR_SLOTS,
+};
+use crate::roots::RootFrame;
+use crate::{array, gc, map, output, process, string};
 
 #[cfg(not(test))]
 extern "C" {
     /// Defined by the compiler in every program: runs the Weft `main`.
     fn weft_main();
+}
+
+/// Strings: BYTES objects of UTF-8.
+#[no_mangle]
+pub static weft_desc_string: TypeDesc = TypeDesc::new(KIND_BYTES, 0);
+/// Arrays: `[u64 len][u64 cap][ref data]`.
+#[no_mangle]
+pub static weft_desc_array: TypeDescWithPointers<1> =
+    TypeDescWithPointers::new(array::ARRAY_PAYLOAD_BYTES as u32, [array::DATA as u32]);
+/// Array buffers of scalars.
+#[no_mangle]
+pub static weft_desc_slots: TypeDesc = TypeDesc::new(KIND_SCALAR_SLOTS, 0);
+/// Array buffers of references.
+#[no_mangle]
+pub static weft_desc_ref_slots: TypeDesc = TypeDesc::new(KIND_POINTER_SLOTS, 0);
+/// The box of a scalar optional (`int?`, `float?`, `bool?`).
+#[no_mangle]
+pub static weft_desc_box_scalar: TypeDesc = TypeDesc::new(KIND_FIXED, 8);
+/// The box of a reference optional (`string?`, `[T]?`, ...).
+#[no_mangle]
+pub static weft_desc_box_ref: TypeDescWithPointers<1> = TypeDescWithPointers::new(8, [0]);
+/// The innermost root frame of the shadow stack (null when empty).
+#[no_mangle]
+pub static mut weft_shadow_top: *mut RootFrame = core::ptr::null_mut();
+
+/// Converts an ABI bool.
+fn flag(b: bool) -> i32 {
+    b as i32
+}
+
+/// A constant string argument as a slice.
+unsafe fn raw_bytes<'a>(ptr: *const u8, len: i64) -> &'a [u8] {
+    if len <= 0 {
+        return &[];
+    }
+    core::slice::from_raw_parts(ptr, len as usize)
 }
 
 /// Writes an integer in decimal.
@@ -51,27 +104,24 @@ pub extern "C" fn weft_write_bool(stream: i32, value: i32) {
 }
 
 /// Writes `len` bytes of UTF-8 text starting at `ptr`.
-///
-/// # Safety
-/// `ptr` must point to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn weft_write_str(stream: i32, ptr: *const u8, len: i64) {
-    // SAFETY: guaranteed by the caller (the compiler passes string constants).
-    let bytes = unsafe { core::slice::from_raw_parts(ptr, len as usize) };
-    output::write(stream, bytes);
+    output::write(stream, raw_bytes(ptr, len));
+}
+
+/// Writes a string's bytes.
+#[no_mangle]
+pub unsafe extern "C" fn weft_write_string(stream: i32, s: Ref) {
+    string::write(stream, s);
 }
 
 /// Flushes output and ends the process with `code` (`exit(code)` in Weft).
 #[no_mangle]
 pub extern "C" fn weft_exit(code: i64) -> ! {
-    output::flush_all();
-    platform::exit_process(code as i32)
+    process::exit(code as i32)
 }
 
 /// Prints `panic: <msg>` and `  at <loc>` to stderr and exits with status 101.
-///
-/// # Safety
-/// `msg` and `loc` must point to `msg_len` and `loc_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn weft_panic(
     msg: *const u8,
@@ -79,41 +129,258 @@ pub unsafe extern "C" fn weft_panic(
     loc: *const u8,
     loc_len: i64,
 ) -> ! {
-    // SAFETY: guaranteed by the caller.
-    let (msg, loc) = unsafe {
-        (
-            core::slice::from_raw_parts(msg, msg_len as usize),
-            core::slice::from_raw_parts(loc, loc_len as usize),
-        )
-    };
-    let mut text = Vec::with_capacity(msg.len() + loc.len() + 16);
-    text.extend_from_slice(b"panic: ");
-    text.extend_from_slice(msg);
-    text.extend_from_slice(b"\n  at ");
-    text.extend_from_slice(loc);
-    text.push(b'\n');
-    output::write(output::STDERR_FD, &text);
-    output::flush_all();
-    platform::exit_process(101)
+    process::panic(raw_bytes(msg, msg_len), raw_bytes(loc, loc_len))
 }
 
-/// The native process entry point: runs the program, flushes, exits 0.
+/// Panics with a string message (`panic(msg)`, failed `assert(c, msg)`).
+#[no_mangle]
+pub unsafe extern "C" fn weft_panic_string(msg: Ref, loc: *const u8, loc_len: i64) -> ! {
+    process::panic(string::bytes(msg), raw_bytes(loc, loc_len))
+}
+
+/// Panics with `index {index} out of range for length {len}`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_panic_index(index: i64, len: i64, loc: *const u8, loc_len: i64) -> ! {
+    let msg = format!("index {index} out of range for length {len}");
+    process::panic(msg.as_bytes(), raw_bytes(loc, loc_len))
+}
+
+/// A zeroed object of `payload_bytes` with header `desc`; may collect first.
+#[no_mangle]
+pub unsafe extern "C" fn weft_alloc(desc: *const TypeDesc, payload_bytes: i64) -> Ref {
+    gc::alloc(desc, usize::try_from(payload_bytes).unwrap_or(usize::MAX))
+}
+
+/// Runs a full garbage collection now.
+#[no_mangle]
+pub extern "C" fn weft_gc_collect() {
+    gc::collect()
+}
+
+/// `a + b` on strings: a new string (or `a` or `b` when the other is empty).
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_concat(a: Ref, b: Ref) -> Ref {
+    string::concat(a, b)
+}
+
+/// String equality by content: 1 or 0.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_eq(a: Ref, b: Ref) -> i32 {
+    flag(string::eq(a, b))
+}
+
+/// Bytewise string order: -1, 0 or 1.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_compare(a: Ref, b: Ref) -> i64 {
+    string::compare(a, b)
+}
+
+/// `str(i)` for an int.
+#[no_mangle]
+pub extern "C" fn weft_string_from_int(value: i64) -> Ref {
+    string::from_int(value)
+}
+
+/// `str(f)` for a float, formatted like `weft_write_float`.
+#[no_mangle]
+pub extern "C" fn weft_string_from_float(value: f64) -> Ref {
+    string::from_float(value)
+}
+
+/// `str(b)` for a bool.
+#[no_mangle]
+pub extern "C" fn weft_string_from_bool(value: i32) -> Ref {
+    string::from_bool(value != 0)
+}
+
+/// A new empty array with room for `capacity` elements (references if `elem_is_ref`).
+#[no_mangle]
+pub unsafe extern "C" fn weft_array_new(elem_is_ref: i32, capacity: i64) -> Ref {
+    array::new(elem_is_ref != 0, capacity.max(0) as usize)
+}
+
+/// Appends an element's 8-byte bits to an array, growing its buffer when full.
+#[no_mangle]
+pub unsafe extern "C" fn weft_array_push(arr: Ref, bits: i64) {
+    array::push(arr, bits as u64)
+}
+
+/// A new empty map with int or string keys and scalar or reference values.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_new(key_is_string: i32, value_is_ref: i32) -> Ref {
+    map::new(key_is_string != 0, value_is_ref != 0)
+}
+
+/// `m[key] = value`: inserts at the end of the order or overwrites in place.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_set(m: Ref, key: i64, value: i64) {
+    map::set(m, key as u64, value as u64)
+}
+
+/// Looks `key` up: 1 and the value in `*out` when present, else 0; never allocates.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_get(m: Ref, key: i64, out: *mut i64) -> i32 {
+    match map::get(m, key as u64) {
+        Some(value) => {
+            *out = value as i64;
+            1
+        }
+        None => 0,
+    }
+}
+
+/// `m.has(key)`: 1 or 0.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_has(m: Ref, key: i64) -> i32 {
+    flag(map::get(m, key as u64).is_some())
+}
+
+/// `m.remove(key)`: 1 if the key was there; the others keep their order.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_remove(m: Ref, key: i64) -> i32 {
+    flag(map::remove(m, key as u64))
+}
+
+/// `m.len()`: the number of entries.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_len(m: Ref) -> i64 {
+    map::len(m) as i64
+}
+
+/// `m.keys()`: a new `[int]` or `[string]` of the keys in insertion order.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_keys(m: Ref) -> Ref {
+    map::keys(m)
+}
+
+/// `args()`: a new `[string]` of the program's arguments, without its name.
+#[no_mangle]
+pub extern "C" fn weft_args() -> Ref {
+    process::args()
+}
+
+/// `strings.split(s, sep)`: a `[string]` like Rust's `str::split`; an empty `sep` splits into chars.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_split(s: Ref, sep: Ref) -> Ref {
+    string::split(s, sep)
+}
+
+/// `strings.join(parts, sep)`: the strings of `parts` with `sep` between them.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_join(parts: Ref, sep: Ref) -> Ref {
+    string::join(parts, sep)
+}
+
+/// `strings.trim(s)`: `s` without leading and trailing Unicode whitespace.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_trim(s: Ref) -> Ref {
+    string::trim(s)
+}
+
+/// `strings.find(s, sub)`: the byte index of the first `sub` in `s`, or -1.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_find(s: Ref, sub: Ref) -> i64 {
+    string::find(s, sub)
+}
+
+/// `strings.replace(s, from, to)`: every `from` replaced by `to` (`s` itself if `from` is empty).
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_replace(s: Ref, from: Ref, to: Ref) -> Ref {
+    string::replace(s, from, to)
+}
+
+/// `strings.repeat(s, n)`: `s` repeated `n` times, empty for `n <= 0`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_repeat(s: Ref, n: i64) -> Ref {
+    string::repeat(s, n)
+}
+
+/// `strings.chars(s)`: a `[string]` with one string per Unicode scalar value.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_chars(s: Ref) -> Ref {
+    string::chars(s)
+}
+
+/// `strings.parse_int(s)`: an `int?` box, or nil unless `s` is a base-10 integer.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_parse_int(s: Ref) -> Ref {
+    string::parse_int(s)
+}
+
+/// `strings.parse_float(s)`: a `float?` box, or nil unless `s` parses as a float.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_parse_float(s: Ref) -> Ref {
+    string::parse_float(s)
+}
+
+/// The native process entry point: records the arguments, runs the program, exits 0.
 #[cfg(all(not(target_arch = "wasm32"), not(test)))]
 #[no_mangle]
-pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-    // SAFETY: `weft_main` is generated by the compiler and takes no arguments.
-    unsafe { weft_main() };
-    output::flush_all();
+pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
+    crate::platform::set_args(argc, argv);
+    process::init();
+    weft_main();
+    process::finish();
     0
 }
 
-/// The wasm32 entry point called by app.js: runs the program and returns 0
-/// (`exit` and panics leave through the `weft.exit` import instead).
+/// The wasm32 entry point called by app.js: runs the program, returns 0 (`exit` and panics throw via `weft.exit`).
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[no_mangle]
 pub extern "C" fn weft_start() -> i32 {
-    // SAFETY: as for native `main`.
+    process::init();
+    // SAFETY: `weft_main` is generated by the compiler and takes no arguments.
     unsafe { weft_main() };
-    output::flush_all();
+    process::finish();
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::{read_u64, ref_to_slot, STATIC};
+    use crate::roots::with_roots;
+    use crate::tests::heap_lock;
+
+    #[test]
+    fn the_abi_layer_converts_arguments_and_results() {
+        let _heap = heap_lock();
+        // SAFETY: every reference passed is of the kind the function expects.
+        unsafe {
+            let arr = weft_array_new(1, -5);
+            assert_eq!(read_u64(arr, array::CAP), 4);
+            let twelve = weft_string_from_int(12);
+            with_roots([twelve], |_| {
+                assert_eq!(weft_string_eq(twelve, weft_string_from_int(12)), 1);
+            });
+            assert_eq!(
+                weft_string_compare(weft_string_from_bool(0), weft_string_from_bool(1)),
+                -1
+            );
+            assert_eq!((*weft_string_from_bool(1)).bits, STATIC);
+            let m = weft_map_new(1, 0);
+            with_roots([m], |_| {
+                let key = weft_string_from_int(99);
+                weft_map_set(m, ref_to_slot(key) as i64, -7);
+                let mut out = 0i64;
+                let probe = weft_string_from_int(99);
+                assert_eq!(weft_map_get(m, ref_to_slot(probe) as i64, &mut out), 1);
+                assert_eq!(out, -7);
+                assert_eq!(weft_map_has(m, ref_to_slot(probe) as i64), 1);
+                assert_eq!(weft_map_len(m), 1);
+                assert_eq!(weft_map_remove(m, ref_to_slot(probe) as i64), 1);
+                assert_eq!(weft_map_get(m, ref_to_slot(probe) as i64, &mut out), 0);
+            });
+            assert!(weft_strings_parse_int(weft_string_from_float(1.5)).is_null());
+            let boxed = weft_strings_parse_float(weft_string_from_float(1.5));
+            assert_eq!(f64::from_bits(read_u64(boxed, 0)), 1.5);
+            assert_eq!(
+                (*boxed).desc,
+                &weft_desc_box_scalar as *const TypeDesc as u64
+            );
+            let obj = weft_alloc(weft_desc_box_ref.desc(), 8);
+            assert_eq!(read_u64(obj, 0), 0);
+            assert!(!weft_args().is_null());
+        }
+    }
 }

@@ -11,8 +11,8 @@
 //! that points into one can be found.
 //!
 //! Collection. A collection is triggered when the bytes handed out since the
-//! last one exceed a threshold that grows with the live heap, so the heap
-//! stays within a small multiple of what the program keeps. Marking starts
+//! last one exceed a threshold that grows with the live heap (`threshold_for`),
+//! so the heap stays within a small multiple of what the program keeps. Marking starts
 //! from the shadow stack (`roots`), whose slots may hold anything: null,
 //! static objects, stack addresses, interior pointers; `resolve_root` maps
 //! each to the object that contains it, or to nothing. Fields of heap
@@ -24,21 +24,24 @@
 //!
 //! Sweeping is lazy: after marking, every page is "unswept", and a class
 //! sweeps its own pages when it needs cells, so freeing a cell and reusing it
-//! touch the same memory while it is in cache. The next collection first
-//! sweeps whatever is left (so all mark bits are clear before it marks).
+//! touch the same memory while it is in cache. Marking counts the objects it
+//! reaches per page, so a page where nothing survived is reused whole without
+//! visiting its cells (most pages, when most objects die young). The next
+//! collection first sweeps whatever is left (so all mark bits are clear
+//! before it marks); empty pages go to a pool any class can take from.
 //! Under `WEFT_GC_STRESS=1` every allocation collects and every page is swept
 //! at once, filling freed payloads with 0xdb and their descriptor word with a
 //! poison value, so a missed root shows up as a crash or as the collector's
 //! "reference to a freed object" error rather than as silent corruption.
 
 use crate::object::{
-    desc_of, object_bytes, read_u64, slot_to_ref, Header, Ref, TypeDesc, FLAG_MASK, FREE,
-    HEADER_BYTES, KIND_FIXED, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC, STATIC,
+    desc_of, object_bytes, read_u64, Header, Ref, TypeDesc, FLAG_MASK, FREE, HEADER_BYTES,
+    KIND_FIXED, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC, STATIC,
 };
 use crate::{platform, process, roots};
 use core::cell::UnsafeCell;
 use core::ptr;
-use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
+use std::alloc::{alloc as system_alloc, alloc_zeroed, dealloc, Layout};
 use std::collections::BTreeMap;
 
 /// Bytes in a page; pages are aligned to their size, so a cell's page is
@@ -61,14 +64,84 @@ pub const MAX_SMALL_BYTES: usize = CLASS_SIZES[NUM_CLASSES - 1];
 /// The size class of each object size rounded up to 16, indexed by size / 16.
 static CLASS_OF: [u8; MAX_SMALL_BYTES / 16 + 1] = class_table();
 
-/// A collection happens once this many bytes were allocated since the last,
-/// or as many as were live after it, whichever is more.
+/// A collection happens once the bytes allocated since the last one reach
+/// `threshold`: at least this much, so small programs rarely collect.
 const MIN_THRESHOLD_BYTES: u64 = 4 << 20;
-/// Reference-array slots scanned per mark-stack entry: bounds the mark
-/// stack's growth by one huge array.
+/// While the heap (live bytes plus the threshold) stays under this size, the
+/// threshold is twice the live bytes: half as many collections as with a
+/// threshold equal to the live bytes, for 1.5 times the memory. Beyond it
+/// the threshold shrinks toward the live bytes, so a program that keeps a
+/// few tens of MiB while allocating far more stays under 64 MiB.
+const SOFT_HEAP_TARGET_BYTES: u64 = 48 << 20;
+/// Reference-array slots scanned at a time: bounds how much one huge array
+/// can grow the mark stack.
 const MARK_SLICE: usize = 512;
 /// `Page::class` of a page in the pool of empty pages.
 const NO_CLASS: u32 = u32::MAX;
+
+/// How many cells of each page the current mark phase reached, so that
+/// sweeping a page nothing reached is O(1). The counts are kept in a
+/// two-level table by page number rather than in the page headers: headers
+/// 64 KiB apart all fall in the same cache set, and counting into them made
+/// marking miss the cache on every object. Counts are zero outside a
+/// collection's mark-to-sweep window.
+#[cfg(target_pointer_width = "64")]
+const ADDRESS_BITS: u32 = 47;
+#[cfg(target_pointer_width = "32")]
+const ADDRESS_BITS: u32 = 32;
+const PAGE_SHIFT: u32 = PAGE_BYTES.trailing_zeros();
+const LEAF_BITS: u32 = 11;
+const LEAF_ENTRIES: usize = 1 << LEAF_BITS;
+const TOP_ENTRIES: usize = 1 << (ADDRESS_BITS - PAGE_SHIFT - LEAF_BITS);
+
+struct ReachedCounts(UnsafeCell<[*mut u32; TOP_ENTRIES]>);
+
+// Single-threaded, as `HEAP`. All zero, so it costs no file size (.bss).
+unsafe impl Sync for ReachedCounts {}
+
+static REACHED: ReachedCounts = ReachedCounts(UnsafeCell::new([ptr::null_mut(); TOP_ENTRIES]));
+
+/// The reached-cells count of the page holding `addr` (a chunk address).
+#[inline(always)]
+unsafe fn reached_count(addr: usize) -> *mut u32 {
+    let page = addr >> PAGE_SHIFT;
+    let leaf = *(*REACHED.0.get()).get_unchecked(page >> LEAF_BITS);
+    leaf.add(page & (LEAF_ENTRIES - 1))
+}
+
+/// Counts a marked object in its page. Large objects are counted too where
+/// a table leaf covers them (cheaper than telling them apart): they never
+/// share a page with a chunk, so those counts are never read, and a page
+/// that becomes part of a chunk later is reset when it is formatted.
+#[inline(always)]
+unsafe fn count_reached(obj: usize) {
+    let page = obj >> PAGE_SHIFT;
+    if page >> LEAF_BITS >= TOP_ENTRIES {
+        return;
+    }
+    let leaf = *(*REACHED.0.get()).get_unchecked(page >> LEAF_BITS);
+    if !leaf.is_null() {
+        *leaf.add(page & (LEAF_ENTRIES - 1)) += 1;
+    }
+}
+
+/// Makes sure the pages of `[start, end)` have counts.
+unsafe fn add_reached_counts(start: usize, end: usize) {
+    if (end - 1) as u64 >> ADDRESS_BITS != 0 {
+        process::fatal("the system allocator returned an address beyond the heap's page table");
+    }
+    let top = &mut *REACHED.0.get();
+    for page in (start >> PAGE_SHIFT)..=((end - 1) >> PAGE_SHIFT) {
+        let slot = &mut top[page >> LEAF_BITS];
+        if slot.is_null() {
+            let layout = Layout::new::<[u32; LEAF_ENTRIES]>();
+            *slot = alloc_zeroed(layout) as *mut u32;
+            if slot.is_null() {
+                out_of_memory();
+            }
+        }
+    }
+}
 
 const fn class_table() -> [u8; MAX_SMALL_BYTES / 16 + 1] {
     let mut table = [0u8; MAX_SMALL_BYTES / 16 + 1];
@@ -137,7 +210,8 @@ impl ClassPages {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
     pub collections: u64,
-    /// Bytes handed out (cell sizes, large objects rounded to 16).
+    /// Bytes handed out (cell sizes, large objects rounded to 16); filled
+    /// in by `stats()`.
     pub allocated: u64,
     /// Bytes found dead by collections.
     pub freed: u64,
@@ -162,8 +236,10 @@ pub struct Heap {
     chunks: Vec<(usize, usize)>,
     /// Large objects: address to size.
     large: BTreeMap<usize, usize>,
-    /// Objects to scan, with the first slot still to scan (reference arrays).
-    mark_stack: Vec<(usize, usize)>,
+    /// Objects to mark and scan.
+    mark_stack: Vec<usize>,
+    /// Reference arrays partly scanned: the array and the next slot.
+    array_slices: Vec<(usize, usize)>,
     /// Bytes of regions handed to the fast path, less what was left unused
     /// when a region was retired, plus large objects: bytes allocated.
     allocated: u64,
@@ -187,6 +263,7 @@ fn heap() -> &'static mut Heap {
 }
 
 /// Chooses stress mode and statistics; called once at start-up.
+#[cfg_attr(test, allow(dead_code))]
 pub fn configure(stress: bool, stats: bool) {
     let heap = heap();
     heap.stress = stress;
@@ -225,7 +302,7 @@ unsafe fn init(cell: usize, desc: *const TypeDesc, payload_bytes: usize) -> Ref 
     let obj = cell as *mut Header;
     (*obj).desc = desc as usize as u64;
     (*obj).bits = 0;
-    let words = (payload_bytes + 7) / 8;
+    let words = payload_bytes.div_ceil(8);
     let payload = (cell + HEADER_BYTES) as *mut u64;
     if words <= 8 {
         // Most objects are a few words: plain stores beat a call to memset.
@@ -266,6 +343,12 @@ pub fn report() {
     crate::output::write(crate::output::STDERR_FD, line.as_bytes());
 }
 
+/// The threshold after a collection that found `live` bytes.
+fn threshold_for(live: u64) -> u64 {
+    let generous = (2 * live).min(SOFT_HEAP_TARGET_BYTES.saturating_sub(live));
+    MIN_THRESHOLD_BYTES.max(live).max(generous)
+}
+
 /// The bytes an object of `bytes` (header included) really occupies.
 #[inline]
 fn accounted_bytes(bytes: usize) -> usize {
@@ -304,6 +387,7 @@ impl Heap {
             chunks: Vec::new(),
             large: BTreeMap::new(),
             mark_stack: Vec::new(),
+            array_slices: Vec::new(),
             allocated: 0,
             allocated_at_last_collection: 0,
             threshold: MIN_THRESHOLD_BYTES,
@@ -451,6 +535,7 @@ impl Heap {
         (*p).cells_end = first + (PAGE_BYTES - PAGE_HEADER_BYTES) / size * size;
         (*p).free_head = 0;
         (*p).free_count = 0;
+        *reached_count(page) = 0;
     }
 
     /// An empty page: from the pool, else by sweeping other classes' pages
@@ -468,19 +553,21 @@ impl Heap {
             }
         }
         let layout = Layout::from_size_align(CHUNK_BYTES, PAGE_BYTES).unwrap();
-        let chunk = alloc(layout) as usize;
+        let chunk = system_alloc(layout) as usize;
         if chunk == 0 {
             out_of_memory();
         }
+        add_reached_counts(chunk, chunk + CHUNK_BYTES);
         let at = self.chunks.partition_point(|&(start, _)| start < chunk);
         self.chunks.insert(at, (chunk, chunk + CHUNK_BYTES));
         self.grow_heap_bytes(CHUNK_BYTES);
         // Pushed highest first, so pages are used in address order.
         for i in (1..CHUNK_PAGES).rev() {
             let page = chunk + i * PAGE_BYTES;
-            (*(page as *mut Page)).class = NO_CLASS;
+            format_pool_page(page);
             self.pool.push(page);
         }
+        format_pool_page(chunk);
         chunk
     }
 
@@ -498,7 +585,7 @@ impl Heap {
         for class in 0..NUM_CLASSES {
             while let Some(page) = self.pages[class].unswept.pop() {
                 if self.sweep_page(page) == 0 {
-                    (*(page as *mut Page)).class = NO_CLASS;
+                    format_pool_page(page);
                     self.pool.push(page);
                 } else {
                     self.file_swept_page(class, page);
@@ -515,6 +602,13 @@ impl Heap {
         let size = (*p).cell_size as usize;
         let first = page + PAGE_HEADER_BYTES;
         let poison = self.stress;
+        let reached = core::mem::take(&mut *reached_count(page));
+        if reached == 0 && !poison {
+            // Nothing on the page survived: the caller reformats it whole.
+            (*p).free_head = 0;
+            (*p).free_count = 0;
+            return 0;
+        }
         let mut cell = (*p).used_end;
         let mut head = 0usize;
         let mut free = 0usize;
@@ -568,7 +662,7 @@ impl Heap {
         self.stats.live = 0;
         roots::for_each_root(|slot| {
             if let Some(obj) = self.resolve_root(slot) {
-                self.mark(obj);
+                self.mark_stack.push(obj as usize);
             }
         });
         self.drain_mark_stack();
@@ -583,8 +677,8 @@ impl Heap {
             unswept.append(available);
             unswept.append(swept);
         }
-        self.stats.freed = self.allocated - self.stats.live;
-        self.threshold = MIN_THRESHOLD_BYTES.max(self.stats.live);
+        self.stats.freed = self.allocated.saturating_sub(self.stats.live);
+        self.threshold = threshold_for(self.stats.live);
         self.allocated_at_last_collection = self.allocated;
         if self.stress {
             // Poison the garbage now, while stale references to it may exist.
@@ -624,9 +718,42 @@ impl Heap {
         (addr < start + bytes).then_some(start as Ref)
     }
 
-    /// Marks one object and queues it for scanning if it holds references.
+    /// Traces everything reachable from the mark stack. Objects pass through
+    /// a small FIFO after leaving the stack, and each is prefetched as it
+    /// enters it, so the cache misses of several objects overlap instead of
+    /// being paid one after another. The rest of a large reference array
+    /// waits on its own stack until what its last slice reached is done.
+    unsafe fn drain_mark_stack(&mut self) {
+        const RING: usize = 16;
+        let mut ring = [0usize; RING];
+        let (mut head, mut count) = (0usize, 0usize);
+        loop {
+            while count < RING {
+                let Some(obj) = self.mark_stack.pop() else {
+                    break;
+                };
+                prefetch(obj);
+                ring[(head + count) % RING] = obj;
+                count += 1;
+            }
+            if count == 0 {
+                let Some((array, start)) = self.array_slices.pop() else {
+                    break;
+                };
+                self.scan_slots(array as Ref, start);
+                continue;
+            }
+            let obj = ring[head];
+            head = (head + 1) % RING;
+            count -= 1;
+            self.scan(obj as Ref);
+        }
+    }
+
+    /// Marks `obj`, unless it is marked or static, and pushes the
+    /// references it holds.
     #[inline(always)]
-    unsafe fn mark(&mut self, obj: Ref) {
+    unsafe fn scan(&mut self, obj: Ref) {
         let bits = (*obj).bits;
         if bits & (MARK | STATIC | FREE) != 0 {
             if bits & FREE != 0 {
@@ -639,41 +766,33 @@ impl Heap {
         let Some(bytes) = object_bytes(obj, desc) else {
             bad_descriptor(obj);
         };
+        count_reached(obj as usize);
         self.stats.live += accounted_bytes(bytes) as u64;
-        let has_refs = match desc.kind {
-            KIND_FIXED => desc.nptrs != 0,
-            KIND_POINTER_SLOTS => read_u64(obj, 0) != 0,
-            _ => false,
-        };
-        if has_refs {
-            self.mark_stack.push((obj as usize, 0));
+        match desc.kind {
+            KIND_FIXED => {
+                for &offset in desc.ptr_offsets() {
+                    let child = read_u64(obj, offset as usize) as usize;
+                    if child != 0 {
+                        self.mark_stack.push(child);
+                    }
+                }
+            }
+            KIND_POINTER_SLOTS => self.scan_slots(obj, 0),
+            _ => {}
         }
     }
 
-    unsafe fn drain_mark_stack(&mut self) {
-        while let Some((obj, start)) = self.mark_stack.pop() {
-            let obj = obj as Ref;
-            let desc = &*desc_of(obj);
-            if desc.kind == KIND_FIXED {
-                for &offset in desc.ptr_offsets() {
-                    let child = slot_to_ref(read_u64(obj, offset as usize));
-                    if !child.is_null() {
-                        self.mark(child);
-                    }
-                }
-            } else {
-                let count = read_u64(obj, 0) as usize;
-                let end = count.min(start + MARK_SLICE);
-                if end < count {
-                    // The rest of the array waits under its children.
-                    self.mark_stack.push((obj as usize, end));
-                }
-                for i in start..end {
-                    let child = slot_to_ref(read_u64(obj, 8 + 8 * i));
-                    if !child.is_null() {
-                        self.mark(child);
-                    }
-                }
+    /// Pushes the references in one slice of a reference array, from `start`.
+    unsafe fn scan_slots(&mut self, array: Ref, start: usize) {
+        let count = read_u64(array, 0) as usize;
+        let end = count.min(start + MARK_SLICE);
+        if end < count {
+            self.array_slices.push((array as usize, end));
+        }
+        for i in start..end {
+            let child = read_u64(array, 8 + 8 * i) as usize;
+            if child != 0 {
+                self.mark_stack.push(child);
             }
         }
     }
@@ -700,6 +819,18 @@ impl Heap {
     }
 }
 
+/// Asks the cache for the object's header ahead of its use.
+#[inline(always)]
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(addr as *const i8, core::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 fn region_unused_bytes(region: &Region) -> usize {
     let mut unused = region.bump_end.saturating_sub(region.bump);
     let mut cell = region.free;
@@ -709,6 +840,12 @@ fn region_unused_bytes(region: &Region) -> usize {
         cell = unsafe { ((*(cell as *const Header)).bits & !FLAG_MASK) as usize };
     }
     unused
+}
+
+/// Marks a page as empty and in the pool.
+unsafe fn format_pool_page(page: usize) {
+    (*(page as *mut Page)).class = NO_CLASS;
+    *reached_count(page) = 0;
 }
 
 unsafe fn page_has_room(page: usize) -> bool {
@@ -730,14 +867,318 @@ fn bad_descriptor(obj: Ref) -> ! {
     ))
 }
 
-/// Whether `obj` is a free cell now (for tests of reuse and poisoning).
+/// Whether `obj` is free now: a free cell, or a cell of a page that went
+/// back to the pool whole (tests).
 #[cfg(test)]
 pub unsafe fn is_free(obj: Ref) -> bool {
+    let page = (obj as usize & !(PAGE_BYTES - 1)) as *const Page;
     (*obj).bits & FREE != 0
+        || (heap().resolve_root(obj as usize).is_none() && (*page).class == NO_CLASS)
 }
 
 /// Chooses stress mode alone (tests).
 #[cfg(test)]
 pub fn set_stress(stress: bool) {
     heap().stress = stress;
+}
+
+/// A collection followed by sweeping every page, so that every dead object
+/// is a free cell afterwards (tests).
+#[cfg(test)]
+pub fn collect_and_sweep() {
+    collect();
+    // SAFETY: as for `collect`.
+    unsafe { heap().finish_sweeping() }
+}
+
+/// The capacity the mark stack reached (tests).
+#[cfg(test)]
+pub fn mark_stack_capacity() -> usize {
+    heap().mark_stack.capacity()
+}
+
+/// The collection threshold now (tests).
+#[cfg(test)]
+pub fn threshold() -> u64 {
+    heap().threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{weft_desc_ref_slots, weft_desc_slots, weft_desc_string};
+    use crate::object::{payload, ref_to_slot, write_u64};
+    use crate::roots::{with_roots, RootFrame};
+    use crate::tests::{heap_lock, left, node, value, NODE};
+    use core::ptr::null_mut;
+
+    fn alive(obj: Ref) -> bool {
+        // SAFETY: tests pass heap objects.
+        unsafe { !is_free(obj) && (*obj).desc != POISON_DESC }
+    }
+
+    #[test]
+    fn rooted_objects_survive_and_unrooted_ones_are_freed() {
+        let _heap = heap_lock();
+        let child = node(null_mut(), 2, null_mut());
+        let parent = node(child, 1, null_mut());
+        let garbage = node(null_mut(), 3, null_mut());
+        with_roots([parent], |_| collect_and_sweep());
+        assert!(alive(parent) && alive(child));
+        assert_eq!(value(parent), 1);
+        assert_eq!(left(parent), child);
+        assert_eq!(value(child), 2);
+        assert!(!alive(garbage));
+    }
+
+    #[test]
+    fn a_frame_laid_out_like_compiled_code_roots_its_slots() {
+        let _heap = heap_lock();
+        // `{ ptr, i64, [3 x ptr] }`, as the compiler emits it.
+        #[repr(C)]
+        struct CompiledFrame {
+            prev: *mut RootFrame,
+            count: u64,
+            slots: [usize; 3],
+        }
+        assert_eq!(core::mem::offset_of!(CompiledFrame, count), 8);
+        assert_eq!(core::mem::offset_of!(CompiledFrame, slots), 16);
+        let kept = node(null_mut(), 7, null_mut());
+        let mut frame = CompiledFrame {
+            prev: roots::top(),
+            count: 3,
+            slots: [0, kept as usize, 0],
+        };
+        // SAFETY: the frame outlives the collection and is popped after it.
+        unsafe { roots::set_top(&mut frame as *mut CompiledFrame as *mut RootFrame) };
+        collect_and_sweep();
+        // SAFETY: restores the empty stack.
+        unsafe { roots::set_top(core::hint::black_box(&frame).prev) };
+        assert!(alive(kept));
+        assert_eq!(value(kept), 7);
+    }
+
+    #[test]
+    fn an_interior_pointer_keeps_its_object_alive() {
+        let _heap = heap_lock();
+        let small = node(null_mut(), 5, null_mut());
+        // SAFETY: a 100 KiB buffer, far over the largest size class.
+        let large = unsafe { crate::array::new_slots(&weft_desc_slots, 12_800) };
+        let interior_small = (small as usize + 20) as Ref;
+        let interior_large = (large as usize + 50_000) as Ref;
+        with_roots([interior_small, interior_large], |_| collect_and_sweep());
+        assert!(alive(small));
+        assert_eq!(value(small), 5);
+        assert!(heap().large.contains_key(&(large as usize)));
+        collect_and_sweep();
+        assert!(!alive(small));
+        assert!(!heap().large.contains_key(&(large as usize)));
+    }
+
+    #[test]
+    fn roots_outside_the_heap_are_ignored() {
+        let _heap = heap_lock();
+        let local = 42u64;
+        let in_pool = heap().pool.last().copied().unwrap_or(0) + 100;
+        let chunk_end = heap().chunks.last().map_or(0, |c| c.1);
+        let odd = [
+            &local as *const u64 as Ref,
+            crate::string::empty(),
+            crate::string::from_bool(true),
+            1 as Ref,
+            usize::MAX as Ref,
+            in_pool as Ref,
+            chunk_end as Ref,
+            weft_desc_string_addr(),
+        ];
+        with_roots(odd, |_| collect_and_sweep());
+        // The static strings were not written to (they live in read-only data).
+        // SAFETY: static objects are always readable.
+        unsafe { assert_eq!((*crate::string::empty()).bits, STATIC) };
+    }
+
+    fn weft_desc_string_addr() -> Ref {
+        &weft_desc_string as *const TypeDesc as Ref
+    }
+
+    #[test]
+    fn static_objects_reached_from_the_heap_are_left_alone() {
+        let _heap = heap_lock();
+        let literal = crate::string::from_bool(false);
+        // SAFETY: a box of a reference, pointing at a static string.
+        let boxed = unsafe {
+            let b = alloc(crate::abi::weft_desc_box_ref.desc(), 8);
+            write_u64(b, 0, ref_to_slot(literal));
+            b
+        };
+        with_roots([boxed], |_| {
+            collect_and_sweep();
+            collect_and_sweep();
+        });
+        assert!(alive(boxed));
+        // SAFETY: static objects are always readable.
+        unsafe { assert_eq!((*literal).bits, STATIC) };
+    }
+
+    #[test]
+    fn a_long_list_is_marked_without_recursion() {
+        let _heap = heap_lock();
+        const LENGTH: i64 = 1_000_000;
+        with_roots([null_mut()], |slots| {
+            for i in 0..LENGTH {
+                let head = node(slot_to_ref_usize(slots[0].get()), i, null_mut());
+                slots[0].set(head as usize);
+            }
+            collect_and_sweep();
+            let mut n = slot_to_ref_usize(slots[0].get());
+            let mut expected = LENGTH - 1;
+            while !n.is_null() {
+                assert!(alive(n));
+                assert_eq!(value(n), expected);
+                expected -= 1;
+                n = left(n);
+            }
+            assert_eq!(expected, -1);
+        });
+    }
+
+    fn slot_to_ref_usize(v: usize) -> Ref {
+        v as Ref
+    }
+
+    #[test]
+    fn a_huge_reference_array_is_marked_in_bounded_slices() {
+        let _heap = heap_lock();
+        const COUNT: usize = 2_000_000;
+        // SAFETY: the buffer is rooted while its elements are made.
+        unsafe {
+            let buf = crate::array::new_slots(&weft_desc_ref_slots, COUNT);
+            with_roots([buf], |_| {
+                for i in 0..COUNT {
+                    let n = node(null_mut(), i as i64, null_mut());
+                    write_u64(buf, 8 + 8 * i, ref_to_slot(n));
+                }
+                collect_and_sweep();
+                for i in (0..COUNT).step_by(997) {
+                    let n = slot_to_ref_usize(read_u64(buf, 8 + 8 * i) as usize);
+                    assert!(alive(n));
+                    assert_eq!(value(n), i as i64);
+                }
+            });
+        }
+        // The stack held slices of the array and their children, not all of it.
+        assert!(
+            mark_stack_capacity() < 64 * MARK_SLICE,
+            "{}",
+            mark_stack_capacity()
+        );
+    }
+
+    #[test]
+    fn garbage_is_reused_so_the_heap_stays_small() {
+        let _heap = heap_lock();
+        collect_and_sweep();
+        let before = stats();
+        // 256 MiB of short-lived objects, with one long-lived list growing slowly.
+        with_roots([null_mut()], |slots| {
+            for i in 0..8_000_000i64 {
+                let n = node(null_mut(), i, null_mut());
+                if i % 1000 == 0 {
+                    let head = node(slot_to_ref_usize(slots[0].get()), i, n);
+                    slots[0].set(head as usize);
+                }
+            }
+        });
+        let after = stats();
+        assert!(after.collections - before.collections >= 10);
+        assert!(after.allocated - before.allocated >= 8_000_000 * 32);
+        // Earlier tests may have left a large heap; this one must not grow it much.
+        let growth = after.heap_bytes.saturating_sub(before.heap_bytes);
+        assert!(growth < 16 << 20, "the heap grew by {growth} bytes");
+    }
+
+    #[test]
+    fn freed_cells_are_handed_out_again() {
+        let _heap = heap_lock();
+        // 2 KiB buffers: a size class no other test uses, 31 to a page.
+        let buffer = || {
+            // SAFETY: a scalar buffer; nothing to root.
+            unsafe { crate::array::new_slots(&weft_desc_slots, 249) as usize }
+        };
+        let garbage: Vec<usize> = (0..100).map(|_| buffer()).collect();
+        collect_and_sweep();
+        let again: Vec<usize> = (0..1000).map(|_| buffer()).collect();
+        assert!(again.iter().any(|b| garbage.contains(b)));
+    }
+
+    #[test]
+    fn new_objects_are_zeroed_even_in_reused_cells() {
+        let _heap = heap_lock();
+        for _ in 0..3 {
+            for _ in 0..10_000 {
+                // SAFETY: a scalar buffer of 5 slots, filled with ones.
+                unsafe {
+                    let b = crate::array::new_slots(&weft_desc_slots, 5);
+                    assert_eq!((*b).bits, 0);
+                    for i in 0..5 {
+                        assert_eq!(read_u64(b, 8 + 8 * i), 0);
+                        write_u64(b, 8 + 8 * i, u64::MAX);
+                    }
+                }
+            }
+            collect_and_sweep();
+        }
+    }
+
+    #[test]
+    fn stress_mode_collects_every_time_and_poisons_the_dead() {
+        let _heap = heap_lock();
+        set_stress(true);
+        let before = stats().collections;
+        let kept = node(null_mut(), 11, null_mut());
+        let dead = with_roots([kept], |_| {
+            let dead = node(null_mut(), 12, null_mut());
+            // Another size class, so the collection it makes leaves the cell free.
+            // SAFETY: a plain scalar box.
+            let _ = unsafe { alloc(&crate::abi::weft_desc_box_scalar, 8) };
+            dead
+        });
+        set_stress(false);
+        assert!(stats().collections - before >= 3);
+        assert!(alive(kept));
+        assert_eq!(value(kept), 11);
+        // SAFETY: the dead cell still belongs to the heap.
+        unsafe {
+            assert_eq!((*dead).desc, POISON_DESC);
+            assert!(is_free(dead));
+            assert_eq!(*payload(dead, 8), POISON_BYTE);
+        }
+    }
+
+    #[test]
+    fn the_threshold_follows_the_live_heap() {
+        let _heap = heap_lock();
+        with_roots([null_mut()], |slots| {
+            for i in 0..400_000 {
+                let head = node(slot_to_ref_usize(slots[0].get()), i, null_mut());
+                slots[0].set(head as usize);
+            }
+            collect_and_sweep();
+            let live = stats().live;
+            assert!(live >= 400_000 * 48, "live {live}");
+            assert!(threshold() >= live);
+        });
+        collect_and_sweep();
+        assert_eq!(threshold(), MIN_THRESHOLD_BYTES);
+    }
+
+    #[test]
+    fn size_classes_cover_every_small_size() {
+        for bytes in (16..=MAX_SMALL_BYTES).step_by(8) {
+            let class = CLASS_OF[(bytes + 15) >> 4] as usize;
+            assert!(CLASS_SIZES[class] >= bytes);
+            assert!(class == 0 || CLASS_SIZES[class - 1] < bytes);
+        }
+        assert_eq!(NODE.head.size, 24);
+    }
 }

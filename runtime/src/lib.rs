@@ -7,9 +7,24 @@
 //! `main`, on wasm32 the exported `weft_start`, both of which call the
 //! compiler-generated `weft_main`.
 //!
+//! Modules: `object` (object and descriptor layout), `gc` (the heap and the
+//! collector), `roots` (the shadow stack), `string`, `array` and `map` (the
+//! runtime's own object types), `process` (start-up, exit paths, panics,
+//! arguments), `output` and `platform` (I/O and what differs between targets).
+//!
 //! Single-threaded by design (one cooperative scheduler per process), so the
 //! global state below is accessed without locks.
 
 pub mod abi;
+mod array;
+mod gc;
+mod map;
+mod object;
 mod output;
 mod platform;
+mod process;
+mod roots;
+mod string;
+
+#[cfg(test)]
+mod tests;

@@ -112,6 +112,7 @@ pub type Ref = *mut Header;
 /// The `desc` word of a static object: a pointer to a descriptor, padded to
 /// 8 bytes on 32-bit targets, usable in a `static` initialiser.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct DescWord {
     desc: *const TypeDesc,
     #[cfg(target_pointer_width = "32")]
@@ -186,9 +187,7 @@ pub unsafe fn object_bytes(obj: Ref, desc: &TypeDesc) -> Option<usize> {
     let payload = match desc.kind {
         KIND_FIXED => desc.size as usize,
         KIND_BYTES => 8 + (read_u64(obj, 0) as usize).checked_add(7)? / 8 * 8,
-        KIND_SCALAR_SLOTS | KIND_POINTER_SLOTS => {
-            8 + (read_u64(obj, 0) as usize).checked_mul(8)?
-        }
+        KIND_SCALAR_SLOTS | KIND_POINTER_SLOTS => 8 + (read_u64(obj, 0) as usize).checked_mul(8)?,
         _ => return None,
     };
     Some(HEADER_BYTES + payload)

@@ -1,20 +1,35 @@
-//! What differs between native and the browser: writing bytes, exiting, and
-//! the process entry point.
+//! What differs between native and the browser: writing bytes, exiting, the
+//! program's arguments, environment switches and a clock.
 //!
-//! Natively we write with `write(2)` and exit with `exit(3)`. On wasm32 the
-//! host (app.js) provides two imports: `weft.write` copies bytes out of linear
-//! memory, and `weft.exit` stops the program by throwing in JavaScript, which
-//! unwinds the wasm stack (wasm has no other way to stop mid-call).
+//! Natively we write with `write(2)`, exit with `exit(3)`, read the clock
+//! with `clock_gettime(2)` and take the arguments `main` was given. On wasm32
+//! the host (app.js) provides imports: `weft.write` copies bytes out of
+//! linear memory, `weft.exit` stops the program by throwing in JavaScript,
+//! which unwinds the wasm stack (wasm has no other way to stop mid-call),
+//! `weft.args_count`/`arg_len`/`arg_copy` copy the arguments in,
+//! `weft.env_flag` answers whether a switch such as `WEFT_GC_STRESS` is on,
+//! and `weft.clock_ms` reads `performance.now()`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
+    use core::cell::Cell;
+
     extern "C" {
         fn write(fd: i32, buf: *const u8, count: usize) -> isize;
         fn exit(code: i32) -> !;
         fn __errno_location() -> *mut i32;
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+        fn strlen(s: *const u8) -> usize;
+    }
+
+    #[repr(C)]
+    struct Timespec {
+        seconds: i64,
+        nanoseconds: i64,
     }
 
     const EINTR: i32 = 4;
+    const CLOCK_MONOTONIC: i32 = 1;
 
     pub fn write_all(fd: i32, mut bytes: &[u8]) {
         while !bytes.is_empty() {
@@ -35,6 +50,61 @@ mod imp {
         // SAFETY: plain libc exit; our buffers were flushed by the caller.
         unsafe { exit(code) }
     }
+
+    /// Milliseconds on a monotonic clock.
+    pub fn now_ms() -> f64 {
+        let mut t = Timespec {
+            seconds: 0,
+            nanoseconds: 0,
+        };
+        // SAFETY: `t` is a valid out-parameter.
+        unsafe { clock_gettime(CLOCK_MONOTONIC, &mut t) };
+        t.seconds as f64 * 1e3 + t.nanoseconds as f64 / 1e6
+    }
+
+    /// Whether the environment variable is set to something other than
+    /// empty or `0`.
+    #[cfg_attr(test, allow(dead_code))]
+    pub fn env_flag(name: &str) -> bool {
+        std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+    }
+
+    struct Argv {
+        count: Cell<usize>,
+        values: Cell<*const *const u8>,
+    }
+
+    // Written once by `main` before anything else runs; single-threaded.
+    unsafe impl Sync for Argv {}
+
+    static ARGV: Argv = Argv {
+        count: Cell::new(0),
+        values: Cell::new(core::ptr::null()),
+    };
+
+    /// Records the C `main`'s arguments for `args`.
+    ///
+    /// # Safety
+    /// `argv` must hold `argc` C strings that live as long as the process.
+    #[cfg_attr(test, allow(dead_code))]
+    pub unsafe fn set_args(argc: i32, argv: *const *const u8) {
+        ARGV.count.set(argc.max(0) as usize);
+        ARGV.values.set(argv);
+    }
+
+    /// The arguments after the program name, as bytes.
+    pub fn args() -> Vec<Vec<u8>> {
+        let values = ARGV.values.get();
+        (1..ARGV.count.get())
+            .map(|i| {
+                // SAFETY: guaranteed by `set_args`'s caller.
+                unsafe {
+                    let s = *values.add(i);
+                    core::slice::from_raw_parts(s, strlen(s)).to_vec()
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -45,6 +115,16 @@ mod imp {
         fn js_write(fd: i32, ptr: *const u8, len: usize);
         #[link_name = "exit"]
         fn js_exit(code: i32);
+        #[link_name = "clock_ms"]
+        fn js_clock_ms() -> f64;
+        #[link_name = "env_flag"]
+        fn js_env_flag(name: *const u8, len: usize) -> i32;
+        #[link_name = "args_count"]
+        fn js_args_count() -> i32;
+        #[link_name = "arg_len"]
+        fn js_arg_len(index: i32) -> i32;
+        #[link_name = "arg_copy"]
+        fn js_arg_copy(index: i32, ptr: *mut u8);
     }
 
     pub fn write_all(fd: i32, bytes: &[u8]) {
@@ -56,6 +136,32 @@ mod imp {
         // SAFETY: the import throws and never returns into wasm.
         unsafe { js_exit(code) };
         core::arch::wasm32::unreachable()
+    }
+
+    /// Milliseconds on a monotonic clock.
+    pub fn now_ms() -> f64 {
+        // SAFETY: a pure import.
+        unsafe { js_clock_ms() }
+    }
+
+    /// Whether the host says the switch is on.
+    pub fn env_flag(name: &str) -> bool {
+        // SAFETY: JavaScript only reads `len` bytes at `ptr`.
+        unsafe { js_env_flag(name.as_ptr(), name.len()) != 0 }
+    }
+
+    /// The arguments after the program name, as bytes.
+    pub fn args() -> Vec<Vec<u8>> {
+        // SAFETY: the imports copy at most `arg_len(i)` bytes into the buffer.
+        unsafe {
+            (0..js_args_count().max(0))
+                .map(|i| {
+                    let mut arg = vec![0u8; js_arg_len(i).max(0) as usize];
+                    js_arg_copy(i, arg.as_mut_ptr());
+                    arg
+                })
+                .collect()
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::object::Ref;
 use crate::{array, gc, output, platform, string};
 
 /// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS`; called once before `weft_main`.
+#[cfg_attr(test, allow(dead_code))]
 pub fn init() {
     gc::configure(
         platform::env_flag("WEFT_GC_STRESS"),
@@ -44,9 +45,11 @@ pub fn panic(message: &[u8], location: &[u8]) -> ! {
 /// corrupt heap): `fatal: <message>` and status 134, like an abort. No GC
 /// statistics: the heap may be what failed.
 pub fn fatal(message: &str) -> ! {
+    // Written piecewise: when memory is what ran out, nothing may allocate.
     output::flush_all();
-    let text = format!("fatal: {message}\n");
-    output::write(output::STDERR_FD, text.as_bytes());
+    platform::write_all(output::STDERR_FD, b"fatal: ");
+    platform::write_all(output::STDERR_FD, message.as_bytes());
+    platform::write_all(output::STDERR_FD, b"\n");
     platform::exit_process(134)
 }
 
@@ -64,5 +67,19 @@ pub fn args() -> Ref {
             }
         });
         array
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::heap_lock;
+
+    #[test]
+    fn without_a_c_main_there_are_no_arguments() {
+        let _heap = heap_lock();
+        let arr = args();
+        // SAFETY: a fresh `[string]`.
+        unsafe { assert_eq!(array::len(arr), 0) };
     }
 }

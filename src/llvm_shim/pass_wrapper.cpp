@@ -14,6 +14,7 @@
 //  - O0: buildO0DefaultPipeline invokes every function extension point in one
 //    function(...) group after always-inline and before coro-cond(coro-early,
 //    cgscc(coro-split), ...); we use VectorizerEnd there, as DESIGN.md says.
+//    So at O0 the pass sees coroutines before CoroEarly, at O1+ after it.
 // Each extension point is guarded by level so the pass runs exactly once per
 // function visit (VectorizerEnd at O1+ runs after CoroSplit, too late).
 
