@@ -41,14 +41,22 @@ enum Source {
 
 /// Loads the program rooted at `root` (already added to `sources` as `root_file`).
 /// Returns the program and every lexing, parsing and import diagnostic.
-pub fn load(sources: &mut SourceMap, root_file: u32, root: &Path, root_name: String) -> (Program, Vec<Diagnostic>) {
+pub fn load(
+    sources: &mut SourceMap,
+    root_file: u32,
+    root: &Path,
+    root_name: String,
+) -> (Program, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut next_id = 0;
     let mut modules: Vec<LoadedModule> = Vec::new();
     let mut by_key: HashMap<String, u32> = HashMap::new();
     let mut dirs: Vec<PathBuf> = Vec::new();
 
-    let root_key = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()).display().to_string();
+    let root_key = std::fs::canonicalize(root)
+        .unwrap_or_else(|_| root.to_path_buf())
+        .display()
+        .to_string();
     by_key.insert(root_key, 0);
     let (ast, next, d) = parse_file(sources, root_file, next_id);
     next_id = next;
@@ -91,9 +99,15 @@ pub fn load(sources: &mut SourceMap, root_file: u32, root: &Path, root_name: Str
                     Ok(p) => p.display().to_string(),
                     Err(_) => {
                         diags.push(
-                            Diagnostic::error("unknown-module", format!("cannot find module `{name}`"))
-                                .with_label(span, format!("not a standard module, and there is no `{}`", p.display()))
-                                .with_note("standard modules: math, strings"),
+                            Diagnostic::error(
+                                "unknown-module",
+                                format!("cannot find module `{name}`"),
+                            )
+                            .with_label(
+                                span,
+                                format!("not a standard module, and there is no `{}`", p.display()),
+                            )
+                            .with_note("standard modules: math, strings"),
                         );
                         continue;
                     }
@@ -119,8 +133,14 @@ pub fn load(sources: &mut SourceMap, root_file: u32, root: &Path, root_name: Str
                     ),
                     _ => {
                         diags.push(
-                            Diagnostic::error("unknown-module", format!("cannot read module `{name}`"))
-                                .with_label(span, format!("`{}` is not a readable UTF-8 file", path.display())),
+                            Diagnostic::error(
+                                "unknown-module",
+                                format!("cannot read module `{name}`"),
+                            )
+                            .with_label(
+                                span,
+                                format!("`{}` is not a readable UTF-8 file", path.display()),
+                            ),
                         );
                         continue;
                     }

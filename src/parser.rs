@@ -39,7 +39,11 @@ pub fn parse(tokens: Vec<Token>, file: u32) -> (Module, u32, Vec<Diagnostic>) {
 
 /// Like `parse`, numbering expressions from `first_id` so that the ids of
 /// several files of one program never collide; returns the next free id.
-pub fn parse_from(mut tokens: Vec<Token>, file: u32, first_id: ExprId) -> (Module, u32, Vec<Diagnostic>) {
+pub fn parse_from(
+    mut tokens: Vec<Token>,
+    file: u32,
+    first_id: ExprId,
+) -> (Module, u32, Vec<Diagnostic>) {
     ensure_eof(&mut tokens, file, 0);
     let bracket_close = match_brackets(&tokens);
     let mut parser = Parser {

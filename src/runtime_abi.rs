@@ -148,7 +148,9 @@ impl RuntimeFn {
             RuntimeFn::StringsJoin => ("weft_strings_join", &[Ref, Ref], Ref, false, false),
             RuntimeFn::StringsTrim => ("weft_strings_trim", &[Ref], Ref, false, false),
             RuntimeFn::StringsFind => ("weft_strings_find", &[Ref, Ref], I64, false, true),
-            RuntimeFn::StringsReplace => ("weft_strings_replace", &[Ref, Ref, Ref], Ref, false, false),
+            RuntimeFn::StringsReplace => {
+                ("weft_strings_replace", &[Ref, Ref, Ref], Ref, false, false)
+            }
             RuntimeFn::StringsRepeat => ("weft_strings_repeat", &[Ref, I64], Ref, false, false),
             RuntimeFn::StringsChars => ("weft_strings_chars", &[Ref], Ref, false, false),
             RuntimeFn::StringsParseInt => ("weft_strings_parse_int", &[Ref], Ref, false, false),

@@ -96,7 +96,13 @@ impl Type {
     pub fn is_ref(&self) -> bool {
         matches!(
             self,
-            Type::Str | Type::Array(_) | Type::Map(..) | Type::Optional(_) | Type::Struct(_) | Type::Func(..) | Type::Nil
+            Type::Str
+                | Type::Array(_)
+                | Type::Map(..)
+                | Type::Optional(_)
+                | Type::Struct(_)
+                | Type::Func(..)
+                | Type::Nil
         )
     }
     /// `T?` is the same nullable reference as `T` when `T` is a non-optional
@@ -147,7 +153,11 @@ pub struct StructInfo {
 
 impl StructInfo {
     pub fn field(&self, name: &str) -> Option<(usize, &Type)> {
-        self.fields.iter().enumerate().find(|(_, (n, _))| n == name).map(|(i, (_, t))| (i, t))
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, (n, _))| n == name)
+            .map(|(i, (_, t))| (i, t))
     }
 }
 
@@ -320,7 +330,8 @@ struct Checker<'a, 'm> {
 }
 
 fn unsupported(what: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("unsupported", format!("{what} is not supported yet")).with_label(span, "not supported by this version of weft")
+    Diagnostic::error("unsupported", format!("{what} is not supported yet"))
+        .with_label(span, "not supported by this version of weft")
 }
 
 fn plural(n: usize) -> &'static str {
@@ -365,7 +376,9 @@ impl<'a> Checker<'a, '_> {
             self.module = m as ModId;
             for item in &module.ast.items {
                 if let Item::Struct(s) = item {
-                    let Some(ItemRef::Struct(id)) = self.items[m].get(&s.name.name).copied() else { continue };
+                    let Some(ItemRef::Struct(id)) = self.items[m].get(&s.name.name).copied() else {
+                        continue;
+                    };
                     if self.out.structs[id as usize].span != s.name.span {
                         continue;
                     }
@@ -373,8 +386,11 @@ impl<'a> Checker<'a, '_> {
                     for f in &s.fields {
                         if fields.iter().any(|(n, _)| *n == f.name.name) {
                             self.error(
-                                Diagnostic::error("duplicate-field", format!("the field `{}` is declared twice", f.name.name))
-                                    .with_label(f.name.span, "declared again here"),
+                                Diagnostic::error(
+                                    "duplicate-field",
+                                    format!("the field `{}` is declared twice", f.name.name),
+                                )
+                                .with_label(f.name.span, "declared again here"),
                             );
                             continue;
                         }
@@ -412,27 +428,42 @@ impl<'a> Checker<'a, '_> {
                             Some(ItemRef::Struct(id)) => *id,
                             _ => {
                                 self.error(
-                                    Diagnostic::error("unknown-type", format!("unknown struct `{}`", imp.target.name))
-                                        .with_label(imp.target.span, "`impl` needs a struct declared in this file"),
+                                    Diagnostic::error(
+                                        "unknown-type",
+                                        format!("unknown struct `{}`", imp.target.name),
+                                    )
+                                    .with_label(
+                                        imp.target.span,
+                                        "`impl` needs a struct declared in this file",
+                                    ),
                                 );
                                 continue;
                             }
                         };
                         for method in &imp.methods {
-                            if self.out.structs[target as usize].methods.contains_key(&method.name.name)
-                                || self.out.structs[target as usize].field(&method.name.name).is_some()
+                            if self.out.structs[target as usize]
+                                .methods
+                                .contains_key(&method.name.name)
+                                || self.out.structs[target as usize]
+                                    .field(&method.name.name)
+                                    .is_some()
                             {
                                 self.error(
                                     Diagnostic::error(
                                         "duplicate-definition",
-                                        format!("`{}` already has a field or method `{}`", imp.target.name, method.name.name),
+                                        format!(
+                                            "`{}` already has a field or method `{}`",
+                                            imp.target.name, method.name.name
+                                        ),
                                     )
                                     .with_label(method.name.span, "defined again here"),
                                 );
                                 continue;
                             }
                             let id = self.declare_fn(method, Some(target));
-                            self.out.structs[target as usize].methods.insert(method.name.name.clone(), id);
+                            self.out.structs[target as usize]
+                                .methods
+                                .insert(method.name.name.clone(), id);
                         }
                     }
                     Item::Import(_) | Item::Struct(_) | Item::Enum(_) => {}
@@ -455,16 +486,22 @@ impl<'a> Checker<'a, '_> {
                 ItemRef::Struct(s) => self.out.structs[s as usize].span,
             };
             self.error(
-                Diagnostic::error("duplicate-definition", format!("`{}` is defined twice", name.name))
-                    .with_label(name.span, "redefined here")
-                    .with_label(prev_span, "first defined here"),
+                Diagnostic::error(
+                    "duplicate-definition",
+                    format!("`{}` is defined twice", name.name),
+                )
+                .with_label(name.span, "redefined here")
+                .with_label(prev_span, "first defined here"),
             );
             return true;
         }
         if self.modules[m].imports.contains_key(&name.name) {
             self.error(
-                Diagnostic::error("duplicate-definition", format!("`{}` is also the name of an imported module", name.name))
-                    .with_label(name.span, "rename this item"),
+                Diagnostic::error(
+                    "duplicate-definition",
+                    format!("`{}` is also the name of an imported module", name.name),
+                )
+                .with_label(name.span, "rename this item"),
             );
             return true;
         }
@@ -473,7 +510,11 @@ impl<'a> Checker<'a, '_> {
 
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
         if f.kind != FnKind::Plain {
-            let what = if f.kind == FnKind::Async { "`async fn`" } else { "`gen fn`" };
+            let what = if f.kind == FnKind::Async {
+                "`async fn`"
+            } else {
+                "`gen fn`"
+            };
             self.error(unsupported(what, f.name.span));
         }
         let mut param_types = Vec::new();
@@ -483,8 +524,11 @@ impl<'a> Checker<'a, '_> {
                 (None, Some(s)) if i == 0 => Type::Struct(s),
                 (None, _) => {
                     self.error(
-                        Diagnostic::error("misplaced-self", "`self` can only be the first parameter of a method")
-                            .with_label(p.span, "not allowed here"),
+                        Diagnostic::error(
+                            "misplaced-self",
+                            "`self` can only be the first parameter of a method",
+                        )
+                        .with_label(p.span, "not allowed here"),
                     );
                     Type::Error
                 }
@@ -497,7 +541,10 @@ impl<'a> Checker<'a, '_> {
         };
         let module = &self.modules[self.module as usize].name;
         let symbol = match owner {
-            Some(s) => format!("{module}.{}.{}", self.out.structs[s as usize].name, f.name.name),
+            Some(s) => format!(
+                "{module}.{}.{}",
+                self.out.structs[s as usize].name, f.name.name
+            ),
             None => format!("{module}.{}", f.name.name),
         };
         let id = self.out.fns.len() as FnId;
@@ -518,7 +565,11 @@ impl<'a> Checker<'a, '_> {
     fn resolve_type(&mut self, t: &TypeExpr) -> Type {
         match t {
             TypeExpr::Named { path, args, span } => {
-                let name = path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+                let name = path
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
                 if name == "<error>" {
                     return Type::Error;
                 }
@@ -527,7 +578,11 @@ impl<'a> Checker<'a, '_> {
                         cx.error(
                             Diagnostic::error(
                                 "wrong-type-arguments",
-                                format!("`{name}` takes {n} type argument{} but {} were given", plural(n), args.len()),
+                                format!(
+                                    "`{name}` takes {n} type argument{} but {} were given",
+                                    plural(n),
+                                    args.len()
+                                ),
                             )
                             .with_label(*span, "wrong number of type arguments"),
                         );
@@ -550,8 +605,11 @@ impl<'a> Checker<'a, '_> {
                         let v = self.resolve_type(&args[1]);
                         if !matches!(k, Type::Int | Type::Str | Type::Error) {
                             self.error(
-                                Diagnostic::error("invalid-map-key", format!("map keys must be `int` or `string`, not `{k}`"))
-                                    .with_label(args[0].span(), "not a valid key type"),
+                                Diagnostic::error(
+                                    "invalid-map-key",
+                                    format!("map keys must be `int` or `string`, not `{k}`"),
+                                )
+                                .with_label(args[0].span(), "not a valid key type"),
                             );
                         }
                         Type::Map(Box::new(k), Box::new(v))
@@ -624,7 +682,11 @@ impl<'a> Checker<'a, '_> {
     fn lookup_local(&mut self, name: &str) -> Option<LocalId> {
         let depth = self.ctx.len();
         for level in (0..depth).rev() {
-            let found = self.ctx[level].scopes.iter().rev().find_map(|s| s.get(name).copied());
+            let found = self.ctx[level]
+                .scopes
+                .iter()
+                .rev()
+                .find_map(|s| s.get(name).copied());
             if let Some(id) = found {
                 if level + 1 < depth {
                     self.out.locals[id as usize].captured = true;
@@ -652,7 +714,10 @@ impl<'a> Checker<'a, '_> {
     // ----- functions and statements --------------------------------------
 
     fn module_of(&self, span: Span) -> ModId {
-        self.modules.iter().position(|m| m.file == span.file).unwrap_or(0) as ModId
+        self.modules
+            .iter()
+            .position(|m| m.file == span.file)
+            .unwrap_or(0) as ModId
     }
 
     fn check_fn(&mut self, id: FnId) {
@@ -683,7 +748,15 @@ impl<'a> Checker<'a, '_> {
         self.ctx.pop();
     }
 
-    fn body(&mut self, id: FnId, params: &'a [Param], param_types: &[Type], body: &'a Block, ret: &Type, span: Span) {
+    fn body(
+        &mut self,
+        id: FnId,
+        params: &'a [Param],
+        param_types: &[Type],
+        body: &'a Block,
+        ret: &Type,
+        span: Span,
+    ) {
         let mut locals = Vec::new();
         for (p, ty) in params.iter().zip(param_types) {
             locals.push(self.new_local(&p.name, ty.clone(), false));
@@ -697,9 +770,12 @@ impl<'a> Checker<'a, '_> {
             };
             let name = self.out.fns[id as usize].name.clone();
             self.error(
-                Diagnostic::error("missing-return", format!("function `{name}` may end without returning a `{ret}`"))
-                    .with_label(end, "the end of the function can be reached")
-                    .with_label(span, "declared to return a value"),
+                Diagnostic::error(
+                    "missing-return",
+                    format!("function `{name}` may end without returning a `{ret}`"),
+                )
+                .with_label(end, "the end of the function can be reached")
+                .with_label(span, "declared to return a value"),
             );
         }
     }
@@ -732,7 +808,11 @@ impl<'a> Checker<'a, '_> {
     fn check_stmt(&mut self, stmt: &'a Stmt) -> bool {
         match stmt {
             Stmt::Let {
-                mutable, name, ty, value, ..
+                mutable,
+                name,
+                ty,
+                value,
+                ..
             } => {
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
                 let actual = self.check_expr(value, declared.as_ref().or(ANY));
@@ -744,8 +824,11 @@ impl<'a> Checker<'a, '_> {
                     None => {
                         match actual {
                             Type::Unit => self.error(
-                                Diagnostic::error("no-value", "this expression has no value to bind")
-                                    .with_label(value.span, "produces no value"),
+                                Diagnostic::error(
+                                    "no-value",
+                                    "this expression has no value to bind",
+                                )
+                                .with_label(value.span, "produces no value"),
                             ),
                             Type::Nil => self.error(
                                 Diagnostic::error("cannot-infer", "cannot infer the type of `nil`")
@@ -763,7 +846,12 @@ impl<'a> Checker<'a, '_> {
                 self.new_local(name, ty, *mutable);
                 actual == Type::Never
             }
-            Stmt::Assign { target, op, value, span } => self.check_assign(target, *op, value, *span),
+            Stmt::Assign {
+                target,
+                op,
+                value,
+                span,
+            } => self.check_assign(target, *op, value, *span),
             Stmt::Expr(e) => self.check_expr(e, None) == Type::Never,
             Stmt::While { cond, body, .. } => {
                 let t = self.check_expr(cond, Some(&Type::Bool));
@@ -773,7 +861,9 @@ impl<'a> Checker<'a, '_> {
                 self.cx().loops.pop();
                 false
             }
-            Stmt::WhileLet { name, value, body, .. } => {
+            Stmt::WhileLet {
+                name, value, body, ..
+            } => {
                 let t = self.check_expr(value, ANY);
                 let inner = self.optional_inner(&t, value.span);
                 self.push_scope();
@@ -790,7 +880,12 @@ impl<'a> Checker<'a, '_> {
                 let broke = self.cx().loops.pop().unwrap_or(false);
                 !broke
             }
-            Stmt::For { var, iter, body, span } => {
+            Stmt::For {
+                var,
+                iter,
+                body,
+                span,
+            } => {
                 let elem = match &iter.kind {
                     ExprKind::Range { start, end, .. } => {
                         let a = self.check_expr(start, Some(&Type::Int));
@@ -808,8 +903,11 @@ impl<'a> Checker<'a, '_> {
                         Type::Error => Type::Error,
                         other => {
                             self.error(
-                                Diagnostic::error("not-iterable", format!("cannot iterate over a `{other}`"))
-                                    .with_label(iter.span, "expected a range `a..b` or an array"),
+                                Diagnostic::error(
+                                    "not-iterable",
+                                    format!("cannot iterate over a `{other}`"),
+                                )
+                                .with_label(iter.span, "expected a range `a..b` or an array"),
                             );
                             Type::Error
                         }
@@ -830,8 +928,11 @@ impl<'a> Checker<'a, '_> {
                     None => {
                         let word = if is_break { "break" } else { "continue" };
                         self.error(
-                            Diagnostic::error("break-outside-loop", format!("`{word}` outside of a loop"))
-                                .with_label(*span, "not inside `while`, `loop` or `for`"),
+                            Diagnostic::error(
+                                "break-outside-loop",
+                                format!("`{word}` outside of a loop"),
+                            )
+                            .with_label(*span, "not inside `while`, `loop` or `for`"),
                         );
                     }
                 }
@@ -844,8 +945,14 @@ impl<'a> Checker<'a, '_> {
                         let t = self.check_expr(v, Some(&ret));
                         if ret == Type::Unit && !t.is_error() {
                             self.error(
-                                Diagnostic::error("return-value-in-unit-fn", "this function does not return a value")
-                                    .with_label(v.span, "remove this value, or declare `-> T` on the function"),
+                                Diagnostic::error(
+                                    "return-value-in-unit-fn",
+                                    "this function does not return a value",
+                                )
+                                .with_label(
+                                    v.span,
+                                    "remove this value, or declare `-> T` on the function",
+                                ),
                             );
                         } else {
                             self.coerce(v, &t, &ret);
@@ -854,8 +961,11 @@ impl<'a> Checker<'a, '_> {
                     None => {
                         if !matches!(ret, Type::Unit | Type::Error) {
                             self.error(
-                                Diagnostic::error("missing-return-value", format!("this function must return a `{ret}`"))
-                                    .with_label(*span, "`return` without a value"),
+                                Diagnostic::error(
+                                    "missing-return-value",
+                                    format!("this function must return a `{ret}`"),
+                                )
+                                .with_label(*span, "`return` without a value"),
                             );
                         }
                     }
@@ -864,7 +974,8 @@ impl<'a> Checker<'a, '_> {
             }
             Stmt::Yield(_, span) => {
                 self.error(
-                    Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`").with_label(*span, "only generators can yield"),
+                    Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
+                        .with_label(*span, "only generators can yield"),
                 );
                 false
             }
@@ -875,7 +986,13 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    fn check_assign(&mut self, target: &'a Expr, op: Option<BinOp>, value: &'a Expr, span: Span) -> bool {
+    fn check_assign(
+        &mut self,
+        target: &'a Expr,
+        op: Option<BinOp>,
+        value: &'a Expr,
+        span: Span,
+    ) -> bool {
         let target_ty = match &target.kind {
             ExprKind::Name(name) => match self.lookup_local(name) {
                 Some(id) => {
@@ -883,11 +1000,22 @@ impl<'a> Checker<'a, '_> {
                     let info = &self.out.locals[id as usize];
                     let ty = info.ty.clone();
                     if !info.mutable {
-                        let decl = self.out.decls.iter().find(|(_, &l)| l == id).map(|(s, _)| *s);
-                        let mut d = Diagnostic::error("assign-to-immutable", format!("cannot assign twice to immutable variable `{name}`"))
-                            .with_label(target.span, "cannot assign to a `let` binding");
+                        let decl = self
+                            .out
+                            .decls
+                            .iter()
+                            .find(|(_, &l)| l == id)
+                            .map(|(s, _)| *s);
+                        let mut d = Diagnostic::error(
+                            "assign-to-immutable",
+                            format!("cannot assign twice to immutable variable `{name}`"),
+                        )
+                        .with_label(target.span, "cannot assign to a `let` binding");
                         if let Some(decl) = decl {
-                            d = d.with_label(decl, "declared with `let` here; use `var` to make it mutable");
+                            d = d.with_label(
+                                decl,
+                                "declared with `let` here; use `var` to make it mutable",
+                            );
                         }
                         self.error(d);
                     }
@@ -901,8 +1029,11 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, ANY),
             _ => {
                 self.error(
-                    Diagnostic::error("invalid-assignment-target", "cannot assign to this expression")
-                        .with_label(target.span, "not a variable, element or field"),
+                    Diagnostic::error(
+                        "invalid-assignment-target",
+                        "cannot assign to this expression",
+                    )
+                    .with_label(target.span, "not a variable, element or field"),
                 );
                 Type::Error
             }
@@ -914,7 +1045,8 @@ impl<'a> Checker<'a, '_> {
         match op {
             None => self.coerce(value, &value_ty, &target_ty),
             Some(op) => {
-                let result = self.binary_type(op, &target_ty, &value_ty, span, target.span, value.span);
+                let result =
+                    self.binary_type(op, &target_ty, &value_ty, span, target.span, value.span);
                 if !result.is_error() && result != target_ty {
                     self.expect(&result, &target_ty, span);
                 }
@@ -930,8 +1062,11 @@ impl<'a> Checker<'a, '_> {
             Type::Error | Type::Never => Type::Error,
             other => {
                 self.error(
-                    Diagnostic::error("not-optional", format!("expected an optional, found `{other}`"))
-                        .with_label(span, "`if let` and `while let` unwrap a `T?`"),
+                    Diagnostic::error(
+                        "not-optional",
+                        format!("expected an optional, found `{other}`"),
+                    )
+                    .with_label(span, "`if let` and `while let` unwrap a `T?`"),
                 );
                 Type::Error
             }
@@ -945,8 +1080,11 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn mismatch(&mut self, actual: &Type, expected: &Type, span: Span) {
-        let mut d = Diagnostic::error("type-mismatch", format!("expected `{expected}`, found `{actual}`"))
-            .with_label(span, format!("this is a `{actual}`"));
+        let mut d = Diagnostic::error(
+            "type-mismatch",
+            format!("expected `{expected}`, found `{actual}`"),
+        )
+        .with_label(span, format!("this is a `{actual}`"));
         if let Type::Optional(inner) = actual {
             if fits(inner, expected) {
                 d = d.with_note("unwrap the optional with `x!` or `if let v = x { ... }`");
@@ -995,8 +1133,11 @@ impl<'a> Checker<'a, '_> {
                         let t = self.check_expr(inner, ANY);
                         if matches!(t, Type::Unit) {
                             self.error(
-                                Diagnostic::error("no-value", "this expression has no value to interpolate")
-                                    .with_label(inner.span, "produces no value"),
+                                Diagnostic::error(
+                                    "no-value",
+                                    "this expression has no value to interpolate",
+                                )
+                                .with_label(inner.span, "produces no value"),
                             );
                         }
                     }
@@ -1013,7 +1154,9 @@ impl<'a> Checker<'a, '_> {
                 for item in items {
                     let t = self.check_expr(item, elem.as_ref());
                     match &elem {
-                        None if !matches!(t, Type::Never | Type::Nil | Type::Error) => elem = Some(t),
+                        None if !matches!(t, Type::Never | Type::Nil | Type::Error) => {
+                            elem = Some(t)
+                        }
                         Some(expected) => {
                             let expected = expected.clone();
                             self.coerce(item, &t, &expected);
@@ -1023,11 +1166,19 @@ impl<'a> Checker<'a, '_> {
                 }
                 match elem {
                     Some(t) => Type::Array(Box::new(t)),
-                    None if items.iter().any(|i| self.out.expr_types[i.id as usize].is_error()) => Type::Error,
+                    None if items
+                        .iter()
+                        .any(|i| self.out.expr_types[i.id as usize].is_error()) =>
+                    {
+                        Type::Error
+                    }
                     None => {
                         self.error(
-                            Diagnostic::error("cannot-infer", "cannot infer the element type of this array")
-                                .with_label(e.span, "write `[T]()` for an empty array"),
+                            Diagnostic::error(
+                                "cannot-infer",
+                                "cannot infer the element type of this array",
+                            )
+                            .with_label(e.span, "write `[T]()` for an empty array"),
                         );
                         Type::Error
                     }
@@ -1039,8 +1190,11 @@ impl<'a> Checker<'a, '_> {
                     Type::Array(_) | Type::Map(..) => {
                         if !args.is_empty() {
                             self.error(
-                                Diagnostic::error("wrong-argument-count", format!("`{t}()` takes no arguments"))
-                                    .with_label(e.span, "remove the arguments"),
+                                Diagnostic::error(
+                                    "wrong-argument-count",
+                                    format!("`{t}()` takes no arguments"),
+                                )
+                                .with_label(e.span, "remove the arguments"),
                             );
                         }
                         t
@@ -1048,8 +1202,14 @@ impl<'a> Checker<'a, '_> {
                     Type::Error => Type::Error,
                     _ => {
                         self.error(
-                            Diagnostic::error("invalid-constructor", format!("`{t}` cannot be constructed this way"))
-                                .with_label(e.span, "only `[T]()` and `Map[K, V]()` construct like this"),
+                            Diagnostic::error(
+                                "invalid-constructor",
+                                format!("`{t}` cannot be constructed this way"),
+                            )
+                            .with_label(
+                                e.span,
+                                "only `[T]()` and `Map[K, V]()` construct like this",
+                            ),
                         );
                         Type::Error
                     }
@@ -1065,8 +1225,11 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
                         self.error(
-                            Diagnostic::error("invalid-operand", format!("cannot apply unary `{sym}` to `{t}`"))
-                                .with_label(inner.span, format!("this is a `{t}`")),
+                            Diagnostic::error(
+                                "invalid-operand",
+                                format!("cannot apply unary `{sym}` to `{t}`"),
+                            )
+                            .with_label(inner.span, format!("this is a `{t}`")),
                         );
                         Type::Error
                     }
@@ -1074,7 +1237,11 @@ impl<'a> Checker<'a, '_> {
             }
             ExprKind::Binary(op, l, r) => {
                 let lt = self.check_expr(l, ANY);
-                let hint = if matches!(lt, Type::Nil | Type::Error | Type::Never) { None } else { Some(lt.clone()) };
+                let hint = if matches!(lt, Type::Nil | Type::Error | Type::Never) {
+                    None
+                } else {
+                    Some(lt.clone())
+                };
                 let rt = self.check_expr(r, hint.as_ref());
                 self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
             }
@@ -1114,8 +1281,11 @@ impl<'a> Checker<'a, '_> {
                     Type::Error | Type::Never => Type::Error,
                     other => {
                         self.error(
-                            Diagnostic::error("not-optional", format!("cannot unwrap a `{other}` with `!`"))
-                                .with_label(e.span, "`!` unwraps an optional `T?`"),
+                            Diagnostic::error(
+                                "not-optional",
+                                format!("cannot unwrap a `{other}` with `!`"),
+                            )
+                            .with_label(e.span, "`!` unwraps an optional `T?`"),
                         );
                         Type::Error
                     }
@@ -1123,8 +1293,11 @@ impl<'a> Checker<'a, '_> {
             }
             ExprKind::Range { .. } => {
                 self.error(
-                    Diagnostic::error("range-outside-for", "a range can only be used in a `for` loop")
-                        .with_label(e.span, "write `for i in a..b { }`"),
+                    Diagnostic::error(
+                        "range-outside-for",
+                        "a range can only be used in a `for` loop",
+                    )
+                    .with_label(e.span, "write `for i in a..b { }`"),
                 );
                 Type::Error
             }
@@ -1133,7 +1306,12 @@ impl<'a> Checker<'a, '_> {
                 self.expect(&c, &Type::Bool, cond.span);
                 self.check_if_arms(e, then, els.as_deref(), want)
             }
-            ExprKind::IfLet { name, value, then, els } => {
+            ExprKind::IfLet {
+                name,
+                value,
+                then,
+                els,
+            } => {
                 let t = self.check_expr(value, ANY);
                 let inner = self.optional_inner(&t, value.span);
                 self.push_scope();
@@ -1143,7 +1321,9 @@ impl<'a> Checker<'a, '_> {
                 result
             }
             ExprKind::Block(b) => self.check_block(b, want).0,
-            ExprKind::Closure { params, ret, body } => self.check_closure(e, params, ret.as_ref(), body),
+            ExprKind::Closure { params, ret, body } => {
+                self.check_closure(e, params, ret.as_ref(), body)
+            }
             ExprKind::Error => Type::Error,
             ExprKind::Match(..) => {
                 self.error(unsupported("`match`", e.span));
@@ -1169,14 +1349,23 @@ impl<'a> Checker<'a, '_> {
 
     /// The arms of `if` / `if let` (the `then` block is checked here, the
     /// condition by the caller).
-    fn check_if_arms(&mut self, e: &Expr, then: &'a Block, els: Option<&'a Expr>, want: Option<&Type>) -> Type {
+    fn check_if_arms(
+        &mut self,
+        e: &Expr,
+        then: &'a Block,
+        els: Option<&'a Expr>,
+        want: Option<&Type>,
+    ) -> Type {
         let (tt, tdiv) = self.check_block(then, want);
         match els {
             None => {
                 if want.is_some() && !matches!(tt, Type::Unit | Type::Never | Type::Error) {
                     self.error(
-                        Diagnostic::error("if-without-else", "`if` used as a value needs an `else`")
-                            .with_label(e.span, "this `if` has no `else` branch"),
+                        Diagnostic::error(
+                            "if-without-else",
+                            "`if` used as a value needs an `else`",
+                        )
+                        .with_label(e.span, "this `if` has no `else` branch"),
                     );
                 }
                 Type::Unit
@@ -1189,7 +1378,11 @@ impl<'a> Checker<'a, '_> {
                 };
                 let et = self.check_expr(els, hint.as_ref().or(want));
                 if want.is_none() {
-                    return if tdiv && et == Type::Never { Type::Never } else { Type::Unit };
+                    return if tdiv && et == Type::Never {
+                        Type::Never
+                    } else {
+                        Type::Unit
+                    };
                 }
                 match (&tt, &et) {
                     (Type::Never, _) => et,
@@ -1199,9 +1392,12 @@ impl<'a> Checker<'a, '_> {
                     _ if fits(&et, &tt) => tt,
                     _ => {
                         self.error(
-                            Diagnostic::error("branch-type-mismatch", "`if` and `else` have different types")
-                                .with_label(els.span, format!("this is a `{et}`"))
-                                .with_label(then.span, format!("this is a `{tt}`")),
+                            Diagnostic::error(
+                                "branch-type-mismatch",
+                                "`if` and `else` have different types",
+                            )
+                            .with_label(els.span, format!("this is a `{et}`"))
+                            .with_label(then.span, format!("this is a `{tt}`")),
                         );
                         Type::Error
                     }
@@ -1229,11 +1425,21 @@ impl<'a> Checker<'a, '_> {
                 Type::Error
             }
             None => {
-                let d = if self.modules[self.module as usize].imports.contains_key(name) {
-                    Diagnostic::error("module-as-value", format!("`{name}` is a module, not a value"))
-                        .with_label(e.span, format!("use its items as `{name}.item`"))
+                let d = if self.modules[self.module as usize]
+                    .imports
+                    .contains_key(name)
+                {
+                    Diagnostic::error(
+                        "module-as-value",
+                        format!("`{name}` is a module, not a value"),
+                    )
+                    .with_label(e.span, format!("use its items as `{name}.item`"))
                 } else {
-                    Diagnostic::error("unknown-name", format!("cannot find `{name}` in this scope")).with_label(e.span, "not found")
+                    Diagnostic::error(
+                        "unknown-name",
+                        format!("cannot find `{name}` in this scope"),
+                    )
+                    .with_label(e.span, "not found")
                 };
                 self.error(d);
                 Type::Error
@@ -1249,8 +1455,15 @@ impl<'a> Checker<'a, '_> {
 
     fn check_struct_lit(&mut self, e: &Expr, path: &[Ident], fields: &'a [(Ident, Expr)]) -> Type {
         let Some(ItemRef::Struct(id)) = self.lookup_item(path) else {
-            let name = path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
-            self.error(Diagnostic::error("unknown-type", format!("unknown struct `{name}`")).with_label(e.span, "not a struct in scope"));
+            let name = path
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            self.error(
+                Diagnostic::error("unknown-type", format!("unknown struct `{name}`"))
+                    .with_label(e.span, "not a struct in scope"),
+            );
             for (_, v) in fields {
                 self.check_expr(v, ANY);
             }
@@ -1268,8 +1481,11 @@ impl<'a> Checker<'a, '_> {
                     self.coerce(value, &t, &expected);
                     if seen[i] {
                         self.error(
-                            Diagnostic::error("duplicate-field", format!("the field `{}` is given twice", name.name))
-                                .with_label(name.span, "given again here"),
+                            Diagnostic::error(
+                                "duplicate-field",
+                                format!("the field `{}` is given twice", name.name),
+                            )
+                            .with_label(name.span, "given again here"),
                         );
                     }
                     seen[i] = true;
@@ -1277,18 +1493,34 @@ impl<'a> Checker<'a, '_> {
                 None => {
                     self.check_expr(value, ANY);
                     self.error(
-                        Diagnostic::error("unknown-field", format!("`{sname}` has no field `{}`", name.name))
-                            .with_label(name.span, "unknown field"),
+                        Diagnostic::error(
+                            "unknown-field",
+                            format!("`{sname}` has no field `{}`", name.name),
+                        )
+                        .with_label(name.span, "unknown field"),
                     );
                 }
             }
         }
-        let missing: Vec<&str> = decl.iter().zip(&seen).filter(|(_, s)| !**s).map(|((n, _), _)| n.as_str()).collect();
+        let missing: Vec<&str> = decl
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| !**s)
+            .map(|((n, _), _)| n.as_str())
+            .collect();
         if !missing.is_empty() {
             self.error(
                 Diagnostic::error(
                     "missing-field",
-                    format!("missing field{} {} in `{sname}`", plural(missing.len()), missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "missing field{} {} in `{sname}`",
+                        plural(missing.len()),
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 )
                 .with_label(e.span, "every field needs a value"),
             );
@@ -1299,14 +1531,25 @@ impl<'a> Checker<'a, '_> {
     fn check_field(&mut self, e: &'a Expr, base: &'a Expr, field: &Ident) -> Type {
         // `module.item` used as a value.
         if let ExprKind::Name(m) = &base.kind {
-            if self.lookup_local_quiet(m).is_none() && self.modules[self.module as usize].imports.contains_key(m) {
-                let path = [Ident { name: m.clone(), span: base.span }, field.clone()];
+            if self.lookup_local_quiet(m).is_none()
+                && self.modules[self.module as usize].imports.contains_key(m)
+            {
+                let path = [
+                    Ident {
+                        name: m.clone(),
+                        span: base.span,
+                    },
+                    field.clone(),
+                ];
                 return match self.lookup_item(&path) {
                     Some(ItemRef::Fn(f)) => self.fn_value(e, f),
                     _ => {
                         self.error(
-                            Diagnostic::error("unknown-name", format!("module `{m}` has no public item `{}`", field.name))
-                                .with_label(field.span, "not found"),
+                            Diagnostic::error(
+                                "unknown-name",
+                                format!("module `{m}` has no public item `{}`", field.name),
+                            )
+                            .with_label(field.span, "not found"),
                         );
                         Type::Error
                     }
@@ -1323,10 +1566,17 @@ impl<'a> Checker<'a, '_> {
                     return t;
                 }
                 let d = if info.methods.contains_key(&field.name) {
-                    Diagnostic::error("method-as-value", format!("`{}` is a method; call it", field.name))
-                        .with_label(field.span, format!("write `.{}(...)`", field.name))
+                    Diagnostic::error(
+                        "method-as-value",
+                        format!("`{}` is a method; call it", field.name),
+                    )
+                    .with_label(field.span, format!("write `.{}(...)`", field.name))
                 } else {
-                    Diagnostic::error("unknown-field", format!("`{}` has no field `{}`", info.name, field.name)).with_label(field.span, "unknown field")
+                    Diagnostic::error(
+                        "unknown-field",
+                        format!("`{}` has no field `{}`", info.name, field.name),
+                    )
+                    .with_label(field.span, "unknown field")
                 };
                 self.error(d);
                 Type::Error
@@ -1334,7 +1584,11 @@ impl<'a> Checker<'a, '_> {
             Type::Error | Type::Never => Type::Error,
             other => {
                 self.error(
-                    Diagnostic::error("unknown-field", format!("`{other}` has no field `{}`", field.name)).with_label(field.span, "unknown field"),
+                    Diagnostic::error(
+                        "unknown-field",
+                        format!("`{other}` has no field `{}`", field.name),
+                    )
+                    .with_label(field.span, "unknown field"),
                 );
                 Type::Error
             }
@@ -1343,17 +1597,27 @@ impl<'a> Checker<'a, '_> {
 
     /// Looks a local up without capturing it.
     fn lookup_local_quiet(&self, name: &str) -> Option<LocalId> {
-        self.ctx.iter().rev().find_map(|c| c.scopes.iter().rev().find_map(|s| s.get(name).copied()))
+        self.ctx
+            .iter()
+            .rev()
+            .find_map(|c| c.scopes.iter().rev().find_map(|s| s.get(name).copied()))
     }
 
-    fn check_closure(&mut self, e: &'a Expr, params: &'a [Param], ret: Option<&TypeExpr>, body: &'a Block) -> Type {
+    fn check_closure(
+        &mut self,
+        e: &'a Expr,
+        params: &'a [Param],
+        ret: Option<&TypeExpr>,
+        body: &'a Block,
+    ) -> Type {
         let mut param_types = Vec::new();
         for p in params {
             match &p.ty {
                 Some(t) => param_types.push(self.resolve_type(t)),
                 None => {
                     self.error(
-                        Diagnostic::error("misplaced-self", "closure parameters need a type").with_label(p.span, "write `name: type`"),
+                        Diagnostic::error("misplaced-self", "closure parameters need a type")
+                            .with_label(p.span, "write `name: type`"),
                     );
                     param_types.push(Type::Error);
                 }
@@ -1389,7 +1653,15 @@ impl<'a> Checker<'a, '_> {
         Type::Func(param_types, Box::new(ret))
     }
 
-    fn binary_type(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span, lspan: Span, rspan: Span) -> Type {
+    fn binary_type(
+        &mut self,
+        op: BinOp,
+        lt: &Type,
+        rt: &Type,
+        span: Span,
+        lspan: Span,
+        rspan: Span,
+    ) -> Type {
         use BinOp::*;
         if lt.contains_error() || rt.contains_error() {
             return match op {
@@ -1399,10 +1671,13 @@ impl<'a> Checker<'a, '_> {
         }
         let mismatch = |cx: &mut Self, what: &str| {
             cx.error(
-                Diagnostic::error("invalid-operand", format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()))
-                    .with_label(span, what.to_string())
-                    .with_label(lspan, format!("`{lt}`"))
-                    .with_label(rspan, format!("`{rt}`")),
+                Diagnostic::error(
+                    "invalid-operand",
+                    format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()),
+                )
+                .with_label(span, what.to_string())
+                .with_label(lspan, format!("`{lt}`"))
+                .with_label(rspan, format!("`{rt}`")),
             );
             Type::Error
         };
@@ -1425,7 +1700,8 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             Eq | Ne => {
-                let nil_check = (matches!(lt, Type::Optional(_)) && *rt == Type::Nil) || (*lt == Type::Nil && matches!(rt, Type::Optional(_)));
+                let nil_check = (matches!(lt, Type::Optional(_)) && *rt == Type::Nil)
+                    || (*lt == Type::Nil && matches!(rt, Type::Optional(_)));
                 if same && !matches!(operand, Type::Unit | Type::Nil) || nil_check {
                     Type::Bool
                 } else if *lt == Type::Nil || *rt == Type::Nil {
@@ -1458,7 +1734,14 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    fn check_args(&mut self, call: &Expr, name: &str, params: &[Type], args: &'a [Expr], decl: Option<Span>) {
+    fn check_args(
+        &mut self,
+        call: &Expr,
+        name: &str,
+        params: &[Type],
+        args: &'a [Expr],
+        decl: Option<Span>,
+    ) {
         if params.len() != args.len() {
             for a in args {
                 self.check_expr(a, ANY);
@@ -1530,7 +1813,8 @@ impl<'a> Checker<'a, '_> {
                     self.check_expr(a, ANY);
                 }
                 self.error(
-                    Diagnostic::error("not-callable", format!("a `{other}` cannot be called")).with_label(callee.span, "not a function"),
+                    Diagnostic::error("not-callable", format!("a `{other}` cannot be called"))
+                        .with_label(callee.span, "not a function"),
                 );
                 Type::Error
             }
@@ -1541,7 +1825,12 @@ impl<'a> Checker<'a, '_> {
         self.out.names.insert(callee.id, Res::Fn(f));
         self.out.calls.insert(e.id, Callee::Fn(f));
         let info = &self.out.fns[f as usize];
-        let (params, ret, decl, name) = (info.param_types.clone(), info.ret.clone(), info.span, info.name.clone());
+        let (params, ret, decl, name) = (
+            info.param_types.clone(),
+            info.ret.clone(),
+            info.span,
+            info.name.clone(),
+        );
         self.check_args(e, &name, &params, args, Some(decl));
         ret
     }
@@ -1549,11 +1838,24 @@ impl<'a> Checker<'a, '_> {
     /// `base.method(args)`: a module function, a struct method or static
     /// method, or a built-in method of arrays, maps and strings. `None` when
     /// `base.method` is a field holding a function value.
-    fn method_call(&mut self, e: &'a Expr, callee: &'a Expr, base: &'a Expr, method: &Ident, args: &'a [Expr]) -> Option<Type> {
+    fn method_call(
+        &mut self,
+        e: &'a Expr,
+        callee: &'a Expr,
+        base: &'a Expr,
+        method: &Ident,
+        args: &'a [Expr],
+    ) -> Option<Type> {
         if let ExprKind::Name(m) = &base.kind {
             if self.lookup_local_quiet(m).is_none() {
                 if self.modules[self.module as usize].imports.contains_key(m) {
-                    let path = [Ident { name: m.clone(), span: base.span }, method.clone()];
+                    let path = [
+                        Ident {
+                            name: m.clone(),
+                            span: base.span,
+                        },
+                        method.clone(),
+                    ];
                     return Some(match self.lookup_item(&path) {
                         Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
                         _ => {
@@ -1561,16 +1863,28 @@ impl<'a> Checker<'a, '_> {
                                 self.check_expr(a, ANY);
                             }
                             self.error(
-                                Diagnostic::error("unknown-name", format!("module `{m}` has no public function `{}`", method.name))
-                                    .with_label(method.span, "not found"),
+                                Diagnostic::error(
+                                    "unknown-name",
+                                    format!(
+                                        "module `{m}` has no public function `{}`",
+                                        method.name
+                                    ),
+                                )
+                                .with_label(method.span, "not found"),
                             );
                             Type::Error
                         }
                     });
                 }
-                let ident = Ident { name: m.clone(), span: base.span };
+                let ident = Ident {
+                    name: m.clone(),
+                    span: base.span,
+                };
                 if let Some(ItemRef::Struct(s)) = self.lookup_item(std::slice::from_ref(&ident)) {
-                    let found = self.out.structs[s as usize].methods.get(&method.name).copied();
+                    let found = self.out.structs[s as usize]
+                        .methods
+                        .get(&method.name)
+                        .copied();
                     return Some(match found {
                         Some(f) => self.direct_call(e, callee, f, args),
                         None => {
@@ -1578,8 +1892,11 @@ impl<'a> Checker<'a, '_> {
                                 self.check_expr(a, ANY);
                             }
                             self.error(
-                                Diagnostic::error("unknown-method", format!("`{m}` has no method `{}`", method.name))
-                                    .with_label(method.span, "not found"),
+                                Diagnostic::error(
+                                    "unknown-method",
+                                    format!("`{m}` has no method `{}`", method.name),
+                                )
+                                .with_label(method.span, "not found"),
                             );
                             Type::Error
                         }
@@ -1593,7 +1910,12 @@ impl<'a> Checker<'a, '_> {
             cx.error(
                 Diagnostic::error(
                     "wrong-argument-count",
-                    format!("`{name}` takes {n} argument{} but {} {} given", plural(n), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                    format!(
+                        "`{name}` takes {n} argument{} but {} {} given",
+                        plural(n),
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
                 )
                 .with_label(e.span, "wrong number of arguments"),
             );
@@ -1607,8 +1929,11 @@ impl<'a> Checker<'a, '_> {
                     if !takes_self {
                         let sname = info.name.clone();
                         self.error(
-                            Diagnostic::error("static-method-on-value", format!("`{name}` has no `self`; call it as `{sname}.{name}(...)`"))
-                                .with_label(method.span, "not a method of values"),
+                            Diagnostic::error(
+                                "static-method-on-value",
+                                format!("`{name}` has no `self`; call it as `{sname}.{name}(...)`"),
+                            )
+                            .with_label(method.span, "not a method of values"),
                         );
                         return Some(Type::Error);
                     }
@@ -1622,7 +1947,13 @@ impl<'a> Checker<'a, '_> {
                     return None;
                 }
                 let sname = info.name.clone();
-                self.error(Diagnostic::error("unknown-method", format!("`{sname}` has no method `{name}`")).with_label(method.span, "not found"));
+                self.error(
+                    Diagnostic::error(
+                        "unknown-method",
+                        format!("`{sname}` has no method `{name}`"),
+                    )
+                    .with_label(method.span, "not found"),
+                );
                 Type::Error
             }
             Type::Array(elem) => {
@@ -1630,11 +1961,18 @@ impl<'a> Checker<'a, '_> {
                 let (m, params, ret) = match name {
                     "len" => (ArrayMethod::Len, vec![], Type::Int),
                     "push" => (ArrayMethod::Push, vec![elem.clone()], Type::Unit),
-                    "pop" => (ArrayMethod::Pop, vec![], Type::Optional(Box::new(elem.clone()))),
+                    "pop" => (
+                        ArrayMethod::Pop,
+                        vec![],
+                        Type::Optional(Box::new(elem.clone())),
+                    ),
                     _ => {
                         self.error(
-                            Diagnostic::error("unknown-method", format!("arrays have no method `{name}`"))
-                                .with_label(method.span, "arrays have `len`, `push` and `pop`"),
+                            Diagnostic::error(
+                                "unknown-method",
+                                format!("arrays have no method `{name}`"),
+                            )
+                            .with_label(method.span, "arrays have `len`, `push` and `pop`"),
                         );
                         return Some(Type::Error);
                     }
@@ -1650,15 +1988,25 @@ impl<'a> Checker<'a, '_> {
             Type::Map(k, v) => {
                 let (k, v) = ((**k).clone(), (**v).clone());
                 let (m, params, ret) = match name {
-                    "get" => (MapMethod::Get, vec![k.clone()], Type::Optional(Box::new(v.clone()))),
+                    "get" => (
+                        MapMethod::Get,
+                        vec![k.clone()],
+                        Type::Optional(Box::new(v.clone())),
+                    ),
                     "has" => (MapMethod::Has, vec![k.clone()], Type::Bool),
                     "remove" => (MapMethod::Remove, vec![k.clone()], Type::Bool),
                     "len" => (MapMethod::Len, vec![], Type::Int),
                     "keys" => (MapMethod::Keys, vec![], Type::Array(Box::new(k.clone()))),
                     _ => {
                         self.error(
-                            Diagnostic::error("unknown-method", format!("maps have no method `{name}`"))
-                                .with_label(method.span, "maps have `get`, `has`, `remove`, `len` and `keys`"),
+                            Diagnostic::error(
+                                "unknown-method",
+                                format!("maps have no method `{name}`"),
+                            )
+                            .with_label(
+                                method.span,
+                                "maps have `get`, `has`, `remove`, `len` and `keys`",
+                            ),
                         );
                         return Some(Type::Error);
                     }
@@ -1680,7 +2028,13 @@ impl<'a> Checker<'a, '_> {
             }
             Type::Error | Type::Never => Type::Error,
             other => {
-                self.error(Diagnostic::error("unknown-method", format!("`{other}` has no method `{name}`")).with_label(method.span, "not found"));
+                self.error(
+                    Diagnostic::error(
+                        "unknown-method",
+                        format!("`{other}` has no method `{name}`"),
+                    )
+                    .with_label(method.span, "not found"),
+                );
                 Type::Error
             }
         };
@@ -1709,11 +2063,21 @@ impl<'a> Checker<'a, '_> {
                 for a in args {
                     self.check_expr(a, ANY);
                 }
-                let d = if self.modules[self.module as usize].imports.contains_key(name) {
-                    Diagnostic::error("module-as-value", format!("`{name}` is a module, not a function"))
-                        .with_label(callee.span, format!("call its functions as `{name}.f()`"))
+                let d = if self.modules[self.module as usize]
+                    .imports
+                    .contains_key(name)
+                {
+                    Diagnostic::error(
+                        "module-as-value",
+                        format!("`{name}` is a module, not a function"),
+                    )
+                    .with_label(callee.span, format!("call its functions as `{name}.f()`"))
                 } else {
-                    Diagnostic::error("unknown-name", format!("cannot find function `{name}` in this scope")).with_label(callee.span, "not found")
+                    Diagnostic::error(
+                        "unknown-name",
+                        format!("cannot find function `{name}` in this scope"),
+                    )
+                    .with_label(callee.span, "not found")
                 };
                 self.error(d);
                 return Type::Error;
@@ -1748,11 +2112,20 @@ impl<'a> Checker<'a, '_> {
             _ => Type::Unit,
         };
         if args.len() < min || args.len() > max {
-            let n = if min == max { format!("{min}") } else { format!("{min} or {max}") };
+            let n = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} or {max}")
+            };
             self.error(
                 Diagnostic::error(
                     "wrong-argument-count",
-                    format!("`{name}` takes {n} argument{} but {} {} given", plural(max), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                    format!(
+                        "`{name}` takes {n} argument{} but {} {} given",
+                        plural(max),
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
                 )
                 .with_label(e.span, "wrong number of arguments"),
             );
@@ -1760,7 +2133,10 @@ impl<'a> Checker<'a, '_> {
         }
         let no_value = |cx: &mut Self, t: &Type, a: &Expr| {
             if matches!(t, Type::Unit) {
-                cx.error(Diagnostic::error("no-value", "this expression has no value").with_label(a.span, "produces no value"));
+                cx.error(
+                    Diagnostic::error("no-value", "this expression has no value")
+                        .with_label(a.span, "produces no value"),
+                );
             }
         };
         match builtin {
@@ -1778,19 +2154,32 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             Builtin::ToInt | Builtin::ToFloat => {
-                if !matches!(arg_types[0], Type::Int | Type::Float | Type::Error | Type::Never) {
+                if !matches!(
+                    arg_types[0],
+                    Type::Int | Type::Float | Type::Error | Type::Never
+                ) {
                     let t = &arg_types[0];
                     self.error(
-                        Diagnostic::error("invalid-conversion", format!("cannot convert `{t}` with `{name}`"))
-                            .with_label(args[0].span, "expected an `int` or a `float` (use strings.parse_int for strings)"),
+                        Diagnostic::error(
+                            "invalid-conversion",
+                            format!("cannot convert `{t}` with `{name}`"),
+                        )
+                        .with_label(
+                            args[0].span,
+                            "expected an `int` or a `float` (use strings.parse_int for strings)",
+                        ),
                     );
                 }
             }
             Builtin::Len => {
-                if !matches!(arg_types[0], Type::Str | Type::Array(_) | Type::Map(..) | Type::Error | Type::Never) {
+                if !matches!(
+                    arg_types[0],
+                    Type::Str | Type::Array(_) | Type::Map(..) | Type::Error | Type::Never
+                ) {
                     let t = &arg_types[0];
                     self.error(
-                        Diagnostic::error("invalid-operand", format!("`len` of a `{t}`")).with_label(args[0].span, "expected a string, array or map"),
+                        Diagnostic::error("invalid-operand", format!("`len` of a `{t}`"))
+                            .with_label(args[0].span, "expected a string, array or map"),
                     );
                 }
             }
@@ -1806,16 +2195,44 @@ impl<'a> Checker<'a, '_> {
         let s = || Str;
         let strs = || Array(Box::new(Str));
         let (callee, params, ret) = match name {
-            "__rt_split" => (Callee::Runtime(RuntimeFn::StringsSplit), vec![s(), s()], strs()),
-            "__rt_join" => (Callee::Runtime(RuntimeFn::StringsJoin), vec![strs(), s()], s()),
+            "__rt_split" => (
+                Callee::Runtime(RuntimeFn::StringsSplit),
+                vec![s(), s()],
+                strs(),
+            ),
+            "__rt_join" => (
+                Callee::Runtime(RuntimeFn::StringsJoin),
+                vec![strs(), s()],
+                s(),
+            ),
             "__rt_trim" => (Callee::Runtime(RuntimeFn::StringsTrim), vec![s()], s()),
             "__rt_find" => (Callee::Runtime(RuntimeFn::StringsFind), vec![s(), s()], Int),
-            "__rt_replace" => (Callee::Runtime(RuntimeFn::StringsReplace), vec![s(), s(), s()], s()),
-            "__rt_repeat" => (Callee::Runtime(RuntimeFn::StringsRepeat), vec![s(), Int], s()),
+            "__rt_replace" => (
+                Callee::Runtime(RuntimeFn::StringsReplace),
+                vec![s(), s(), s()],
+                s(),
+            ),
+            "__rt_repeat" => (
+                Callee::Runtime(RuntimeFn::StringsRepeat),
+                vec![s(), Int],
+                s(),
+            ),
             "__rt_chars" => (Callee::Runtime(RuntimeFn::StringsChars), vec![s()], strs()),
-            "__rt_parse_int" => (Callee::Runtime(RuntimeFn::StringsParseInt), vec![s()], Optional(Box::new(Int))),
-            "__rt_parse_float" => (Callee::Runtime(RuntimeFn::StringsParseFloat), vec![s()], Optional(Box::new(Float))),
-            "__rt_compare" => (Callee::Runtime(RuntimeFn::StringCompare), vec![s(), s()], Int),
+            "__rt_parse_int" => (
+                Callee::Runtime(RuntimeFn::StringsParseInt),
+                vec![s()],
+                Optional(Box::new(Int)),
+            ),
+            "__rt_parse_float" => (
+                Callee::Runtime(RuntimeFn::StringsParseFloat),
+                vec![s()],
+                Optional(Box::new(Float)),
+            ),
+            "__rt_compare" => (
+                Callee::Runtime(RuntimeFn::StringCompare),
+                vec![s(), s()],
+                Int,
+            ),
             _ => {
                 let intrinsic: &'static str = match name {
                     "__llvm_sqrt" => "llvm.sqrt",
@@ -1836,7 +2253,14 @@ impl<'a> Checker<'a, '_> {
                     "__llvm_maxnum" => "llvm.maxnum",
                     _ => return None,
                 };
-                let arity = if matches!(name, "__llvm_pow" | "__llvm_atan2" | "__llvm_minnum" | "__llvm_maxnum") { 2 } else { 1 };
+                let arity = if matches!(
+                    name,
+                    "__llvm_pow" | "__llvm_atan2" | "__llvm_minnum" | "__llvm_maxnum"
+                ) {
+                    2
+                } else {
+                    1
+                };
                 (Callee::Intrinsic(intrinsic), vec![Float; arity], Float)
             }
         };
@@ -1854,7 +2278,9 @@ pub fn fits(actual: &Type, expected: &Type) -> bool {
     }
     match (actual, expected) {
         (Type::Nil, Type::Optional(_)) => true,
-        (Type::Array(a), Type::Array(b)) | (Type::Optional(a), Type::Optional(b)) => a.contains_error() || b.contains_error(),
+        (Type::Array(a), Type::Array(b)) | (Type::Optional(a), Type::Optional(b)) => {
+            a.contains_error() || b.contains_error()
+        }
         _ => actual.contains_error() || expected.contains_error(),
     }
 }

@@ -51,7 +51,10 @@ fn programs() -> Vec<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "weft"))
         // `mod_*.weft` are modules the programs import, not programs.
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mod_")))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("mod_"))
+        })
         .collect();
     v.sort();
     assert!(!v.is_empty(), "no programs found in tests/programs");
@@ -75,7 +78,9 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
         .arg(program)
         .arg("-o")
         .arg(&output)
-        .arg(mode.opt);
+        .arg(mode.opt)
+        // Every program also checks the GC invariant (a violation exits 101).
+        .arg("--verify-gc");
     if mode.wasm {
         build.arg("--target").arg("wasm32");
     }

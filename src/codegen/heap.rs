@@ -14,7 +14,9 @@ use crate::runtime_abi::{RuntimeFn, DESC_BOX_REF, DESC_BOX_SCALAR, DESC_STRING};
 use crate::types::{ArrayMethod, FnId, MapMethod, Res, Type};
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, GlobalValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, GlobalValue, IntValue, PointerValue,
+};
 use inkwell::IntPredicate;
 
 /// Bytes before an object's payload.
@@ -35,20 +37,41 @@ impl<'ctx> Codegen<'ctx, '_> {
         unsafe { self.b.build_in_bounds_gep(i8t, obj, &[off], "slot") }
     }
 
-    pub(super) fn load_typed(&mut self, p: PointerValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn load_typed(
+        &mut self,
+        p: PointerValue<'ctx>,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         Ok(match ty {
             Type::Bool => {
-                let word = self.b.build_load(self.cx.i64_type(), p, "word")?.into_int_value();
-                self.b.build_int_compare(IntPredicate::NE, word, self.cx.i64_type().const_zero(), "bool")?.into()
+                let word = self
+                    .b
+                    .build_load(self.cx.i64_type(), p, "word")?
+                    .into_int_value();
+                self.b
+                    .build_int_compare(
+                        IntPredicate::NE,
+                        word,
+                        self.cx.i64_type().const_zero(),
+                        "bool",
+                    )?
+                    .into()
             }
             _ => self.b.build_load(self.llvm_type(ty), p, "field")?,
         })
     }
 
-    pub(super) fn store_typed(&mut self, p: PointerValue<'ctx>, ty: &Type, v: BasicValueEnum<'ctx>) -> Result<()> {
+    pub(super) fn store_typed(
+        &mut self,
+        p: PointerValue<'ctx>,
+        ty: &Type,
+        v: BasicValueEnum<'ctx>,
+    ) -> Result<()> {
         match ty {
             Type::Bool => {
-                let wide = self.b.build_int_z_extend(v.into_int_value(), self.cx.i64_type(), "word")?;
+                let wide =
+                    self.b
+                        .build_int_z_extend(v.into_int_value(), self.cx.i64_type(), "word")?;
                 self.b.build_store(p, wide)?;
             }
             _ => {
@@ -58,38 +81,73 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
-    pub(super) fn load_slot(&mut self, obj: PointerValue<'ctx>, offset: u64, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn load_slot(
+        &mut self,
+        obj: PointerValue<'ctx>,
+        offset: u64,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let p = self.slot_ptr(obj, offset)?;
         self.load_typed(p, ty)
     }
 
-    pub(super) fn store_slot(&mut self, obj: PointerValue<'ctx>, offset: u64, ty: &Type, v: BasicValueEnum<'ctx>) -> Result<()> {
+    pub(super) fn store_slot(
+        &mut self,
+        obj: PointerValue<'ctx>,
+        offset: u64,
+        ty: &Type,
+        v: BasicValueEnum<'ctx>,
+    ) -> Result<()> {
         let p = self.slot_ptr(obj, offset)?;
         self.store_typed(p, ty, v)
     }
 
     /// A raw (non-GC) pointer kept in a slot: a closure's code.
-    pub(super) fn load_raw_slot(&mut self, obj: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+    pub(super) fn load_raw_slot(
+        &mut self,
+        obj: PointerValue<'ctx>,
+        offset: u64,
+    ) -> Result<PointerValue<'ctx>> {
         let p = self.slot_ptr(obj, offset)?;
         Ok(self.b.build_load(self.raw, p, "code")?.into_pointer_value())
     }
 
     /// The value as the 8 bits a slot, a map or `weft_array_push` holds.
-    pub(super) fn to_bits(&mut self, v: BasicValueEnum<'ctx>, ty: &Type) -> Result<IntValue<'ctx>> {
+    pub(super) fn value_bits(
+        &mut self,
+        v: BasicValueEnum<'ctx>,
+        ty: &Type,
+    ) -> Result<IntValue<'ctx>> {
         let i64t = self.cx.i64_type();
         Ok(match ty {
             Type::Int => v.into_int_value(),
             Type::Float => self.b.build_bit_cast(v, i64t, "bits")?.into_int_value(),
-            Type::Bool => self.b.build_int_z_extend(v.into_int_value(), i64t, "bits")?,
-            _ => self.b.build_ptr_to_int(v.into_pointer_value(), i64t, "bits")?,
+            Type::Bool => self
+                .b
+                .build_int_z_extend(v.into_int_value(), i64t, "bits")?,
+            _ => self
+                .b
+                .build_ptr_to_int(v.into_pointer_value(), i64t, "bits")?,
         })
     }
 
-    pub(super) fn from_bits(&mut self, bits: IntValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn bits_value(
+        &mut self,
+        bits: IntValue<'ctx>,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         Ok(match ty {
             Type::Int => bits.into(),
             Type::Float => self.b.build_bit_cast(bits, self.cx.f64_type(), "value")?,
-            Type::Bool => self.b.build_int_compare(IntPredicate::NE, bits, self.cx.i64_type().const_zero(), "value")?.into(),
+            Type::Bool => self
+                .b
+                .build_int_compare(
+                    IntPredicate::NE,
+                    bits,
+                    self.cx.i64_type().const_zero(),
+                    "value",
+                )?
+                .into(),
             _ => self.b.build_int_to_ptr(bits, self.gc, "value")?.into(),
         })
     }
@@ -101,7 +159,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             return g.as_pointer_value();
         }
         // The runtime defines these; their size does not matter to us.
-        let g = self.module.add_global(self.cx.i32_type().array_type(4), None, name);
+        let g = self
+            .module
+            .add_global(self.cx.i32_type().array_type(4), None, name);
         g.set_linkage(Linkage::External);
         g.set_constant(true);
         g.as_pointer_value()
@@ -114,7 +174,10 @@ impl<'ctx> Codegen<'ctx, '_> {
             return g;
         }
         let i32t = self.cx.i32_type();
-        let offsets: Vec<_> = ref_slots.iter().map(|s| i32t.const_int(8 * s, false)).collect();
+        let offsets: Vec<_> = ref_slots
+            .iter()
+            .map(|s| i32t.const_int(8 * s, false))
+            .collect();
         let value = self.cx.const_struct(
             &[
                 i32t.const_int(KIND_FIXED, false).into(),
@@ -134,20 +197,34 @@ impl<'ctx> Codegen<'ctx, '_> {
         g
     }
 
-    fn alloc(&mut self, desc: PointerValue<'ctx>, payload: u64, name: &str) -> Result<PointerValue<'ctx>> {
+    fn alloc(
+        &mut self,
+        desc: PointerValue<'ctx>,
+        payload: u64,
+        name: &str,
+    ) -> Result<PointerValue<'ctx>> {
         let size = self.cx.i64_type().const_int(payload, false);
-        let v = self.call_rt(RuntimeFn::Alloc, &[desc.into(), size.into()], name)?.expect("alloc returns");
+        let v = self
+            .call_rt(RuntimeFn::Alloc, &[desc.into(), size.into()], name)?
+            .expect("alloc returns");
         Ok(v.into_pointer_value())
     }
 
     /// A one-slot box: a captured variable's cell, or a boxed optional.
     pub(super) fn alloc_box(&mut self, inner: &Type) -> Result<PointerValue<'ctx>> {
-        let desc = self.runtime_desc(if inner.is_ref() { DESC_BOX_REF } else { DESC_BOX_SCALAR });
+        let desc = self.runtime_desc(if inner.is_ref() {
+            DESC_BOX_REF
+        } else {
+            DESC_BOX_SCALAR
+        });
         self.alloc(desc, 8, "box")
     }
 
     /// The header of a static (immortal) object in constant data.
-    fn static_header(&self, desc: PointerValue<'ctx>) -> (Vec<BasicTypeEnum<'ctx>>, Vec<BasicValueEnum<'ctx>>) {
+    fn static_header(
+        &self,
+        desc: PointerValue<'ctx>,
+    ) -> (Vec<BasicTypeEnum<'ctx>>, Vec<BasicValueEnum<'ctx>>) {
         let i64t = self.cx.i64_type();
         let i32t = self.cx.i32_type();
         let bits = i64t.const_int(STATIC_BITS, false);
@@ -157,7 +234,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 vec![desc.into(), i32t.const_zero().into(), bits.into()],
             )
         } else {
-            (vec![self.raw.into(), i64t.into()], vec![desc.into(), bits.into()])
+            (
+                vec![self.raw.into(), i64t.into()],
+                vec![desc.into(), bits.into()],
+            )
         }
     }
 
@@ -207,8 +287,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 StrPart::Lit(s) => self.string_const(s)?,
                 StrPart::Expr(e) => {
                     let ty = self.typed.ty(e).clone();
-                    let Some(v) = self.expr(e)? else { return Ok(None) };
-                    self.to_string(v, &ty)?
+                    let Some(v) = self.expr(e)? else {
+                        return Ok(None);
+                    };
+                    self.string_of(v, &ty)?
                 }
             };
             acc = Some(match acc {
@@ -222,15 +304,30 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
     }
 
-    fn concat(&mut self, a: PointerValue<'ctx>, b: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
-        Ok(self.call_rt(RuntimeFn::StringConcat, &[a.into(), b.into()], "concat")?.expect("a string").into_pointer_value())
+    fn concat(
+        &mut self,
+        a: PointerValue<'ctx>,
+        b: PointerValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>> {
+        Ok(self
+            .call_rt(RuntimeFn::StringConcat, &[a.into(), b.into()], "concat")?
+            .expect("a string")
+            .into_pointer_value())
     }
 
-    pub(super) fn string_binary(&mut self, op: BinOp, a: PointerValue<'ctx>, b: PointerValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn string_binary(
+        &mut self,
+        op: BinOp,
+        a: PointerValue<'ctx>,
+        b: PointerValue<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>> {
         if op == BinOp::Add {
             return Ok(self.concat(a, b)?.into());
         }
-        let cmp = self.call_rt(RuntimeFn::StringCompare, &[a.into(), b.into()], "cmp")?.expect("an int").into_int_value();
+        let cmp = self
+            .call_rt(RuntimeFn::StringCompare, &[a.into(), b.into()], "cmp")?
+            .expect("an int")
+            .into_int_value();
         let zero = self.cx.i64_type().const_zero();
         let pred = match op {
             BinOp::Lt => IntPredicate::SLT,
@@ -247,13 +344,36 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `a == b`: contents for strings and optionals' values, identity for
     /// structs, arrays, maps and functions.
-    pub(super) fn equal(&mut self, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>, ty: &Type) -> Result<IntValue<'ctx>> {
+    pub(super) fn equal(
+        &mut self,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+        ty: &Type,
+    ) -> Result<IntValue<'ctx>> {
         Ok(match ty {
-            Type::Float => self.b.build_float_compare(inkwell::FloatPredicate::OEQ, a.into_float_value(), b.into_float_value(), "eq")?,
-            Type::Int | Type::Bool => self.b.build_int_compare(IntPredicate::EQ, a.into_int_value(), b.into_int_value(), "eq")?,
+            Type::Float => self.b.build_float_compare(
+                inkwell::FloatPredicate::OEQ,
+                a.into_float_value(),
+                b.into_float_value(),
+                "eq",
+            )?,
+            Type::Int | Type::Bool => self.b.build_int_compare(
+                IntPredicate::EQ,
+                a.into_int_value(),
+                b.into_int_value(),
+                "eq",
+            )?,
             Type::Str => {
-                let r = self.call_rt(RuntimeFn::StringEq, &[a.into(), b.into()], "streq")?.expect("an i32").into_int_value();
-                self.b.build_int_compare(IntPredicate::NE, r, self.cx.i32_type().const_zero(), "eq")?
+                let r = self
+                    .call_rt(RuntimeFn::StringEq, &[a.into(), b.into()], "streq")?
+                    .expect("an i32")
+                    .into_int_value();
+                self.b.build_int_compare(
+                    IntPredicate::NE,
+                    r,
+                    self.cx.i32_type().const_zero(),
+                    "eq",
+                )?
             }
             Type::Optional(inner) => {
                 // Equal when both are nil, or both hold equal values.
@@ -291,7 +411,11 @@ impl<'ctx> Codegen<'ctx, '_> {
     // ----- optionals ------------------------------------------------------------
 
     /// `T` to `T?`: a box for scalars and optionals, the reference itself otherwise.
-    pub(super) fn wrap_optional(&mut self, v: BasicValueEnum<'ctx>, inner: &Type) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn wrap_optional(
+        &mut self,
+        v: BasicValueEnum<'ctx>,
+        inner: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         if !Type::optional_is_boxed(inner) {
             return Ok(v);
         }
@@ -301,8 +425,14 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// The value inside a non-nil `T?`.
-    pub(super) fn unwrap_unchecked(&mut self, p: PointerValue<'ctx>, opt_ty: &Type) -> Result<BasicValueEnum<'ctx>> {
-        let Type::Optional(inner) = opt_ty else { return Ok(p.into()) };
+    pub(super) fn unwrap_unchecked(
+        &mut self,
+        p: PointerValue<'ctx>,
+        opt_ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let Type::Optional(inner) = opt_ty else {
+            return Ok(p.into());
+        };
         if Type::optional_is_boxed(inner) {
             let inner = (**inner).clone();
             self.load_slot(p, 0, &inner)
@@ -312,7 +442,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// `x!`: panics on nil.
-    pub(super) fn unwrap_checked(&mut self, p: PointerValue<'ctx>, opt_ty: &Type, span: Span) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn unwrap_checked(
+        &mut self,
+        p: PointerValue<'ctx>,
+        opt_ty: &Type,
+        span: Span,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let f = self.func();
         let is_nil = self.b.build_is_null(p, "is.nil")?;
         let nil_bb = self.cx.append_basic_block(f, "unwrap.nil");
@@ -329,24 +464,39 @@ impl<'ctx> Codegen<'ctx, '_> {
     fn new_array(&mut self, elem: &Type, capacity: u64) -> Result<PointerValue<'ctx>> {
         let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
         let cap = self.cx.i64_type().const_int(capacity, false);
-        Ok(self.call_rt(RuntimeFn::ArrayNew, &[is_ref.into(), cap.into()], "array")?.expect("an array").into_pointer_value())
+        Ok(self
+            .call_rt(RuntimeFn::ArrayNew, &[is_ref.into(), cap.into()], "array")?
+            .expect("an array")
+            .into_pointer_value())
     }
 
-    fn push(&mut self, arr: PointerValue<'ctx>, v: BasicValueEnum<'ctx>, elem: &Type) -> Result<()> {
-        let bits = self.to_bits(v, elem)?;
+    fn push(
+        &mut self,
+        arr: PointerValue<'ctx>,
+        v: BasicValueEnum<'ctx>,
+        elem: &Type,
+    ) -> Result<()> {
+        let bits = self.value_bits(v, elem)?;
         self.call_rt(RuntimeFn::ArrayPush, &[arr.into(), bits.into()], "")?;
         Ok(())
     }
 
     pub(super) fn array_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Value<'ctx>> {
-        let Type::Array(elem) = self.typed.ty(e).clone() else { return Ok(None) };
+        let Type::Array(elem) = self.typed.ty(e).clone() else {
+            return Ok(None);
+        };
         let arr = self.new_array(&elem, items.len() as u64)?;
         // The array is kept in a stack slot, which the spill pass roots.
         let slot = self.entry_alloca(self.gc.into(), "array.lit")?;
         self.b.build_store(slot, arr)?;
         for item in items {
-            let Some(v) = self.expr(item)? else { return Ok(None) };
-            let arr = self.b.build_load(self.gc, slot, "array")?.into_pointer_value();
+            let Some(v) = self.expr(item)? else {
+                return Ok(None);
+            };
+            let arr = self
+                .b
+                .build_load(self.gc, slot, "array")?
+                .into_pointer_value();
             self.push(arr, v, &elem)?;
         }
         Ok(Some(self.b.build_load(self.gc, slot, "array")?))
@@ -366,41 +516,76 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// The slot of element `i` of a slots buffer.
-    pub(super) fn buffer_slot_ptr(&mut self, data: PointerValue<'ctx>, i: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn buffer_slot_ptr(
+        &mut self,
+        data: PointerValue<'ctx>,
+        i: IntValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>> {
         let i64t = self.cx.i64_type();
-        let scaled = self.b.build_int_mul(i, i64t.const_int(8, false), "elem.offset")?;
-        let off = self.b.build_int_add(scaled, i64t.const_int(HEADER + 8, false), "elem.offset")?;
+        let scaled = self
+            .b
+            .build_int_mul(i, i64t.const_int(8, false), "elem.offset")?;
+        let off = self
+            .b
+            .build_int_add(scaled, i64t.const_int(HEADER + 8, false), "elem.offset")?;
         // SAFETY (LLVM): the caller checked the index against the length.
-        unsafe { self.b.build_in_bounds_gep(self.cx.i8_type(), data, &[off], "elem") }
+        unsafe {
+            self.b
+                .build_in_bounds_gep(self.cx.i8_type(), data, &[off], "elem")
+        }
     }
 
     /// The slot of `arr[i]`, after the bounds check.
-    pub(super) fn array_element_ptr(&mut self, arr: PointerValue<'ctx>, i: IntValue<'ctx>, span: Span) -> Result<PointerValue<'ctx>> {
+    pub(super) fn array_element_ptr(
+        &mut self,
+        arr: PointerValue<'ctx>,
+        i: IntValue<'ctx>,
+        span: Span,
+    ) -> Result<PointerValue<'ctx>> {
         let f = self.func();
         let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
         // Unsigned comparison also rejects negative indices.
-        let ok = self.b.build_int_compare(IntPredicate::ULT, i, len, "in.bounds")?;
+        let ok = self
+            .b
+            .build_int_compare(IntPredicate::ULT, i, len, "in.bounds")?;
         let bad = self.cx.append_basic_block(f, "index.panic");
         let good = self.cx.append_basic_block(f, "index.ok");
         self.b.build_conditional_branch(ok, good, bad)?;
         self.b.position_at_end(bad);
         let (loc, loc_len) = self.location(span)?;
-        self.call_rt(RuntimeFn::PanicIndex, &[i.into(), len.into(), loc.into(), loc_len.into()], "")?;
+        self.call_rt(
+            RuntimeFn::PanicIndex,
+            &[i.into(), len.into(), loc.into(), loc_len.into()],
+            "",
+        )?;
         self.b.build_unreachable()?;
         self.b.position_at_end(good);
         let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
         self.buffer_slot_ptr(data, i)
     }
 
-    pub(super) fn array_method(&mut self, m: ArrayMethod, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
-        let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
-        let Type::Array(elem) = self.typed.ty(base).clone() else { return Ok(None) };
-        let Some(arr) = self.expr(base)? else { return Ok(None) };
+    pub(super) fn array_method(
+        &mut self,
+        m: ArrayMethod,
+        callee: &Expr,
+        args: &[Expr],
+    ) -> Result<Value<'ctx>> {
+        let ExprKind::Field(base, _) = &callee.kind else {
+            return Ok(None);
+        };
+        let Type::Array(elem) = self.typed.ty(base).clone() else {
+            return Ok(None);
+        };
+        let Some(arr) = self.expr(base)? else {
+            return Ok(None);
+        };
         let arr = arr.into_pointer_value();
         match m {
             ArrayMethod::Len => Ok(Some(self.load_slot(arr, 0, &Type::Int)?)),
             ArrayMethod::Push => {
-                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
                 self.push(arr, v, &elem)?;
                 Ok(None)
             }
@@ -410,12 +595,16 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let result = self.entry_alloca(self.gc.into(), "pop.value")?;
                 self.b.build_store(result, self.gc.const_null())?;
                 let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
-                let empty = self.b.build_int_compare(IntPredicate::EQ, len, i64t.const_zero(), "empty")?;
+                let empty =
+                    self.b
+                        .build_int_compare(IntPredicate::EQ, len, i64t.const_zero(), "empty")?;
                 let take = self.cx.append_basic_block(f, "pop.take");
                 let done = self.cx.append_basic_block(f, "pop.done");
                 self.b.build_conditional_branch(empty, done, take)?;
                 self.b.position_at_end(take);
-                let last = self.b.build_int_sub(len, i64t.const_int(1, false), "last")?;
+                let last = self
+                    .b
+                    .build_int_sub(len, i64t.const_int(1, false), "last")?;
                 self.store_slot(arr, 0, &Type::Int, last.into())?;
                 let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
                 let p = self.buffer_slot_ptr(data, last)?;
@@ -434,49 +623,94 @@ impl<'ctx> Codegen<'ctx, '_> {
     // ----- maps -----------------------------------------------------------------
 
     /// `m[k]` as a value: panics when the key is absent.
-    pub(super) fn map_index(&mut self, m: PointerValue<'ctx>, key: BasicValueEnum<'ctx>, map_ty: &Type, span: Span) -> Result<BasicValueEnum<'ctx>> {
-        let Type::Map(k, v) = map_ty else { return Ok(key) };
+    pub(super) fn map_index(
+        &mut self,
+        m: PointerValue<'ctx>,
+        key: BasicValueEnum<'ctx>,
+        map_ty: &Type,
+        span: Span,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let Type::Map(k, v) = map_ty else {
+            return Ok(key);
+        };
         let (k, v) = ((**k).clone(), (**v).clone());
         let f = self.func();
         let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
-        let kb = self.to_bits(key, &k)?;
-        let found = self.call_rt(RuntimeFn::MapGet, &[m.into(), kb.into(), out.into()], "found")?.expect("an i32").into_int_value();
-        let ok = self.b.build_int_compare(IntPredicate::NE, found, self.cx.i32_type().const_zero(), "found")?;
+        let kb = self.value_bits(key, &k)?;
+        let found = self
+            .call_rt(
+                RuntimeFn::MapGet,
+                &[m.into(), kb.into(), out.into()],
+                "found",
+            )?
+            .expect("an i32")
+            .into_int_value();
+        let ok = self.b.build_int_compare(
+            IntPredicate::NE,
+            found,
+            self.cx.i32_type().const_zero(),
+            "found",
+        )?;
         let missing = self.cx.append_basic_block(f, "map.missing");
         let present = self.cx.append_basic_block(f, "map.present");
         self.b.build_conditional_branch(ok, present, missing)?;
         self.b.position_at_end(missing);
         self.panic("key not found in map", span)?;
         self.b.position_at_end(present);
-        let bits = self.b.build_load(self.cx.i64_type(), out, "bits")?.into_int_value();
-        self.from_bits(bits, &v)
+        let bits = self
+            .b
+            .build_load(self.cx.i64_type(), out, "bits")?
+            .into_int_value();
+        self.bits_value(bits, &v)
     }
 
-    pub(super) fn map_method(&mut self, m: MapMethod, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
-        let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
-        let Type::Map(k, v) = self.typed.ty(base).clone() else { return Ok(None) };
-        let Some(map) = self.expr(base)? else { return Ok(None) };
+    pub(super) fn map_method(
+        &mut self,
+        m: MapMethod,
+        callee: &Expr,
+        args: &[Expr],
+    ) -> Result<Value<'ctx>> {
+        let ExprKind::Field(base, _) = &callee.kind else {
+            return Ok(None);
+        };
+        let Type::Map(k, v) = self.typed.ty(base).clone() else {
+            return Ok(None);
+        };
+        let Some(map) = self.expr(base)? else {
+            return Ok(None);
+        };
         let map = map.into_pointer_value();
         let key_bits = match args.first() {
             Some(a) => match self.expr(a)? {
-                Some(key) => Some(self.to_bits(key, &k)?),
+                Some(key) => Some(self.value_bits(key, &k)?),
                 None => return Ok(None),
             },
             None => None,
         };
         let i32_to_bool = |cx: &mut Self, r: Value<'ctx>| -> Result<Value<'ctx>> {
             let r = r.expect("an i32").into_int_value();
-            Ok(Some(cx.b.build_int_compare(IntPredicate::NE, r, cx.cx.i32_type().const_zero(), "bool")?.into()))
+            Ok(Some(
+                cx.b.build_int_compare(IntPredicate::NE, r, cx.cx.i32_type().const_zero(), "bool")?
+                    .into(),
+            ))
         };
         match m {
             MapMethod::Len => self.call_rt(RuntimeFn::MapLen, &[map.into()], "len"),
             MapMethod::Keys => self.call_rt(RuntimeFn::MapKeys, &[map.into()], "keys"),
             MapMethod::Has => {
-                let r = self.call_rt(RuntimeFn::MapHas, &[map.into(), key_bits.expect("a key").into()], "has")?;
+                let r = self.call_rt(
+                    RuntimeFn::MapHas,
+                    &[map.into(), key_bits.expect("a key").into()],
+                    "has",
+                )?;
                 i32_to_bool(self, r)
             }
             MapMethod::Remove => {
-                let r = self.call_rt(RuntimeFn::MapRemove, &[map.into(), key_bits.expect("a key").into()], "removed")?;
+                let r = self.call_rt(
+                    RuntimeFn::MapRemove,
+                    &[map.into(), key_bits.expect("a key").into()],
+                    "removed",
+                )?;
                 i32_to_bool(self, r)
             }
             MapMethod::Get => {
@@ -485,16 +719,28 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let result = self.entry_alloca(self.gc.into(), "get.value")?;
                 self.b.build_store(result, self.gc.const_null())?;
                 let found = self
-                    .call_rt(RuntimeFn::MapGet, &[map.into(), key_bits.expect("a key").into(), out.into()], "found")?
+                    .call_rt(
+                        RuntimeFn::MapGet,
+                        &[map.into(), key_bits.expect("a key").into(), out.into()],
+                        "found",
+                    )?
                     .expect("an i32")
                     .into_int_value();
-                let ok = self.b.build_int_compare(IntPredicate::NE, found, self.cx.i32_type().const_zero(), "found")?;
+                let ok = self.b.build_int_compare(
+                    IntPredicate::NE,
+                    found,
+                    self.cx.i32_type().const_zero(),
+                    "found",
+                )?;
                 let present = self.cx.append_basic_block(f, "get.present");
                 let done = self.cx.append_basic_block(f, "get.done");
                 self.b.build_conditional_branch(ok, present, done)?;
                 self.b.position_at_end(present);
-                let bits = self.b.build_load(self.cx.i64_type(), out, "bits")?.into_int_value();
-                let value = self.from_bits(bits, &v)?;
+                let bits = self
+                    .b
+                    .build_load(self.cx.i64_type(), out, "bits")?
+                    .into_int_value();
+                let value = self.bits_value(bits, &v)?;
                 let wrapped = self.wrap_optional(value, &v)?;
                 self.b.build_store(result, wrapped)?;
                 self.b.build_unconditional_branch(done)?;
@@ -508,18 +754,35 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     fn struct_desc(&mut self, id: u32) -> GlobalValue<'ctx> {
         let info = &self.typed.structs[id as usize];
-        let refs: Vec<u64> = info.fields.iter().enumerate().filter(|(_, (_, t))| t.is_ref()).map(|(i, _)| i as u64).collect();
+        let refs: Vec<u64> = info
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, t))| t.is_ref())
+            .map(|(i, _)| i as u64)
+            .collect();
         let (name, n) = (info.name.clone(), info.fields.len() as u64);
         self.fixed_desc(&format!("{name}.{id}"), n, &refs)
     }
 
-    pub(super) fn struct_literal(&mut self, e: &Expr, fields: &[(Ident, Expr)]) -> Result<Value<'ctx>> {
-        let Some(&id) = self.typed.struct_lits.get(&e.id) else { return Ok(None) };
+    pub(super) fn struct_literal(
+        &mut self,
+        e: &Expr,
+        fields: &[(Ident, Expr)],
+    ) -> Result<Value<'ctx>> {
+        let Some(&id) = self.typed.struct_lits.get(&e.id) else {
+            return Ok(None);
+        };
         // Values first, in source order; then the object.
         let mut values = Vec::new();
         for (name, value) in fields {
-            let Some(v) = self.expr(value)? else { return Ok(None) };
-            let index = self.typed.structs[id as usize].field(&name.name).map(|(i, _)| i).unwrap_or(0);
+            let Some(v) = self.expr(value)? else {
+                return Ok(None);
+            };
+            let index = self.typed.structs[id as usize]
+                .field(&name.name)
+                .map(|(i, _)| i)
+                .unwrap_or(0);
             values.push((index, v));
         }
         let desc = self.struct_desc(id).as_pointer_value();
@@ -534,11 +797,15 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// A closure object: its code, then the cells of the locals it captures.
     pub(super) fn closure(&mut self, e: &Expr) -> Result<Value<'ctx>> {
-        let Some(Res::Fn(id)) = self.typed.names.get(&e.id).copied() else { return Ok(None) };
+        let Some(Res::Fn(id)) = self.typed.names.get(&e.id).copied() else {
+            return Ok(None);
+        };
         let captures = self.typed.fns[id as usize].captures.clone();
         let n = captures.len() as u64;
         let refs: Vec<u64> = (1..=n).collect();
-        let desc = self.fixed_desc(&format!("closure{n}"), n + 1, &refs).as_pointer_value();
+        let desc = self
+            .fixed_desc(&format!("closure{n}"), n + 1, &refs)
+            .as_pointer_value();
         let obj = self.alloc(desc, 8 * (n + 1), "closure")?;
         let code = self.fns[id as usize].as_global_value().as_pointer_value();
         let p = self.slot_ptr(obj, 0)?;
@@ -559,15 +826,28 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
         let info = &self.typed.fns[id as usize];
         let mut params: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
-        params.extend(info.param_types.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+        params.extend(
+            info.param_types
+                .iter()
+                .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+        );
         let fn_type = self.fn_type(&info.ret.clone(), &params);
-        let wrapper = self.module.add_function(&format!("{}.value", info.symbol), fn_type, Some(Linkage::Internal));
+        let wrapper = self.module.add_function(
+            &format!("{}.value", info.symbol),
+            fn_type,
+            Some(Linkage::Internal),
+        );
         self.add_attr(wrapper, "nounwind");
         let here = self.b.get_insert_block();
         let bb = self.cx.append_basic_block(wrapper, "entry");
         self.b.position_at_end(bb);
-        let args: Vec<BasicMetadataValueEnum> = wrapper.get_param_iter().skip(1).map(Into::into).collect();
-        let r = self.b.build_call(self.fns[id as usize], &args, "call")?.try_as_basic_value().basic();
+        let args: Vec<BasicMetadataValueEnum> =
+            wrapper.get_param_iter().skip(1).map(Into::into).collect();
+        let r = self
+            .b
+            .build_call(self.fns[id as usize], &args, "call")?
+            .try_as_basic_value()
+            .basic();
         match r {
             Some(v) => self.b.build_return(Some(&v))?,
             None => self.b.build_return(None)?,
@@ -580,7 +860,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         types.push(self.raw.into());
         values.push(wrapper.as_global_value().as_pointer_value().into());
         let ty = self.cx.struct_type(&types, false);
-        let g = self.module.add_global(ty, None, &format!("{}.value.obj", info.symbol));
+        let g = self
+            .module
+            .add_global(ty, None, &format!("{}.value.obj", info.symbol));
         g.set_initializer(&self.cx.const_struct(&values, false));
         g.set_constant(true);
         g.set_linkage(Linkage::Private);
@@ -594,42 +876,61 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `str(v)`: scalars through the runtime, strings as they are, composite
     /// values through a generated function per type.
-    pub(super) fn to_string(&mut self, v: BasicValueEnum<'ctx>, ty: &Type) -> Result<PointerValue<'ctx>> {
+    pub(super) fn string_of(
+        &mut self,
+        v: BasicValueEnum<'ctx>,
+        ty: &Type,
+    ) -> Result<PointerValue<'ctx>> {
         let r = match ty {
             Type::Str => return Ok(v.into_pointer_value()),
             Type::Int => self.call_rt(RuntimeFn::StringFromInt, &[v.into()], "str")?,
             Type::Float => self.call_rt(RuntimeFn::StringFromFloat, &[v.into()], "str")?,
             Type::Bool => {
-                let wide = self.b.build_int_z_extend(v.into_int_value(), self.cx.i32_type(), "wide")?;
+                let wide =
+                    self.b
+                        .build_int_z_extend(v.into_int_value(), self.cx.i32_type(), "wide")?;
                 self.call_rt(RuntimeFn::StringFromBool, &[wide.into()], "str")?
             }
             Type::Func(..) => return self.string_const("<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => return self.string_const("nil"),
             _ => {
-                let f = self.to_string_fn(ty)?;
-                self.b.build_call(f, &[v.into()], "str")?.try_as_basic_value().basic()
+                let f = self.string_of_fn(ty)?;
+                self.b
+                    .build_call(f, &[v.into()], "str")?
+                    .try_as_basic_value()
+                    .basic()
             }
         };
         Ok(r.expect("a string").into_pointer_value())
     }
 
-    fn to_string_fn(&mut self, ty: &Type) -> Result<inkwell::values::FunctionValue<'ctx>> {
+    fn string_of_fn(&mut self, ty: &Type) -> Result<inkwell::values::FunctionValue<'ctx>> {
         let key = ty.to_string();
         if let Some(&f) = self.to_string_fns.get(&key) {
             return Ok(f);
         }
         let fn_type = self.gc.fn_type(&[self.gc.into()], false);
-        let f = self.module.add_function(&format!("str.{key}"), fn_type, Some(Linkage::Internal));
+        let f = self
+            .module
+            .add_function(&format!("str.{key}"), fn_type, Some(Linkage::Internal));
         self.add_attr(f, "nounwind");
         self.to_string_fns.insert(key, f);
         // Build the body with a fresh function context, then come back.
-        let saved = (self.current, self.b.get_insert_block(), std::mem::take(&mut self.locals), std::mem::take(&mut self.loops));
+        let saved = (
+            self.current,
+            self.b.get_insert_block(),
+            std::mem::take(&mut self.locals),
+            std::mem::take(&mut self.loops),
+        );
         self.current = Some(f);
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
-        let v = f.get_nth_param(0).expect("one parameter").into_pointer_value();
+        let v = f
+            .get_nth_param(0)
+            .expect("one parameter")
+            .into_pointer_value();
         v.set_name("value");
-        let result = self.to_string_body(v, ty)?;
+        let result = self.string_of_body(v, ty)?;
         self.b.build_return(Some(&result))?;
         self.current = saved.0;
         if let Some(bb) = saved.1 {
@@ -640,7 +941,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(f)
     }
 
-    fn to_string_body(&mut self, v: PointerValue<'ctx>, ty: &Type) -> Result<PointerValue<'ctx>> {
+    fn string_of_body(&mut self, v: PointerValue<'ctx>, ty: &Type) -> Result<PointerValue<'ctx>> {
         let f = self.func();
         // The text so far lives in a GC slot the spill pass roots.
         let acc = self.entry_alloca(self.gc.into(), "text")?;
@@ -660,7 +961,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.b.build_conditional_branch(is_nil, done, some)?;
                 self.b.position_at_end(some);
                 let inner_v = self.unwrap_unchecked(v, ty)?;
-                let text = self.to_string(inner_v, inner)?;
+                let text = self.string_of(inner_v, inner)?;
                 self.b.build_store(acc, text)?;
                 self.b.build_unconditional_branch(done)?;
                 self.b.position_at_end(done);
@@ -671,10 +972,11 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let open = self.string_const(&format!("{name} {{"))?;
                 self.b.build_store(acc, open)?;
                 for (i, (fname, fty)) in fields.iter().enumerate() {
-                    let label = self.string_const(&format!("{}{fname}: ", if i == 0 { " " } else { ", " }))?;
+                    let label = self
+                        .string_const(&format!("{}{fname}: ", if i == 0 { " " } else { ", " }))?;
                     append(self, label)?;
                     let fv = self.load_slot(v, 8 * i as u64, fty)?;
-                    let text = self.to_string(fv, fty)?;
+                    let text = self.string_of(fv, fty)?;
                     append(self, text)?;
                 }
                 let close = self.string_const(if fields.is_empty() { "}" } else { " }" })?;
@@ -683,15 +985,18 @@ impl<'ctx> Codegen<'ctx, '_> {
             Type::Array(elem) => {
                 let open = self.string_const("[")?;
                 self.b.build_store(acc, open)?;
-                self.to_string_elements(v, elem, None, acc)?;
+                self.string_of_elements(v, elem, None, acc)?;
                 let close = self.string_const("]")?;
                 append(self, close)?;
             }
             Type::Map(k, val) => {
                 let open = self.string_const("{")?;
                 self.b.build_store(acc, open)?;
-                let keys = self.call_rt(RuntimeFn::MapKeys, &[v.into()], "keys")?.expect("keys").into_pointer_value();
-                self.to_string_elements(keys, k, Some((v, val)), acc)?;
+                let keys = self
+                    .call_rt(RuntimeFn::MapKeys, &[v.into()], "keys")?
+                    .expect("keys")
+                    .into_pointer_value();
+                self.string_of_elements(keys, k, Some((v, val)), acc)?;
                 let close = self.string_const("}")?;
                 append(self, close)?;
             }
@@ -700,11 +1005,14 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.b.build_store(acc, text)?;
             }
         }
-        Ok(self.b.build_load(self.gc, acc, "text")?.into_pointer_value())
+        Ok(self
+            .b
+            .build_load(self.gc, acc, "text")?
+            .into_pointer_value())
     }
 
     /// Appends `e0, e1, ...` (or `k0: v0, ...` for a map's keys) to `acc`.
-    fn to_string_elements(
+    fn string_of_elements(
         &mut self,
         arr: PointerValue<'ctx>,
         elem: &Type,
@@ -731,40 +1039,69 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(head);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+        let arr = self
+            .b
+            .build_load(self.gc, arr_slot, "items")?
+            .into_pointer_value();
         let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
         let go = self.b.build_int_compare(IntPredicate::SLT, i, len, "go")?;
         self.b.build_conditional_branch(go, body, done)?;
         self.b.position_at_end(body);
-        let first = self.b.build_int_compare(IntPredicate::EQ, i, i64t.const_zero(), "first")?;
+        let first = self
+            .b
+            .build_int_compare(IntPredicate::EQ, i, i64t.const_zero(), "first")?;
         let sep = self.string_const(", ")?;
         let empty = self.string_const("")?;
-        let prefix = self.b.build_select(first, empty, sep, "sep")?.into_pointer_value();
-        let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+        let prefix = self
+            .b
+            .build_select(first, empty, sep, "sep")?
+            .into_pointer_value();
+        let so_far = self
+            .b
+            .build_load(self.gc, acc, "text")?
+            .into_pointer_value();
         let joined = self.concat(so_far, prefix)?;
         self.b.build_store(acc, joined)?;
-        let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+        let arr = self
+            .b
+            .build_load(self.gc, arr_slot, "items")?
+            .into_pointer_value();
         let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
         let p = self.buffer_slot_ptr(data, i)?;
         let x = self.load_typed(p, elem)?;
-        let text = self.to_string(x, elem)?;
-        let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+        let text = self.string_of(x, elem)?;
+        let so_far = self
+            .b
+            .build_load(self.gc, acc, "text")?
+            .into_pointer_value();
         let joined = self.concat(so_far, text)?;
         self.b.build_store(acc, joined)?;
         if let (Some((_, val_ty)), Some(map_slot)) = (map, map_slot) {
             let colon = self.string_const(": ")?;
-            let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+            let so_far = self
+                .b
+                .build_load(self.gc, acc, "text")?
+                .into_pointer_value();
             let joined = self.concat(so_far, colon)?;
             self.b.build_store(acc, joined)?;
-            let m = self.b.build_load(self.gc, map_slot, "map")?.into_pointer_value();
-            let arr = self.b.build_load(self.gc, arr_slot, "items")?.into_pointer_value();
+            let m = self
+                .b
+                .build_load(self.gc, map_slot, "map")?
+                .into_pointer_value();
+            let arr = self
+                .b
+                .build_load(self.gc, arr_slot, "items")?
+                .into_pointer_value();
             let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
             let p = self.buffer_slot_ptr(data, i)?;
             let key = self.load_typed(p, elem)?;
             let map_ty = Type::Map(Box::new(elem.clone()), Box::new(val_ty.clone()));
             let value = self.map_index(m, key, &map_ty, Span::default())?;
-            let text = self.to_string(value, val_ty)?;
-            let so_far = self.b.build_load(self.gc, acc, "text")?.into_pointer_value();
+            let text = self.string_of(value, val_ty)?;
+            let so_far = self
+                .b
+                .build_load(self.gc, acc, "text")?
+                .into_pointer_value();
             let joined = self.concat(so_far, text)?;
             self.b.build_store(acc, joined)?;
         }

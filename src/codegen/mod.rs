@@ -30,7 +30,9 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType, PointerType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, GlobalValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, GlobalValue, IntValue, PointerValue,
+};
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use std::collections::HashMap;
 
@@ -70,7 +72,13 @@ pub struct Codegen<'ctx, 'a> {
 }
 
 impl<'ctx, 'a> Codegen<'ctx, 'a> {
-    pub fn new(cx: &'ctx Context, name: &str, typed: &'a Typed<'a>, sources: &'a SourceMap, layout: Layout) -> Self {
+    pub fn new(
+        cx: &'ctx Context,
+        name: &str,
+        typed: &'a Typed<'a>,
+        sources: &'a SourceMap,
+        layout: Layout,
+    ) -> Self {
         Codegen {
             cx,
             module: cx.create_module(name),
@@ -100,9 +108,15 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             if info.is_closure {
                 params.push(self.gc.into());
             }
-            params.extend(info.param_types.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+            params.extend(
+                info.param_types
+                    .iter()
+                    .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+            );
             let fn_type = self.fn_type(&info.ret, &params);
-            let f = self.module.add_function(&info.symbol, fn_type, Some(Linkage::Internal));
+            let f = self
+                .module
+                .add_function(&info.symbol, fn_type, Some(Linkage::Internal));
             self.add_attr(f, "nounwind");
             self.fns.push(f);
         }
@@ -121,11 +135,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn add_attr(&self, f: FunctionValue<'ctx>, name: &str) {
         let kind = Attribute::get_named_enum_kind_id(name);
-        f.add_attribute(AttributeLoc::Function, self.cx.create_enum_attribute(kind, 0));
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.cx.create_enum_attribute(kind, 0),
+        );
     }
 
     fn entry(&mut self) -> Result<()> {
-        let f = self.module.add_function(ENTRY_SYMBOL, self.cx.void_type().fn_type(&[], false), None);
+        let f =
+            self.module
+                .add_function(ENTRY_SYMBOL, self.cx.void_type().fn_type(&[], false), None);
         self.add_attr(f, "nounwind");
         let bb = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(bb);
@@ -147,7 +166,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn llvm_type(&self, t: &Type) -> BasicTypeEnum<'ctx> {
-        self.basic_type(t).unwrap_or_else(|| self.cx.i8_type().into())
+        self.basic_type(t)
+            .unwrap_or_else(|| self.cx.i8_type().into())
     }
 
     fn runtime_fn(&mut self, rf: RuntimeFn) -> FunctionValue<'ctx> {
@@ -165,27 +185,46 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 AbiType::Void => return None,
             })
         };
-        let params: Vec<BasicMetadataTypeEnum> = sig.params.iter().filter_map(|&t| abi(t)).map(Into::into).collect();
+        let params: Vec<BasicMetadataTypeEnum> = sig
+            .params
+            .iter()
+            .filter_map(|&t| abi(t))
+            .map(Into::into)
+            .collect();
         let fn_type = match abi(sig.ret) {
             Some(r) => r.fn_type(&params, false),
             None => self.cx.void_type().fn_type(&params, false),
         };
-        let f = self.module.add_function(sig.name, fn_type, Some(Linkage::External));
+        let f = self
+            .module
+            .add_function(sig.name, fn_type, Some(Linkage::External));
         self.add_attr(f, "nounwind");
         if sig.noreturn {
             self.add_attr(f, "noreturn");
             self.add_attr(f, "cold");
         }
         if sig.nogc {
-            f.add_attribute(AttributeLoc::Function, self.cx.create_string_attribute("weft-nogc", ""));
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.cx.create_string_attribute("weft-nogc", ""),
+            );
         }
         self.runtime.insert(rf, f);
         f
     }
 
-    fn call_rt(&mut self, rf: RuntimeFn, args: &[BasicMetadataValueEnum<'ctx>], name: &str) -> Result<Value<'ctx>> {
+    fn call_rt(
+        &mut self,
+        rf: RuntimeFn,
+        args: &[BasicMetadataValueEnum<'ctx>],
+        name: &str,
+    ) -> Result<Value<'ctx>> {
         let f = self.runtime_fn(rf);
-        Ok(self.b.build_call(f, args, name)?.try_as_basic_value().basic())
+        Ok(self
+            .b
+            .build_call(f, args, name)?
+            .try_as_basic_value()
+            .basic())
     }
 
     // ----- functions ------------------------------------------------------
@@ -207,10 +246,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.position_at_end(entry);
         let offset = info.is_closure as u32;
         if info.is_closure {
-            let env = f.get_nth_param(0).expect("closure env").into_pointer_value();
+            let env = f
+                .get_nth_param(0)
+                .expect("closure env")
+                .into_pointer_value();
             env.set_name("env");
             for (i, &local) in info.captures.iter().enumerate() {
-                let slot = self.entry_alloca(self.gc.into(), &format!("{}.cell", self.typed.locals[local as usize].name))?;
+                let slot = self.entry_alloca(
+                    self.gc.into(),
+                    &format!("{}.cell", self.typed.locals[local as usize].name),
+                )?;
                 let cell = self.load_slot(env, 8 * (i as u64 + 1), &Type::Str)?;
                 self.b.build_store(slot, cell)?;
                 self.locals.insert(local, slot);
@@ -218,7 +263,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
         for (i, &local) in info.params.iter().enumerate() {
             let name = self.typed.locals[local as usize].name.clone();
-            let param = f.get_nth_param(i as u32 + offset).expect("parameter count matches the signature");
+            let param = f
+                .get_nth_param(i as u32 + offset)
+                .expect("parameter count matches the signature");
             param.set_name(&name);
             self.declare_local(local, Some(param), &format!("{name}.addr"))?;
         }
@@ -235,7 +282,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn terminated(&self) -> bool {
-        self.b.get_insert_block().and_then(|bb| bb.get_terminator()).is_some()
+        self.b
+            .get_insert_block()
+            .and_then(|bb| bb.get_terminator())
+            .is_some()
     }
 
     fn func(&self) -> FunctionValue<'ctx> {
@@ -250,7 +300,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// An `alloca` in the entry block, where mem2reg can promote it.
     fn entry_alloca(&mut self, ty: BasicTypeEnum<'ctx>, name: &str) -> Result<PointerValue<'ctx>> {
-        let entry = self.func().get_first_basic_block().expect("entry block exists");
+        let entry = self
+            .func()
+            .get_first_basic_block()
+            .expect("entry block exists");
         let tmp = self.cx.create_builder();
         match entry.get_first_instruction() {
             Some(first) => tmp.position_before(&first),
@@ -269,7 +322,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             self.b.build_store(slot, cell)?;
             self.locals.insert(local, slot);
             if let Some(v) = init {
-                let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+                let cell = self
+                    .b
+                    .build_load(self.gc, slot, "cell")?
+                    .into_pointer_value();
                 self.store_slot(cell, 0, &ty, v)?;
             }
         } else {
@@ -288,7 +344,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let name = info.name.clone();
         let slot = self.locals[&local];
         if info.captured {
-            let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+            let cell = self
+                .b
+                .build_load(self.gc, slot, "cell")?
+                .into_pointer_value();
             self.load_slot(cell, 0, &ty)
         } else {
             self.b.build_load(self.llvm_type(&ty), slot, &name)
@@ -300,7 +359,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let ty = info.ty.clone();
         let slot = self.locals[&local];
         if info.captured {
-            let cell = self.b.build_load(self.gc, slot, "cell")?.into_pointer_value();
+            let cell = self
+                .b
+                .build_load(self.gc, slot, "cell")?
+                .into_pointer_value();
             self.store_slot(cell, 0, &ty, v)
         } else {
             self.b.build_store(slot, v)?;
@@ -335,7 +397,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let v = self.expr_as(value, &ty)?;
                 self.declare_local(local, v, &name.name)?;
             }
-            Stmt::Assign { target, op, value, .. } => self.assign(target, *op, value)?,
+            Stmt::Assign {
+                target, op, value, ..
+            } => self.assign(target, *op, value)?,
             Stmt::Expr(e) => {
                 self.expr(e)?;
             }
@@ -347,14 +411,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.b.build_unconditional_branch(head)?;
                 self.b.position_at_end(head);
                 match self.expr(cond)? {
-                    Some(c) => self.b.build_conditional_branch(c.into_int_value(), body_bb, exit)?,
+                    Some(c) => {
+                        self.b
+                            .build_conditional_branch(c.into_int_value(), body_bb, exit)?
+                    }
                     None => self.b.build_unconditional_branch(exit)?,
                 };
                 self.b.position_at_end(body_bb);
                 self.loop_body(body, head, exit)?;
                 self.b.position_at_end(exit);
             }
-            Stmt::WhileLet { name, value, body, .. } => {
+            Stmt::WhileLet {
+                name, value, body, ..
+            } => {
                 let f = self.func();
                 let head = self.cx.append_basic_block(f, "whilelet.cond");
                 let body_bb = self.cx.append_basic_block(f, "whilelet.body");
@@ -384,16 +453,34 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.loop_body(body, body_bb, exit)?;
                 self.b.position_at_end(exit);
             }
-            Stmt::For { var, iter, body, span } => match &iter.kind {
-                ExprKind::Range { start, end, inclusive } => self.for_range(var, start, end, *inclusive, body)?,
+            Stmt::For {
+                var,
+                iter,
+                body,
+                span,
+            } => match &iter.kind {
+                ExprKind::Range {
+                    start,
+                    end,
+                    inclusive,
+                } => self.for_range(var, start, end, *inclusive, body)?,
                 _ => {
-                    let elem = self.typed.for_arrays.get(span).cloned().unwrap_or(Type::Error);
+                    let elem = self
+                        .typed
+                        .for_arrays
+                        .get(span)
+                        .cloned()
+                        .unwrap_or(Type::Error);
                     self.for_array(var, iter, &elem, body)?;
                 }
             },
             Stmt::Break(_) | Stmt::Continue(_) => {
                 if let Some(&(cont, brk)) = self.loops.last() {
-                    let target = if matches!(stmt, Stmt::Break(_)) { brk } else { cont };
+                    let target = if matches!(stmt, Stmt::Break(_)) {
+                        brk
+                    } else {
+                        cont
+                    };
                     self.b.build_unconditional_branch(target)?;
                     self.dead_block();
                 }
@@ -425,7 +512,12 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     /// The body of a loop whose `continue` goes to `cont` and `break` to `exit`.
-    fn loop_body(&mut self, body: &Block, cont: BasicBlock<'ctx>, exit: BasicBlock<'ctx>) -> Result<()> {
+    fn loop_body(
+        &mut self,
+        body: &Block,
+        cont: BasicBlock<'ctx>,
+        exit: BasicBlock<'ctx>,
+    ) -> Result<()> {
         self.loops.push((cont, exit));
         self.block(body)?;
         self.loops.pop();
@@ -450,17 +542,25 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 _ => return Ok(()),
             },
             ExprKind::Field(base, _) => {
-                let Some(obj) = self.expr(base)? else { return Ok(()) };
+                let Some(obj) = self.expr(base)? else {
+                    return Ok(());
+                };
                 let index = self.typed.fields[&target.id];
                 Place::Slot(obj.into_pointer_value(), 8 * index as u64)
             }
             ExprKind::Index(base, index) => {
                 let base_ty = self.typed.ty(base).clone();
-                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else { return Ok(()) };
+                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else {
+                    return Ok(());
+                };
                 if let Type::Map(..) = base_ty {
                     Place::MapEntry(obj.into_pointer_value(), i)
                 } else {
-                    let elem = self.array_element_ptr(obj.into_pointer_value(), i.into_int_value(), index.span)?;
+                    let elem = self.array_element_ptr(
+                        obj.into_pointer_value(),
+                        i.into_int_value(),
+                        index.span,
+                    )?;
                     Place::Element(elem)
                 }
             }
@@ -497,8 +597,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     ExprKind::Index(_, index) => self.typed.ty(index).clone(),
                     _ => Type::Error,
                 };
-                let kb = self.to_bits(k, &key_ty)?;
-                let vb = self.to_bits(v, &target_ty)?;
+                let kb = self.value_bits(k, &key_ty)?;
+                let vb = self.value_bits(v, &target_ty)?;
                 self.call_rt(RuntimeFn::MapSet, &[m.into(), kb.into(), vb.into()], "")?;
             }
         }
@@ -507,10 +607,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `for i in a..b` counts in a hidden variable, so `..=` up to `int`'s
     /// maximum ends instead of wrapping around.
-    fn for_range(&mut self, var: &Ident, start: &Expr, end: &Expr, inclusive: bool, body: &Block) -> Result<()> {
+    fn for_range(
+        &mut self,
+        var: &Ident,
+        start: &Expr,
+        end: &Expr,
+        inclusive: bool,
+        body: &Block,
+    ) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
-        let (Some(a), Some(b)) = (self.expr(start)?, self.expr(end)?) else { return Ok(()) };
+        let (Some(a), Some(b)) = (self.expr(start)?, self.expr(end)?) else {
+            return Ok(());
+        };
         let counter = self.entry_alloca(i64t.into(), "for.index")?;
         self.b.build_store(counter, a)?;
         let head = self.cx.append_basic_block(f, "for.cond");
@@ -520,8 +629,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(head);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let pred = if inclusive { IntPredicate::SLE } else { IntPredicate::SLT };
-        let go = self.b.build_int_compare(pred, i, b.into_int_value(), "for.go")?;
+        let pred = if inclusive {
+            IntPredicate::SLE
+        } else {
+            IntPredicate::SLT
+        };
+        let go = self
+            .b
+            .build_int_compare(pred, i, b.into_int_value(), "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
         let local = self.typed.decls[&var.span];
@@ -529,10 +644,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.loop_body(body, latch, exit)?;
         self.b.position_at_end(latch);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let next = self.b.build_int_add(i, i64t.const_int(1, false), "i.next")?;
+        let next = self
+            .b
+            .build_int_add(i, i64t.const_int(1, false), "i.next")?;
         self.b.build_store(counter, next)?;
         if inclusive {
-            let last = self.b.build_int_compare(IntPredicate::EQ, i, b.into_int_value(), "for.last")?;
+            let last =
+                self.b
+                    .build_int_compare(IntPredicate::EQ, i, b.into_int_value(), "for.last")?;
             self.b.build_conditional_branch(last, exit, head)?;
         } else {
             self.b.build_unconditional_branch(head)?;
@@ -546,7 +665,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn for_array(&mut self, var: &Ident, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
-        let Some(arr) = self.expr(iter)? else { return Ok(()) };
+        let Some(arr) = self.expr(iter)? else {
+            return Ok(());
+        };
         let arr_slot = self.entry_alloca(self.gc.into(), "for.array")?;
         self.b.build_store(arr_slot, arr)?;
         let counter = self.entry_alloca(i64t.into(), "for.index")?;
@@ -558,9 +679,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(head);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let arr = self.b.build_load(self.gc, arr_slot, "array")?.into_pointer_value();
+        let arr = self
+            .b
+            .build_load(self.gc, arr_slot, "array")?
+            .into_pointer_value();
         let len = self.load_slot(arr, 0, &Type::Int)?.into_int_value();
-        let go = self.b.build_int_compare(IntPredicate::SLT, i, len, "for.go")?;
+        let go = self
+            .b
+            .build_int_compare(IntPredicate::SLT, i, len, "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
         let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
@@ -571,7 +697,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.loop_body(body, latch, exit)?;
         self.b.position_at_end(latch);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let next = self.b.build_int_add(i, i64t.const_int(1, false), "i.next")?;
+        let next = self
+            .b
+            .build_int_add(i, i64t.const_int(1, false), "i.next")?;
         self.b.build_store(counter, next)?;
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(exit);
@@ -614,22 +742,34 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Construct(..) => return self.construct(e),
             ExprKind::StructLit { fields, .. } => return self.struct_literal(e, fields),
             ExprKind::Unary(op, inner) => {
-                let Some(v) = self.expr(inner)? else { return Ok(None) };
+                let Some(v) = self.expr(inner)? else {
+                    return Ok(None);
+                };
                 match (op, self.typed.ty(inner)) {
-                    (UnOp::Neg, Type::Float) => self.b.build_float_neg(v.into_float_value(), "neg")?.into(),
+                    (UnOp::Neg, Type::Float) => {
+                        self.b.build_float_neg(v.into_float_value(), "neg")?.into()
+                    }
                     (UnOp::Neg, _) => self.b.build_int_neg(v.into_int_value(), "neg")?.into(),
                     (UnOp::Not, _) => self.b.build_not(v.into_int_value(), "not")?.into(),
                 }
             }
-            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => return self.short_circuit(*op, l, r),
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => {
+                return self.short_circuit(*op, l, r)
+            }
             ExprKind::Binary(op, l, r) => {
                 let lt = self.typed.ty(l).clone();
                 let rt = self.typed.ty(r).clone();
-                let (Some(a), Some(b)) = (self.expr(l)?, self.expr(r)?) else { return Ok(None) };
+                let (Some(a), Some(b)) = (self.expr(l)?, self.expr(r)?) else {
+                    return Ok(None);
+                };
                 if matches!(op, BinOp::Eq | BinOp::Ne) {
                     let ty = if lt == Type::Nil { rt } else { lt };
                     let eq = self.equal(a, b, &ty)?;
-                    return Ok(Some(if *op == BinOp::Ne { self.b.build_not(eq, "ne")?.into() } else { eq.into() }));
+                    return Ok(Some(if *op == BinOp::Ne {
+                        self.b.build_not(eq, "ne")?.into()
+                    } else {
+                        eq.into()
+                    }));
                 }
                 self.binary_values(*op, &lt, a, b, e.span)?
             }
@@ -638,29 +778,46 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 if let Some(Res::Fn(f)) = self.typed.names.get(&e.id) {
                     return Ok(Some(self.fn_value(*f)?.into()));
                 }
-                let Some(obj) = self.expr(base)? else { return Ok(None) };
+                let Some(obj) = self.expr(base)? else {
+                    return Ok(None);
+                };
                 let index = self.typed.fields[&e.id];
                 let ty = self.typed.ty(e).clone();
                 self.load_slot(obj.into_pointer_value(), 8 * index as u64, &ty)?
             }
             ExprKind::Index(base, index) => {
                 let base_ty = self.typed.ty(base).clone();
-                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else { return Ok(None) };
+                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else {
+                    return Ok(None);
+                };
                 if let Type::Map(..) = base_ty {
                     self.map_index(obj.into_pointer_value(), i, &base_ty, e.span)?
                 } else {
-                    let p = self.array_element_ptr(obj.into_pointer_value(), i.into_int_value(), e.span)?;
+                    let p = self.array_element_ptr(
+                        obj.into_pointer_value(),
+                        i.into_int_value(),
+                        e.span,
+                    )?;
                     let ty = self.typed.ty(e).clone();
                     self.load_typed(p, &ty)?
                 }
             }
             ExprKind::Unwrap(inner) => {
                 let opt_ty = self.typed.ty(inner).clone();
-                let Some(v) = self.expr(inner)? else { return Ok(None) };
+                let Some(v) = self.expr(inner)? else {
+                    return Ok(None);
+                };
                 self.unwrap_checked(v.into_pointer_value(), &opt_ty, e.span)?
             }
-            ExprKind::If { cond, then, els } => return self.if_expr(e, Some(cond), None, then, els.as_deref()),
-            ExprKind::IfLet { name, value, then, els } => return self.if_expr(e, None, Some((name, value)), then, els.as_deref()),
+            ExprKind::If { cond, then, els } => {
+                return self.if_expr(e, Some(cond), None, then, els.as_deref())
+            }
+            ExprKind::IfLet {
+                name,
+                value,
+                then,
+                els,
+            } => return self.if_expr(e, None, Some((name, value)), then, els.as_deref()),
             ExprKind::Block(b) => {
                 let want = self.basic_type(self.typed.ty(e)).is_some();
                 return self.block_value(b, want);
@@ -690,11 +847,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let end_bb = self.cx.append_basic_block(f, "if.end");
         let mut bound = None;
         if let Some(cond) = cond {
-            let Some(c) = self.expr(cond)? else { return Ok(None) };
-            self.b.build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
+            let Some(c) = self.expr(cond)? else {
+                return Ok(None);
+            };
+            self.b
+                .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
         } else if let Some((name, value)) = let_binding {
             let opt_ty = self.typed.ty(value).clone();
-            let Some(v) = self.expr(value)? else { return Ok(None) };
+            let Some(v) = self.expr(value)? else {
+                return Ok(None);
+            };
             let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
             self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
             bound = Some((name, v.into_pointer_value(), opt_ty));
@@ -721,7 +883,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
     }
 
-    fn store_arm(&mut self, slot: Option<PointerValue<'ctx>>, v: Value<'ctx>, _ty: &Type, end: BasicBlock<'ctx>) -> Result<()> {
+    fn store_arm(
+        &mut self,
+        slot: Option<PointerValue<'ctx>>,
+        v: Value<'ctx>,
+        _ty: &Type,
+        end: BasicBlock<'ctx>,
+    ) -> Result<()> {
         if self.terminated() {
             return Ok(());
         }
@@ -734,11 +902,17 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn short_circuit(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Value<'ctx>> {
         let f = self.func();
-        let Some(a) = self.expr(l)? else { return Ok(None) };
+        let Some(a) = self.expr(l)? else {
+            return Ok(None);
+        };
         let lhs_end = self.b.get_insert_block().expect("positioned");
         let and = op == BinOp::And;
-        let rhs_bb = self.cx.append_basic_block(f, if and { "and.rhs" } else { "or.rhs" });
-        let end_bb = self.cx.append_basic_block(f, if and { "and.end" } else { "or.end" });
+        let rhs_bb = self
+            .cx
+            .append_basic_block(f, if and { "and.rhs" } else { "or.rhs" });
+        let end_bb = self
+            .cx
+            .append_basic_block(f, if and { "and.end" } else { "or.end" });
         let a = a.into_int_value();
         if and {
             self.b.build_conditional_branch(a, rhs_bb, end_bb)?;
@@ -763,7 +937,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         Ok(Some(phi.as_basic_value()))
     }
 
-    fn binary_values(&mut self, op: BinOp, operand: &Type, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>, span: Span) -> Result<BasicValueEnum<'ctx>> {
+    fn binary_values(
+        &mut self,
+        op: BinOp,
+        operand: &Type,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+        span: Span,
+    ) -> Result<BasicValueEnum<'ctx>> {
         use BinOp::*;
         if *operand == Type::Str {
             return self.string_binary(op, a.into_pointer_value(), b.into_pointer_value());
@@ -783,7 +964,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 Le => pred(FloatPredicate::OLE)?.into(),
                 Gt => pred(FloatPredicate::OGT)?.into(),
                 Ge => pred(FloatPredicate::OGE)?.into(),
-                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => unreachable!("rejected by the checker"),
+                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => {
+                    unreachable!("rejected by the checker")
+                }
             });
         }
         let (x, y) = (a.into_int_value(), b.into_int_value());
@@ -817,30 +1000,59 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `/` and `%` on ints: panic on zero; `int.min / -1` wraps (to `int.min`,
     /// remainder 0) instead of being undefined as LLVM's `sdiv` would be.
-    fn division(&mut self, op: BinOp, x: IntValue<'ctx>, y: IntValue<'ctx>, span: Span) -> Result<IntValue<'ctx>> {
+    fn division(
+        &mut self,
+        op: BinOp,
+        x: IntValue<'ctx>,
+        y: IntValue<'ctx>,
+        span: Span,
+    ) -> Result<IntValue<'ctx>> {
         let f = self.func();
         let i64t = self.cx.i64_type();
         let zero = i64t.const_zero();
-        let is_zero = self.b.build_int_compare(IntPredicate::EQ, y, zero, "div.zero")?;
+        let is_zero = self
+            .b
+            .build_int_compare(IntPredicate::EQ, y, zero, "div.zero")?;
         let panic_bb = self.cx.append_basic_block(f, "div.panic");
         let ok_bb = self.cx.append_basic_block(f, "div.ok");
         self.b.build_conditional_branch(is_zero, panic_bb, ok_bb)?;
         self.b.position_at_end(panic_bb);
-        let msg = if op == BinOp::Div { "integer division by zero" } else { "integer remainder by zero" };
+        let msg = if op == BinOp::Div {
+            "integer division by zero"
+        } else {
+            "integer remainder by zero"
+        };
         self.panic(msg, span)?;
         self.b.position_at_end(ok_bb);
         let minus_one = i64t.const_all_ones();
-        let is_minus_one = self.b.build_int_compare(IntPredicate::EQ, y, minus_one, "div.minus1")?;
+        let is_minus_one =
+            self.b
+                .build_int_compare(IntPredicate::EQ, y, minus_one, "div.minus1")?;
         let one = i64t.const_int(1, false);
-        let safe = self.b.build_select(is_minus_one, one, y, "div.safe")?.into_int_value();
+        let safe = self
+            .b
+            .build_select(is_minus_one, one, y, "div.safe")?
+            .into_int_value();
         let (plain, special) = if op == BinOp::Div {
-            (self.b.build_int_signed_div(x, safe, "div")?, self.b.build_int_neg(x, "div.neg")?)
+            (
+                self.b.build_int_signed_div(x, safe, "div")?,
+                self.b.build_int_neg(x, "div.neg")?,
+            )
         } else {
             (self.b.build_int_signed_rem(x, safe, "rem")?, zero)
         };
         Ok(self
             .b
-            .build_select(is_minus_one, special, plain, if op == BinOp::Div { "quot" } else { "remainder" })?
+            .build_select(
+                is_minus_one,
+                special,
+                plain,
+                if op == BinOp::Div {
+                    "quot"
+                } else {
+                    "remainder"
+                },
+            )?
             .into_int_value())
     }
 
@@ -857,7 +1069,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let (loc, loc_len) = self.location(span)?;
         let msg_ptr = self.bytes_ptr(msg.as_bytes())?;
         let len = self.cx.i64_type().const_int(msg.len() as u64, false);
-        self.call_rt(RuntimeFn::Panic, &[msg_ptr.into(), len.into(), loc.into(), loc_len.into()], "")?;
+        self.call_rt(
+            RuntimeFn::Panic,
+            &[msg_ptr.into(), len.into(), loc.into(), loc_len.into()],
+            "",
+        )?;
         self.b.build_unreachable()?;
         Ok(())
     }
@@ -882,7 +1098,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     // ----- calls ------------------------------------------------------------------
 
-    fn args(&mut self, args: &[Expr], params: &[Type]) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
+    fn args(
+        &mut self,
+        args: &[Expr],
+        params: &[Type],
+    ) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
         let mut values = Vec::new();
         for (a, p) in args.iter().zip(params) {
             match self.expr_as(a, p)? {
@@ -894,45 +1114,80 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
-        let Some(&kind) = self.typed.calls.get(&e.id) else { return Ok(None) };
+        let Some(&kind) = self.typed.calls.get(&e.id) else {
+            return Ok(None);
+        };
         let result = match kind {
             Callee::Fn(id) => {
                 let params = self.typed.fns[id as usize].param_types.clone();
-                let Some(values) = self.args(args, &params)? else { return Ok(None) };
-                self.b.build_call(self.fns[id as usize], &values, "call")?.try_as_basic_value().basic()
+                let Some(values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
+                self.b
+                    .build_call(self.fns[id as usize], &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
             }
             Callee::Method(id) => {
-                let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
-                let Some(recv) = self.expr(base)? else { return Ok(None) };
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(recv) = self.expr(base)? else {
+                    return Ok(None);
+                };
                 let params = self.typed.fns[id as usize].param_types[1..].to_vec();
-                let Some(mut values) = self.args(args, &params)? else { return Ok(None) };
+                let Some(mut values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
                 values.insert(0, recv.into());
-                self.b.build_call(self.fns[id as usize], &values, "call")?.try_as_basic_value().basic()
+                self.b
+                    .build_call(self.fns[id as usize], &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
             }
             Callee::Indirect => {
-                let Type::Func(params, ret) = self.typed.ty(callee).clone() else { return Ok(None) };
-                let Some(closure) = self.expr(callee)? else { return Ok(None) };
-                let Some(mut values) = self.args(args, &params)? else { return Ok(None) };
+                let Type::Func(params, ret) = self.typed.ty(callee).clone() else {
+                    return Ok(None);
+                };
+                let Some(closure) = self.expr(callee)? else {
+                    return Ok(None);
+                };
+                let Some(mut values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
                 let closure = closure.into_pointer_value();
                 values.insert(0, closure.into());
                 let code = self.load_raw_slot(closure, 0)?;
                 let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
-                param_types.extend(params.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+                param_types.extend(
+                    params
+                        .iter()
+                        .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+                );
                 let fn_type = self.fn_type(&ret, &param_types);
-                self.b.build_indirect_call(fn_type, code, &values, "call")?.try_as_basic_value().basic()
+                self.b
+                    .build_indirect_call(fn_type, code, &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
             }
             Callee::Builtin(b) => self.builtin(b, args, e.span)?,
             Callee::Array(m) => self.array_method(m, callee, args)?,
             Callee::Map(m) => self.map_method(m, callee, args)?,
             Callee::StrLen => {
-                let ExprKind::Field(base, _) = &callee.kind else { return Ok(None) };
-                let Some(s) = self.expr(base)? else { return Ok(None) };
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(s) = self.expr(base)? else {
+                    return Ok(None);
+                };
                 Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
             }
             Callee::Runtime(rf) => {
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
                 for a in args {
-                    let Some(v) = self.expr(a)? else { return Ok(None) };
+                    let Some(v) = self.expr(a)? else {
+                        return Ok(None);
+                    };
                     values.push(v.into());
                 }
                 // Runtime results that are `T?` of scalars come boxed already.
@@ -941,13 +1196,20 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Callee::Intrinsic(name) => {
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
                 for a in args {
-                    let Some(v) = self.expr(a)? else { return Ok(None) };
+                    let Some(v) = self.expr(a)? else {
+                        return Ok(None);
+                    };
                     values.push(v.into());
                 }
                 let f64t = self.cx.f64_type();
                 let intrinsic = Intrinsic::find(name).expect("a known LLVM intrinsic");
-                let decl = intrinsic.get_declaration(&self.module, &[f64t.into()]).expect("declarable for f64");
-                self.b.build_call(decl, &values, "math")?.try_as_basic_value().basic()
+                let decl = intrinsic
+                    .get_declaration(&self.module, &[f64t.into()])
+                    .expect("declarable for f64");
+                self.b
+                    .build_call(decl, &values, "math")?
+                    .try_as_basic_value()
+                    .basic()
             }
         };
         if self.typed.ty(e) == &Type::Never && !self.terminated() {
@@ -964,8 +1226,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let newline = b != Builtin::Print;
                 match args.first() {
                     // A literal and its newline go out in one write.
-                    Some(Expr { kind: ExprKind::Str(parts), .. }) if parts.len() == 1 && matches!(parts[0], StrPart::Lit(_)) => {
-                        let StrPart::Lit(s) = &parts[0] else { unreachable!() };
+                    Some(Expr {
+                        kind: ExprKind::Str(parts),
+                        ..
+                    }) if parts.len() == 1 && matches!(parts[0], StrPart::Lit(_)) => {
+                        let StrPart::Lit(s) = &parts[0] else {
+                            unreachable!()
+                        };
                         let mut text = s.clone();
                         if newline {
                             text.push('\n');
@@ -995,24 +1262,41 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Builtin::Panic => {
                 if let Some(msg) = self.expr(&args[0])? {
                     let (loc, len) = self.location(span)?;
-                    self.call_rt(RuntimeFn::PanicString, &[msg.into(), loc.into(), len.into()], "")?;
+                    self.call_rt(
+                        RuntimeFn::PanicString,
+                        &[msg.into(), loc.into(), len.into()],
+                        "",
+                    )?;
                 }
                 Ok(None)
             }
             Builtin::Assert => {
-                let Some(c) = self.expr(&args[0])? else { return Ok(None) };
+                let Some(c) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
                 let f = self.func();
                 let fail = self.cx.append_basic_block(f, "assert.fail");
                 let ok = self.cx.append_basic_block(f, "assert.ok");
-                self.b.build_conditional_branch(c.into_int_value(), ok, fail)?;
+                self.b
+                    .build_conditional_branch(c.into_int_value(), ok, fail)?;
                 self.b.position_at_end(fail);
                 match args.get(1) {
                     Some(msg) => {
                         let prefix = self.string_const("assertion failed: ")?;
                         if let Some(m) = self.expr(msg)? {
-                            let text = self.call_rt(RuntimeFn::StringConcat, &[prefix.into(), m.into()], "msg")?.expect("a string");
+                            let text = self
+                                .call_rt(
+                                    RuntimeFn::StringConcat,
+                                    &[prefix.into(), m.into()],
+                                    "msg",
+                                )?
+                                .expect("a string");
                             let (loc, len) = self.location(span)?;
-                            self.call_rt(RuntimeFn::PanicString, &[text.into(), loc.into(), len.into()], "")?;
+                            self.call_rt(
+                                RuntimeFn::PanicString,
+                                &[text.into(), loc.into(), len.into()],
+                                "",
+                            )?;
                         }
                         if !self.terminated() {
                             self.b.build_unreachable()?;
@@ -1025,28 +1309,47 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             Builtin::ToInt | Builtin::ToFloat => {
                 let from = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
                 Ok(Some(match (b, from) {
                     (Builtin::ToInt, Type::Float) => {
                         // Saturating, NaN to 0: a conversion is never undefined.
                         let i64t = self.cx.i64_type();
                         let f64t = self.cx.f64_type();
                         let sat = Intrinsic::find("llvm.fptosi.sat").expect("LLVM has fptosi.sat");
-                        let decl = sat.get_declaration(&self.module, &[i64t.into(), f64t.into()]).expect("fptosi.sat.i64.f64 exists");
-                        self.b.build_call(decl, &[v.into()], "to_int")?.try_as_basic_value().basic().expect("returns a value")
+                        let decl = sat
+                            .get_declaration(&self.module, &[i64t.into(), f64t.into()])
+                            .expect("fptosi.sat.i64.f64 exists");
+                        self.b
+                            .build_call(decl, &[v.into()], "to_int")?
+                            .try_as_basic_value()
+                            .basic()
+                            .expect("returns a value")
                     }
-                    (Builtin::ToFloat, Type::Int) => self.b.build_signed_int_to_float(v.into_int_value(), self.cx.f64_type(), "to_float")?.into(),
+                    (Builtin::ToFloat, Type::Int) => self
+                        .b
+                        .build_signed_int_to_float(
+                            v.into_int_value(),
+                            self.cx.f64_type(),
+                            "to_float",
+                        )?
+                        .into(),
                     _ => v,
                 }))
             }
             Builtin::Str => {
                 let ty = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
-                Ok(Some(self.to_string(v, &ty)?.into()))
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
+                Ok(Some(self.string_of(v, &ty)?.into()))
             }
             Builtin::Len => {
                 let ty = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else { return Ok(None) };
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
                 let p = v.into_pointer_value();
                 Ok(match ty {
                     Type::Map(..) => self.call_rt(RuntimeFn::MapLen, &[p.into()], "len")?,
@@ -1061,7 +1364,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let p = self.bytes_ptr(bytes)?;
         let i32t = self.cx.i32_type();
         let len = self.cx.i64_type().const_int(bytes.len() as u64, false);
-        self.call_rt(RuntimeFn::WriteStr, &[i32t.const_int(stream, false).into(), p.into(), len.into()], "")?;
+        self.call_rt(
+            RuntimeFn::WriteStr,
+            &[i32t.const_int(stream, false).into(), p.into(), len.into()],
+            "",
+        )?;
         Ok(())
     }
 
@@ -1076,12 +1383,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.call_rt(RuntimeFn::WriteFloat, &[s, v.into()], "")?;
             }
             Type::Bool => {
-                let wide = self.b.build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
+                let wide = self
+                    .b
+                    .build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
                 self.call_rt(RuntimeFn::WriteBool, &[s, wide.into()], "")?;
             }
             Type::Unit | Type::Never | Type::Error => {}
             _ => {
-                let text = self.to_string(v, ty)?;
+                let text = self.string_of(v, ty)?;
                 self.call_rt(RuntimeFn::WriteString, &[s, text.into()], "")?;
             }
         }
