@@ -35,7 +35,7 @@ WORKLOADS = [
             ("C (clang-22 -O2)", ["clang-22", "-O2", "-o", "{out}", "fib/fib.c"], ["{out}"]),
         ],
         "goal": ("within 1.05x of C", 1.05),
-        "note": "fib(35) runs in about 50 ms, so wall time is mostly noise and process start-up; "
+        "note": "fib(35) runs in a few tens of ms, so wall time is mostly noise and process start-up; "
         "the instruction counts are the steadier comparison.",
     },
     {
