@@ -39,6 +39,8 @@ pub enum Type {
     Map(Box<Type>, Box<Type>),
     Optional(Box<Type>),
     Struct(StructId),
+    /// An enum; its id indexes `Typed::structs` too (nominal types share one table).
+    Enum(StructId),
     Func(Vec<Type>, Box<Type>),
     /// The type of statements and of functions without `-> T`.
     Unit,
@@ -65,7 +67,7 @@ impl fmt::Display for Type {
             Type::Array(t) => write!(f, "[{t}]"),
             Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
             Type::Optional(t) => write!(f, "{t}?"),
-            Type::Struct(id) => {
+            Type::Struct(id) | Type::Enum(id) => {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
                 f.write_str(&name.unwrap_or_else(|| "struct".into()))
             }
@@ -97,6 +99,7 @@ impl Type {
         matches!(
             self,
             Type::Str
+                | Type::Enum(_)
                 | Type::Array(_)
                 | Type::Map(..)
                 | Type::Optional(_)
@@ -143,15 +146,30 @@ pub struct LocalInfo {
     pub captured: bool,
 }
 
+/// A struct, or an enum (`is_enum`, with `variants` instead of fields).
 #[derive(Debug)]
 pub struct StructInfo {
     pub name: String,
     pub fields: Vec<(String, Type)>,
     pub span: Span,
     pub methods: HashMap<String, FnId>,
+    pub is_enum: bool,
+    /// For enums: each variant's name and payload types; the tag is the index.
+    pub variants: Vec<(String, Vec<Type>)>,
 }
 
 impl StructInfo {
+    pub fn variant(&self, name: &str) -> Option<usize> {
+        self.variants.iter().position(|(n, _)| n == name)
+    }
+    /// The type of values of this struct or enum.
+    pub fn ty(&self, id: StructId) -> Type {
+        if self.is_enum {
+            Type::Enum(id)
+        } else {
+            Type::Struct(id)
+        }
+    }
     pub fn field(&self, name: &str) -> Option<(usize, &Type)> {
         self.fields
             .iter()
@@ -253,6 +271,10 @@ pub struct Typed<'a> {
     pub fields: HashMap<ExprId, usize>,
     /// For a `StructLit`: the struct.
     pub struct_lits: HashMap<ExprId, StructId>,
+    /// A variant constructor call `E.V(..)` or unit variant `E.V`: (enum, tag).
+    pub variants: HashMap<ExprId, (StructId, usize)>,
+    /// A pattern that tests a variant (by the pattern's span): (enum, tag).
+    pub pattern_variants: HashMap<Span, (StructId, usize)>,
     /// The local declared by a `let`, `for`, `if let`, parameter or closure parameter, keyed by its name's span.
     pub decls: HashMap<Span, LocalId>,
     /// For `for x in e` loops over arrays: the element type (absent for ranges).
@@ -364,10 +386,26 @@ impl<'a> Checker<'a, '_> {
                             fields: Vec::new(),
                             span: s.name.span,
                             methods: HashMap::new(),
+                            is_enum: false,
+                            variants: Vec::new(),
                         });
                         self.items[m].insert(s.name.name.clone(), ItemRef::Struct(id));
                     }
-                    Item::Enum(e) => self.error(unsupported("`enum`", e.name.span)),
+                    Item::Enum(e) => {
+                        if self.redefined(m, &e.name) {
+                            continue;
+                        }
+                        let id = self.out.structs.len() as StructId;
+                        self.out.structs.push(StructInfo {
+                            name: e.name.name.clone(),
+                            fields: Vec::new(),
+                            span: e.name.span,
+                            methods: HashMap::new(),
+                            is_enum: true,
+                            variants: Vec::new(),
+                        });
+                        self.items[m].insert(e.name.name.clone(), ItemRef::Struct(id));
+                    }
                     _ => {}
                 }
             }
@@ -398,6 +436,39 @@ impl<'a> Checker<'a, '_> {
                         fields.push((f.name.name.clone(), t));
                     }
                     self.out.structs[id as usize].fields = fields;
+                }
+                if let Item::Enum(e) = item {
+                    let Some(ItemRef::Struct(id)) = self.items[m].get(&e.name.name).copied() else {
+                        continue;
+                    };
+                    if self.out.structs[id as usize].span != e.name.span {
+                        continue;
+                    }
+                    let mut variants: Vec<(String, Vec<Type>)> = Vec::new();
+                    for v in &e.variants {
+                        if variants.iter().any(|(n, _)| *n == v.name.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    "duplicate-variant",
+                                    format!("the variant `{}` is declared twice", v.name.name),
+                                )
+                                .with_label(v.name.span, "declared again here"),
+                            );
+                            continue;
+                        }
+                        let payload = v.payload.iter().map(|t| self.resolve_type(t)).collect();
+                        variants.push((v.name.name.clone(), payload));
+                    }
+                    if variants.is_empty() {
+                        self.error(
+                            Diagnostic::error(
+                                "empty-enum",
+                                format!("the enum `{}` has no variants", e.name.name),
+                            )
+                            .with_label(e.name.span, "an enum needs at least one variant"),
+                        );
+                    }
+                    self.out.structs[id as usize].variants = variants;
                 }
             }
         }
@@ -430,11 +501,11 @@ impl<'a> Checker<'a, '_> {
                                 self.error(
                                     Diagnostic::error(
                                         "unknown-type",
-                                        format!("unknown struct `{}`", imp.target.name),
+                                        format!("unknown struct or enum `{}`", imp.target.name),
                                     )
                                     .with_label(
                                         imp.target.span,
-                                        "`impl` needs a struct declared in this file",
+                                        "`impl` needs a struct or enum declared in this file",
                                     ),
                                 );
                                 continue;
@@ -521,7 +592,7 @@ impl<'a> Checker<'a, '_> {
         for (i, p) in f.params.iter().enumerate() {
             let t = match (&p.ty, owner) {
                 (Some(t), _) => self.resolve_type(t),
-                (None, Some(s)) if i == 0 => Type::Struct(s),
+                (None, Some(s)) if i == 0 => self.out.structs[s as usize].ty(s),
                 (None, _) => {
                     self.error(
                         Diagnostic::error(
@@ -619,7 +690,9 @@ impl<'a> Checker<'a, '_> {
                         Type::Error
                     }
                     _ => match self.lookup_item(path) {
-                        Some(ItemRef::Struct(id)) if args.is_empty() => Type::Struct(id),
+                        Some(ItemRef::Struct(id)) if args.is_empty() => {
+                            self.out.structs[id as usize].ty(id)
+                        }
                         _ => {
                             self.error(
                                 Diagnostic::error("unknown-type", format!("unknown type `{name}`"))
@@ -1325,10 +1398,7 @@ impl<'a> Checker<'a, '_> {
                 self.check_closure(e, params, ret.as_ref(), body)
             }
             ExprKind::Error => Type::Error,
-            ExprKind::Match(..) => {
-                self.error(unsupported("`match`", e.span));
-                Type::Error
-            }
+            ExprKind::Match(scrutinee, arms) => self.check_match(e, scrutinee, arms, want),
             ExprKind::Await(_) => {
                 self.error(
                     Diagnostic::error("await-outside-async", "`await` outside of an `async fn`")
@@ -1454,7 +1524,10 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn check_struct_lit(&mut self, e: &Expr, path: &[Ident], fields: &'a [(Ident, Expr)]) -> Type {
-        let Some(ItemRef::Struct(id)) = self.lookup_item(path) else {
+        let found = self
+            .lookup_item(path)
+            .filter(|r| matches!(r, ItemRef::Struct(i) if !self.out.structs[*i as usize].is_enum));
+        let Some(ItemRef::Struct(id)) = found else {
             let name = path
                 .iter()
                 .map(|p| p.name.as_str())
@@ -1556,6 +1629,9 @@ impl<'a> Checker<'a, '_> {
                 };
             }
         }
+        if let Some(t) = self.enum_variant(e, base, field, None) {
+            return t;
+        }
         let bt = self.check_expr(base, ANY);
         match &bt {
             Type::Struct(id) => {
@@ -1601,6 +1677,303 @@ impl<'a> Checker<'a, '_> {
             .iter()
             .rev()
             .find_map(|c| c.scopes.iter().rev().find_map(|s| s.get(name).copied()))
+    }
+
+    /// `E.V` (unit variant, `args` None) or `E.V(args)` when `base` names an
+    /// enum `E` (not shadowed by a local). `None` when `base` is not an enum.
+    fn enum_variant(
+        &mut self,
+        e: &Expr,
+        base: &Expr,
+        variant: &Ident,
+        args: Option<&'a [Expr]>,
+    ) -> Option<Type> {
+        let ExprKind::Name(name) = &base.kind else {
+            return None;
+        };
+        if self.lookup_local_quiet(name).is_some() {
+            return None;
+        }
+        let ident = Ident {
+            name: name.clone(),
+            span: base.span,
+        };
+        let Some(ItemRef::Struct(id)) = self.lookup_item(std::slice::from_ref(&ident)) else {
+            return None;
+        };
+        let info = &self.out.structs[id as usize];
+        if !info.is_enum {
+            return None;
+        }
+        let Some(tag) = info.variant(&variant.name) else {
+            if args.is_some() && info.methods.contains_key(&variant.name) {
+                return None; // a static method of the enum
+            }
+            for a in args.unwrap_or_default() {
+                self.check_expr(a, ANY);
+            }
+            self.error(
+                Diagnostic::error(
+                    "unknown-variant",
+                    format!("`{name}` has no variant `{}`", variant.name),
+                )
+                .with_label(variant.span, "not a variant of this enum"),
+            );
+            return Some(Type::Error);
+        };
+        let payload = info.variants[tag].1.clone();
+        self.out.variants.insert(e.id, (id, tag));
+        match args {
+            Some(args) => {
+                self.check_args(
+                    e,
+                    &variant.name,
+                    &payload,
+                    args,
+                    Some(info_span(&self.out.structs[id as usize])),
+                );
+            }
+            None if !payload.is_empty() => {
+                self.error(
+                    Diagnostic::error(
+                        "wrong-argument-count",
+                        format!(
+                            "the variant `{name}.{}` holds {} value{}",
+                            variant.name,
+                            payload.len(),
+                            plural(payload.len())
+                        ),
+                    )
+                    .with_label(e.span, format!("write `{name}.{}(...)`", variant.name)),
+                );
+            }
+            None => {}
+        }
+        Some(Type::Enum(id))
+    }
+
+    fn check_match(
+        &mut self,
+        e: &'a Expr,
+        scrutinee: &'a Expr,
+        arms: &'a [MatchArm],
+        want: Option<&Type>,
+    ) -> Type {
+        let st = self.check_expr(scrutinee, ANY);
+        let mut result: Option<Type> = None;
+        let mut all_diverge = true;
+        for arm in arms {
+            self.push_scope();
+            self.check_pattern(&arm.pattern, &st);
+            let hint = match (&result, want) {
+                (Some(t), Some(_)) if !matches!(t, Type::Nil | Type::Never) => Some(t.clone()),
+                _ => want.cloned(),
+            };
+            let t = self.check_expr(&arm.body, hint.as_ref());
+            self.pop_scope();
+            all_diverge &= t == Type::Never;
+            if want.is_none() || t == Type::Never {
+                continue;
+            }
+            match &result {
+                None => result = Some(t),
+                Some(Type::Nil) if matches!(t, Type::Optional(_)) => result = Some(t),
+                Some(r) if fits(&t, r) => {}
+                Some(r) => {
+                    let r = r.clone();
+                    self.error(
+                        Diagnostic::error(
+                            "branch-type-mismatch",
+                            "`match` arms have different types",
+                        )
+                        .with_label(arm.body.span, format!("this is a `{t}`"))
+                        .with_label(arms[0].body.span, format!("the first arm is a `{r}`")),
+                    );
+                    result = Some(Type::Error);
+                }
+            }
+        }
+        self.check_exhaustive(e, &st, arms);
+        if all_diverge && !arms.is_empty() {
+            return Type::Never;
+        }
+        match want {
+            None => Type::Unit,
+            Some(_) => result.unwrap_or(Type::Unit),
+        }
+    }
+
+    /// Checks a pattern against the type it matches, declaring its bindings.
+    fn check_pattern(&mut self, pat: &'a Pattern, ty: &Type) {
+        let mismatch = |cx: &mut Self, span: Span, what: &str| {
+            if !ty.contains_error() {
+                cx.error(
+                    Diagnostic::error(
+                        "pattern-type-mismatch",
+                        format!("a {what} pattern cannot match a `{ty}`"),
+                    )
+                    .with_label(span, "this pattern"),
+                );
+            }
+        };
+        match pat {
+            Pattern::Wildcard(_) => {}
+            Pattern::Binding(name) => {
+                if let Type::Enum(id) = ty {
+                    if let Some(tag) = self.out.structs[*id as usize].variant(&name.name) {
+                        if self.out.structs[*id as usize].variants[tag].1.is_empty() {
+                            self.out.pattern_variants.insert(name.span, (*id, tag));
+                            return;
+                        }
+                    }
+                }
+                self.new_local(name, ty.clone(), false);
+            }
+            Pattern::Int(_, span) => {
+                if !matches!(ty, Type::Int | Type::Error) {
+                    mismatch(self, *span, "integer");
+                }
+            }
+            Pattern::Str(_, span) => {
+                if !matches!(ty, Type::Str | Type::Error) {
+                    mismatch(self, *span, "string");
+                }
+            }
+            Pattern::Bool(_, span) => {
+                if !matches!(ty, Type::Bool | Type::Error) {
+                    mismatch(self, *span, "bool");
+                }
+            }
+            Pattern::Nil(span) => {
+                if !matches!(ty, Type::Optional(_) | Type::Error) {
+                    mismatch(self, *span, "`nil`");
+                }
+            }
+            Pattern::Variant { path, args, span } => {
+                let Type::Enum(id) = ty else {
+                    mismatch(self, *span, "variant");
+                    for a in args {
+                        self.check_pattern(a, &Type::Error);
+                    }
+                    return;
+                };
+                let id = *id;
+                let last = path.last().map(|p| p.name.as_str()).unwrap_or("");
+                let info = &self.out.structs[id as usize];
+                let qualifier_ok =
+                    path.len() == 1 || (path.len() == 2 && path[0].name == info.name);
+                let Some(tag) = info.variant(last).filter(|_| qualifier_ok) else {
+                    let ename = info.name.clone();
+                    self.error(
+                        Diagnostic::error(
+                            "unknown-variant",
+                            format!("`{ename}` has no variant `{last}`"),
+                        )
+                        .with_label(*span, "not a variant of the matched enum"),
+                    );
+                    for a in args {
+                        self.check_pattern(a, &Type::Error);
+                    }
+                    return;
+                };
+                let payload = info.variants[tag].1.clone();
+                if payload.len() != args.len() {
+                    self.error(
+                        Diagnostic::error(
+                            "wrong-pattern-arity",
+                            format!(
+                                "the variant `{last}` holds {} value{}, the pattern has {}",
+                                payload.len(),
+                                plural(payload.len()),
+                                args.len()
+                            ),
+                        )
+                        .with_label(*span, "wrong number of sub-patterns"),
+                    );
+                }
+                self.out.pattern_variants.insert(*span, (id, tag));
+                for (i, a) in args.iter().enumerate() {
+                    let t = payload.get(i).cloned().unwrap_or(Type::Error);
+                    self.check_pattern(a, &t);
+                }
+            }
+        }
+    }
+
+    /// Every value of the scrutinee's type must be matched by some arm whose
+    /// pattern cannot fail (nested refutable patterns do not count).
+    fn check_exhaustive(&mut self, e: &Expr, ty: &Type, arms: &[MatchArm]) {
+        if ty.contains_error() {
+            return;
+        }
+        let irrefutable = |cx: &Self, p: &Pattern| -> bool {
+            fn go(cx_variants: &HashMap<Span, (StructId, usize)>, p: &Pattern) -> bool {
+                match p {
+                    Pattern::Wildcard(_) => true,
+                    Pattern::Binding(n) => !cx_variants.contains_key(&n.span),
+                    _ => false,
+                }
+            }
+            go(&cx.out.pattern_variants, p)
+        };
+        if arms.iter().any(|a| irrefutable(self, &a.pattern)) {
+            return;
+        }
+        let missing: Vec<String> = match ty {
+            Type::Enum(id) => {
+                let info = &self.out.structs[*id as usize];
+                let mut covered = vec![false; info.variants.len()];
+                for arm in arms {
+                    let (span, args): (Span, &[Pattern]) = match &arm.pattern {
+                        Pattern::Variant { span, args, .. } => (*span, args),
+                        Pattern::Binding(n) => (n.span, &[]),
+                        _ => continue,
+                    };
+                    if let Some(&(_, tag)) = self.out.pattern_variants.get(&span) {
+                        if args.iter().all(|a| irrefutable(self, a)) {
+                            covered[tag] = true;
+                        }
+                    }
+                }
+                info.variants
+                    .iter()
+                    .zip(&covered)
+                    .filter(|(_, c)| !**c)
+                    .map(|((n, p), _)| {
+                        if p.is_empty() {
+                            n.clone()
+                        } else {
+                            format!("{n}(..)")
+                        }
+                    })
+                    .collect()
+            }
+            Type::Bool => {
+                let has = |b: bool| {
+                    arms.iter()
+                        .any(|a| matches!(a.pattern, Pattern::Bool(v, _) if v == b))
+                };
+                [true, false]
+                    .iter()
+                    .filter(|b| !has(**b))
+                    .map(|b| b.to_string())
+                    .collect()
+            }
+            Type::Optional(_) if arms.iter().any(|a| matches!(a.pattern, Pattern::Nil(_))) => {
+                vec!["a non-nil value".into()]
+            }
+            _ => vec!["`_`".into()],
+        };
+        if !missing.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "non-exhaustive-match",
+                    format!("this `match` does not cover {}", missing.join(", ")),
+                )
+                .with_label(e.span, "some values match no arm")
+                .with_note("add the missing arms, or a `_ => ...` arm"),
+            );
+        }
     }
 
     fn check_closure(
@@ -1880,6 +2253,9 @@ impl<'a> Checker<'a, '_> {
                     name: m.clone(),
                     span: base.span,
                 };
+                if let Some(t) = self.enum_variant(e, base, method, Some(args)) {
+                    return Some(t);
+                }
                 if let Some(ItemRef::Struct(s)) = self.lookup_item(std::slice::from_ref(&ident)) {
                     let found = self.out.structs[s as usize]
                         .methods
@@ -1921,7 +2297,7 @@ impl<'a> Checker<'a, '_> {
             );
         };
         let result = match &bt {
-            Type::Struct(s) => {
+            Type::Struct(s) | Type::Enum(s) => {
                 let info = &self.out.structs[*s as usize];
                 if let Some(&f) = info.methods.get(name) {
                     let fi = &self.out.fns[f as usize];
@@ -2268,6 +2644,10 @@ impl<'a> Checker<'a, '_> {
         self.check_args(e, name, &params, args, None);
         Some(ret)
     }
+}
+
+fn info_span(info: &StructInfo) -> Span {
+    info.span
 }
 
 /// Whether a value of type `actual` can be used where `expected` is wanted

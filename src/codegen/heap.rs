@@ -30,7 +30,11 @@ impl<'ctx> Codegen<'ctx, '_> {
     // ----- slots --------------------------------------------------------------
 
     /// A pointer to the payload byte `offset` of `obj`.
-    fn slot_ptr(&mut self, obj: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+    pub(super) fn slot_ptr(
+        &mut self,
+        obj: PointerValue<'ctx>,
+        offset: u64,
+    ) -> Result<PointerValue<'ctx>> {
         let i8t = self.cx.i8_type();
         let off = self.cx.i64_type().const_int(HEADER + offset, false);
         // SAFETY (LLVM): the offset stays inside the object, whose layout we define.
@@ -168,7 +172,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// A FIXED descriptor with `slots` 8-byte slots, the listed ones references.
-    fn fixed_desc(&mut self, name: &str, slots: u64, ref_slots: &[u64]) -> GlobalValue<'ctx> {
+    pub(super) fn fixed_desc(
+        &mut self,
+        name: &str,
+        slots: u64,
+        ref_slots: &[u64],
+    ) -> GlobalValue<'ctx> {
         let key = format!("desc.{name}");
         if let Some(&g) = self.descs.get(&key) {
             return g;
@@ -197,7 +206,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         g
     }
 
-    fn alloc(
+    pub(super) fn alloc(
         &mut self,
         desc: PointerValue<'ctx>,
         payload: u64,
@@ -221,7 +230,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// The header of a static (immortal) object in constant data.
-    fn static_header(
+    pub(super) fn static_header(
         &self,
         desc: PointerValue<'ctx>,
     ) -> (Vec<BasicTypeEnum<'ctx>>, Vec<BasicValueEnum<'ctx>>) {
@@ -242,7 +251,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// A reference to a static object held in `global`.
-    fn static_ref(&self, global: GlobalValue<'ctx>) -> PointerValue<'ctx> {
+    pub(super) fn static_ref(&self, global: GlobalValue<'ctx>) -> PointerValue<'ctx> {
         let p = global.as_pointer_value();
         if self.layout.gc_address_space == 0 {
             p
@@ -304,7 +313,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
     }
 
-    fn concat(
+    pub(super) fn concat(
         &mut self,
         a: PointerValue<'ctx>,
         b: PointerValue<'ctx>,
@@ -982,6 +991,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let close = self.string_const(if fields.is_empty() { "}" } else { " }" })?;
                 append(self, close)?;
             }
+            Type::Enum(id) => self.enum_string_body(v, *id, acc)?,
             Type::Array(elem) => {
                 let open = self.string_const("[")?;
                 self.b.build_store(acc, open)?;

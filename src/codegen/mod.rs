@@ -18,6 +18,7 @@
 //! exported symbol is `weft_main`, which the runtime's entry point calls.
 
 mod heap;
+mod matching;
 
 use crate::ast::*;
 use crate::diagnostics::SourceMap;
@@ -66,6 +67,7 @@ pub struct Codegen<'ctx, 'a> {
     current: Option<FunctionValue<'ctx>>,
     bytes: HashMap<Vec<u8>, PointerValue<'ctx>>,
     strings: HashMap<String, PointerValue<'ctx>>,
+    unit_variants: HashMap<String, PointerValue<'ctx>>,
     descs: HashMap<String, GlobalValue<'ctx>>,
     to_string_fns: HashMap<String, FunctionValue<'ctx>>,
     fn_values: HashMap<FnId, PointerValue<'ctx>>,
@@ -95,6 +97,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             current: None,
             bytes: HashMap::new(),
             strings: HashMap::new(),
+            unit_variants: HashMap::new(),
             descs: HashMap::new(),
             to_string_fns: HashMap::new(),
             fn_values: HashMap::new(),
@@ -775,6 +778,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             ExprKind::Call(callee, args) => return self.call(e, callee, args),
             ExprKind::Field(base, _) => {
+                if let Some(&(id, tag)) = self.typed.variants.get(&e.id) {
+                    return self.variant_value(id, tag, &[]);
+                }
                 if let Some(Res::Fn(f)) = self.typed.names.get(&e.id) {
                     return Ok(Some(self.fn_value(*f)?.into()));
                 }
@@ -823,6 +829,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 return self.block_value(b, want);
             }
             ExprKind::Closure { .. } => return self.closure(e),
+            ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
             _ => return Ok(None),
         }))
     }
@@ -1114,6 +1121,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        if let Some(&(id, tag)) = self.typed.variants.get(&e.id) {
+            return self.variant_value(id, tag, args);
+        }
         let Some(&kind) = self.typed.calls.get(&e.id) else {
             return Ok(None);
         };

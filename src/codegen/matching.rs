@@ -1,0 +1,264 @@
+//! Enums and `match`.
+//!
+//! An enum value is a FIXED object: slot 0 holds the variant's tag, the next
+//! slots its payload; each variant has its own descriptor, so the GC traces
+//! exactly the references that variant holds. Variants without payload are
+//! static objects, one per variant, so they cost no allocation.
+//!
+//! A `match` evaluates its scrutinee once, then tries the arms in order: each
+//! arm's pattern is compiled to tests that branch to the next arm on failure,
+//! binding names as they go; the checker proved some arm always matches.
+
+use super::{Codegen, Result, Value};
+use crate::ast::*;
+use crate::types::{StructId, Type};
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{BasicValueEnum, PointerValue};
+use inkwell::IntPredicate;
+
+impl<'ctx> Codegen<'ctx, '_> {
+    fn variant_desc(&mut self, id: StructId, tag: usize) -> PointerValue<'ctx> {
+        let info = &self.typed.structs[id as usize];
+        let (vname, payload) = &info.variants[tag];
+        let refs: Vec<u64> = payload
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_ref())
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        let name = format!("{}.{vname}.{id}", info.name);
+        let n = payload.len() as u64 + 1;
+        self.fixed_desc(&name, n, &refs).as_pointer_value()
+    }
+
+    /// `E.V(args)` or `E.V`.
+    pub(super) fn variant_value(
+        &mut self,
+        id: StructId,
+        tag: usize,
+        args: &[Expr],
+    ) -> Result<Value<'ctx>> {
+        let payload = self.typed.structs[id as usize].variants[tag].1.clone();
+        if payload.is_empty() {
+            return Ok(Some(self.unit_variant(id, tag)?.into()));
+        }
+        let mut values = Vec::new();
+        for a in args {
+            let Some(v) = self.expr(a)? else {
+                return Ok(None);
+            };
+            values.push(v);
+        }
+        let desc = self.variant_desc(id, tag);
+        let obj = self.alloc(desc, 8 * (payload.len() as u64 + 1), "variant")?;
+        let tag_value = self.cx.i64_type().const_int(tag as u64, false);
+        self.store_slot(obj, 0, &Type::Int, tag_value.into())?;
+        for (i, (v, ty)) in values.into_iter().zip(&payload).enumerate() {
+            self.store_slot(obj, 8 * (i as u64 + 1), ty, v)?;
+        }
+        Ok(Some(obj.into()))
+    }
+
+    /// The static object of a variant without payload.
+    fn unit_variant(&mut self, id: StructId, tag: usize) -> Result<PointerValue<'ctx>> {
+        let key = format!("variant.{id}.{tag}");
+        if let Some(&p) = self.unit_variants.get(&key) {
+            return Ok(p);
+        }
+        let desc = self.variant_desc(id, tag);
+        let (mut types, mut values) = self.static_header(desc);
+        let i64t = self.cx.i64_type();
+        types.push(i64t.into());
+        values.push(i64t.const_int(tag as u64, false).into());
+        let ty = self.cx.struct_type(&types, false);
+        let info = &self.typed.structs[id as usize];
+        let name = format!("{}.{}.value", info.name, info.variants[tag].0);
+        let g = self.module.add_global(ty, None, &name);
+        g.set_initializer(&self.cx.const_struct(&values, false));
+        g.set_constant(true);
+        g.set_linkage(inkwell::module::Linkage::Private);
+        g.set_alignment(8);
+        let r = self.static_ref(g);
+        self.unit_variants.insert(key, r);
+        Ok(r)
+    }
+
+    pub(super) fn match_expr(
+        &mut self,
+        e: &Expr,
+        scrutinee: &Expr,
+        arms: &[MatchArm],
+    ) -> Result<Value<'ctx>> {
+        let f = self.func();
+        let result_ty = self.typed.ty(e).clone();
+        let result_llvm = self.basic_type(&result_ty);
+        let slot = match result_llvm {
+            Some(t) => Some(self.entry_alloca(t, "match.value")?),
+            None => None,
+        };
+        let Some(v) = self.expr(scrutinee)? else {
+            return Ok(None);
+        };
+        // The scrutinee lives in a stack slot: GC-typed, so the spill pass roots it.
+        let held = self.entry_alloca(v.get_type(), "match.scrutinee")?;
+        self.b.build_store(held, v)?;
+        let end = self.cx.append_basic_block(f, "match.end");
+        for (i, arm) in arms.iter().enumerate() {
+            let next = self
+                .cx
+                .append_basic_block(f, &format!("match.arm{}", i + 1));
+            let v = self.b.build_load(v.get_type(), held, "scrutinee")?;
+            self.pattern(v, &arm.pattern, next)?;
+            let value = self.expr(&arm.body)?;
+            if !self.terminated() {
+                if let (Some(slot), Some(value)) = (slot, value) {
+                    self.b.build_store(slot, value)?;
+                }
+                self.b.build_unconditional_branch(end)?;
+            }
+            self.b.position_at_end(next);
+        }
+        // The checker proved the arms exhaustive; this is never reached.
+        self.panic("no match arm matched", e.span)?;
+        self.b.position_at_end(end);
+        match (slot, result_llvm) {
+            (Some(slot), Some(t)) => Ok(Some(self.b.build_load(t, slot, "match.result")?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Tests `v` against `pat`, branching to `fail` when it does not match and
+    /// binding the pattern's names when it does.
+    fn pattern(
+        &mut self,
+        v: BasicValueEnum<'ctx>,
+        pat: &Pattern,
+        fail: BasicBlock<'ctx>,
+    ) -> Result<()> {
+        let f = self.func();
+        let test = |cx: &mut Self, ok: inkwell::values::IntValue<'ctx>| -> Result<()> {
+            let pass = cx.cx.append_basic_block(f, "pattern.ok");
+            cx.b.build_conditional_branch(ok, pass, fail)?;
+            cx.b.position_at_end(pass);
+            Ok(())
+        };
+        match pat {
+            Pattern::Wildcard(_) => {}
+            Pattern::Binding(name) => {
+                if let Some(&(_, tag)) = self.typed.pattern_variants.get(&name.span) {
+                    let ok = self.tag_is(v.into_pointer_value(), tag)?;
+                    test(self, ok)?;
+                } else if let Some(&local) = self.typed.decls.get(&name.span) {
+                    self.declare_local(local, Some(v), &name.name)?;
+                }
+            }
+            Pattern::Int(n, _) => {
+                let k = self.cx.i64_type().const_int(*n as u64, true);
+                let ok = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, v.into_int_value(), k, "is")?;
+                test(self, ok)?;
+            }
+            Pattern::Bool(b, _) => {
+                let k = self.cx.bool_type().const_int(*b as u64, false);
+                let ok = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, v.into_int_value(), k, "is")?;
+                test(self, ok)?;
+            }
+            Pattern::Str(s, _) => {
+                let k = self.string_const(s)?;
+                let ok = self.equal(v, k.into(), &Type::Str)?;
+                test(self, ok)?;
+            }
+            Pattern::Nil(_) => {
+                let ok = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
+                test(self, ok)?;
+            }
+            Pattern::Variant { args, span, .. } => {
+                let Some(&(id, tag)) = self.typed.pattern_variants.get(span) else {
+                    return Ok(());
+                };
+                let obj = v.into_pointer_value();
+                let ok = self.tag_is(obj, tag)?;
+                test(self, ok)?;
+                let payload = self.typed.structs[id as usize].variants[tag].1.clone();
+                for (i, (sub, sub_ty)) in args.iter().zip(&payload).enumerate() {
+                    let field = self.load_slot(obj, 8 * (i as u64 + 1), sub_ty)?;
+                    self.pattern(field, sub, fail)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tag_is(
+        &mut self,
+        obj: PointerValue<'ctx>,
+        tag: usize,
+    ) -> Result<inkwell::values::IntValue<'ctx>> {
+        let t = self.load_slot(obj, 0, &Type::Int)?.into_int_value();
+        let k = self.cx.i64_type().const_int(tag as u64, false);
+        self.b
+            .build_int_compare(IntPredicate::EQ, t, k, "is.variant")
+    }
+
+    /// The body of `str(e)` for an enum: `Name` or `Name(p1, p2)`.
+    pub(super) fn enum_string_body(
+        &mut self,
+        v: PointerValue<'ctx>,
+        id: StructId,
+        acc: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let f = self.func();
+        let variants = self.typed.structs[id as usize].variants.clone();
+        let done = self.cx.append_basic_block(f, "variant.done");
+        for (tag, (name, payload)) in variants.iter().enumerate() {
+            let this = self.cx.append_basic_block(f, "variant.this");
+            let next = self.cx.append_basic_block(f, "variant.next");
+            let ok = self.tag_is(v, tag)?;
+            self.b.build_conditional_branch(ok, this, next)?;
+            self.b.position_at_end(this);
+            let head = self.string_const(&if payload.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}(")
+            })?;
+            self.b.build_store(acc, head)?;
+            for (i, ty) in payload.iter().enumerate() {
+                if i > 0 {
+                    let sep = self.string_const(", ")?;
+                    self.append_to(acc, sep)?;
+                }
+                let field = self.load_slot(v, 8 * (i as u64 + 1), ty)?;
+                let text = self.string_of(field, ty)?;
+                self.append_to(acc, text)?;
+            }
+            if !payload.is_empty() {
+                let close = self.string_const(")")?;
+                self.append_to(acc, close)?;
+            }
+            self.b.build_unconditional_branch(done)?;
+            self.b.position_at_end(next);
+        }
+        let unknown = self.string_const("?")?;
+        self.b.build_store(acc, unknown)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
+    pub(super) fn append_to(
+        &mut self,
+        acc: PointerValue<'ctx>,
+        piece: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let so_far = self
+            .b
+            .build_load(self.gc, acc, "text")?
+            .into_pointer_value();
+        let joined = self.concat(so_far, piece)?;
+        self.b.build_store(acc, joined)?;
+        Ok(())
+    }
+}
