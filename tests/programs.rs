@@ -41,6 +41,13 @@ const NATIVE_O2_GC_STRESS: Mode = Mode {
     gc_stress: true,
 };
 
+const WASM_O2_GC_STRESS: Mode = Mode {
+    name: "wasm32-O2-gc-stress",
+    wasm: true,
+    opt: "-O2",
+    gc_stress: true,
+};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -192,4 +199,9 @@ fn programs_wasm32() {
 #[test]
 fn programs_native_gc_stress() {
     run_mode(NATIVE_O2_GC_STRESS);
+}
+
+#[test]
+fn programs_wasm32_gc_stress() {
+    run_mode(WASM_O2_GC_STRESS);
 }
