@@ -29,6 +29,7 @@ pub enum RuntimeFn {
     PanicString,
     PanicIndex,
     Alloc,
+    CoroAlloc,
     /// Declared for completeness of the ABI; no Weft construct calls it yet.
     #[allow(dead_code)]
     GcCollect,
@@ -85,6 +86,7 @@ impl RuntimeFn {
         RuntimeFn::PanicString,
         RuntimeFn::PanicIndex,
         RuntimeFn::Alloc,
+        RuntimeFn::CoroAlloc,
         RuntimeFn::GcCollect,
         RuntimeFn::StringConcat,
         RuntimeFn::StringEq,
@@ -127,6 +129,7 @@ impl RuntimeFn {
             RuntimeFn::PanicString => ("weft_panic_string", &[Ref, Ptr, I64], Void, true, true),
             RuntimeFn::PanicIndex => ("weft_panic_index", &[I64, I64, Ptr, I64], Void, true, true),
             RuntimeFn::Alloc => ("weft_alloc", &[Ptr, I64], Ref, false, false),
+            RuntimeFn::CoroAlloc => ("weft_coro_alloc", &[I64], Ptr, false, true),
             RuntimeFn::GcCollect => ("weft_gc_collect", &[], Void, false, false),
             RuntimeFn::StringConcat => ("weft_string_concat", &[Ref, Ref], Ref, false, false),
             RuntimeFn::StringEq => ("weft_string_eq", &[Ref, Ref], I32, false, true),

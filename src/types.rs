@@ -42,6 +42,8 @@ pub enum Type {
     /// An enum; its id indexes `Typed::structs` too (nominal types share one table).
     Enum(StructId),
     Func(Vec<Type>, Box<Type>),
+    /// A generator of `T` (`Gen[T]`): a coroutine frame.
+    Gen(Box<Type>),
     /// The type of statements and of functions without `-> T`.
     Unit,
     /// The type of `nil` before it meets an optional.
@@ -66,6 +68,7 @@ impl fmt::Display for Type {
             Type::Str => f.write_str("string"),
             Type::Array(t) => write!(f, "[{t}]"),
             Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
+            Type::Gen(t) => write!(f, "Gen[{t}]"),
             Type::Optional(t) => write!(f, "{t}?"),
             Type::Struct(id) | Type::Enum(id) => {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
@@ -105,6 +108,7 @@ impl Type {
                 | Type::Optional(_)
                 | Type::Struct(_)
                 | Type::Func(..)
+                | Type::Gen(_)
                 | Type::Nil
         )
     }
@@ -122,7 +126,7 @@ impl Type {
     fn contains_error(&self) -> bool {
         match self {
             Type::Error => true,
-            Type::Array(t) | Type::Optional(t) => t.contains_error(),
+            Type::Array(t) | Type::Optional(t) | Type::Gen(t) => t.contains_error(),
             Type::Map(k, v) => k.contains_error() || v.contains_error(),
             Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
             _ => false,
@@ -200,6 +204,8 @@ pub struct FnInfo<'a> {
     /// For closures: the enclosing locals it uses, in env-slot order.
     pub captures: Vec<LocalId>,
     pub is_closure: bool,
+    /// For `gen fn`: the type it yields (its calls return `Gen[T]`).
+    pub yields: Option<Type>,
 }
 
 /// What a name in an expression refers to.
@@ -254,6 +260,8 @@ pub enum Callee {
     Map(MapMethod),
     /// `s.len()` on a string.
     StrLen,
+    /// `g.next()` on a generator.
+    GenNext,
     /// `__rt_*` in the standard library: a runtime function.
     Runtime(RuntimeFn),
     /// `__llvm_*` in the standard library: an LLVM float intrinsic.
@@ -279,6 +287,8 @@ pub struct Typed<'a> {
     pub decls: HashMap<Span, LocalId>,
     /// For `for x in e` loops over arrays: the element type (absent for ranges).
     pub for_arrays: HashMap<Span, Type>,
+    /// For `for x in g` loops over generators: the element type.
+    pub for_gens: HashMap<Span, Type>,
     pub locals: Vec<LocalInfo>,
     pub fns: Vec<FnInfo<'a>>,
     pub structs: Vec<StructInfo>,
@@ -336,6 +346,8 @@ struct FnContext {
     fn_id: FnId,
     scopes: Vec<HashMap<String, LocalId>>,
     ret: Type,
+    /// In a `gen fn`: the type of its `yield`s.
+    yields: Option<Type>,
     /// For each enclosing loop: whether a `break` leaves it.
     loops: Vec<bool>,
 }
@@ -580,13 +592,8 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
-        if f.kind != FnKind::Plain {
-            let what = if f.kind == FnKind::Async {
-                "`async fn`"
-            } else {
-                "`gen fn`"
-            };
-            self.error(unsupported(what, f.name.span));
+        if f.kind == FnKind::Async {
+            self.error(unsupported("`async fn`", f.name.span));
         }
         let mut param_types = Vec::new();
         for (i, p) in f.params.iter().enumerate() {
@@ -606,9 +613,24 @@ impl<'a> Checker<'a, '_> {
             };
             param_types.push(t);
         }
-        let ret = match &f.ret {
+        let mut ret = match &f.ret {
             Some(t) => self.resolve_type(t),
             None => Type::Unit,
+        };
+        // A generator's `-> T` is what it yields; calling it gives a `Gen[T]`.
+        let yields = if f.kind == FnKind::Gen {
+            if ret == Type::Unit {
+                self.error(
+                    Diagnostic::error("gen-without-type", "a `gen fn` must declare what it yields")
+                        .with_label(f.name.span, "write `gen fn name(...) -> T`"),
+                );
+                ret = Type::Error;
+            }
+            let y = ret.clone();
+            ret = Type::Gen(Box::new(y.clone()));
+            Some(y)
+        } else {
+            None
         };
         let module = &self.modules[self.module as usize].name;
         let symbol = match owner {
@@ -629,6 +651,7 @@ impl<'a> Checker<'a, '_> {
             source: FnSource::Decl(f),
             captures: Vec::new(),
             is_closure: false,
+            yields,
         });
         id
     }
@@ -685,7 +708,13 @@ impl<'a> Checker<'a, '_> {
                         }
                         Type::Map(Box::new(k), Box::new(v))
                     }
-                    "Task" | "Chan" | "Gen" => {
+                    "Gen" => {
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Gen(Box::new(self.resolve_type(&args[0])))
+                    }
+                    "Task" | "Chan" => {
                         self.error(unsupported(&format!("the type `{name}`"), *span));
                         Type::Error
                     }
@@ -811,10 +840,14 @@ impl<'a> Checker<'a, '_> {
             // A closure is checked where it appears, inside its parent's context.
             return;
         }
+        // A generator's body returns nothing; its calls return the `Gen[T]`.
+        let yields = self.out.fns[id as usize].yields.clone();
+        let ret = if yields.is_some() { Type::Unit } else { ret };
         self.ctx.push(FnContext {
             fn_id: id,
             scopes: vec![HashMap::new()],
             ret: ret.clone(),
+            yields,
             loops: Vec::new(),
         });
         self.body(id, params, &param_types, body, &ret, span);
@@ -835,7 +868,7 @@ impl<'a> Checker<'a, '_> {
             locals.push(self.new_local(&p.name, ty.clone(), false));
         }
         self.out.fns[id as usize].params = locals;
-        let (_, diverges) = self.check_block(body, ANY);
+        let (_, diverges) = self.check_block(body, None);
         if !diverges && !matches!(ret, Type::Unit | Type::Error) {
             let end = Span {
                 start: body.span.end.saturating_sub(1),
@@ -930,7 +963,7 @@ impl<'a> Checker<'a, '_> {
                 let t = self.check_expr(cond, Some(&Type::Bool));
                 self.expect(&t, &Type::Bool, cond.span);
                 self.cx().loops.push(false);
-                self.check_block(body, ANY);
+                self.check_block(body, None);
                 self.cx().loops.pop();
                 false
             }
@@ -942,14 +975,14 @@ impl<'a> Checker<'a, '_> {
                 self.push_scope();
                 self.new_local(name, inner, false);
                 self.cx().loops.push(false);
-                self.check_block(body, ANY);
+                self.check_block(body, None);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
             }
             Stmt::Loop { body, .. } => {
                 self.cx().loops.push(false);
-                self.check_block(body, ANY);
+                self.check_block(body, None);
                 let broke = self.cx().loops.pop().unwrap_or(false);
                 !broke
             }
@@ -973,6 +1006,10 @@ impl<'a> Checker<'a, '_> {
                             self.out.for_arrays.insert(*span, (*elem).clone());
                             *elem
                         }
+                        Type::Gen(elem) => {
+                            self.out.for_gens.insert(*span, (*elem).clone());
+                            *elem
+                        }
                         Type::Error => Type::Error,
                         other => {
                             self.error(
@@ -989,7 +1026,7 @@ impl<'a> Checker<'a, '_> {
                 self.push_scope();
                 self.new_local(var, elem, false);
                 self.cx().loops.push(false);
-                self.check_block(body, ANY);
+                self.check_block(body, None);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
@@ -1014,6 +1051,19 @@ impl<'a> Checker<'a, '_> {
             Stmt::Return(value, span) => {
                 let ret = self.cx().ret.clone();
                 match value {
+                    Some(v) if self.cx().yields.is_some() => {
+                        self.check_expr(v, ANY);
+                        self.error(
+                            Diagnostic::error(
+                                "return-value-in-gen",
+                                "a generator cannot return a value",
+                            )
+                            .with_label(
+                                v.span,
+                                "use `yield` to produce values; `return` just ends the generator",
+                            ),
+                        );
+                    }
                     Some(v) => {
                         let t = self.check_expr(v, Some(&ret));
                         if ret == Type::Unit && !t.is_error() {
@@ -1045,11 +1095,20 @@ impl<'a> Checker<'a, '_> {
                 }
                 true
             }
-            Stmt::Yield(_, span) => {
-                self.error(
-                    Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
-                        .with_label(*span, "only generators can yield"),
-                );
+            Stmt::Yield(value, span) => {
+                match self.cx().yields.clone() {
+                    Some(y) => {
+                        let t = self.check_expr(value, Some(&y));
+                        self.coerce(value, &t, &y);
+                    }
+                    None => {
+                        self.check_expr(value, ANY);
+                        self.error(
+                            Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
+                                .with_label(*span, "only generators can yield"),
+                        );
+                    }
+                }
                 false
             }
             Stmt::Defer(_, span) => {
@@ -2013,12 +2072,14 @@ impl<'a> Checker<'a, '_> {
             source: FnSource::Closure(e),
             captures: Vec::new(),
             is_closure: true,
+            yields: None,
         });
         self.out.names.insert(e.id, Res::Fn(id));
         self.ctx.push(FnContext {
             fn_id: id,
             scopes: vec![HashMap::new()],
             ret: ret.clone(),
+            yields: None,
             loops: Vec::new(),
         });
         self.body(id, params, &param_types, body, &ret, e.span);
@@ -2394,6 +2455,13 @@ impl<'a> Checker<'a, '_> {
                 self.check_args(e, name, &params, args, None);
                 self.out.calls.insert(e.id, Callee::Map(m));
                 ret
+            }
+            Type::Gen(elem) if name == "next" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::GenNext);
+                Type::Optional(elem.clone())
             }
             Type::Str if name == "len" => {
                 if !args.is_empty() {

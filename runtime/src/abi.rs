@@ -20,8 +20,8 @@
 #![allow(non_upper_case_globals)]
 
 use crate::object::{
-    Ref, TypeDesc, TypeDescWithPointers, KIND_BYTES, KIND_FIXED, KIND_POINTER_SLOTS,
-    KIND_SCALAR_SLOTS,
+    write_u64, Ref, TypeDesc, TypeDescWithPointers, FRAME_PREFIX, KIND_BYTES, KIND_FIXED,
+    KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
 use crate::{array, gc, map, output, process, string};
@@ -51,6 +51,9 @@ pub static weft_desc_box_scalar: TypeDesc = TypeDesc::new(KIND_FIXED, 8);
 /// The box of a reference optional (`string?`, `[T]?`, ...).
 #[no_mangle]
 pub static weft_desc_box_ref: TypeDescWithPointers<1> = TypeDescWithPointers::new(8, [0]);
+/// Coroutine frames: FRAME objects, `[u64 frame bytes][LLVM frame]`.
+#[no_mangle]
+pub static weft_desc_frame: TypeDesc = TypeDesc::new(KIND_FRAME, 0);
 /// The innermost root frame of the shadow stack (null when empty).
 #[no_mangle]
 pub static mut weft_shadow_top: *mut RootFrame = core::ptr::null_mut();
@@ -149,6 +152,15 @@ pub unsafe extern "C" fn weft_panic_index(index: i64, len: i64, loc: *const u8, 
 #[no_mangle]
 pub unsafe extern "C" fn weft_alloc(desc: *const TypeDesc, payload_bytes: i64) -> Ref {
     gc::alloc(desc, usize::try_from(payload_bytes).unwrap_or(usize::MAX))
+}
+
+/// Zeroed memory for a coroutine frame of `size` bytes, inside a FRAME object (never collects).
+#[no_mangle]
+pub unsafe extern "C" fn weft_coro_alloc(size: i64) -> *mut u8 {
+    let bytes = usize::try_from(size).unwrap_or(usize::MAX);
+    let obj = gc::alloc_without_collecting(&weft_desc_frame, FRAME_PREFIX.saturating_add(bytes));
+    write_u64(obj, 0, bytes as u64);
+    crate::object::payload(obj, FRAME_PREFIX)
 }
 
 /// Runs a full garbage collection now.

@@ -35,8 +35,9 @@
 //! "reference to a freed object" error rather than as silent corruption.
 
 use crate::object::{
-    desc_of, object_bytes, read_u64, Header, Ref, TypeDesc, FLAG_MASK, FREE, HEADER_BYTES,
-    KIND_FIXED, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC, STATIC,
+    desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, FLAG_MASK, FRAME_PREFIX, FREE,
+    HEADER_BYTES, KIND_FIXED, KIND_FRAME, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC,
+    PROMISE_OFFSET, STATIC,
 };
 use crate::{platform, process, roots};
 use core::cell::UnsafeCell;
@@ -228,6 +229,8 @@ pub struct Heap {
     stress: bool,
     stats_enabled: bool,
     collecting: bool,
+    /// Set while allocating where collecting is not allowed (`alloc_without_collecting`).
+    no_collect: bool,
     pages: [ClassPages; NUM_CLASSES],
     /// Empty pages, usable by any class.
     pool: Vec<usize>,
@@ -315,6 +318,20 @@ unsafe fn init(cell: usize, desc: *const TypeDesc, payload_bytes: usize) -> Ref 
     obj
 }
 
+/// Like `alloc`, but never collects: for allocations made where the compiled
+/// code has not rooted its references yet (a coroutine frame, before
+/// `llvm.coro.begin`). The next ordinary allocation catches up.
+///
+/// # Safety
+/// As for `alloc`.
+pub unsafe fn alloc_without_collecting(desc: *const TypeDesc, payload_bytes: usize) -> Ref {
+    let heap = heap();
+    heap.no_collect = true;
+    let obj = heap.alloc_slow(desc, payload_bytes);
+    heap.no_collect = false;
+    obj
+}
+
 /// A full collection now.
 pub fn collect() {
     // SAFETY: every entry point of the runtime keeps the shadow stack well formed.
@@ -382,6 +399,7 @@ impl Heap {
             stress: false,
             stats_enabled: false,
             collecting: false,
+            no_collect: false,
             pages: [const { ClassPages::new() }; NUM_CLASSES],
             pool: Vec::new(),
             chunks: Vec::new(),
@@ -408,7 +426,9 @@ impl Heap {
     #[cold]
     #[inline(never)]
     unsafe fn alloc_slow(&mut self, desc: *const TypeDesc, payload_bytes: usize) -> Ref {
-        if self.stress || self.allocated - self.allocated_at_last_collection >= self.threshold {
+        if !self.no_collect
+            && (self.stress || self.allocated - self.allocated_at_last_collection >= self.threshold)
+        {
             self.collect();
         }
         if payload_bytes > MAX_SMALL_BYTES - HEADER_BYTES {
@@ -778,7 +798,24 @@ impl Heap {
                 }
             }
             KIND_POINTER_SLOTS => self.scan_slots(obj, 0),
+            KIND_FRAME => self.scan_frame(payload(obj, FRAME_PREFIX)),
             _ => {}
+        }
+    }
+
+    /// Pushes what a coroutine frame's root area holds. Its slots are filled
+    /// by the gc-frame-spill pass like shadow-stack slots, so they are
+    /// resolved like roots (null, static, interior pointers are all fine).
+    unsafe fn scan_frame(&mut self, frame: *mut u8) {
+        let promise = frame.add(PROMISE_OFFSET);
+        let count = ptr::read(promise as *const u32) as usize;
+        let offset = ptr::read(promise.add(4) as *const u32) as usize;
+        let slots = promise.add(offset) as *const usize;
+        for i in 0..count {
+            let slot = ptr::read_unaligned(slots.add(i));
+            if let Some(child) = self.resolve_root(slot) {
+                self.mark_stack.push(child as usize);
+            }
         }
     }
 

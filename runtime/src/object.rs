@@ -19,6 +19,16 @@ pub const KIND_BYTES: u32 = 1;
 pub const KIND_SCALAR_SLOTS: u32 = 2;
 /// Payload is a u64 count followed by that many slots, each a GC reference or null.
 pub const KIND_POINTER_SLOTS: u32 = 3;
+/// Payload is a u64 byte count followed by an LLVM coroutine frame of that
+/// size. The frame's promise sits at `PROMISE_OFFSET` from the frame start
+/// (after the resume and destroy function pointers) and begins with the root
+/// area header: u32 slot count, u32 byte offset of the slots from the promise.
+pub const KIND_FRAME: u32 = 4;
+
+/// Where a coroutine frame's promise starts: after two function pointers.
+pub const PROMISE_OFFSET: usize = 2 * core::mem::size_of::<usize>();
+/// Bytes between a FRAME object's header and its coroutine frame (the size word).
+pub const FRAME_PREFIX: usize = 8;
 
 /// Header bit: the object was reached by the current mark phase.
 pub const MARK: u64 = 1;
@@ -188,6 +198,7 @@ pub unsafe fn object_bytes(obj: Ref, desc: &TypeDesc) -> Option<usize> {
         KIND_FIXED => desc.size as usize,
         KIND_BYTES => 8 + (read_u64(obj, 0) as usize).checked_add(7)? / 8 * 8,
         KIND_SCALAR_SLOTS | KIND_POINTER_SLOTS => 8 + (read_u64(obj, 0) as usize).checked_mul(8)?,
+        KIND_FRAME => FRAME_PREFIX + (read_u64(obj, 0) as usize).checked_add(7)? / 8 * 8,
         _ => return None,
     };
     Some(HEADER_BYTES + payload)

@@ -17,6 +17,7 @@
 //! User functions are `internal` and named by their module path; the only
 //! exported symbol is `weft_main`, which the runtime's entry point calls.
 
+mod coroutine;
 mod heap;
 mod matching;
 
@@ -65,6 +66,8 @@ pub struct Codegen<'ctx, 'a> {
     /// (continue target, break target) for each enclosing loop.
     loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
     current: Option<FunctionValue<'ctx>>,
+    /// Inside a generator's body: its coroutine.
+    coro: Option<coroutine::CoroState<'ctx>>,
     bytes: HashMap<Vec<u8>, PointerValue<'ctx>>,
     strings: HashMap<String, PointerValue<'ctx>>,
     unit_variants: HashMap<String, PointerValue<'ctx>>,
@@ -95,6 +98,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             locals: HashMap::new(),
             loops: Vec::new(),
             current: None,
+            coro: None,
             bytes: HashMap::new(),
             strings: HashMap::new(),
             unit_variants: HashMap::new(),
@@ -247,6 +251,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.loops.clear();
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
+        if info.yields.is_some() {
+            return self.generator(id, body);
+        }
         let offset = info.is_closure as u32;
         if info.is_closure {
             let env = f
@@ -468,13 +475,17 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     inclusive,
                 } => self.for_range(var, start, end, *inclusive, body)?,
                 _ => {
-                    let elem = self
-                        .typed
-                        .for_arrays
-                        .get(span)
-                        .cloned()
-                        .unwrap_or(Type::Error);
-                    self.for_array(var, iter, &elem, body)?;
+                    if let Some(elem) = self.typed.for_gens.get(span).cloned() {
+                        self.for_gen(var, iter, &elem, body)?;
+                    } else {
+                        let elem = self
+                            .typed
+                            .for_arrays
+                            .get(span)
+                            .cloned()
+                            .unwrap_or(Type::Error);
+                        self.for_array(var, iter, &elem, body)?;
+                    }
                 }
             },
             Stmt::Break(_) | Stmt::Continue(_) => {
@@ -487,6 +498,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.b.build_unconditional_branch(target)?;
                     self.dead_block();
                 }
+            }
+            Stmt::Return(None, _) if self.coro.is_some() => {
+                self.gen_return()?;
+            }
+            Stmt::Yield(value, _) => {
+                let ty = self.current_info_yields();
+                self.yield_value(value, &ty)?;
             }
             Stmt::Return(value, _) => {
                 let ret_ty = self.current_ret();
@@ -503,9 +521,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.dead_block();
             }
             // Rejected by the checker until their issues land.
-            Stmt::Yield(..) | Stmt::Defer(..) => {}
+            Stmt::Defer(..) => {}
         }
         Ok(())
+    }
+
+    /// What the current generator yields.
+    fn current_info_yields(&self) -> Type {
+        let f = self.func();
+        let id = self.fns.iter().position(|g| *g == f).unwrap_or(0);
+        self.typed.fns[id].yields.clone().unwrap_or(Type::Error)
     }
 
     fn current_ret(&self) -> Type {
@@ -1183,6 +1208,18 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Callee::Builtin(b) => self.builtin(b, args, e.span)?,
             Callee::Array(m) => self.array_method(m, callee, args)?,
             Callee::Map(m) => self.map_method(m, callee, args)?,
+            Callee::GenNext => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Type::Gen(elem) = self.typed.ty(base).clone() else {
+                    return Ok(None);
+                };
+                let Some(g) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                Some(self.gen_next(g.into_pointer_value(), &elem)?)
+            }
             Callee::StrLen => {
                 let ExprKind::Field(base, _) = &callee.kind else {
                     return Ok(None);

@@ -1,0 +1,433 @@
+//! Generators as LLVM switched-resume coroutines.
+//!
+//! A `gen fn` becomes a coroutine: `llvm.coro.id` with a promise, the frame
+//! from `weft_coro_alloc` (a GC object of kind FRAME; the call never
+//! collects, so nothing needs rooting before `llvm.coro.begin`), an initial
+//! suspend (calling a generator runs none of its body), one `llvm.coro.suspend`
+//! per `yield`, and a real final suspend (LLVM 22's `.noalloc` ramps mishandle
+//! a final suspend that does not suspend). LLVM's CoroSplit builds the frame
+//! and the resume/destroy functions; we never write a state machine.
+//!
+//! The promise is `{ i32 count, i32 slots_offset, i64 value, [1 x ref] }`:
+//! the root-area header the GC reads, the bits of a yielded scalar, and the
+//! root slot of a yielded reference; the gc-frame-spill pass appends the slots
+//! for the generator's own GC values. A `Gen[T]` value is the reference to the
+//! FRAME object; its coroutine handle is 24 bytes in (header, size word).
+//! Frames are reclaimed by the GC, so `llvm.coro.free` frees nothing.
+
+use super::{Codegen, Result};
+use crate::ast::*;
+use crate::runtime_abi::RuntimeFn;
+use crate::types::{FnId, Type};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::types::{BasicTypeEnum, StructType};
+use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use llvm_sys::core as llvm;
+use llvm_sys::prelude::LLVMValueRef;
+
+/// Bytes from a FRAME object's header to its coroutine frame (header, size word).
+const FRAME_OFFSET: u64 = 24;
+/// Promise fields.
+const PROMISE_VALUE: u32 = 2;
+const PROMISE_REF: u32 = 3;
+
+/// What codegen keeps while it emits a coroutine's body.
+#[derive(Clone, Copy)]
+pub(super) struct CoroState<'ctx> {
+    promise: PointerValue<'ctx>,
+    promise_type: StructType<'ctx>,
+    /// `llvm.coro.suspend`'s "destroy" edge and the path to `coro.end`.
+    cleanup: BasicBlock<'ctx>,
+    suspend: BasicBlock<'ctx>,
+    /// The final suspend: `return` and the end of the body go here.
+    pub(super) finish: BasicBlock<'ctx>,
+}
+
+impl<'ctx> Codegen<'ctx, '_> {
+    fn promise_type(&self) -> StructType<'ctx> {
+        let i32t = self.cx.i32_type();
+        self.cx.struct_type(
+            &[
+                i32t.into(),
+                i32t.into(),
+                self.cx.i64_type().into(),
+                self.gc.array_type(1).into(),
+            ],
+            false,
+        )
+    }
+
+    fn intrinsic(&self, name: &str, overloads: &[BasicTypeEnum<'ctx>]) -> FunctionValue<'ctx> {
+        Intrinsic::find(name)
+            .and_then(|i| i.get_declaration(&self.module, overloads))
+            .unwrap_or_else(|| panic!("LLVM 22 declares {name}"))
+    }
+
+    /// A call with raw operands: coroutine intrinsics take and return tokens,
+    /// which inkwell's value types cannot hold.
+    fn raw_call(&self, f: FunctionValue<'ctx>, args: &[LLVMValueRef], name: &str) -> LLVMValueRef {
+        let name = std::ffi::CString::new(name).unwrap_or_default();
+        let mut args = args.to_vec();
+        // SAFETY: `f` is a declared function of this module, the builder is
+        // positioned, and the operands match the intrinsic's signature.
+        unsafe {
+            llvm::LLVMBuildCall2(
+                self.b.as_mut_ptr(),
+                llvm::LLVMGlobalGetValueType(f.as_value_ref()),
+                f.as_value_ref(),
+                args.as_mut_ptr(),
+                args.len() as u32,
+                name.as_ptr(),
+            )
+        }
+    }
+
+    fn token_none(&self) -> LLVMValueRef {
+        // SAFETY: the null value of the token type is `token none`.
+        unsafe { llvm::LLVMConstNull(llvm::LLVMTokenTypeInContext(self.cx.raw())) }
+    }
+
+    /// The coroutine handle inside a `Gen[T]` reference.
+    fn gen_handle(&mut self, gen: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let raw = if self.layout.gc_address_space == 0 {
+            gen
+        } else {
+            self.b.build_address_space_cast(gen, self.raw, "gen.raw")?
+        };
+        let off = self.cx.i64_type().const_int(FRAME_OFFSET, false);
+        // SAFETY (LLVM): the frame lies inside the FRAME object.
+        unsafe {
+            self.b
+                .build_in_bounds_gep(self.cx.i8_type(), raw, &[off], "gen.handle")
+        }
+    }
+
+    /// A suspend point: `final` for the last one. Continues in `resume` when
+    /// the coroutine is resumed.
+    fn suspend(
+        &mut self,
+        state: CoroState<'ctx>,
+        is_final: bool,
+        resume: BasicBlock<'ctx>,
+    ) -> Result<()> {
+        let suspend = self.intrinsic("llvm.coro.suspend", &[]);
+        let flag = self.cx.bool_type().const_int(is_final as u64, false);
+        let r = self.raw_call(
+            suspend,
+            &[self.token_none(), flag.as_value_ref()],
+            "suspend",
+        );
+        // SAFETY: `llvm.coro.suspend` returns an i8.
+        let r = unsafe { IntValue::new(r) };
+        let i8t = self.cx.i8_type();
+        self.b.build_switch(
+            r,
+            state.suspend,
+            &[
+                (i8t.const_int(0, false), resume),
+                (i8t.const_int(1, false), state.cleanup),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The body of a `gen fn`.
+    pub(super) fn generator(&mut self, id: FnId, body: &Block) -> Result<()> {
+        let f = self.fns[id as usize];
+        let kind = Attribute::get_named_enum_kind_id("presplitcoroutine");
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.cx.create_enum_attribute(kind, 0),
+        );
+        let promise_type = self.promise_type();
+        let promise = self.entry_alloca(promise_type.into(), "promise")?;
+        let i32t = self.cx.i32_type();
+        let null = self.raw.const_null();
+        let coro_id = self.intrinsic("llvm.coro.id", &[]);
+        let token = self.raw_call(
+            coro_id,
+            &[
+                i32t.const_int(8, false).as_value_ref(),
+                promise.as_value_ref(),
+                null.as_value_ref(),
+                null.as_value_ref(),
+            ],
+            "coro.id",
+        );
+        let coro_alloc = self.intrinsic("llvm.coro.alloc", &[]);
+        // SAFETY: `llvm.coro.alloc` returns an i1.
+        let need = unsafe { IntValue::new(self.raw_call(coro_alloc, &[token], "coro.need")) };
+        let entry = self.b.get_insert_block().expect("positioned");
+        let alloc_bb = self.cx.append_basic_block(f, "coro.alloc");
+        let begin_bb = self.cx.append_basic_block(f, "coro.begin");
+        self.b.build_conditional_branch(need, alloc_bb, begin_bb)?;
+        self.b.position_at_end(alloc_bb);
+        let coro_size = self.intrinsic("llvm.coro.size", &[self.cx.i64_type().into()]);
+        // SAFETY: `llvm.coro.size.i64` returns an i64.
+        let size = unsafe { IntValue::new(self.raw_call(coro_size, &[], "coro.size")) };
+        let mem = self
+            .call_rt(RuntimeFn::CoroAlloc, &[size.into()], "coro.mem")?
+            .expect("a frame")
+            .into_pointer_value();
+        self.b.build_unconditional_branch(begin_bb)?;
+        self.b.position_at_end(begin_bb);
+        let phi = self.b.build_phi(self.raw, "coro.mem")?;
+        phi.add_incoming(&[(&null, entry), (&mem, alloc_bb)]);
+        let coro_begin = self.intrinsic("llvm.coro.begin", &[]);
+        // SAFETY: `llvm.coro.begin` returns a ptr.
+        let hdl = unsafe {
+            PointerValue::new(self.raw_call(
+                coro_begin,
+                &[token, phi.as_basic_value().as_value_ref()],
+                "coro.handle",
+            ))
+        };
+        // The `Gen[T]` is the FRAME object around the frame.
+        let back = self
+            .cx
+            .i64_type()
+            .const_int((-(FRAME_OFFSET as i64)) as u64, true);
+        // SAFETY (LLVM): the FRAME object's header precedes the frame.
+        let obj = unsafe {
+            self.b
+                .build_gep(self.cx.i8_type(), hdl, &[back], "gen.obj")?
+        };
+        let gen: BasicValueEnum = if self.layout.gc_address_space == 0 {
+            obj.into()
+        } else {
+            self.b.build_address_space_cast(obj, self.gc, "gen")?.into()
+        };
+
+        let cleanup = self.cx.append_basic_block(f, "coro.cleanup");
+        let suspend = self.cx.append_basic_block(f, "coro.suspend");
+        let finish = self.cx.append_basic_block(f, "coro.final");
+        let start = self.cx.append_basic_block(f, "coro.start");
+        let state = CoroState {
+            promise,
+            promise_type,
+            cleanup,
+            suspend,
+            finish,
+        };
+        // Parameters are stored after coro.begin, where the frame exists.
+        let info = &self.typed.fns[id as usize];
+        for (i, &local) in info.params.iter().enumerate() {
+            let name = self.typed.locals[local as usize].name.clone();
+            let param = f
+                .get_nth_param(i as u32)
+                .expect("parameter count matches the signature");
+            param.set_name(&name);
+            self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+        }
+        // Calling a generator runs none of its body.
+        self.suspend(state, false, start)?;
+
+        self.b.position_at_end(start);
+        self.coro = Some(state);
+        self.block(body)?;
+        self.coro = None;
+        if !self.terminated() {
+            self.b.build_unconditional_branch(finish)?;
+        }
+
+        self.b.position_at_end(finish);
+        let trap = self.cx.append_basic_block(f, "coro.resumed.after.end");
+        self.suspend(state, true, trap)?;
+        self.b.position_at_end(trap);
+        self.b.build_unreachable()?;
+
+        self.b.position_at_end(cleanup);
+        let coro_free = self.intrinsic("llvm.coro.free", &[]);
+        // The GC reclaims the frame: nothing to free.
+        self.raw_call(coro_free, &[token, hdl.as_value_ref()], "coro.free");
+        self.b.build_unconditional_branch(suspend)?;
+
+        self.b.position_at_end(suspend);
+        let coro_end = self.intrinsic("llvm.coro.end", &[]);
+        let f_false = self.cx.bool_type().const_zero();
+        self.raw_call(
+            coro_end,
+            &[
+                hdl.as_value_ref(),
+                f_false.as_value_ref(),
+                self.token_none(),
+            ],
+            "",
+        );
+        self.b.build_return(Some(&gen))?;
+        Ok(())
+    }
+
+    /// `yield v`: the value goes to the promise, then the generator suspends.
+    pub(super) fn yield_value(&mut self, value: &Expr, ty: &Type) -> Result<()> {
+        let Some(state) = self.coro else {
+            return Ok(());
+        };
+        let Some(v) = self.expr(value)? else {
+            return Ok(());
+        };
+        self.store_yielded(state, v, ty)?;
+        let resume = self.cx.append_basic_block(self.func(), "yield.resume");
+        self.suspend(state, false, resume)?;
+        self.b.position_at_end(resume);
+        Ok(())
+    }
+
+    fn store_yielded(
+        &mut self,
+        state: CoroState<'ctx>,
+        v: BasicValueEnum<'ctx>,
+        ty: &Type,
+    ) -> Result<()> {
+        if ty.is_ref() {
+            let slots = self.b.build_struct_gep(
+                state.promise_type,
+                state.promise,
+                PROMISE_REF,
+                "yield.slots",
+            )?;
+            self.b.build_store(slots, v)?;
+        } else {
+            let bits = self.value_bits(v, ty)?;
+            let field = self.b.build_struct_gep(
+                state.promise_type,
+                state.promise,
+                PROMISE_VALUE,
+                "yield.value",
+            )?;
+            self.b.build_store(field, bits)?;
+        }
+        Ok(())
+    }
+
+    /// Resumes the generator unless it has finished; returns whether it
+    /// yielded a value (false once it has run to its end).
+    fn resume_generator(&mut self, gen: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let f = self.func();
+        let done_fn = self.intrinsic("llvm.coro.done", &[]);
+        let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
+        let h = self.gen_handle(gen)?;
+        // SAFETY: `llvm.coro.done` returns an i1.
+        let finished =
+            unsafe { IntValue::new(self.raw_call(done_fn, &[h.as_value_ref()], "gen.finished")) };
+        let before = self.b.get_insert_block().expect("positioned");
+        let run = self.cx.append_basic_block(f, "gen.resume");
+        let after = self.cx.append_basic_block(f, "gen.after");
+        self.b.build_conditional_branch(finished, after, run)?;
+        self.b.position_at_end(run);
+        self.raw_call(resume_fn, &[h.as_value_ref()], "");
+        // The handle is recomputed from the (rooted) reference after the call.
+        let h = self.gen_handle(gen)?;
+        // SAFETY: as above.
+        let done =
+            unsafe { IntValue::new(self.raw_call(done_fn, &[h.as_value_ref()], "gen.done")) };
+        let yielded = self.b.build_not(done, "gen.yielded")?;
+        let run_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(after)?;
+        self.b.position_at_end(after);
+        let phi = self.b.build_phi(self.cx.bool_type(), "gen.has.value")?;
+        let no = self.cx.bool_type().const_zero();
+        phi.add_incoming(&[(&no, before), (&yielded, run_end)]);
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    /// The value the generator last yielded.
+    fn yielded(&mut self, gen: PointerValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+        let h = self.gen_handle(gen)?;
+        let promise_fn = self.intrinsic("llvm.coro.promise", &[]);
+        let align = self.cx.i32_type().const_int(8, false);
+        let from = self.cx.bool_type().const_zero();
+        // SAFETY: `llvm.coro.promise` returns a ptr.
+        let p = unsafe {
+            PointerValue::new(self.raw_call(
+                promise_fn,
+                &[h.as_value_ref(), align.as_value_ref(), from.as_value_ref()],
+                "gen.promise",
+            ))
+        };
+        let pt = self.promise_type();
+        if ty.is_ref() {
+            let slot = self.b.build_struct_gep(pt, p, PROMISE_REF, "gen.slot")?;
+            self.b.build_load(self.gc, slot, "gen.value")
+        } else {
+            let field = self.b.build_struct_gep(pt, p, PROMISE_VALUE, "gen.bits")?;
+            let bits = self
+                .b
+                .build_load(self.cx.i64_type(), field, "gen.bits")?
+                .into_int_value();
+            self.bits_value(bits, ty)
+        }
+    }
+
+    /// `g.next()`: the next value as `T?`, nil once the generator has finished.
+    pub(super) fn gen_next(
+        &mut self,
+        gen: PointerValue<'ctx>,
+        elem: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let f = self.func();
+        let result = self.entry_alloca(self.gc.into(), "next.value")?;
+        self.b.build_store(result, self.gc.const_null())?;
+        let has = self.resume_generator(gen)?;
+        let take = self.cx.append_basic_block(f, "next.take");
+        let done = self.cx.append_basic_block(f, "next.done");
+        self.b.build_conditional_branch(has, take, done)?;
+        self.b.position_at_end(take);
+        let v = self.yielded(gen, elem)?;
+        let wrapped = self.wrap_optional(v, elem)?;
+        self.b.build_store(result, wrapped)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        self.b.build_load(self.gc, result, "next")
+    }
+
+    /// `for x in g { ... }`: resume, bind the yielded value, run the body.
+    pub(super) fn for_gen(
+        &mut self,
+        var: &Ident,
+        iter: &Expr,
+        elem: &Type,
+        body: &Block,
+    ) -> Result<()> {
+        let f = self.func();
+        let Some(g) = self.expr(iter)? else {
+            return Ok(());
+        };
+        let slot = self.entry_alloca(self.gc.into(), "for.gen")?;
+        self.b.build_store(slot, g)?;
+        let head = self.cx.append_basic_block(f, "for.next");
+        let body_bb = self.cx.append_basic_block(f, "for.body");
+        let exit = self.cx.append_basic_block(f, "for.end");
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let gen = self
+            .b
+            .build_load(self.gc, slot, "gen")?
+            .into_pointer_value();
+        let has = self.resume_generator(gen)?;
+        self.b.build_conditional_branch(has, body_bb, exit)?;
+        self.b.position_at_end(body_bb);
+        let gen = self
+            .b
+            .build_load(self.gc, slot, "gen")?
+            .into_pointer_value();
+        let x = self.yielded(gen, elem)?;
+        let local = self.typed.decls[&var.span];
+        self.declare_local(local, Some(x), &var.name)?;
+        self.loop_body(body, head, exit)?;
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// `return` inside a generator: go to the final suspend.
+    pub(super) fn gen_return(&mut self) -> Result<bool> {
+        let Some(state) = self.coro else {
+            return Ok(false);
+        };
+        self.b.build_unconditional_branch(state.finish)?;
+        self.dead_block();
+        Ok(true)
+    }
+}
