@@ -387,9 +387,12 @@ unsafe fn may_write_beyond_arguments(call: LLVMValueRef) -> bool {
 /// an LLVM intrinsic, has no `"weft-nogc"` attribute, and may write memory
 /// beyond its arguments. Indirect calls are safepoints. So are the coroutine
 /// suspend points, `llvm.coro.suspend` and `llvm.coro.await.suspend.*`
-/// (they only occur in coroutines before CoroSplit), and `llvm.coro.resume`
-/// and `llvm.coro.destroy`, which run a coroutine's code (CoroEarly turns
-/// them into indirect calls; at -O0 the pass runs before it).
+/// (they only occur in coroutines before CoroSplit), `llvm.coro.save` (CoroSplit
+/// treats everything between a save and its suspend as after the suspend, so a
+/// value defined before the save and used by `await.suspend` would be spilled
+/// into the frame), and `llvm.coro.resume` and `llvm.coro.destroy`, which run a
+/// coroutine's code (CoroEarly turns them into indirect calls; at -O0 the pass
+/// runs before it).
 unsafe fn is_safepoint(inst: LLVMValueRef) -> bool {
     if !is_call(inst) {
         return false;
@@ -399,7 +402,7 @@ unsafe fn is_safepoint(inst: LLVMValueRef) -> bool {
             let name = raw_name(f);
             return matches!(
                 name.as_str(),
-                "llvm.coro.suspend" | "llvm.coro.resume" | "llvm.coro.destroy"
+                "llvm.coro.suspend" | "llvm.coro.save" | "llvm.coro.resume" | "llvm.coro.destroy"
             ) || name.starts_with("llvm.coro.await.suspend.");
         }
     }

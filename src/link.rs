@@ -148,6 +148,7 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
     let mut cmd = Command::new(linker);
     cmd.arg("--no-entry")
         .arg("--export=weft_start")
+        .arg("--export=weft_poll")
         .arg("--gc-sections")
         .arg("-z")
         .arg(format!("stack-size={WASM_STACK_BYTES}"))

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 const STDLIB: &[(&str, &str)] = &[
     ("math", include_str!("../stdlib/math.weft")),
     ("strings", include_str!("../stdlib/strings.weft")),
+    ("time", include_str!("../stdlib/time.weft")),
 ];
 
 pub struct LoadedModule {
@@ -107,7 +108,7 @@ pub fn load(
                                 span,
                                 format!("not a standard module, and there is no `{}`", p.display()),
                             )
-                            .with_note("standard modules: math, strings"),
+                            .with_note("standard modules: math, strings, time"),
                         );
                         continue;
                     }

@@ -41,16 +41,18 @@ pub fn target_machine(target: Target, level: u8) -> Result<TargetMachine, String
     let llvm_target =
         LlvmTarget::from_triple(&triple).map_err(|e| format!("unsupported target: {e}"))?;
     // Native code targets the generic x86-64 baseline, as clang does by default,
-    // so binaries run on any x86-64 machine.
-    let (cpu, reloc) = match target {
-        Target::Native => ("x86-64", RelocMode::PIC),
-        Target::Wasm32 => ("generic", RelocMode::Default),
+    // so binaries run on any x86-64 machine. On wasm32, symmetric transfer
+    // between coroutines is a `musttail` call, which needs wasm tail calls
+    // (`return_call`, in every current browser and in node 20).
+    let (cpu, features, reloc) = match target {
+        Target::Native => ("x86-64", "", RelocMode::PIC),
+        Target::Wasm32 => ("generic", "+tail-call", RelocMode::Default),
     };
     llvm_target
         .create_target_machine(
             &triple,
             cpu,
-            "",
+            features,
             llvm_level(level),
             reloc,
             CodeModel::Default,

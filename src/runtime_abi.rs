@@ -58,6 +58,15 @@ pub enum RuntimeFn {
     StringsChars,
     StringsParseInt,
     StringsParseFloat,
+    /// The scheduler (async/await, tasks); declared ahead of the codegen that calls them.
+    #[allow(dead_code)]
+    TaskReady,
+    #[allow(dead_code)]
+    Sleep,
+    #[allow(dead_code)]
+    NowMs,
+    #[allow(dead_code)]
+    RunAsyncMain,
 }
 
 pub struct Signature {
@@ -113,6 +122,10 @@ impl RuntimeFn {
         RuntimeFn::StringsChars,
         RuntimeFn::StringsParseInt,
         RuntimeFn::StringsParseFloat,
+        RuntimeFn::TaskReady,
+        RuntimeFn::Sleep,
+        RuntimeFn::NowMs,
+        RuntimeFn::RunAsyncMain,
     ];
 
     pub fn signature(self) -> Signature {
@@ -158,6 +171,10 @@ impl RuntimeFn {
             RuntimeFn::StringsChars => ("weft_strings_chars", &[Ref], Ref, false, false),
             RuntimeFn::StringsParseInt => ("weft_strings_parse_int", &[Ref], Ref, false, false),
             RuntimeFn::StringsParseFloat => ("weft_strings_parse_float", &[Ref], Ref, false, false),
+            RuntimeFn::TaskReady => ("weft_task_ready", &[Ptr], Void, false, true),
+            RuntimeFn::Sleep => ("weft_sleep", &[I64, Ptr], Void, false, true),
+            RuntimeFn::NowMs => ("weft_now_ms", &[], I64, false, true),
+            RuntimeFn::RunAsyncMain => ("weft_run_async_main", &[Ptr], Void, false, false),
         };
         Signature {
             name,

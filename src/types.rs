@@ -44,6 +44,8 @@ pub enum Type {
     Func(Vec<Type>, Box<Type>),
     /// A generator of `T` (`Gen[T]`): a coroutine frame.
     Gen(Box<Type>),
+    /// A running task (`Task[T]`): the coroutine frame of a spawned async call.
+    Task(Box<Type>),
     /// The type of statements and of functions without `-> T`.
     Unit,
     /// The type of `nil` before it meets an optional.
@@ -69,6 +71,7 @@ impl fmt::Display for Type {
             Type::Array(t) => write!(f, "[{t}]"),
             Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
             Type::Gen(t) => write!(f, "Gen[{t}]"),
+            Type::Task(t) => write!(f, "Task[{t}]"),
             Type::Optional(t) => write!(f, "{t}?"),
             Type::Struct(id) | Type::Enum(id) => {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
@@ -109,6 +112,7 @@ impl Type {
                 | Type::Struct(_)
                 | Type::Func(..)
                 | Type::Gen(_)
+                | Type::Task(_)
                 | Type::Nil
         )
     }
@@ -126,7 +130,7 @@ impl Type {
     fn contains_error(&self) -> bool {
         match self {
             Type::Error => true,
-            Type::Array(t) | Type::Optional(t) | Type::Gen(t) => t.contains_error(),
+            Type::Array(t) | Type::Optional(t) | Type::Gen(t) | Type::Task(t) => t.contains_error(),
             Type::Map(k, v) => k.contains_error() || v.contains_error(),
             Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
             _ => false,
@@ -206,6 +210,8 @@ pub struct FnInfo<'a> {
     pub is_closure: bool,
     /// For `gen fn`: the type it yields (its calls return `Gen[T]`).
     pub yields: Option<Type>,
+    /// An `async fn`: a coroutine called only with `await` or `spawn`.
+    pub is_async: bool,
 }
 
 /// What a name in an expression refers to.
@@ -229,6 +235,15 @@ pub enum Builtin {
     Assert,
     Panic,
     Args,
+}
+
+/// What an `await` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwaitKind {
+    /// `await f(x)`: runs the call in this task.
+    Call,
+    /// `await t`: joins a task.
+    Task,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,6 +277,10 @@ pub enum Callee {
     StrLen,
     /// `g.next()` on a generator.
     GenNext,
+    /// `t.done()` on a task.
+    TaskDone,
+    /// `__sleep(ms)` in the `time` module: suspends the task for `ms`.
+    Sleep,
     /// `__rt_*` in the standard library: a runtime function.
     Runtime(RuntimeFn),
     /// `__llvm_*` in the standard library: an LLVM float intrinsic.
@@ -289,6 +308,8 @@ pub struct Typed<'a> {
     pub for_arrays: HashMap<Span, Type>,
     /// For `for x in g` loops over generators: the element type.
     pub for_gens: HashMap<Span, Type>,
+    /// For each `await`: what it waits for.
+    pub awaits: HashMap<ExprId, AwaitKind>,
     pub locals: Vec<LocalInfo>,
     pub fns: Vec<FnInfo<'a>>,
     pub structs: Vec<StructInfo>,
@@ -322,6 +343,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         modules,
         items: vec![HashMap::new(); modules.len()],
         ctx: Vec::new(),
+        async_call_ok: false,
         module: 0,
     };
     cx.declare(modules);
@@ -348,6 +370,8 @@ struct FnContext {
     ret: Type,
     /// In a `gen fn`: the type of its `yield`s.
     yields: Option<Type>,
+    /// In an `async fn`: `await` is allowed.
+    is_async: bool,
     /// For each enclosing loop: whether a `break` leaves it.
     loops: Vec<bool>,
 }
@@ -360,6 +384,9 @@ struct Checker<'a, 'm> {
     items: Vec<HashMap<String, ItemRef>>,
     /// The function being checked, innermost last (closures nest).
     ctx: Vec<FnContext>,
+    /// Set while checking the operand of `await` or `spawn`, where calling an
+    /// `async fn` is allowed.
+    async_call_ok: bool,
     module: ModId,
 }
 
@@ -592,8 +619,8 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
-        if f.kind == FnKind::Async {
-            self.error(unsupported("`async fn`", f.name.span));
+        if f.kind == FnKind::Async && owner.is_some() {
+            self.error(unsupported("an `async` method", f.name.span));
         }
         let mut param_types = Vec::new();
         for (i, p) in f.params.iter().enumerate() {
@@ -652,6 +679,7 @@ impl<'a> Checker<'a, '_> {
             captures: Vec::new(),
             is_closure: false,
             yields,
+            is_async: f.kind == FnKind::Async,
         });
         id
     }
@@ -714,7 +742,13 @@ impl<'a> Checker<'a, '_> {
                         }
                         Type::Gen(Box::new(self.resolve_type(&args[0])))
                     }
-                    "Task" | "Chan" => {
+                    "Task" => {
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Task(Box::new(self.resolve_type(&args[0])))
+                    }
+                    "Chan" => {
                         self.error(unsupported(&format!("the type `{name}`"), *span));
                         Type::Error
                     }
@@ -843,11 +877,13 @@ impl<'a> Checker<'a, '_> {
         // A generator's body returns nothing; its calls return the `Gen[T]`.
         let yields = self.out.fns[id as usize].yields.clone();
         let ret = if yields.is_some() { Type::Unit } else { ret };
+        let is_async = self.out.fns[id as usize].is_async;
         self.ctx.push(FnContext {
             fn_id: id,
             scopes: vec![HashMap::new()],
             ret: ret.clone(),
             yields,
+            is_async,
             loops: Vec::new(),
         });
         self.body(id, params, &param_types, body, &ret, span);
@@ -1458,17 +1494,8 @@ impl<'a> Checker<'a, '_> {
             }
             ExprKind::Error => Type::Error,
             ExprKind::Match(scrutinee, arms) => self.check_match(e, scrutinee, arms, want),
-            ExprKind::Await(_) => {
-                self.error(
-                    Diagnostic::error("await-outside-async", "`await` outside of an `async fn`")
-                        .with_label(e.span, "only async functions can await"),
-                );
-                Type::Error
-            }
-            ExprKind::Spawn(_) => {
-                self.error(unsupported("`spawn`", e.span));
-                Type::Error
-            }
+            ExprKind::Await(inner) => self.check_await(e, inner),
+            ExprKind::Spawn(inner) => self.check_spawn(e, inner),
             ExprKind::Select(_) => {
                 self.error(unsupported("`select`", e.span));
                 Type::Error
@@ -2035,6 +2062,78 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// Whether `e` is a call of an `async fn` (checked already).
+    fn is_async_call(&self, e: &Expr) -> bool {
+        matches!(self.out.calls.get(&e.id), Some(Callee::Fn(f)) if self.out.fns[*f as usize].is_async)
+    }
+
+    fn in_async(&self) -> bool {
+        self.ctx.last().is_some_and(|c| c.is_async)
+    }
+
+    fn check_await(&mut self, e: &Expr, inner: &'a Expr) -> Type {
+        if !self.in_async() {
+            self.check_expr(inner, ANY);
+            self.error(
+                Diagnostic::error("await-outside-async", "`await` outside of an `async fn`")
+                    .with_label(
+                        e.span,
+                        "only async functions can await; mark this function `async fn`",
+                    ),
+            );
+            return Type::Error;
+        }
+        self.async_call_ok = matches!(inner.kind, ExprKind::Call(..));
+        let t = self.check_expr(inner, ANY);
+        self.async_call_ok = false;
+        if self.is_async_call(inner) {
+            self.out.awaits.insert(e.id, AwaitKind::Call);
+            return t;
+        }
+        match t {
+            Type::Task(result) => {
+                self.out.awaits.insert(e.id, AwaitKind::Task);
+                *result
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error("await-non-async", format!("cannot `await` a `{other}`"))
+                        .with_label(
+                            inner.span,
+                            "expected a call of an `async fn` or a `Task[T]`",
+                        ),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    fn check_spawn(&mut self, e: &Expr, inner: &'a Expr) -> Type {
+        self.async_call_ok = matches!(inner.kind, ExprKind::Call(..));
+        let t = self.check_expr(inner, ANY);
+        self.async_call_ok = false;
+        if !self.is_async_call(inner) {
+            if !t.contains_error() {
+                self.error(
+                    Diagnostic::error("spawn-non-async", "`spawn` needs a call of an `async fn`")
+                        .with_label(inner.span, "not an async call"),
+                );
+            }
+            return Type::Error;
+        }
+        if !self.in_async() {
+            self.error(
+                Diagnostic::error("spawn-outside-async", "`spawn` outside of an `async fn`")
+                    .with_label(
+                    e.span,
+                    "tasks run on the scheduler of an `async fn main`; spawn them from async code",
+                ),
+            );
+        }
+        Type::Task(Box::new(t))
+    }
+
     fn check_closure(
         &mut self,
         e: &'a Expr,
@@ -2073,6 +2172,7 @@ impl<'a> Checker<'a, '_> {
             captures: Vec::new(),
             is_closure: true,
             yields: None,
+            is_async: false,
         });
         self.out.names.insert(e.id, Res::Fn(id));
         self.ctx.push(FnContext {
@@ -2080,6 +2180,7 @@ impl<'a> Checker<'a, '_> {
             scopes: vec![HashMap::new()],
             ret: ret.clone(),
             yields: None,
+            is_async: false,
             loops: Vec::new(),
         });
         self.body(id, params, &param_types, body, &ret, e.span);
@@ -2258,6 +2359,14 @@ impl<'a> Checker<'a, '_> {
     fn direct_call(&mut self, e: &Expr, callee: &Expr, f: FnId, args: &'a [Expr]) -> Type {
         self.out.names.insert(callee.id, Res::Fn(f));
         self.out.calls.insert(e.id, Callee::Fn(f));
+        if self.out.fns[f as usize].is_async && !std::mem::take(&mut self.async_call_ok) {
+            let name = self.out.fns[f as usize].name.clone();
+            self.error(
+                Diagnostic::error("async-call-without-await", format!("`{name}` is an `async fn`: call it with `await` or `spawn`"))
+                    .with_label(e.span, format!("write `await {name}(...)` to wait for it, or `spawn {name}(...)` to run it as a task")),
+            );
+        }
+        self.async_call_ok = false;
         let info = &self.out.fns[f as usize];
         let (params, ret, decl, name) = (
             info.param_types.clone(),
@@ -2455,6 +2564,17 @@ impl<'a> Checker<'a, '_> {
                 self.check_args(e, name, &params, args, None);
                 self.out.calls.insert(e.id, Callee::Map(m));
                 ret
+            }
+            Type::Task(_) if name == "done" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::TaskDone);
+                Type::Bool
+            }
+            Type::Task(_) if name == "cancel" => {
+                self.error(unsupported("`cancel`", method.span));
+                Type::Error
             }
             Type::Gen(elem) if name == "next" => {
                 if !args.is_empty() {
@@ -2677,6 +2797,19 @@ impl<'a> Checker<'a, '_> {
                 vec![s(), s()],
                 Int,
             ),
+            "__rt_now_ms" => (Callee::Runtime(RuntimeFn::NowMs), vec![], Int),
+            "__sleep" => {
+                if !self.in_async() {
+                    self.error(
+                        Diagnostic::error(
+                            "await-outside-async",
+                            "`__sleep` outside of an `async fn`",
+                        )
+                        .with_label(e.span, "only async functions can suspend"),
+                    );
+                }
+                (Callee::Sleep, vec![Int], Unit)
+            }
             _ => {
                 let intrinsic: &'static str = match name {
                     "__llvm_sqrt" => "llvm.sqrt",

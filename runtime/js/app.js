@@ -4,7 +4,13 @@
 // `args` are the program's arguments (`args()` in Weft); `env` holds the
 // runtime's switches such as `{ WEFT_GC_STRESS: "1", WEFT_GC_STATS: "1" }`
 // (in node it defaults to process.env).
+// An `async fn main` keeps running after `weft_start` returns: the runtime
+// never blocks, so `weft_poll` runs what is due and says how long to wait
+// for the next timer (-1: main is done), and we call it again after that
+// long with setTimeout (which also keeps node's process alive meanwhile).
 const WASM_FILE = "__WASM__";
+// setTimeout's longest delay; a later timer is simply polled again.
+const MAX_DELAY_MS = 2147483647;
 
 class Exit {
   constructor(code) {
@@ -83,8 +89,13 @@ export async function run(options = {}) {
   };
   const { instance } = await WebAssembly.instantiate(bytes, imports);
   memory = instance.exports.memory;
+  const poll = instance.exports.weft_poll ?? (() => -1);
   try {
-    return instance.exports.weft_start();
+    const status = instance.exports.weft_start();
+    for (let delay = poll(); delay >= 0; delay = poll()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(delay), MAX_DELAY_MS)));
+    }
+    return status;
   } catch (e) {
     if (e instanceof Exit) return e.code;
     const message = new TextEncoder().encode(`fatal: the program trapped: ${e?.message ?? e}\n`);

@@ -10,7 +10,8 @@
 //! Modules: `object` (object and descriptor layout), `gc` (the heap and the
 //! collector), `roots` (the shadow stack), `string`, `array` and `map` (the
 //! runtime's own object types), `process` (start-up, exit paths, panics,
-//! arguments), `output` and `platform` (I/O and what differs between targets).
+//! arguments), `sched` (the task scheduler: ready queue, timers, the event
+//! loop), `output` and `platform` (I/O and what differs between targets).
 //!
 //! Single-threaded by design (one cooperative scheduler per process), so the
 //! global state below is accessed without locks.
@@ -24,6 +25,7 @@ mod output;
 mod platform;
 mod process;
 mod roots;
+mod sched;
 mod string;
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! program's arguments, environment switches and a clock.
 //!
 //! Natively we write with `write(2)`, exit with `exit(3)`, read the clock
-//! with `clock_gettime(2)` and take the arguments `main` was given. On wasm32
+//! with `clock_gettime(2)`, sleep with `clock_nanosleep(2)` (the scheduler,
+//! when only timers are pending) and take the arguments `main` was given.
+//! wasm32 never sleeps: the scheduler returns to JavaScript instead. On wasm32
 //! the host (app.js) provides imports: `weft.write` copies bytes out of
 //! linear memory, `weft.exit` stops the program by throwing in JavaScript,
 //! which unwinds the wasm stack (wasm has no other way to stop mid-call),
@@ -19,6 +21,12 @@ mod imp {
         fn exit(code: i32) -> !;
         fn __errno_location() -> *mut i32;
         fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+        fn clock_nanosleep(
+            clock: i32,
+            flags: i32,
+            request: *const Timespec,
+            remain: *mut Timespec,
+        ) -> i32;
         fn strlen(s: *const u8) -> usize;
     }
 
@@ -30,6 +38,7 @@ mod imp {
 
     const EINTR: i32 = 4;
     const CLOCK_MONOTONIC: i32 = 1;
+    const TIMER_ABSTIME: i32 = 1;
 
     pub fn write_all(fd: i32, mut bytes: &[u8]) {
         while !bytes.is_empty() {
@@ -60,6 +69,28 @@ mod imp {
         // SAFETY: `t` is a valid out-parameter.
         unsafe { clock_gettime(CLOCK_MONOTONIC, &mut t) };
         t.seconds as f64 * 1e3 + t.nanoseconds as f64 / 1e6
+    }
+
+    /// Blocks in the kernel until `now_ms()` reaches `deadline_ms` (at once
+    /// if it has): an absolute deadline, so a signal cannot stretch the wait.
+    pub fn sleep_until_ms(deadline_ms: f64) {
+        let ms = deadline_ms.max(0.0);
+        let seconds = (ms / 1e3).floor();
+        // Rounded up, so the clock reads at least `deadline_ms` on waking.
+        let nanoseconds = ((ms - seconds * 1e3) * 1e6).ceil();
+        let t = Timespec {
+            seconds: seconds as i64,
+            nanoseconds: (nanoseconds as i64).clamp(0, 999_999_999),
+        };
+        loop {
+            // SAFETY: `t` is a valid timespec; no remainder is asked for.
+            let r = unsafe {
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, core::ptr::null_mut())
+            };
+            if r != EINTR {
+                return;
+            }
+        }
     }
 
     /// Whether the environment variable is set to something other than

@@ -7,13 +7,15 @@
 use crate::object::Ref;
 use crate::{array, gc, output, platform, string};
 
-/// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS`; called once before `weft_main`.
+/// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS` and starts the program's
+/// clock (`weft_now_ms`); called once before `weft_main`.
 #[cfg_attr(test, allow(dead_code))]
 pub fn init() {
     gc::configure(
         platform::env_flag("WEFT_GC_STRESS"),
         platform::env_flag("WEFT_GC_STATS"),
     );
+    crate::sched::start_clock();
 }
 
 /// Flushes stdout and prints the GC statistics (when enabled): the work of

@@ -9,6 +9,9 @@
 //! frame or from another live object. The collector is non-moving, so a
 //! rooted reference stays valid in the Rust local it came from; the slots only
 //! have to exist, not be read back.
+//!
+//! The scheduler's coroutine handles (tasks ready or sleeping, main, the
+//! running one) are roots too: `for_each_root` visits them after the frames.
 
 use crate::object::Ref;
 use core::cell::Cell;
@@ -70,7 +73,8 @@ pub fn with_roots<const N: usize, R>(refs: [Ref; N], f: impl FnOnce(&[Cell<usize
     result
 }
 
-/// Calls `visit` with every slot value of every frame, innermost first.
+/// Calls `visit` with every slot value of every frame, innermost first, then
+/// with every coroutine handle the scheduler holds (`sched::for_each_root`).
 ///
 /// # Safety
 /// Every frame on the shadow stack must be live and well formed.
@@ -84,4 +88,5 @@ pub unsafe fn for_each_root(mut visit: impl FnMut(usize)) {
         }
         frame = (*frame).prev;
     }
+    crate::sched::for_each_root(visit);
 }

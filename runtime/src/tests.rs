@@ -1,10 +1,11 @@
 //! Support for the unit tests: the runtime is single-threaded and its heap
 //! and shadow stack are global, while cargo runs tests on several threads,
 //! so every test that touches the heap holds `heap_lock()`, which also
-//! starts it from a clean shadow stack and normal (non-stress) mode.
+//! starts it from a clean shadow stack, an empty scheduler and normal
+//! (non-stress) mode.
 
 use crate::object::{Ref, TypeDescWithPointers};
-use crate::{gc, roots};
+use crate::{gc, roots, sched};
 use std::sync::{Mutex, MutexGuard};
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -30,6 +31,7 @@ impl Drop for HeapGuard {
 
 fn reset() {
     gc::set_stress(false);
+    sched::reset();
     // SAFETY: no frame of a finished (or failed) test is in use any more.
     unsafe { roots::set_top(core::ptr::null_mut()) };
 }

@@ -43,23 +43,30 @@ pub(super) struct CoroState<'ctx> {
     suspend: BasicBlock<'ctx>,
     /// The final suspend: `return` and the end of the body go here.
     pub(super) finish: BasicBlock<'ctx>,
+    /// This coroutine's own handle.
+    pub(super) handle: PointerValue<'ctx>,
+    pub(super) is_async: bool,
 }
 
 impl<'ctx> Codegen<'ctx, '_> {
-    fn promise_type(&self) -> StructType<'ctx> {
+    pub(super) fn promise_type(&self) -> StructType<'ctx> {
         let i32t = self.cx.i32_type();
         self.cx.struct_type(
             &[
                 i32t.into(),
                 i32t.into(),
                 self.cx.i64_type().into(),
-                self.gc.array_type(1).into(),
+                self.gc.array_type(2).into(),
             ],
             false,
         )
     }
 
-    fn intrinsic(&self, name: &str, overloads: &[BasicTypeEnum<'ctx>]) -> FunctionValue<'ctx> {
+    pub(super) fn intrinsic(
+        &self,
+        name: &str,
+        overloads: &[BasicTypeEnum<'ctx>],
+    ) -> FunctionValue<'ctx> {
         Intrinsic::find(name)
             .and_then(|i| i.get_declaration(&self.module, overloads))
             .unwrap_or_else(|| panic!("LLVM 22 declares {name}"))
@@ -67,7 +74,12 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// A call with raw operands: coroutine intrinsics take and return tokens,
     /// which inkwell's value types cannot hold.
-    fn raw_call(&self, f: FunctionValue<'ctx>, args: &[LLVMValueRef], name: &str) -> LLVMValueRef {
+    pub(super) fn raw_call(
+        &self,
+        f: FunctionValue<'ctx>,
+        args: &[LLVMValueRef],
+        name: &str,
+    ) -> LLVMValueRef {
         let name = std::ffi::CString::new(name).unwrap_or_default();
         let mut args = args.to_vec();
         // SAFETY: `f` is a declared function of this module, the builder is
@@ -84,13 +96,13 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
     }
 
-    fn token_none(&self) -> LLVMValueRef {
+    pub(super) fn token_none(&self) -> LLVMValueRef {
         // SAFETY: the null value of the token type is `token none`.
         unsafe { llvm::LLVMConstNull(llvm::LLVMTokenTypeInContext(self.cx.raw())) }
     }
 
     /// The coroutine handle inside a `Gen[T]` reference.
-    fn gen_handle(&mut self, gen: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn gen_handle(&mut self, gen: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let raw = if self.layout.gc_address_space == 0 {
             gen
         } else {
@@ -112,13 +124,46 @@ impl<'ctx> Codegen<'ctx, '_> {
         is_final: bool,
         resume: BasicBlock<'ctx>,
     ) -> Result<()> {
+        self.suspend_with(state, is_final, resume, None)
+    }
+
+    /// A suspend point that may first transfer control symmetrically: the
+    /// wrapper gets `(target, this frame)` and returns the handle to resume.
+    /// A target given as a GC reference is turned into its handle after
+    /// `llvm.coro.save`, so only the (rooted) reference crosses the save.
+    pub(super) fn suspend_with(
+        &mut self,
+        state: CoroState<'ctx>,
+        is_final: bool,
+        resume: BasicBlock<'ctx>,
+        transfer: Option<(Target<'ctx>, FunctionValue<'ctx>)>,
+    ) -> Result<()> {
         let suspend = self.intrinsic("llvm.coro.suspend", &[]);
         let flag = self.cx.bool_type().const_int(is_final as u64, false);
-        let r = self.raw_call(
-            suspend,
-            &[self.token_none(), flag.as_value_ref()],
-            "suspend",
-        );
+        let save = match transfer {
+            Some((target, wrapper)) => {
+                let save_fn = self.intrinsic("llvm.coro.save", &[]);
+                let save = self.raw_call(save_fn, &[state.handle.as_value_ref()], "save");
+                let target = match target {
+                    Target::Handle(h) => h,
+                    Target::Frame(r) => self.gen_handle(r)?,
+                };
+                let await_fn = self.intrinsic("llvm.coro.await.suspend.handle", &[]);
+                let wrapper = wrapper.as_global_value().as_pointer_value();
+                self.raw_call(
+                    await_fn,
+                    &[
+                        target.as_value_ref(),
+                        state.handle.as_value_ref(),
+                        wrapper.as_value_ref(),
+                    ],
+                    "",
+                );
+                save
+            }
+            None => self.token_none(),
+        };
+        let r = self.raw_call(suspend, &[save, flag.as_value_ref()], "suspend");
         // SAFETY: `llvm.coro.suspend` returns an i8.
         let r = unsafe { IntValue::new(r) };
         let i8t = self.cx.i8_type();
@@ -133,8 +178,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
-    /// The body of a `gen fn`.
-    pub(super) fn generator(&mut self, id: FnId, body: &Block) -> Result<()> {
+    /// The body of a `gen fn` or an `async fn`.
+    pub(super) fn coroutine(&mut self, id: FnId, body: &Block) -> Result<()> {
+        let is_async = self.typed.fns[id as usize].is_async;
         let f = self.fns[id as usize];
         let kind = Attribute::get_named_enum_kind_id("presplitcoroutine");
         f.add_attribute(
@@ -210,6 +256,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             cleanup,
             suspend,
             finish,
+            handle: hdl,
+            is_async,
         };
         // Parameters are stored after coro.begin, where the frame exists.
         let info = &self.typed.fns[id as usize];
@@ -234,7 +282,13 @@ impl<'ctx> Codegen<'ctx, '_> {
 
         self.b.position_at_end(finish);
         let trap = self.cx.append_basic_block(f, "coro.resumed.after.end");
-        self.suspend(state, true, trap)?;
+        if is_async {
+            // Hand control to whoever awaits this call, or back to the scheduler.
+            let wrapper = self.transfer_fn(super::async_fn::Transfer::Final);
+            self.suspend_with(state, true, trap, Some((Target::Handle(hdl), wrapper)))?;
+        } else {
+            self.suspend(state, true, trap)?;
+        }
         self.b.position_at_end(trap);
         self.b.build_unreachable()?;
 
@@ -275,7 +329,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
-    fn store_yielded(
+    pub(super) fn store_yielded(
         &mut self,
         state: CoroState<'ctx>,
         v: BasicValueEnum<'ctx>,
@@ -334,7 +388,11 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// The value the generator last yielded.
-    fn yielded(&mut self, gen: PointerValue<'ctx>, ty: &Type) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn yielded(
+        &mut self,
+        gen: PointerValue<'ctx>,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let h = self.gen_handle(gen)?;
         let promise_fn = self.intrinsic("llvm.coro.promise", &[]);
         let align = self.cx.i32_type().const_int(8, false);
@@ -420,14 +478,13 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.position_at_end(exit);
         Ok(())
     }
+}
 
-    /// `return` inside a generator: go to the final suspend.
-    pub(super) fn gen_return(&mut self) -> Result<bool> {
-        let Some(state) = self.coro else {
-            return Ok(false);
-        };
-        self.b.build_unconditional_branch(state.finish)?;
-        self.dead_block();
-        Ok(true)
-    }
+/// What a symmetric transfer goes to.
+#[derive(Clone, Copy)]
+pub(super) enum Target<'ctx> {
+    /// A coroutine handle (raw).
+    Handle(PointerValue<'ctx>),
+    /// A FRAME object reference; its handle is computed after `llvm.coro.save`.
+    Frame(PointerValue<'ctx>),
 }

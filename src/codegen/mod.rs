@@ -17,6 +17,7 @@
 //! User functions are `internal` and named by their module path; the only
 //! exported symbol is `weft_main`, which the runtime's entry point calls.
 
+mod async_fn;
 mod coroutine;
 mod heap;
 mod matching;
@@ -120,7 +121,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     .iter()
                     .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
             );
-            let fn_type = self.fn_type(&info.ret, &params);
+            // Calling an async function creates its coroutine: the result is the frame.
+            let ret = if info.is_async {
+                Type::Task(Box::new(info.ret.clone()))
+            } else {
+                info.ret.clone()
+            };
+            let fn_type = self.fn_type(&ret, &params);
             let f = self
                 .module
                 .add_function(&info.symbol, fn_type, Some(Linkage::Internal));
@@ -156,9 +163,15 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let bb = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(bb);
         if let Some(main) = self.typed.main {
-            self.b.build_call(self.fns[main as usize], &[], "")?;
+            if self.typed.fns[main as usize].is_async {
+                self.run_async_main(self.fns[main as usize])?;
+            } else {
+                self.b.build_call(self.fns[main as usize], &[], "")?;
+            }
         }
         self.b.build_return(None)?;
+        // The scheduler's way into coroutines; defined in every program.
+        self.scheduler_helpers()?;
         Ok(())
     }
 
@@ -251,8 +264,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.loops.clear();
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
-        if info.yields.is_some() {
-            return self.generator(id, body);
+        if info.yields.is_some() || info.is_async {
+            return self.coroutine(id, body);
         }
         let offset = info.is_closure as u32;
         if info.is_closure {
@@ -499,8 +512,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.dead_block();
                 }
             }
-            Stmt::Return(None, _) if self.coro.is_some() => {
-                self.gen_return()?;
+            Stmt::Return(value, _) if self.coro.is_some() => {
+                let ty = self.current_ret();
+                self.coro_return(value.as_ref(), &ty)?;
             }
             Stmt::Yield(value, _) => {
                 let ty = self.current_info_yields();
@@ -854,6 +868,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 return self.block_value(b, want);
             }
             ExprKind::Closure { .. } => return self.closure(e),
+            ExprKind::Await(inner) => return self.await_expr(e, inner),
+            ExprKind::Spawn(inner) => return self.spawn_expr(inner),
             ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
             _ => return Ok(None),
         }))
@@ -1208,6 +1224,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Callee::Builtin(b) => self.builtin(b, args, e.span)?,
             Callee::Array(m) => self.array_method(m, callee, args)?,
             Callee::Map(m) => self.map_method(m, callee, args)?,
+            Callee::TaskDone => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(t) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                Some(self.task_done(t.into_pointer_value())?)
+            }
+            Callee::Sleep => {
+                self.sleep(&args[0])?;
+                None
+            }
             Callee::GenNext => {
                 let ExprKind::Field(base, _) = &callee.kind else {
                     return Ok(None);

@@ -1,0 +1,290 @@
+//! `async fn`, `await`, `spawn` and sleeping, on top of `coroutine.rs`.
+//!
+//! An async function is a coroutine like a generator, with two more promise
+//! uses: the result (bits of a scalar, or the reference slot) and the
+//! continuation slot — the handle of the coroutine awaiting it, kept in the
+//! root area so the GC keeps an awaiting caller alive through its callee.
+//!
+//! `await f(x)` creates the callee (it starts suspended), records the caller
+//! as its continuation and transfers to it symmetrically
+//! (`llvm.coro.await.suspend.handle`: CoroSplit makes it a tail call of the
+//! callee's resume), so await chains of any depth run in constant native
+//! stack. An async function's final suspend transfers the same way to its
+//! continuation, or to `llvm.coro.noop` — back to the scheduler — when it has
+//! none. `await t` on a task registers the continuation and returns to the
+//! scheduler; `spawn` puts the new coroutine on the ready queue. The
+//! scheduler (runtime `sched`) resumes coroutines only through the
+//! `weft_resume` helper defined here, because resume functions use LLVM's
+//! internal calling convention.
+
+use super::coroutine::Target;
+use super::{Codegen, Result, Value};
+use crate::ast::*;
+use crate::runtime_abi::RuntimeFn;
+use crate::types::{AwaitKind, Type};
+use inkwell::module::Linkage;
+use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+
+/// Index of the continuation among the promise's reference slots.
+const CONTINUATION: u64 = 1;
+/// The promise's field of reference slots.
+const PROMISE_REF: u32 = 3;
+
+/// The functions `llvm.coro.await.suspend.handle` calls with `(target, frame)`.
+#[derive(Clone, Copy)]
+pub(super) enum Transfer {
+    /// Start the awaited callee, which resumes this frame when it finishes.
+    Await,
+    /// Wait for a task: it resumes this frame when it finishes; the scheduler runs meanwhile.
+    Join,
+    /// Finished: resume the continuation, or return to the scheduler.
+    Final,
+}
+
+impl<'ctx> Codegen<'ctx, '_> {
+    pub(super) fn transfer_fn(&mut self, kind: Transfer) -> FunctionValue<'ctx> {
+        let name = match kind {
+            Transfer::Await => "weft.transfer.await",
+            Transfer::Join => "weft.transfer.join",
+            Transfer::Final => "weft.transfer.final",
+        };
+        if let Some(f) = self.module.get_function(name) {
+            return f;
+        }
+        let ty = self.raw.fn_type(&[self.raw.into(), self.raw.into()], false);
+        let f = self.module.add_function(name, ty, Some(Linkage::Internal));
+        self.add_attr(f, "nounwind");
+        let saved = self.b.get_insert_block();
+        let bb = self.cx.append_basic_block(f, "entry");
+        self.b.position_at_end(bb);
+        let target = f
+            .get_nth_param(0)
+            .expect("two parameters")
+            .into_pointer_value();
+        let frame = f
+            .get_nth_param(1)
+            .expect("two parameters")
+            .into_pointer_value();
+        target.set_name("target");
+        frame.set_name("frame");
+        self.transfer_body(kind, target, frame)
+            .expect("building a transfer function");
+        if let Some(bb) = saved {
+            self.b.position_at_end(bb);
+        }
+        f
+    }
+
+    fn transfer_body(
+        &mut self,
+        kind: Transfer,
+        target: PointerValue<'ctx>,
+        frame: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let noop_fn = self.intrinsic("llvm.coro.noop", &[]);
+        match kind {
+            Transfer::Await => {
+                let slot = self.continuation_slot(target)?;
+                self.b.build_store(slot, frame)?;
+                self.b.build_return(Some(&target))?;
+            }
+            Transfer::Join => {
+                let slot = self.continuation_slot(target)?;
+                self.b.build_store(slot, frame)?;
+                // SAFETY: `llvm.coro.noop` returns a ptr.
+                let noop = unsafe { PointerValue::new(self.raw_call(noop_fn, &[], "noop")) };
+                self.b.build_return(Some(&noop))?;
+            }
+            Transfer::Final => {
+                let slot = self.continuation_slot(frame)?;
+                let next = self
+                    .b
+                    .build_load(self.raw, slot, "continuation")?
+                    .into_pointer_value();
+                let none = self.b.build_is_null(next, "no.continuation")?;
+                // SAFETY: as above.
+                let noop = unsafe { PointerValue::new(self.raw_call(noop_fn, &[], "noop")) };
+                let to = self.b.build_select(none, noop, next, "next")?;
+                self.b.build_return(Some(&to))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn promise_of(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let promise_fn = self.intrinsic("llvm.coro.promise", &[]);
+        let align = self.cx.i32_type().const_int(8, false);
+        let from = self.cx.bool_type().const_zero();
+        // SAFETY: `llvm.coro.promise` returns a ptr.
+        Ok(unsafe {
+            PointerValue::new(self.raw_call(
+                promise_fn,
+                &[
+                    handle.as_value_ref(),
+                    align.as_value_ref(),
+                    from.as_value_ref(),
+                ],
+                "promise",
+            ))
+        })
+    }
+
+    /// The continuation slot in the promise of the coroutine `handle`. It
+    /// holds a raw handle; the GC resolves it like any root slot.
+    fn continuation_slot(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let p = self.promise_of(handle)?;
+        let pt = self.promise_type();
+        let slots = self.b.build_struct_gep(pt, p, PROMISE_REF, "slots")?;
+        let i64t = self.cx.i64_type();
+        // SAFETY (LLVM): index 1 of the two reference slots.
+        unsafe {
+            self.b.build_in_bounds_gep(
+                self.gc.array_type(2),
+                slots,
+                &[i64t.const_zero(), i64t.const_int(CONTINUATION, false)],
+                "continuation.slot",
+            )
+        }
+    }
+
+    fn done(&mut self, handle: PointerValue<'ctx>, name: &str) -> IntValue<'ctx> {
+        let done_fn = self.intrinsic("llvm.coro.done", &[]);
+        // SAFETY: `llvm.coro.done` returns an i1.
+        unsafe { IntValue::new(self.raw_call(done_fn, &[handle.as_value_ref()], name)) }
+    }
+
+    /// `await f(x)` or `await t`.
+    pub(super) fn await_expr(&mut self, e: &Expr, inner: &Expr) -> Result<Value<'ctx>> {
+        let Some(state) = self.coro else {
+            return Ok(None);
+        };
+        let result_ty = self.typed.ty(e).clone();
+        let kind = self.typed.awaits.get(&e.id).copied();
+        let Some(callee) = self.expr(inner)? else {
+            return Ok(None);
+        };
+        let callee = callee.into_pointer_value();
+        let f = self.func();
+        let resume = self.cx.append_basic_block(f, "await.resume");
+        if kind == Some(AwaitKind::Call) {
+            let wrapper = self.transfer_fn(Transfer::Await);
+            self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
+        } else {
+            // A task that has finished is not waited for.
+            let h = self.gen_handle(callee)?;
+            let done = self.done(h, "task.done");
+            let wait = self.cx.append_basic_block(f, "await.wait");
+            self.b.build_conditional_branch(done, resume, wait)?;
+            self.b.position_at_end(wait);
+            let wrapper = self.transfer_fn(Transfer::Join);
+            self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
+        }
+        self.b.position_at_end(resume);
+        if self.basic_type(&result_ty).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.yielded(callee, &result_ty)?))
+    }
+
+    /// `spawn f(x)`: the new coroutine goes to the ready queue; its frame is the task.
+    pub(super) fn spawn_expr(&mut self, inner: &Expr) -> Result<Value<'ctx>> {
+        let Some(task) = self.expr(inner)? else {
+            return Ok(None);
+        };
+        let h = self.gen_handle(task.into_pointer_value())?;
+        self.call_rt(RuntimeFn::TaskReady, &[h.into()], "")?;
+        Ok(Some(task))
+    }
+
+    /// `t.done()`.
+    pub(super) fn task_done(&mut self, task: PointerValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+        let h = self.gen_handle(task)?;
+        Ok(self.done(h, "task.done").into())
+    }
+
+    /// `return` inside a coroutine: an async function's result goes to the
+    /// promise, then control goes to the final suspend.
+    pub(super) fn coro_return(&mut self, value: Option<&Expr>, ty: &Type) -> Result<()> {
+        let Some(state) = self.coro else {
+            return Ok(());
+        };
+        if let Some(value) = value {
+            let Some(v) = self.expr(value)? else {
+                return Ok(());
+            };
+            if state.is_async {
+                self.store_yielded(state, v, ty)?;
+            }
+        }
+        if !self.terminated() {
+            self.b.build_unconditional_branch(state.finish)?;
+        }
+        self.dead_block();
+        Ok(())
+    }
+
+    /// `__sleep(ms)` in `time.sleep`: the timer resumes this coroutine.
+    pub(super) fn sleep(&mut self, ms: &Expr) -> Result<()> {
+        let Some(state) = self.coro else {
+            return Ok(());
+        };
+        let Some(ms) = self.expr(ms)? else {
+            return Ok(());
+        };
+        self.call_rt(RuntimeFn::Sleep, &[ms.into(), state.handle.into()], "")?;
+        let resume = self.cx.append_basic_block(self.func(), "sleep.resume");
+        self.suspend_with(state, false, resume, None)?;
+        self.b.position_at_end(resume);
+        Ok(())
+    }
+
+    /// `weft_resume` and `weft_coro_done`: how the runtime's scheduler drives
+    /// coroutines.
+    pub(super) fn scheduler_helpers(&mut self) -> Result<()> {
+        let void = self.cx.void_type();
+        let resume =
+            self.module
+                .add_function("weft_resume", void.fn_type(&[self.raw.into()], false), None);
+        self.add_attr(resume, "nounwind");
+        let bb = self.cx.append_basic_block(resume, "entry");
+        self.b.position_at_end(bb);
+        let h = resume
+            .get_nth_param(0)
+            .expect("one parameter")
+            .into_pointer_value();
+        let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
+        self.raw_call(resume_fn, &[h.as_value_ref()], "");
+        self.b.build_return(None)?;
+
+        let i32t = self.cx.i32_type();
+        let done = self.module.add_function(
+            "weft_coro_done",
+            i32t.fn_type(&[self.raw.into()], false),
+            None,
+        );
+        self.add_attr(done, "nounwind");
+        let bb = self.cx.append_basic_block(done, "entry");
+        self.b.position_at_end(bb);
+        let h = done
+            .get_nth_param(0)
+            .expect("one parameter")
+            .into_pointer_value();
+        let d = self.done(h, "done");
+        let wide = self.b.build_int_z_extend(d, i32t, "done")?;
+        self.b.build_return(Some(&wide))?;
+        Ok(())
+    }
+
+    /// `weft_main` for `async fn main`: create main's coroutine, run the scheduler.
+    pub(super) fn run_async_main(&mut self, main: FunctionValue<'ctx>) -> Result<()> {
+        let frame = self
+            .b
+            .build_call(main, &[], "main")?
+            .try_as_basic_value()
+            .basic()
+            .expect("a frame");
+        let h = self.gen_handle(frame.into_pointer_value())?;
+        self.call_rt(RuntimeFn::RunAsyncMain, &[h.into()], "")?;
+        Ok(())
+    }
+}
