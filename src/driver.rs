@@ -13,7 +13,7 @@ use std::time::Instant;
 pub enum Emit {
     /// Optimised LLVM IR.
     LlvmIr,
-    /// LLVM IR as codegen made it, before LLVM's pipeline (and so before CoroSplit).
+    /// LLVM IR after the gc-frame-spill pass and before LLVM's pipeline (so before CoroSplit).
     LlvmIrPresplit,
     Asm,
     Obj,
@@ -206,6 +206,9 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         })?;
     }
     if opts.emit == Some(Emit::LlvmIrPresplit) {
+        // The IR as CoroSplit receives it: after the gc-frame-spill pass.
+        gc_spill::run_pass_only(&module, gc_spill::GcConfig::for_target(opts.target))
+            .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
         write_output(&output, module.print_to_string().to_bytes())?;
         return Ok(Built { runnable: output });
     }

@@ -173,6 +173,37 @@ pub fn run_pipeline(
     Ok(())
 }
 
+/// Runs only the gc-frame-spill pass over every defined function, with no
+/// other pass: what `--emit llvm-ir-presplit` shows (the IR as CoroSplit will
+/// see it, before any inlining or simplification).
+pub fn run_pass_only(module: &Module, config: GcConfig) -> Result<(), String> {
+    let mut state = PassState {
+        config,
+        errors: Vec::new(),
+    };
+    let mut f = module.get_first_function();
+    while let Some(function) = f {
+        if function.count_basic_blocks() > 0 {
+            // SAFETY: a live function of the module; `state` outlives the call.
+            unsafe {
+                spill_callback(
+                    function.as_value_ref(),
+                    &mut state as *mut PassState as *mut c_void,
+                );
+            }
+        }
+        f = function.get_next_function();
+    }
+    if state.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "gc-frame-spill failed:\n  {}",
+            state.errors.join("\n  ")
+        ))
+    }
+}
+
 /// The pass pipeline [`run_pipeline`] runs at this level, as LLVM prints it;
 /// the pass shows as `weft-gc-frame-spill`.
 #[cfg(test)]
