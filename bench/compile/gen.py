@@ -305,8 +305,9 @@ def generate(lines, seed):
     for i in range(nhelpers):
         helper(rnd, i, o)
     nfuncs = 0
-    # main takes 3 lines per function plus 6; stop once the total reaches `lines`.
-    while len(o.weft) + 3 * nfuncs + 6 < lines:
+    # main takes 3 lines per function, 1 per helper, 3 per struct and 6 more;
+    # stop once the total reaches `lines`.
+    while len(o.weft) + 3 * nfuncs + nhelpers + 3 * nstructs + 6 < lines:
         Func(rnd, nfuncs, extras, nhelpers, o).emit(rnd.randint(6, 12))
         nfuncs += 1
     o.both("fn main() {", "int main(void) {")
@@ -317,6 +318,20 @@ def generate(lines, seed):
         o.both(f"r = f{k}({arg})", f"r = f{k}({arg});", 1)
         o.both(f'println("f{k} {{r}}")', f'printf("f{k} %lld\\n", (long long)r);', 1)
         o.both(f"total = (total + r) % {M}", f"total = (total + r) % {M};", 1)
+    # Every helper and method is called at least once, so that clang (which
+    # emits no unused static function) compiles all the code Weft does.
+    for i in range(nhelpers):
+        o.both(f"total = (total + h{i}(total, {i})) % {M}", f"total = (total + h{i}(total, {i})) % {M};", 1)
+    for i, extra in enumerate(extras):
+        ew = "".join(f", e{e}: {e}" for e in range(extra))
+        ec = "".join(f", {e}" for e in range(extra))
+        o.both(
+            f'let s{i} = S{i} {{ a: {i}, b: total, tag: "s", hist: []{ew} }}',
+            f'S{i} s{i} = {{ {i}, total, "s", {{0}}, 0{ec} }};',
+            1,
+        )
+        o.both(f"s{i}.add(total % 10)", f"S{i}_add(&s{i}, total % 10);", 1)
+        o.both(f"total = (total + s{i}.score()) % {M}", f"total = (total + S{i}_score(&s{i})) % {M};", 1)
     o.both('println("total {total}")', 'printf("total %lld\\n", (long long)total);', 1)
     o.both(None, "return 0;", 1)
     o.both("}", "}")
