@@ -21,7 +21,7 @@ use super::coroutine::Target;
 use super::{Codegen, Result, Value};
 use crate::ast::*;
 use crate::runtime_abi::RuntimeFn;
-use crate::types::{AwaitKind, Type};
+use crate::types::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 
@@ -158,6 +158,16 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some(state) = self.coro else {
             return Ok(None);
         };
+        // `await time.sleep(ms)` suspends this coroutine directly: no frame
+        // for `sleep` itself, which matters when a million tasks sleep.
+        if let ExprKind::Call(_, args) = &inner.kind {
+            if let Some(Callee::Fn(f)) = self.typed.calls.get(&inner.id) {
+                if self.typed.fns[*f as usize].symbol == "std.time.sleep" && args.len() == 1 {
+                    self.sleep(&args[0])?;
+                    return Ok(None);
+                }
+            }
+        }
         let result_ty = self.typed.ty(e).clone();
         let kind = self.typed.awaits.get(&e.id).copied();
         let Some(callee) = self.expr(inner)? else {
