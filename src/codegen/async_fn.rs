@@ -186,6 +186,19 @@ impl<'ctx> Codegen<'ctx, '_> {
             let wait = self.cx.append_basic_block(f, "await.wait");
             self.b.build_conditional_branch(done, resume, wait)?;
             self.b.position_at_end(wait);
+            // One awaiter at a time: a second one would silently replace the first.
+            let slot = self.continuation_slot(h)?;
+            let waiting = self
+                .b
+                .build_load(self.raw, slot, "awaiter")?
+                .into_pointer_value();
+            let free = self.b.build_is_null(waiting, "no.awaiter")?;
+            let twice = self.cx.append_basic_block(f, "await.twice");
+            let join = self.cx.append_basic_block(f, "await.join");
+            self.b.build_conditional_branch(free, join, twice)?;
+            self.b.position_at_end(twice);
+            self.panic("this task is already being awaited by another task", e.span)?;
+            self.b.position_at_end(join);
             let wrapper = self.transfer_fn(Transfer::Join);
             self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
         }
