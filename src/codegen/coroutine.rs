@@ -202,14 +202,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             ],
             "coro.id",
         );
-        let coro_alloc = self.intrinsic("llvm.coro.alloc", &[]);
-        // SAFETY: `llvm.coro.alloc` returns an i1.
-        let need = unsafe { IntValue::new(self.raw_call(coro_alloc, &[token], "coro.need")) };
-        let entry = self.b.get_insert_block().expect("positioned");
-        let alloc_bb = self.cx.append_basic_block(f, "coro.alloc");
-        let begin_bb = self.cx.append_basic_block(f, "coro.begin");
-        self.b.build_conditional_branch(need, alloc_bb, begin_bb)?;
-        self.b.position_at_end(alloc_bb);
+        // Every frame is a heap object: no `llvm.coro.alloc`, so CoroElide
+        // never moves a frame into its caller's, where the GC would not see
+        // its root area (elision needs tagged frame references first).
         let coro_size = self.intrinsic("llvm.coro.size", &[self.cx.i64_type().into()]);
         // SAFETY: `llvm.coro.size.i64` returns an i64.
         let size = unsafe { IntValue::new(self.raw_call(coro_size, &[], "coro.size")) };
@@ -217,16 +212,12 @@ impl<'ctx> Codegen<'ctx, '_> {
             .call_rt(RuntimeFn::CoroAlloc, &[size.into()], "coro.mem")?
             .expect("a frame")
             .into_pointer_value();
-        self.b.build_unconditional_branch(begin_bb)?;
-        self.b.position_at_end(begin_bb);
-        let phi = self.b.build_phi(self.raw, "coro.mem")?;
-        phi.add_incoming(&[(&null, entry), (&mem, alloc_bb)]);
         let coro_begin = self.intrinsic("llvm.coro.begin", &[]);
         // SAFETY: `llvm.coro.begin` returns a ptr.
         let hdl = unsafe {
             PointerValue::new(self.raw_call(
                 coro_begin,
-                &[token, phi.as_basic_value().as_value_ref()],
+                &[token, mem.as_value_ref()],
                 "coro.handle",
             ))
         };
