@@ -16,6 +16,7 @@ waits for the issue it names: it is skipped and listed as not runnable yet;
 """
 import argparse
 import datetime
+import functools
 import os
 import platform
 import re
@@ -40,10 +41,21 @@ def cargo_bin(name):
     return CARGO_PEER + ["--bin", name], ["{bench}/target/release/" + name]
 
 
+# The wasm workload's C builds: freestanding wasm32, no libc, exports named in
+# the sources. --no-wasm-opt: clang would otherwise run binaryen's wasm-opt
+# -O2 by itself wherever one is on PATH (and inline what Asyncify must see);
+# the commands run it explicitly instead, as {wasm_opt}: Debian's binaryen, or
+# npm's (bench/wasm/package.json) where Debian's lacks the Asyncify pass.
+WASM_CC = ["clang-22", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "--no-wasm-opt"]
+WASM_OPT_NPM = os.path.join(BENCH, "wasm", "node_modules", ".bin", "wasm-opt")
+
+
 # Each workload: the Weft program, its peers (name, build command or None,
 # run command), the goal as text and as the highest acceptable Weft/peer
 # ratio of median times ("rss" goals compare peak memory instead). In
-# commands, {out} is the peer's binary in bench/build and {bench} is bench/.
+# commands, {out} is the peer's binary in bench/build and {bench} is bench/;
+# a build may be a list of commands, and a workload with "n" fills {n} (its
+# size, "quick_n" in --quick) and may give Weft's own build and run commands.
 WORKLOADS = [
     {
         "name": "fib",
@@ -129,6 +141,113 @@ WORKLOADS = [
         "instructions": False,
     },
     {
+        # `gen` on wasm32 under node (issue 6's `wasm`; its `ping` half waits
+        # for channels, issue 5): Weft against the same generator in C made
+        # resumable with binaryen's Asyncify, and the plain C loop. {n} is the
+        # number of values, each program's argument (quick_n in --quick);
+        # "size" names each system's .wasm, whose bytes the note reports and
+        # "size_goal" bounds (Weft's over the goal peer's); "startup" is timed
+        # alone, for the note.
+        "name": "wasm",
+        "what": "gen on wasm32 under node: {n} xorshift64 values from a generator, summed",
+        "n": 100_000_000,
+        "quick_n": 1_000_000,
+        "weft_build": [WEFT, "build", "--target", "wasm32", "-O2", "wasm/gen.weft", "-o", "{out}"],
+        "weft_run": ["node", "{out}.js", "{n}"],
+        "size": "{out}.wasm",
+        "startup": ["node", "-e", "0"],
+        "peers": [
+            (
+                "C plain loop (clang-22 --target=wasm32 -O2, wasm-opt -O2)",
+                [
+                    WASM_CC + ["-o", "{out}.wasm", "wasm/gen_loop.c"],
+                    ["{wasm_opt}", "-O2", "{out}.wasm", "-o", "{out}.wasm"],
+                ],
+                ["node", "wasm/driver.mjs", "sum", "{out}.wasm", "{n}"],
+            ),
+            (
+                "C + Asyncify, consumer in C (clang-22, wasm-opt --asyncify -O2)",
+                [
+                    WASM_CC + ["-o", "{out}.pre.wasm", "wasm/gen_asyncify.c"],
+                    ["{wasm_opt}", "--asyncify", "-O2", "{out}.pre.wasm", "-o", "{out}.wasm"],
+                ],
+                ["node", "wasm/driver.mjs", "sum", "{out}.wasm", "{n}"],
+            ),
+            (
+                "C + Asyncify, JS driver (clang-22, wasm-opt --asyncify -O2)",
+                [
+                    WASM_CC + ["-DJS_DRIVER", "-o", "{out}.pre.wasm", "wasm/gen_asyncify.c"],
+                    ["{wasm_opt}", "--asyncify", "-O2", "{out}.pre.wasm", "-o", "{out}.wasm"],
+                ],
+                ["node", "wasm/driver.mjs", "asyncify-js", "{out}.wasm", "{n}"],
+            ),
+        ],
+        "goal": (
+            "within 1.5x of the plain C loop in time and .wasm size "
+            "(asyncify's authors report about 50% overhead in size and speed)",
+            1.5,
+        ),
+        "goal_peers": ["C plain loop (clang-22 --target=wasm32 -O2, wasm-opt -O2)"],
+        "size_goal": 1.5,
+        "runs": 5,
+        "instructions": False,
+        "note": "wall time of `node` running the whole program, its start-up and the wasm compilation included "
+        "(`node -e 0` alone: {startup}). The C programs are freestanding (no libc): `wasm/driver.mjs` calls their "
+        "exports and prints the sum. Both Asyncify builds are `wasm/gen_asyncify.c`: the generator calls "
+        "yield_value, which unwinds the stack to the consumer, which reads the value and rewinds. \"Consumer in "
+        "C\" keeps that loop in the module (binaryen's asyncify.* intrinsics, no JS per value: Asyncify's own "
+        "cost); \"JS driver\" is the standard pattern, yield_value imported from JS and the loop in JS (the value "
+        "crosses as two i32 halves: as an i64 it would be a BigInt). Asyncify's 50% is its authors' figure for "
+        "whole programs that unwind now and then; here every value is an unwind and a rewind. Weft's .wasm holds "
+        "its runtime (GC, scheduler, printing) and DWARF debug info (its custom sections); the C ones hold no "
+        "runtime at all, so the size goal compares a runtime with none.",
+    },
+    {
+        # The `ping` half of issue 6's `wasm`, waiting for channels (issue 5):
+        # {n} is the rounds, 2 messages each.
+        "name": "wasm-ping",
+        "pending": "issue 5",
+        "what": "ping on wasm32 under node: {n} round trips between two tasks over unbuffered channels",
+        "n": 500_000,
+        "quick_n": 10_000,
+        "weft_build": [WEFT, "build", "--target", "wasm32", "-O2", "wasm/ping.weft", "-o", "{out}"],
+        "weft_run": ["node", "{out}.js", "{n}"],
+        "size": "{out}.wasm",
+        "startup": ["node", "-e", "0"],
+        "peers": [
+            (
+                "C plain calls (clang-22 --target=wasm32 -O2, wasm-opt -O2)",
+                [
+                    WASM_CC + ["-o", "{out}.wasm", "wasm/ping_loop.c"],
+                    ["{wasm_opt}", "-O2", "{out}.wasm", "-o", "{out}.wasm"],
+                ],
+                ["node", "wasm/driver.mjs", "ping", "{out}.wasm", "{n}"],
+            ),
+            (
+                "C + Asyncify tasks (clang-22, wasm-opt --asyncify -O2)",
+                [
+                    WASM_CC + ["-o", "{out}.pre.wasm", "wasm/ping_asyncify.c"],
+                    ["{wasm_opt}", "--asyncify", "-O2", "{out}.pre.wasm", "-o", "{out}.wasm"],
+                ],
+                ["node", "wasm/driver.mjs", "ping", "{out}.wasm", "{n}"],
+            ),
+        ],
+        "goal": (
+            "within 1.5x of the plain C calls in time and .wasm size "
+            "(asyncify's authors report about 50% overhead in size and speed)",
+            1.5,
+        ),
+        "goal_peers": ["C plain calls (clang-22 --target=wasm32 -O2, wasm-opt -O2)"],
+        "size_goal": 1.5,
+        "runs": 5,
+        "instructions": False,
+        "note": "wall time of `node` running the whole program, its start-up and the wasm compilation included "
+        "(`node -e 0` alone: {startup}). The C programs are freestanding (no libc): `wasm/driver.mjs` calls their "
+        "export and prints the sum. `wasm/ping_asyncify.c` is two tasks, a scheduler and rendezvous channels: a "
+        "task that must wait unwinds its stack into its own Asyncify buffer, back to the scheduler, which resumes "
+        "it later by rewinding; `wasm/ping_loop.c`, the limit, makes each round trip a direct call.",
+    },
+    {
         "name": "spawn",
         "what": "spawn and await 1M trivial tasks",
         "weft": "spawn/spawn.weft",
@@ -172,19 +291,47 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, cwd=BENCH, **kw)
 
 
+def has_asyncify(wasm_opt_path):
+    """Whether this wasm-opt has binaryen's Asyncify pass."""
+    try:
+        result = subprocess.run([wasm_opt_path, "--help"], capture_output=True, text=True)
+    except OSError:
+        return False
+    return "--asyncify" in result.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def wasm_opt():
+    """binaryen's wasm-opt with Asyncify: Debian's, else npm's (bench/wasm/node_modules)."""
+    system = shutil.which("wasm-opt")
+    if system and has_asyncify(system):
+        return system
+    return WASM_OPT_NPM
+
+
 def ensure_tools():
-    """Installs the peers' toolchains from Debian when they are missing."""
-    missing = [pkg for tool, pkg in [("clang-22", "clang-22"), ("go", "golang"), ("valgrind", "valgrind")] if shutil.which(tool) is None]
+    """Installs the peers' toolchains from Debian when they are missing, and
+    binaryen from npm (bench/wasm/package.json) if Debian's lacks Asyncify."""
+    tools = [("clang-22", "clang-22"), ("go", "golang"), ("valgrind", "valgrind"), ("node", "nodejs"), ("wasm-opt", "binaryen")]
+    missing = [pkg for tool, pkg in tools if shutil.which(tool) is None]
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
     if missing:
         print(f"bench: installing {' '.join(missing)}", file=sys.stderr)
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
         sh(sudo + ["apt-get", "update", "-q"])
         sh(sudo + ["apt-get", "install", "-y", "-q"] + missing)
+    if not has_asyncify(wasm_opt()):
+        print("bench: Debian's binaryen lacks --asyncify; installing binaryen from npm into bench/wasm", file=sys.stderr)
+        if shutil.which("npm") is None:
+            sh(sudo + ["apt-get", "install", "-y", "-q", "npm"])
+        sh(["npm", "install", "--prefix", os.path.join(BENCH, "wasm"), "--no-audit", "--no-fund", "--no-package-lock"])
+        wasm_opt.cache_clear()
 
 
 def fill(cmd, **subst):
-    """Replaces {out}, {bench}, {src}, ... in each word of a command."""
+    """Replaces {out}, {bench}, {src}, {n}, {wasm_opt}, ... in each word of a command."""
     subst.setdefault("bench", BENCH)
+    if any("{wasm_opt}" in word for word in cmd):
+        subst.setdefault("wasm_opt", wasm_opt())
     out = []
     for word in cmd:
         for key, value in subst.items():
@@ -193,20 +340,54 @@ def fill(cmd, **subst):
     return out
 
 
-def build(workload, with_weft=True):
-    """Builds Weft and the peers; returns [(system, run command)], Weft first."""
+def workload_n(w, args):
+    """The workload's size {n} (quick_n in --quick), or None where it has none."""
+    return w.get("quick_n", w.get("n")) if args.quick else w.get("n")
+
+
+def build(workload, with_weft=True, n=None):
+    """Builds Weft and the peers; returns [(system, run command, out)], Weft
+    first. A workload may give Weft's build and run commands ("weft_build",
+    "weft_run"); a peer's build may be a list of commands, run in order."""
     os.makedirs(BUILD, exist_ok=True)
+    extra = {} if n is None else {"n": n}
     systems = []
     if with_weft:
         weft_out = os.path.join(BUILD, workload["name"] + "-weft")
-        sh([WEFT, "build", "-O2", workload["weft"], "-o", weft_out])
-        systems.append(("Weft (-O2)", [weft_out]))
+        weft_build = workload.get("weft_build", [WEFT, "build", "-O2", workload.get("weft", ""), "-o", "{out}"])
+        sh(fill(weft_build, out=weft_out, **extra))
+        systems.append(("Weft (-O2)", fill(workload.get("weft_run", ["{out}"]), out=weft_out, **extra), weft_out))
     for i, (peer, build_cmd, run_cmd) in enumerate(workload["peers"]):
         out = os.path.join(BUILD, f"{workload['name']}-peer{i}")
         if build_cmd:
-            sh(fill(build_cmd, out=out))
-        systems.append((peer, fill(run_cmd, out=out)))
+            for cmd in build_cmd if isinstance(build_cmd[0], list) else [build_cmd]:
+                sh(fill(cmd, out=out, **extra))
+        systems.append((peer, fill(run_cmd, out=out, **extra), out))
     return systems
+
+
+def wasm_sizes(path):
+    """Bytes of a .wasm file: the whole file, and without its custom sections
+    (names, DWARF debug info, producers): code, data and the rest."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, custom = 8, 0
+    while pos < len(data):
+        start = pos
+        section_id = data[pos]
+        pos += 1
+        size = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        pos += size
+        if section_id == 0:
+            custom += pos - start
+    return len(data), len(data) - custom
 
 
 def time_once(cmd, what="run"):
@@ -254,21 +435,21 @@ def instructions(cmd):
 def measure_runs(w, args, with_weft=True):
     """Builds, then times runs interleaved; returns one result per system, Weft first."""
     runs = 1 if args.quick else w.get("runs", args.runs)
-    systems = build(w, with_weft)
-    times = {name: [] for name, _ in systems}
+    systems = build(w, with_weft, workload_n(w, args))
+    times = {name: [] for name, _, _ in systems}
     outputs = {}
     for _ in range(runs):
-        for name, cmd in systems:
+        for name, cmd, _ in systems:
             t, out = time_once(cmd)
             times[name].append(t)
             outputs.setdefault(name, out)
     first = systems[0][0]
-    for name, _ in systems[1:]:
+    for name, _, _ in systems[1:]:
         if outputs[name] != outputs[first]:
             raise SystemExit(f"bench: {w['name']}: {name} printed something else than {first}")
     count = w.get("instructions", True) and not args.quick
     results = []
-    for name, cmd in systems:
+    for name, cmd, out in systems:
         results.append(
             {
                 "system": name,
@@ -277,9 +458,25 @@ def measure_runs(w, args, with_weft=True):
                 "times": times[name],
                 "instr": instructions(cmd) if count else None,
                 "rss": None if args.quick else peak_rss_mib(cmd),
+                "size": wasm_sizes(fill([w["size"]], out=out)[0]) if "size" in w else None,
             }
         )
     return results
+
+
+def runs_note(w, results, args):
+    """The note of a workload of runs: its "note", with {startup} (the median
+    time of the "startup" command alone) and, where the workload has "size",
+    each system's .wasm bytes."""
+    note = w.get("note", "")
+    if "startup" in w:
+        runs = 1 if args.quick else w.get("runs", args.runs)
+        startup = statistics.median(time_once(w["startup"])[0] for _ in range(runs))
+        note = note.replace("{startup}", f"{startup * 1000:.0f} ms")
+    if "size" in w:
+        sizes = "; ".join(f"{r['system']}: {r['size'][0]:,} ({r['size'][1]:,})" for r in results if r["size"])
+        note += f" `.wasm` bytes, whole file (without custom sections: names, DWARF, producers): {sizes}."
+    return note
 
 
 def weft_timings(cmd):
@@ -340,6 +537,7 @@ def rows_for(w, results, what):
     rows, losses = [], []
     medians = {r["system"]: statistics.median(r["times"]) for r in results}
     counts = {r["system"]: r["instr"] for r in results}
+    sizes = {r["system"]: r.get("size") for r in results}
     goal_text, goal_ratio = w.get("goal", ("", None))
     for r in results:
         name, t, base = r["system"], r["times"], r["base"]
@@ -355,6 +553,19 @@ def rows_for(w, results, what):
             verdict = f"{goal_text}: {'met' if met else 'missed'}"
             if not met:
                 losses.append(f"- `{w['name']}` vs {name}: {ratio}x the time, goal {goal_text}.")
+            if "size_goal" in w and r["size"] and sizes[base]:
+                # A goal on both time and .wasm size (whole files).
+                size_ratio = sizes[base][0] / r["size"][0]
+                size_met = size_ratio <= w["size_goal"]
+                verdict = (
+                    f"{goal_text}: time {'met' if met else 'missed'}, "
+                    f".wasm size {'met' if size_met else 'missed'} ({size_ratio:,.1f}x)"
+                )
+                if not size_met:
+                    losses.append(
+                        f"- `{w['name']}` vs {name}: {size_ratio:,.1f}x the .wasm size "
+                        f"({sizes[base][0]:,} bytes against {r['size'][0]:,}), goal {goal_text}."
+                    )
         if r["weft"] and "rss_goal_mib" in w and r["rss"] is not None:
             met = r["rss"] < w["rss_goal_mib"]
             verdict = f"peak RSS under {w['rss_goal_mib']} MiB: {'met' if met else 'missed'}"
@@ -416,7 +627,10 @@ def main():
             note = f"{w['note']} {extra}." if w.get("note") else extra
         else:
             results = measure_runs(w, args, with_weft=not args.pending)
-            note = w.get("note")
+            note = runs_note(w, results, args)
+            n = workload_n(w, args)
+            if n is not None:
+                what = what.replace("{n}", f"{n:,}")
         w_rows, w_losses = rows_for(w, results, what)
         rows += w_rows
         losses += w_losses

@@ -112,6 +112,7 @@ pub fn link_native(object: &Path, output: &Path) -> Result<(), String> {
         .arg(object)
         .arg(&runtime)
         .arg("-Wl,--gc-sections")
+        .arg("-Wl,--strip-debug")
         .args(NATIVE_LIBS);
     run_tool(cmd, "linker")
 }
@@ -150,6 +151,9 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
         .arg("--export=weft_start")
         .arg("--export=weft_poll")
         .arg("--gc-sections")
+        // The runtime's DWARF is most of a module's bytes, and browsers
+        // download every one of them.
+        .arg("--strip-debug")
         .arg("-z")
         .arg(format!("stack-size={WASM_STACK_BYTES}"))
         .arg("-o")
