@@ -199,7 +199,8 @@ WORKLOADS = [
         "cost); \"JS driver\" is the standard pattern, yield_value imported from JS and the loop in JS (the value "
         "crosses as two i32 halves: as an i64 it would be a BigInt). Asyncify's 50% is its authors' figure for "
         "whole programs that unwind now and then; here every value is an unwind and a rewind. Weft's .wasm holds "
-        "its runtime (GC, scheduler, printing) and DWARF debug info (its custom sections); the C ones hold no "
+        "its runtime (GC, scheduler, printing) and a name section (its custom sections; debug info is stripped at "
+        "link time); the C ones hold no "
         "runtime at all, so the size goal compares a runtime with none.",
     },
     {
