@@ -1246,26 +1246,7 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
         LLVMBuildInBoundsGEP2(b, frame_ty, frame, idx.as_mut_ptr(), 3, name.as_ptr())
     };
 
-    let mut outcome = Outcome {
-        changed: true,
-        slots: Vec::new(),
-    };
-    let mut next_slot = 0u64;
-    for &(alloca, count) in &allocas {
-        let gep = slot(next_slot);
-        outcome.slots.push(value_name(alloca));
-        for _ in 1..count {
-            outcome.slots.push(format!("{}[+]", value_name(alloca)));
-        }
-        next_slot += count;
-        replace_alloca(alloca, gep);
-    }
-    let mut slot_of = Vec::with_capacity(demoted.len());
-    for d in &demoted {
-        slot_of.push(slot(next_slot));
-        outcome.slots.push(value_name(d.value));
-        next_slot += 1;
-    }
+    let (outcome, slot_of) = assign_slots(&allocas, &demoted, slot);
     // The builder is still right after the frame set-up: spill arguments here.
     for (d, &root) in demoted.iter().zip(&slot_of) {
         if LLVMIsAArgument(d.value).is_null() {
@@ -1273,34 +1254,14 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
         }
         LLVMBuildStore(b, to_slot_value(&env, b, d.value), root);
     }
-    let mut phi_reloads: HashMap<(LLVMValueRef, LLVMBasicBlockRef), LLVMValueRef> = HashMap::new();
-    for (d, &root) in demoted.iter().zip(&slot_of) {
-        let v = d.value;
-        if LLVMIsAArgument(v).is_null() {
-            LLVMPositionBuilderBefore(b, store_point(v));
-            LLVMBuildStore(b, to_slot_value(&env, b, v), root);
-        }
-        for site in &d.uses {
-            match *site {
-                UseSite::Inst(user) => {
-                    LLVMPositionBuilderBefore(b, user);
-                    let reload = reload(&env, b, v, root);
-                    for i in 0..num_operands(user) {
-                        if operand(user, i) == v {
-                            LLVMSetOperand(user, i, reload);
-                        }
-                    }
-                }
-                UseSite::Phi { phi, index, block } => {
-                    let reload = *phi_reloads.entry((v, block)).or_insert_with(|| {
-                        LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(block));
-                        reload(&env, b, v, root)
-                    });
-                    LLVMSetOperand(phi, index, reload);
-                }
-            }
-        }
-    }
+    store_and_reload(
+        &env,
+        b,
+        &demoted,
+        &slot_of,
+        |v| !LLVMIsAArgument(v).is_null(),
+        |_| false,
+    );
     // Restore the shadow stack before every return (a musttail call must stay
     // right before its `ret`, so the frame is popped before that call).
     for &block in &body.blocks {
@@ -1399,6 +1360,82 @@ unsafe fn check_demotable(env: &Env, v: LLVMValueRef, uses: &[UseSite]) -> Resul
 
 /// Where the store of a demoted instruction goes: right after it, or after
 /// the phis of its block for a phi (never a terminator: invokes are rejected).
+/// Gives every GC alloca (replaced by its slot) and then every demoted value
+/// its root slot, in that order; `slot(k)` builds the address of slot `k`.
+/// Returns what got a slot and each demoted value's slot.
+unsafe fn assign_slots(
+    allocas: &[(LLVMValueRef, u64)],
+    demoted: &[Demotion],
+    slot: impl Fn(u64) -> LLVMValueRef,
+) -> (Outcome, Vec<LLVMValueRef>) {
+    let mut outcome = Outcome {
+        changed: true,
+        slots: Vec::new(),
+    };
+    let mut next = 0u64;
+    for &(alloca, count) in allocas {
+        let gep = slot(next);
+        outcome.slots.push(value_name(alloca));
+        for _ in 1..count {
+            outcome.slots.push(format!("{}[+]", value_name(alloca)));
+        }
+        next += count;
+        replace_alloca(alloca, gep);
+    }
+    let mut slot_of = Vec::with_capacity(demoted.len());
+    for d in demoted {
+        slot_of.push(slot(next));
+        outcome.slots.push(value_name(d.value));
+        next += 1;
+    }
+    (outcome, slot_of)
+}
+
+/// Stores each demoted value into its slot right after its definition
+/// (unless `stored_already` says the caller did, e.g. for arguments) and
+/// replaces each use by a reload placed just before it (for a phi, at the end
+/// of the incoming block), except the uses `keeps_value` exempts.
+unsafe fn store_and_reload(
+    env: &Env,
+    b: LLVMBuilderRef,
+    demoted: &[Demotion],
+    slot_of: &[LLVMValueRef],
+    stored_already: impl Fn(LLVMValueRef) -> bool,
+    keeps_value: impl Fn(UseSite) -> bool,
+) {
+    let mut phi_reloads: HashMap<(LLVMValueRef, LLVMBasicBlockRef), LLVMValueRef> = HashMap::new();
+    for (d, &root) in demoted.iter().zip(slot_of) {
+        let v = d.value;
+        if !stored_already(v) {
+            LLVMPositionBuilderBefore(b, store_point(v));
+            LLVMBuildStore(b, to_slot_value(env, b, v), root);
+        }
+        for &site in &d.uses {
+            if keeps_value(site) {
+                continue;
+            }
+            match site {
+                UseSite::Inst(user) => {
+                    LLVMPositionBuilderBefore(b, user);
+                    let reload = reload(env, b, v, root);
+                    for i in 0..num_operands(user) {
+                        if operand(user, i) == v {
+                            LLVMSetOperand(user, i, reload);
+                        }
+                    }
+                }
+                UseSite::Phi { phi, index, block } => {
+                    let reload = *phi_reloads.entry((v, block)).or_insert_with(|| {
+                        LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(block));
+                        reload(env, b, v, root)
+                    });
+                    LLVMSetOperand(phi, index, reload);
+                }
+            }
+        }
+    }
+}
+
 unsafe fn store_point(v: LLVMValueRef) -> LLVMValueRef {
     let mut at = LLVMGetNextInstruction(v);
     while opcode(at) == Some(LLVMOpcode::LLVMPHI) {
@@ -1873,26 +1910,7 @@ unsafe fn spill_coroutine(
         let name = CString::new(format!("root.{k}")).unwrap_or_default();
         LLVMBuildInBoundsGEP2(b, promise_ty, promise, idx.as_mut_ptr(), 3, name.as_ptr())
     };
-    let mut outcome = Outcome {
-        changed: true,
-        slots: Vec::new(),
-    };
-    let mut next = 0u64;
-    for &(alloca, count) in &allocas {
-        let gep = slot_ptr(next);
-        outcome.slots.push(value_name(alloca));
-        for _ in 1..count {
-            outcome.slots.push(format!("{}[+]", value_name(alloca)));
-        }
-        next += count;
-        replace_alloca(alloca, gep);
-    }
-    let mut slot_of = Vec::with_capacity(demoted.len());
-    for d in &demoted {
-        slot_of.push(slot_ptr(next));
-        outcome.slots.push(value_name(d.value));
-        next += 1;
-    }
+    let (outcome, slot_of) = assign_slots(&allocas, &demoted, slot_ptr);
     // The builder is still right after the initialisation: values defined
     // before llvm.coro.begin (arguments) are stored here.
     for (d, &root) in demoted.iter().zip(&slot_of) {
@@ -1900,45 +1918,22 @@ unsafe fn spill_coroutine(
             LLVMBuildStore(b, to_slot_value(env, b, d.value), root);
         }
     }
-    let mut phi_reloads: HashMap<(LLVMValueRef, LLVMBasicBlockRef), LLVMValueRef> = HashMap::new();
-    for (d, &root) in demoted.iter().zip(&slot_of) {
-        let v = d.value;
-        if !regions.def_is_before(def_of(body, v)) {
-            LLVMPositionBuilderBefore(b, store_point(v));
-            LLVMBuildStore(b, to_slot_value(env, b, v), root);
-        }
-        for site in &d.uses {
-            match *site {
-                UseSite::Inst(user) => {
-                    // Uses before llvm.coro.begin keep the value: no safepoint comes first.
-                    if body
-                        .at
-                        .get(&user)
-                        .is_some_and(|&(ub, up)| regions.is_before(ub, up))
-                    {
-                        continue;
-                    }
-                    LLVMPositionBuilderBefore(b, user);
-                    let reload = reload(env, b, v, root);
-                    for i in 0..num_operands(user) {
-                        if operand(user, i) == v {
-                            LLVMSetOperand(user, i, reload);
-                        }
-                    }
-                }
-                UseSite::Phi { phi, index, block } => {
-                    if body.index.get(&block).is_some_and(|&bi| regions.before[bi]) {
-                        continue;
-                    }
-                    let reload = *phi_reloads.entry((v, block)).or_insert_with(|| {
-                        LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(block));
-                        reload(env, b, v, root)
-                    });
-                    LLVMSetOperand(phi, index, reload);
-                }
-            }
-        }
-    }
+    // Uses before llvm.coro.begin keep the value: no safepoint comes first.
+    let before_begin = |site: UseSite| match site {
+        UseSite::Inst(user) => body
+            .at
+            .get(&user)
+            .is_some_and(|&(ub, up)| regions.is_before(ub, up)),
+        UseSite::Phi { block, .. } => body.index.get(&block).is_some_and(|&bi| regions.before[bi]),
+    };
+    store_and_reload(
+        env,
+        b,
+        &demoted,
+        &slot_of,
+        |v| regions.def_is_before(def_of(body, v)),
+        before_begin,
+    );
     LLVMSetMetadata(promise, env.coro_kind, roots_value);
     LLVMGlobalSetMetadata(function, env.coro_kind, roots_md);
     clear_tail_markers(body);

@@ -79,21 +79,7 @@ unsafe fn raw_bytes<'a>(ptr: *const u8, len: i64) -> &'a [u8] {
 #[no_mangle]
 pub extern "C" fn weft_write_int(stream: i32, value: i64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let negative = value < 0;
-    let mut v = value.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if negative {
-        output::write(stream, b"-");
-    }
-    output::write(stream, &buf[i..]);
+    output::write(stream, output::format_int(value, &mut buf));
 }
 
 /// Writes a float as its shortest round-tripping text (`3.0`, `0.1`, `inf`).

@@ -54,6 +54,26 @@ pub fn flush_all() {
     flush_stdout();
 }
 
+/// Formats an integer in decimal into `buf` (19 digits and a sign fit) and
+/// returns the text: what `print` writes and `str(i)` makes.
+pub fn format_int(value: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = value.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
 /// Formats a float the way `str(x)` and `print` show it: the shortest text
 /// that reads back as the same value, always with a fraction or exponent
 /// (`3.0`, `0.1`, `1e100`, `inf`, `NaN`).

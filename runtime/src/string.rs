@@ -157,22 +157,8 @@ pub unsafe fn compare(a: Ref, b: Ref) -> i64 {
 /// `str(i)`.
 pub fn from_int(value: i64) -> Ref {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = value.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
     // SAFETY: the bytes are on our stack.
-    unsafe { from_bytes(&buf[i..]) }
+    unsafe { from_bytes(output::format_int(value, &mut buf)) }
 }
 
 /// `str(f)`: the same text `print` writes.

@@ -631,6 +631,30 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     // ----- maps -----------------------------------------------------------------
 
+    /// Looks a key (as bits) up; its value's bits land in `out`. Returns
+    /// whether the key was there.
+    fn map_find(
+        &mut self,
+        map: PointerValue<'ctx>,
+        key_bits: IntValue<'ctx>,
+        out: PointerValue<'ctx>,
+    ) -> Result<IntValue<'ctx>> {
+        let found = self
+            .call_rt(
+                RuntimeFn::MapGet,
+                &[map.into(), key_bits.into(), out.into()],
+                "found",
+            )?
+            .expect("an i32")
+            .into_int_value();
+        self.b.build_int_compare(
+            IntPredicate::NE,
+            found,
+            self.cx.i32_type().const_zero(),
+            "found",
+        )
+    }
+
     /// `m[k]` as a value: panics when the key is absent.
     pub(super) fn map_index(
         &mut self,
@@ -646,20 +670,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let f = self.func();
         let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
         let kb = self.value_bits(key, &k)?;
-        let found = self
-            .call_rt(
-                RuntimeFn::MapGet,
-                &[m.into(), kb.into(), out.into()],
-                "found",
-            )?
-            .expect("an i32")
-            .into_int_value();
-        let ok = self.b.build_int_compare(
-            IntPredicate::NE,
-            found,
-            self.cx.i32_type().const_zero(),
-            "found",
-        )?;
+        let ok = self.map_find(m, kb, out)?;
         let missing = self.cx.append_basic_block(f, "map.missing");
         let present = self.cx.append_basic_block(f, "map.present");
         self.b.build_conditional_branch(ok, present, missing)?;
@@ -727,20 +738,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
                 let result = self.entry_alloca(self.gc.into(), "get.value")?;
                 self.b.build_store(result, self.gc.const_null())?;
-                let found = self
-                    .call_rt(
-                        RuntimeFn::MapGet,
-                        &[map.into(), key_bits.expect("a key").into(), out.into()],
-                        "found",
-                    )?
-                    .expect("an i32")
-                    .into_int_value();
-                let ok = self.b.build_int_compare(
-                    IntPredicate::NE,
-                    found,
-                    self.cx.i32_type().const_zero(),
-                    "found",
-                )?;
+                let ok = self.map_find(map, key_bits.expect("a key"), out)?;
                 let present = self.cx.append_basic_block(f, "get.present");
                 let done = self.cx.append_basic_block(f, "get.done");
                 self.b.build_conditional_branch(ok, present, done)?;
