@@ -374,6 +374,9 @@ struct FnContext {
     is_async: bool,
     /// For each enclosing loop: whether a `break` leaves it.
     loops: Vec<bool>,
+    /// Inside the expression of a `defer`: it cannot leave the block it
+    /// runs at the exit of, nor wait (it also runs when a task is cancelled).
+    in_defer: bool,
 }
 
 struct Checker<'a, 'm> {
@@ -885,6 +888,7 @@ impl<'a> Checker<'a, '_> {
             yields,
             is_async,
             loops: Vec::new(),
+            in_defer: false,
         });
         self.body(id, params, &param_types, body, &ret, span);
         self.ctx.pop();
@@ -1085,6 +1089,7 @@ impl<'a> Checker<'a, '_> {
                 true
             }
             Stmt::Return(value, span) => {
+                self.not_in_defer("return", *span);
                 let ret = self.cx().ret.clone();
                 match value {
                     Some(v) if self.cx().yields.is_some() => {
@@ -1132,6 +1137,7 @@ impl<'a> Checker<'a, '_> {
                 true
             }
             Stmt::Yield(value, span) => {
+                self.not_in_defer("yield", *span);
                 match self.cx().yields.clone() {
                     Some(y) => {
                         let t = self.check_expr(value, Some(&y));
@@ -1147,8 +1153,12 @@ impl<'a> Checker<'a, '_> {
                 }
                 false
             }
-            Stmt::Defer(_, span) => {
-                self.error(unsupported("`defer`", *span));
+            Stmt::Defer(value, _) => {
+                let loops = std::mem::take(&mut self.cx().loops);
+                let outer = std::mem::replace(&mut self.cx().in_defer, true);
+                self.check_expr(value, ANY);
+                self.cx().in_defer = outer;
+                self.cx().loops = loops;
                 false
             }
         }
@@ -2071,7 +2081,21 @@ impl<'a> Checker<'a, '_> {
         self.ctx.last().is_some_and(|c| c.is_async)
     }
 
+    /// `return`, `yield` and `await` cannot appear in a `defer`.
+    fn not_in_defer(&mut self, what: &str, span: Span) {
+        if self.ctx.last().is_some_and(|c| c.in_defer) {
+            self.error(
+                Diagnostic::error("control-flow-in-defer", format!("`{what}` inside a `defer`"))
+                    .with_label(span, "not allowed here")
+                    .with_note(
+                        "a `defer` runs while its block exits, also when a task is cancelled or panics: it can neither leave the block nor wait",
+                    ),
+            );
+        }
+    }
+
     fn check_await(&mut self, e: &Expr, inner: &'a Expr) -> Type {
+        self.not_in_defer("await", e.span);
         if !self.in_async() {
             self.check_expr(inner, ANY);
             self.error(
@@ -2182,6 +2206,7 @@ impl<'a> Checker<'a, '_> {
             yields: None,
             is_async: false,
             loops: Vec::new(),
+            in_defer: false,
         });
         self.body(id, params, &param_types, body, &ret, e.span);
         self.ctx.pop();

@@ -19,7 +19,9 @@
 //! objects are traced precisely through their type descriptors, with an
 //! explicit mark stack (never recursion) and reference arrays scanned in
 //! bounded chunks, so neither long lists nor huge arrays can overflow
-//! anything. Static objects (string literals) carry the STATIC bit and are
+//! anything. The runtime's own objects that hold coroutine handles (a
+//! `select`'s waiting task) have descriptors flagged `DESC_INTERIOR`: their
+//! fields are resolved like roots. Static objects (string literals) carry the STATIC bit and are
 //! never written to.
 //!
 //! Sweeping is lazy: after marking, every page is "unswept", and a class
@@ -35,7 +37,8 @@
 //! "reference to a freed object" error rather than as silent corruption.
 
 use crate::object::{
-    desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, FLAG_MASK, FRAME_PREFIX, FREE,
+    desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, DESC_INTERIOR, FLAG_MASK,
+    FRAME_PREFIX, FREE,
     HEADER_BYTES, KIND_FIXED, KIND_FRAME, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC,
     PROMISE_OFFSET, STATIC,
 };
@@ -789,6 +792,15 @@ impl Heap {
         count_reached(obj as usize);
         self.stats.live += accounted_bytes(bytes) as u64;
         match desc.kind {
+            KIND_FIXED if desc.flags & DESC_INTERIOR != 0 => {
+                // Fields that may hold coroutine handles: resolved like roots.
+                for &offset in desc.ptr_offsets() {
+                    let child = read_u64(obj, offset as usize) as usize;
+                    if let Some(child) = self.resolve_root(child) {
+                        self.mark_stack.push(child as usize);
+                    }
+                }
+            }
             KIND_FIXED => {
                 for &offset in desc.ptr_offsets() {
                     let child = read_u64(obj, offset as usize) as usize;
@@ -944,7 +956,7 @@ pub fn threshold() -> u64 {
 mod tests {
     use super::*;
     use crate::abi::{weft_desc_ref_slots, weft_desc_slots, weft_desc_string};
-    use crate::object::{payload, ref_to_slot, write_u64};
+    use crate::object::{payload, ref_to_slot, write_u64, TypeDescWithPointers};
     use crate::roots::{with_roots, RootFrame};
     use crate::tests::{heap_lock, left, node, value, NODE};
     use core::ptr::null_mut;
@@ -1010,6 +1022,38 @@ mod tests {
         collect_and_sweep();
         assert!(!alive(small));
         assert!(!heap().large.contains_key(&(large as usize)));
+    }
+
+    /// `{ handle: interior ref, value: int }`, its field resolved like a root.
+    static HOLDER: TypeDescWithPointers<1> =
+        TypeDescWithPointers::new(16, [0]).with_flags(crate::object::DESC_INTERIOR);
+
+    #[test]
+    fn interior_fields_of_flagged_descriptors_keep_their_object_alive() {
+        let _heap = heap_lock();
+        let target = node(null_mut(), 9, null_mut());
+        // SAFETY: a holder whose field points into the middle of `target`;
+        // the target is rooted while the holder is allocated.
+        let holder = unsafe {
+            let h = with_roots([target], |_| alloc(HOLDER.desc(), 16));
+            write_u64(h, 0, ref_to_slot(target) + 12);
+            h
+        };
+        // SAFETY: a holder with a null field, and one pointing outside the
+        // heap (at a static), both allowed in such a field.
+        let (empty, outside) = unsafe {
+            let e = with_roots([holder], |_| alloc(HOLDER.desc(), 16));
+            let o = with_roots([holder, e], |_| alloc(HOLDER.desc(), 16));
+            write_u64(o, 0, HOLDER.desc() as usize as u64 + 4);
+            (e, o)
+        };
+        with_roots([holder, empty, outside], |_| collect_and_sweep());
+        assert!(alive(holder) && alive(empty) && alive(outside));
+        assert!(alive(target));
+        assert_eq!(value(target), 9);
+        with_roots([empty, outside], |_| collect_and_sweep());
+        assert!(!alive(holder));
+        assert!(!alive(target));
     }
 
     #[test]

@@ -30,6 +30,35 @@ pub const PROMISE_OFFSET: usize = 2 * core::mem::size_of::<usize>();
 /// Bytes between a FRAME object's header and its coroutine frame (the size word).
 pub const FRAME_PREFIX: usize = 8;
 
+// Every coroutine's promise is `{ u32 count, u32 slots_offset, u64 value,
+// u64 state, [3 x ref] }`, at `PROMISE_OFFSET` in its frame: the root area
+// header first (what `gc` reads), then the fields the runtime and the
+// compiled code share. The constants below name them.
+
+/// Byte offset in the promise of the state word (`STATE_*` flags).
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const PROMISE_STATE: usize = 16;
+/// Byte offset in the promise of its reference slots; each slot is a
+/// pointer (`size_of::<usize>()` bytes), so on wasm32 they are 4 bytes apart.
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const PROMISE_SLOTS: usize = 24;
+/// Promise slot of the coroutine's reference result (when its value is a reference).
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const SLOT_RESULT: usize = 0;
+/// Promise slot of the continuation: the awaiting coroutine's handle, if any.
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const SLOT_CONTINUATION: usize = 1;
+/// Promise slot of the child coroutine being awaited, if any (so cancelling
+/// a task can reach what it waits on).
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const SLOT_CHILD: usize = 2;
+/// State flag: the task was cancelled.
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const STATE_CANCELLED: u64 = 1;
+/// State flag: the task panicked.
+#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+pub const STATE_PANICKED: u64 = 2;
+
 /// Header bit: the object was reached by the current mark phase.
 pub const MARK: u64 = 1;
 /// Header bit: the object is immortal and lives in read-only data.
@@ -51,6 +80,12 @@ pub const POISON_BYTE: u8 = 0xdb;
 /// Bytes in an object header.
 pub const HEADER_BYTES: usize = 16;
 
+/// `TypeDesc::flags` bit of a FIXED descriptor: its pointer fields may hold
+/// interior pointers (coroutine handles) or null, so the collector resolves
+/// them like roots instead of taking them for object starts. Only the
+/// runtime's own descriptors set it; the compiler emits `flags = 0`.
+pub const DESC_INTERIOR: u32 = 1;
+
 /// A type descriptor's fixed part; FIXED descriptors continue with
 /// `nptrs` u32 payload offsets (see `TypeDescWithPointers`).
 #[repr(C)]
@@ -58,7 +93,9 @@ pub struct TypeDesc {
     pub kind: u32,
     pub size: u32,
     pub nptrs: u32,
-    pub pad: u32,
+    /// `DESC_*` bits (this word was padding before, so the compiler's
+    /// descriptors have it zero).
+    pub flags: u32,
 }
 
 /// A FIXED descriptor together with its pointer offsets, for the runtime's
@@ -75,7 +112,7 @@ impl TypeDesc {
             kind,
             size,
             nptrs: 0,
-            pad: 0,
+            flags: 0,
         }
     }
 
@@ -98,9 +135,17 @@ impl<const N: usize> TypeDescWithPointers<N> {
                 kind: KIND_FIXED,
                 size,
                 nptrs: N as u32,
-                pad: 0,
+                flags: 0,
             },
             ptr_offsets,
+        }
+    }
+
+    /// The same descriptor with `flags` (`DESC_*` bits) set.
+    pub const fn with_flags(self, flags: u32) -> Self {
+        TypeDescWithPointers {
+            head: TypeDesc { flags, ..self.head },
+            ptr_offsets: self.ptr_offsets,
         }
     }
 

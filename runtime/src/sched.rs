@@ -28,8 +28,18 @@
 //!
 //! Deadlines are absolute milliseconds of `platform::now_ms` (a monotonic
 //! clock); `now_ms` reports them relative to the program's start.
+//!
+//! A timer is either a `sleep` (its handle becomes ready) or the `after` arm
+//! of a `select` (`chan`): a waiter object, whose select is completed when
+//! the timer comes due. Once its select has fired through another arm (or was
+//! cancelled) such a timer is inert: it is dropped when it reaches the top
+//! of the heap, so it never delays deadlock detection or the native sleep,
+//! and the heap is compacted when inert timers become the majority, so a
+//! loop of selects with long `after` arms does not pile them up (nor keep
+//! their waiters alive).
 
-use crate::{output, platform, process};
+use crate::object::Ref;
+use crate::{chan, output, platform, process};
 use core::cell::UnsafeCell;
 use core::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
@@ -47,12 +57,28 @@ pub const DEADLOCK_MESSAGE: &[u8] =
 /// coming due (`sleep(0)` loops) before it gives the browser a turn.
 const POLL_BUDGET_MS: f64 = 16.0;
 
-/// A pending `sleep`: `handle` becomes ready at `deadline`.
+/// Compacting the timer heap is considered only from this many inert timers.
+const COMPACT_MIN_INERT: usize = 64;
+
+/// A pending timer: at `deadline`, `handle` becomes ready (a `sleep`), or
+/// `waiter`'s select is completed (an `after` arm).
 struct Timer {
     deadline: f64,
     /// Registration order, to break ties between equal deadlines.
     seq: u64,
+    /// The sleeping coroutine (0 for an `after` arm).
     handle: usize,
+    /// The `after` arm's waiter object (0 for a `sleep`).
+    waiter: usize,
+}
+
+impl Timer {
+    /// Whether the timer can no longer do anything: an `after` arm whose
+    /// select has finished.
+    fn is_inert(&self) -> bool {
+        // SAFETY: a waiter in the heap is a live object (the timer roots it).
+        self.waiter != 0 && unsafe { !chan::timer_is_live(self.waiter as Ref) }
+    }
 }
 
 impl Ord for Timer {
@@ -93,6 +119,9 @@ struct Scheduler {
     /// A min-heap by (deadline, seq).
     timers: BinaryHeap<Reverse<Timer>>,
     next_seq: u64,
+    /// How many timers in `timers` are known to be inert (an upper bound:
+    /// inert timers counted here may since have been dropped by compaction).
+    inert: usize,
     /// main's handle (0 before `run_async_main`).
     main: usize,
     main_state: Main,
@@ -124,6 +153,7 @@ impl Scheduler {
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
             next_seq: 0,
+            inert: 0,
             main: 0,
             main_state: Main::Absent,
             current: 0,
@@ -131,20 +161,55 @@ impl Scheduler {
         }
     }
 
-    /// The deadline of the earliest timer.
-    fn next_deadline(&self) -> Option<f64> {
-        self.timers.peek().map(|Reverse(t)| t.deadline)
+    /// The deadline of the earliest timer that can still wake something;
+    /// inert timers on top are dropped on the way.
+    fn next_deadline(&mut self) -> Option<f64> {
+        while let Some(Reverse(t)) = self.timers.peek() {
+            if !t.is_inert() {
+                return Some(t.deadline);
+            }
+            self.timers.pop();
+            self.inert = self.inert.saturating_sub(1);
+        }
+        None
     }
 
-    /// Moves the timers due at `now` to the ready queue, earliest first.
-    fn move_due_timers(&mut self, now: f64) {
-        while let Some(Reverse(t)) = self.timers.peek() {
-            if t.deadline > now {
-                break;
-            }
-            let handle = t.handle;
-            self.timers.pop();
-            self.ready.push_back(handle);
+    fn push_timer(&mut self, ms: i64, handle: usize, waiter: usize) {
+        let deadline = platform::now_ms() + ms.max(0) as f64;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.timers.push(Reverse(Timer {
+            deadline,
+            seq,
+            handle,
+            waiter,
+        }));
+    }
+}
+
+/// Fires the timers due at `now`, earliest first: a sleeping handle goes to
+/// the ready queue, an `after` arm completes its select (which readies the
+/// select's task), an inert timer is dropped.
+pub fn move_due_timers(now: f64) {
+    loop {
+        let s = sched();
+        match s.timers.peek() {
+            Some(Reverse(t)) if t.deadline <= now => {}
+            _ => return,
+        }
+        let Some(Reverse(t)) = s.timers.pop() else {
+            return;
+        };
+        if t.waiter == 0 {
+            s.ready.push_back(t.handle);
+            continue;
+        }
+        // `s` is not used past this call, which takes the scheduler again
+        // (to ready the select's task).
+        // SAFETY: the timer kept its waiter alive.
+        if !unsafe { chan::timer_due(t.waiter as Ref) } {
+            let s = sched();
+            s.inert = s.inert.saturating_sub(1);
         }
     }
 }
@@ -171,20 +236,41 @@ pub fn ready(handle: *mut u8) {
 
 /// Makes `handle` ready `ms` milliseconds from now (at once if `ms <= 0`).
 pub fn sleep(ms: i64, handle: *mut u8) {
-    let deadline = platform::now_ms() + ms.max(0) as f64;
+    sched().push_timer(ms, handle as usize, 0);
+}
+
+/// Registers the `after` arm `waiter` (a `chan` waiter object) to fire `ms`
+/// milliseconds from now; `chan::timer_due` decides then what it does.
+pub fn after(ms: i64, waiter: Ref) {
+    sched().push_timer(ms, 0, waiter as usize);
+}
+
+/// Notes that one registered `after` timer has become inert (its select
+/// finished some other way). When inert timers are the majority of a large
+/// heap, they are removed all at once: O(n), amortised over the n/2
+/// notes since the last compaction.
+pub fn timer_became_inert() {
     let s = sched();
-    let seq = s.next_seq;
-    s.next_seq += 1;
-    s.timers.push(Reverse(Timer {
-        deadline,
-        seq,
-        handle: handle as usize,
-    }));
+    s.inert += 1;
+    if s.inert >= COMPACT_MIN_INERT && 2 * s.inert > s.timers.len() {
+        s.timers.retain(|Reverse(t)| !t.is_inert());
+        s.inert = 0;
+    }
+}
+
+/// Forgets a task: removes `handle` from the ready queue and its `sleep`
+/// timers (for a cancelled task; its selects are cancelled separately).
+pub fn forget(handle: *mut u8) {
+    let s = sched();
+    let handle = handle as usize;
+    s.ready.retain(|&h| h != handle);
+    s.timers.retain(|Reverse(t)| t.waiter != 0 || t.handle != handle);
 }
 
 /// Calls `visit` with every handle the scheduler holds: main, the handle
-/// being resumed, the ready queue and the timers. Handles are interior
-/// pointers of FRAME objects; the collector resolves them like any root.
+/// being resumed, the ready queue and the timers, and with the waiter
+/// objects of `after` timers. Handles are interior pointers of FRAME
+/// objects; the collector resolves them like any root.
 pub fn for_each_root(mut visit: impl FnMut(usize)) {
     let s = sched();
     for handle in [s.main, s.current] {
@@ -196,7 +282,11 @@ pub fn for_each_root(mut visit: impl FnMut(usize)) {
         visit(handle);
     }
     for Reverse(t) in s.timers.iter() {
-        visit(t.handle);
+        for r in [t.handle, t.waiter] {
+            if r != 0 {
+                visit(r);
+            }
+        }
     }
 }
 
@@ -280,7 +370,7 @@ pub unsafe fn run_async_main(main: *mut u8) -> Outcome {
             output::flush_stdout();
             platform::sleep_until_ms(deadline);
         }
-        sched().move_due_timers(platform::now_ms());
+        move_due_timers(platform::now_ms());
     }
 }
 
@@ -324,7 +414,7 @@ pub unsafe fn poll() -> Outcome {
     }
     let started = platform::now_ms();
     loop {
-        sched().move_due_timers(platform::now_ms());
+        move_due_timers(platform::now_ms());
         if run_ready() {
             sched().main_state = Main::Finished;
             return Outcome::MainDone;
@@ -346,6 +436,24 @@ pub unsafe fn poll() -> Outcome {
 #[cfg(test)]
 pub fn reset() {
     *sched() = Scheduler::new();
+}
+
+/// Empties the ready queue and returns what it held, in order (tests).
+#[cfg(test)]
+pub fn take_ready() -> Vec<usize> {
+    sched().ready.drain(..).collect()
+}
+
+/// The deadline of the earliest live timer (tests).
+#[cfg(test)]
+pub fn next_deadline() -> Option<f64> {
+    sched().next_deadline()
+}
+
+/// The number of timers in the heap, inert ones included (tests).
+#[cfg(test)]
+pub fn timer_count() -> usize {
+    sched().timers.len()
 }
 
 /// Stand-ins for the compiler's `weft_resume` and `weft_coro_done` in unit
@@ -475,16 +583,17 @@ mod tests {
                 deadline,
                 seq,
                 handle: n,
+                waiter: 0,
             }));
         }
-        s.move_due_timers(9.99);
-        assert!(s.ready.is_empty());
-        assert_eq!(s.next_deadline(), Some(10.0));
-        s.move_due_timers(10.0);
-        assert_eq!(s.ready.drain(..).collect::<Vec<_>>(), [2, 4, 5]);
-        s.move_due_timers(100.0);
-        assert_eq!(s.ready.drain(..).collect::<Vec<_>>(), [3, 1]);
-        assert_eq!(s.next_deadline(), None);
+        move_due_timers(9.99);
+        assert!(sched().ready.is_empty());
+        assert_eq!(next_deadline(), Some(10.0));
+        move_due_timers(10.0);
+        assert_eq!(take_ready(), [2, 4, 5]);
+        move_due_timers(100.0);
+        assert_eq!(take_ready(), [3, 1]);
+        assert_eq!(next_deadline(), None);
     }
 
     #[test]
@@ -498,20 +607,16 @@ mod tests {
             weft_sleep(0, fake_handle(3));
         }
         let after = platform::now_ms();
-        let s = sched();
-        let first = s.next_deadline().unwrap();
+        let first = next_deadline().unwrap();
         assert!(before <= first && first <= after);
-        s.move_due_timers(after);
-        assert_eq!(
-            s.ready.drain(..).collect::<Vec<_>>(),
-            [2, 3].map(|n| fake_handle(n) as usize)
-        );
-        let last = s.next_deadline().unwrap();
+        move_due_timers(after);
+        assert_eq!(take_ready(), [2, 3].map(|n| fake_handle(n) as usize));
+        let last = next_deadline().unwrap();
         assert!(before + 50.0 <= last && last <= after + 50.0);
-        s.move_due_timers(after + 49.0);
-        assert!(s.ready.is_empty());
-        s.move_due_timers(after + 50.0);
-        assert_eq!(s.ready.pop_front(), Some(fake_handle(1) as usize));
+        move_due_timers(after + 49.0);
+        assert!(take_ready().is_empty());
+        move_due_timers(after + 50.0);
+        assert_eq!(take_ready(), [fake_handle(1) as usize]);
     }
 
     #[test]

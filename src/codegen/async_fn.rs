@@ -25,10 +25,10 @@ use crate::types::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 
+use super::coroutine::{PROMISE_REF, PROMISE_SLOTS};
+
 /// Index of the continuation among the promise's reference slots.
 const CONTINUATION: u64 = 1;
-/// The promise's field of reference slots.
-const PROMISE_REF: u32 = 3;
 
 /// The functions `llvm.coro.await.suspend.handle` calls with `(target, frame)`.
 #[derive(Clone, Copy)]
@@ -111,7 +111,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
-    fn promise_of(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn promise_of(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let promise_fn = self.intrinsic("llvm.coro.promise", &[]);
         let align = self.cx.i32_type().const_int(8, false);
         let from = self.cx.bool_type().const_zero();
@@ -139,7 +139,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         // SAFETY (LLVM): index 1 of the two reference slots.
         unsafe {
             self.b.build_in_bounds_gep(
-                self.gc.array_type(2),
+                self.gc.array_type(PROMISE_SLOTS),
                 slots,
                 &[i64t.const_zero(), i64t.const_int(CONTINUATION, false)],
                 "continuation.slot",
@@ -147,7 +147,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
     }
 
-    fn done(&mut self, handle: PointerValue<'ctx>, name: &str) -> IntValue<'ctx> {
+    pub(super) fn done(&mut self, handle: PointerValue<'ctx>, name: &str) -> IntValue<'ctx> {
         let done_fn = self.intrinsic("llvm.coro.done", &[]);
         // SAFETY: `llvm.coro.done` returns an i1.
         unsafe { IntValue::new(self.raw_call(done_fn, &[handle.as_value_ref()], name)) }
@@ -239,6 +239,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.store_yielded(state, v, ty)?;
             }
         }
+        self.run_cleanups(0)?;
         if !self.terminated() {
             self.b.build_unconditional_branch(state.finish)?;
         }

@@ -8,9 +8,11 @@
 //! a final suspend that does not suspend). LLVM's CoroSplit builds the frame
 //! and the resume/destroy functions; we never write a state machine.
 //!
-//! The promise is `{ i32 count, i32 slots_offset, i64 value, [1 x ref] }`:
-//! the root-area header the GC reads, the bits of a yielded scalar, and the
-//! root slot of a yielded reference; the gc-frame-spill pass appends the slots
+//! The promise is `{ i32 count, i32 slots_offset, i64 value, i64 state,
+//! [3 x ref] }`: the root-area header the GC reads, the bits of a yielded
+//! scalar, the task state (cancelled, panicked: the runtime reads it too) and
+//! three root slots: the yielded reference or result, the continuation and
+//! the child (what the coroutine waits on); the gc-frame-spill pass appends the slots
 //! for the generator's own GC values. A `Gen[T]` value is the reference to the
 //! FRAME object; its coroutine handle is 24 bytes in (header, size word).
 //! Frames are reclaimed by the GC, so `llvm.coro.free` frees nothing.
@@ -29,9 +31,18 @@ use llvm_sys::prelude::LLVMValueRef;
 
 /// Bytes from a FRAME object's header to its coroutine frame (header, size word).
 const FRAME_OFFSET: u64 = 24;
-/// Promise fields.
+/// Promise fields: the bits of a yielded scalar, the task state word (see
+/// `runtime/src/object.rs`: cancelled, panicked) and the reference slots.
 const PROMISE_VALUE: u32 = 2;
-const PROMISE_REF: u32 = 3;
+pub(super) const PROMISE_STATE: u32 = 3;
+pub(super) const PROMISE_REF: u32 = 4;
+/// The promise's codegen-reserved reference slots: result, continuation, child.
+pub(super) const PROMISE_SLOTS: u32 = 3;
+/// State bits (the runtime's `object::STATE_*`): destroyed by cancellation
+/// or by a loop leaving a generator; ended by a panic.
+pub(super) const STATE_CANCELLED: u64 = 1;
+#[allow(dead_code)]
+pub(super) const STATE_PANICKED: u64 = 2;
 
 /// What codegen keeps while it emits a coroutine's body.
 #[derive(Clone, Copy)]
@@ -56,7 +67,8 @@ impl<'ctx> Codegen<'ctx, '_> {
                 i32t.into(),
                 i32t.into(),
                 self.cx.i64_type().into(),
-                self.gc.array_type(2).into(),
+                self.cx.i64_type().into(),
+                self.gc.array_type(PROMISE_SLOTS).into(),
             ],
             false,
         )
@@ -166,13 +178,14 @@ impl<'ctx> Codegen<'ctx, '_> {
         let r = self.raw_call(suspend, &[save, flag.as_value_ref()], "suspend");
         // SAFETY: `llvm.coro.suspend` returns an i8.
         let r = unsafe { IntValue::new(r) };
+        let destroy = self.destroy_edge(state.cleanup)?;
         let i8t = self.cx.i8_type();
         self.b.build_switch(
             r,
             state.suspend,
             &[
                 (i8t.const_int(0, false), resume),
-                (i8t.const_int(1, false), state.cleanup),
+                (i8t.const_int(1, false), destroy),
             ],
         )?;
         Ok(())
@@ -236,6 +249,18 @@ impl<'ctx> Codegen<'ctx, '_> {
         } else {
             self.b.build_address_space_cast(obj, self.gc, "gen")?.into()
         };
+
+        // A fresh task: running, no result, no continuation, waiting on nothing.
+        let state_field =
+            self.b
+                .build_struct_gep(promise_type, promise, PROMISE_STATE, "promise.state")?;
+        self.b
+            .build_store(state_field, self.cx.i64_type().const_zero())?;
+        let slots = self
+            .b
+            .build_struct_gep(promise_type, promise, PROMISE_REF, "promise.slots")?;
+        self.b
+            .build_store(slots, self.gc.array_type(PROMISE_SLOTS).const_zero())?;
 
         let cleanup = self.cx.append_basic_block(f, "coro.cleanup");
         let suspend = self.cx.append_basic_block(f, "coro.suspend");
@@ -347,6 +372,48 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
+    /// The state word of the coroutine `handle` (`STATE_*`).
+    pub(super) fn state_ptr(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let p = self.promise_of(handle)?;
+        let pt = self.promise_type();
+        Ok(self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")?)
+    }
+
+    /// Whether the coroutine `handle` has ended (finished, or destroyed).
+    pub(super) fn ended(&mut self, handle: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let sp = self.state_ptr(handle)?;
+        let i64t = self.cx.i64_type();
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let dead = self.b.build_int_compare(
+            inkwell::IntPredicate::NE,
+            st,
+            i64t.const_zero(),
+            "destroyed",
+        )?;
+        let done = self.done(handle, "finished");
+        Ok(self.b.build_or(dead, done, "ended")?)
+    }
+
+    /// Drops a generator that may be suspended: destroying it runs the
+    /// `defer`s pending at its `yield`. It can never be resumed again.
+    pub(super) fn drop_generator(&mut self, gen: PointerValue<'ctx>) -> Result<()> {
+        let f = self.func();
+        let h = self.gen_handle(gen)?;
+        let ended = self.ended(h)?;
+        let drop = self.cx.append_basic_block(f, "gen.drop");
+        let after = self.cx.append_basic_block(f, "gen.dropped");
+        self.b.build_conditional_branch(ended, after, drop)?;
+        self.b.position_at_end(drop);
+        let sp = self.state_ptr(h)?;
+        let cancelled = self.cx.i64_type().const_int(STATE_CANCELLED, false);
+        self.b.build_store(sp, cancelled)?;
+        let destroy_fn = self.intrinsic("llvm.coro.destroy", &[]);
+        self.raw_call(destroy_fn, &[h.as_value_ref()], "");
+        self.b.build_unconditional_branch(after)?;
+        self.b.position_at_end(after);
+        Ok(())
+    }
+
     /// Resumes the generator unless it has finished; returns whether it
     /// yielded a value (false once it has run to its end).
     fn resume_generator(&mut self, gen: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
@@ -354,9 +421,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let done_fn = self.intrinsic("llvm.coro.done", &[]);
         let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
         let h = self.gen_handle(gen)?;
-        // SAFETY: `llvm.coro.done` returns an i1.
-        let finished =
-            unsafe { IntValue::new(self.raw_call(done_fn, &[h.as_value_ref()], "gen.finished")) };
+        let finished = self.ended(h)?;
         let before = self.b.get_insert_block().expect("positioned");
         let run = self.cx.append_basic_block(f, "gen.resume");
         let after = self.cx.append_basic_block(f, "gen.after");
@@ -446,6 +511,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         };
         let slot = self.entry_alloca(self.gc.into(), "for.gen")?;
         self.b.build_store(slot, g)?;
+        // Leaving the loop early (`break`, `return`) drops the generator.
+        self.push_scope();
+        self.defer_drop_gen(slot);
         let head = self.cx.append_basic_block(f, "for.next");
         let body_bb = self.cx.append_basic_block(f, "for.body");
         let exit = self.cx.append_basic_block(f, "for.end");
@@ -467,6 +535,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.declare_local(local, Some(x), &var.name)?;
         self.loop_body(body, head, exit)?;
         self.b.position_at_end(exit);
+        // Finished, or left by `break`: drop it if it is still suspended.
+        self.pop_scope()?;
         Ok(())
     }
 }

@@ -928,6 +928,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b.get_insert_block(),
             std::mem::take(&mut self.locals),
             std::mem::take(&mut self.loops),
+            std::mem::take(&mut self.scopes),
+            self.coro.take(),
         );
         self.current = Some(f);
         let entry = self.cx.append_basic_block(f, "entry");
@@ -945,6 +947,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
         self.locals = saved.2;
         self.loops = saved.3;
+        self.scopes = saved.4;
+        self.coro = saved.5;
         Ok(f)
     }
 

@@ -19,6 +19,7 @@
 
 mod async_fn;
 mod coroutine;
+mod defer;
 mod heap;
 mod matching;
 
@@ -64,8 +65,10 @@ pub struct Codegen<'ctx, 'a> {
     runtime: HashMap<RuntimeFn, FunctionValue<'ctx>>,
     /// Each local's stack slot; for captured locals the slot holds the cell.
     locals: HashMap<LocalId, PointerValue<'ctx>>,
-    /// (continue target, break target) for each enclosing loop.
-    loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    /// (continue target, break target, scope depth of its body) for each enclosing loop.
+    loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>, usize)>,
+    /// The cleanups (`defer`s) of each enclosing block, innermost last.
+    scopes: Vec<Vec<defer::Cleanup<'ctx>>>,
     current: Option<FunctionValue<'ctx>>,
     /// Inside a generator's body: its coroutine.
     coro: Option<coroutine::CoroState<'ctx>>,
@@ -98,6 +101,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             runtime: HashMap::new(),
             locals: HashMap::new(),
             loops: Vec::new(),
+            scopes: Vec::new(),
             current: None,
             coro: None,
             bytes: HashMap::new(),
@@ -262,6 +266,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.current = Some(f);
         self.locals.clear();
         self.loops.clear();
+        self.scopes.clear();
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
         if info.yields.is_some() || info.is_async {
@@ -401,15 +406,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn block_value(&mut self, block: &Block, want_value: bool) -> Result<Value<'ctx>> {
         let last = block.stmts.len().saturating_sub(1);
+        self.push_scope();
+        let mut value = None;
         for (i, stmt) in block.stmts.iter().enumerate() {
             if want_value && i == last {
                 if let Stmt::Expr(e) = stmt {
-                    return self.expr(e);
+                    value = self.expr(e)?;
+                    break;
                 }
             }
             self.stmt(stmt)?;
         }
-        Ok(None)
+        self.pop_scope()?;
+        Ok(value)
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
@@ -502,13 +511,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
             },
             Stmt::Break(_) | Stmt::Continue(_) => {
-                if let Some(&(cont, brk)) = self.loops.last() {
+                if let Some(&(cont, brk, depth)) = self.loops.last() {
                     let target = if matches!(stmt, Stmt::Break(_)) {
                         brk
                     } else {
                         cont
                     };
-                    self.b.build_unconditional_branch(target)?;
+                    self.run_cleanups(depth)?;
+                    if !self.terminated() {
+                        self.b.build_unconditional_branch(target)?;
+                    }
                     self.dead_block();
                 }
             }
@@ -526,6 +538,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     Some(v) => self.expr_as(v, &ret_ty)?,
                     None => None,
                 };
+                self.run_cleanups(0)?;
                 if !self.terminated() {
                     match v {
                         Some(v) => self.b.build_return(Some(&v))?,
@@ -534,8 +547,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
                 self.dead_block();
             }
-            // Rejected by the checker until their issues land.
-            Stmt::Defer(..) => {}
+            Stmt::Defer(e, _) => self.defer(e),
         }
         Ok(())
     }
@@ -560,7 +572,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         cont: BasicBlock<'ctx>,
         exit: BasicBlock<'ctx>,
     ) -> Result<()> {
-        self.loops.push((cont, exit));
+        self.loops.push((cont, exit, self.scopes.len()));
         self.block(body)?;
         self.loops.pop();
         if !self.terminated() {

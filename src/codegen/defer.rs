@@ -1,0 +1,110 @@
+//! `defer` and the other work a block owes on its way out.
+//!
+//! Each block opens a scope of cleanups: the `defer`s met so far, and for a
+//! `for` loop over a generator, dropping the generator. Every way out of a
+//! block runs the cleanups it crosses, innermost first, inline at the exit:
+//! falling off the end runs the block's own, `break`/`continue` those inside
+//! the loop, `return` all of them. In a coroutine each suspend point also gets
+//! its own copy on the destroy edge of `llvm.coro.suspend`, so destroying a
+//! suspended coroutine (cancelling a task, a `for` loop leaving a generator
+//! early) runs exactly the `defer`s pending at that point; CoroSplit moves
+//! those copies into the destroy function. A `defer` runs its expression at
+//! exit time (like Swift's `defer`, not Go's, which evaluates arguments early).
+
+use super::{Codegen, Result};
+use crate::ast::Expr;
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::PointerValue;
+
+/// Something a scope must do when control leaves it.
+#[derive(Clone, Copy)]
+pub(super) enum Cleanup<'ctx> {
+    /// `defer e`. The AST outlives code generation (`Typed` borrows it).
+    Defer(*const Expr),
+    /// Drop the generator whose reference is in this slot, unless finished.
+    DropGen(PointerValue<'ctx>),
+}
+
+impl<'ctx> Codegen<'ctx, '_> {
+    pub(super) fn push_scope(&mut self) {
+        self.scopes.push(Vec::new());
+    }
+
+    /// Leaves the innermost scope; runs its cleanups if control falls off its end.
+    pub(super) fn pop_scope(&mut self) -> Result<()> {
+        if !self.terminated() {
+            self.run_cleanups(self.scopes.len().saturating_sub(1))?;
+        }
+        self.scopes.pop();
+        Ok(())
+    }
+
+    pub(super) fn defer(&mut self, e: &Expr) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push(Cleanup::Defer(e as *const Expr));
+        }
+    }
+
+    pub(super) fn defer_drop_gen(&mut self, slot: PointerValue<'ctx>) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push(Cleanup::DropGen(slot));
+        }
+    }
+
+    /// Runs the cleanups of the scopes from `depth` on, innermost first.
+    pub(super) fn run_cleanups(&mut self, depth: usize) -> Result<()> {
+        let pending: Vec<Cleanup<'ctx>> = self.scopes[depth.min(self.scopes.len())..]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        // The cleanups run outside the scopes they belong to: a `defer`
+        // inside a `defer` belongs to the inner block only.
+        let saved = std::mem::take(&mut self.scopes);
+        for c in pending.into_iter().rev() {
+            if self.terminated() {
+                break;
+            }
+            match c {
+                Cleanup::Defer(e) => {
+                    // SAFETY: `e` points into the AST, which outlives codegen.
+                    let e = unsafe { &*e };
+                    self.expr(e)?;
+                }
+                Cleanup::DropGen(slot) => {
+                    let g = self
+                        .b
+                        .build_load(self.gc, slot, "gen")?
+                        .into_pointer_value();
+                    self.drop_generator(g)?;
+                }
+            }
+        }
+        self.scopes = saved;
+        Ok(())
+    }
+
+    /// Whether any cleanup is pending at this point.
+    pub(super) fn has_cleanups(&self) -> bool {
+        self.scopes.iter().any(|s| !s.is_empty())
+    }
+
+    /// The destroy edge of a suspend point: a block that runs every pending
+    /// cleanup and then goes on to `cleanup` (the coroutine's end).
+    pub(super) fn destroy_edge(&mut self, cleanup: BasicBlock<'ctx>) -> Result<BasicBlock<'ctx>> {
+        if !self.has_cleanups() {
+            return Ok(cleanup);
+        }
+        let saved = self.b.get_insert_block();
+        let bb = self.cx.append_basic_block(self.func(), "destroy.defers");
+        self.b.position_at_end(bb);
+        self.run_cleanups(0)?;
+        if !self.terminated() {
+            self.b.build_unconditional_branch(cleanup)?;
+        }
+        if let Some(bb) = saved {
+            self.b.position_at_end(bb);
+        }
+        Ok(bb)
+    }
+}
