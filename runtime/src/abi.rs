@@ -24,7 +24,7 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, gc, map, output, process, sched, string};
+use crate::{array, chan, gc, map, output, process, sched, string};
 
 #[cfg(not(test))]
 extern "C" {
@@ -65,6 +65,11 @@ pub static mut weft_shadow_top: *mut RootFrame = core::ptr::null_mut();
 /// Converts an ABI bool.
 fn flag(b: bool) -> i32 {
     b as i32
+}
+
+/// A select arm number; a negative one (never emitted) is out of range.
+fn arm_number(arm: i64) -> usize {
+    usize::try_from(arm).unwrap_or(usize::MAX)
 }
 
 /// A constant string argument as a slice.
@@ -184,6 +189,97 @@ pub unsafe extern "C" fn weft_run_async_main(handle: *mut u8) {
         sched::Outcome::Deadlock => sched::deadlock(),
         sched::Outcome::MainDone | sched::Outcome::Wait(_) | sched::Outcome::NotRunning => {}
     }
+}
+
+/// A new channel buffering `max(capacity, 0)` elements (0: unbuffered), references if `elem_is_ref`; may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_new(capacity: i64, elem_is_ref: i32) -> Ref {
+    chan::new(capacity.max(0) as usize, elem_is_ref != 0)
+}
+
+/// Sends without blocking, never allocates: 0 done (to the first waiting receiver, made ready, or buffered), 1 would block, 2 closed.
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_try_send(ch: Ref, bits: i64) -> i32 {
+    match chan::try_send(ch, bits as u64) {
+        chan::SendResult::Done => 0,
+        chan::SendResult::WouldBlock => 1,
+        chan::SendResult::Closed => 2,
+    }
+}
+
+/// Receives without blocking, never allocates: 0 value in `*out`, 1 closed and drained (`*out` untouched), 2 would block.
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_try_recv(ch: Ref, out: *mut i64) -> i32 {
+    match chan::try_recv(ch) {
+        chan::RecvResult::Value(bits) => {
+            *out = bits as i64;
+            0
+        }
+        chan::RecvResult::Closed => 1,
+        chan::RecvResult::WouldBlock => 2,
+    }
+}
+
+/// Closes a channel, completing its waiting receivers and senders with "closed"; never allocates: 0, or 1 if it was closed already.
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_close(ch: Ref) -> i32 {
+    if chan::close(ch) {
+        0
+    } else {
+        1
+    }
+}
+
+/// A new select of `arms` arms (numbered from 0) for the coroutine `handle`, which it wakes when an arm fires; may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_new(arms: i64, handle: *mut u8) -> Ref {
+    chan::select_new(arms.max(0) as usize, handle)
+}
+
+/// Adds arm `arm`: receive from `ch` (a waiter, not queued until `weft_select_start`); may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_recv(sel: Ref, arm: i64, ch: Ref) {
+    chan::add_arm(sel, arm_number(arm), chan::Arm::Recv(ch))
+}
+
+/// Adds arm `arm`: send `bits` on `ch`; may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_send(sel: Ref, arm: i64, ch: Ref, bits: i64) {
+    chan::add_arm(sel, arm_number(arm), chan::Arm::Send(ch, bits as u64))
+}
+
+/// Adds arm `arm`: `time.after(ms)`, ready `ms` milliseconds after the start (at once if `ms <= 0`); may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_after(sel: Ref, arm: i64, ms: i64) {
+    chan::add_arm(sel, arm_number(arm), chan::Arm::After(ms))
+}
+
+/// Tries the arms in random order, never allocates: performs the first that can proceed and returns its arm, else queues the waiters and timers and returns -1 (then suspend).
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_start(sel: Ref) -> i64 {
+    chan::select_start(sel)
+}
+
+/// The arm that fired, or -1; never allocates.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_fired(sel: Ref) -> i64 {
+    chan::select_fired(sel)
+}
+
+/// The fired arm's status, never allocates: 0 ok (a receive's value in `*out`), 1 the channel was closed.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_result(sel: Ref, out: *mut i64) -> i32 {
+    let (status, value) = chan::select_result(sel);
+    if let Some(bits) = value {
+        *out = bits as i64;
+    }
+    status as i32
+}
+
+/// Cancels a waiting select (task cancellation), never allocates: its waiters leave their queues, its timers become inert.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_cancel(sel: Ref) {
+    chan::select_cancel(sel)
 }
 
 /// `a + b` on strings: a new string (or `a` or `b` when the other is empty).

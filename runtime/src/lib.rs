@@ -11,19 +11,23 @@
 //! collector), `roots` (the shadow stack), `string`, `array` and `map` (the
 //! runtime's own object types), `process` (start-up, exit paths, panics,
 //! arguments), `sched` (the task scheduler: ready queue, timers, the event
-//! loop), `output` and `platform` (I/O and what differs between targets).
+//! loop), `chan` (channels and `select`, over the scheduler), `rng` (the
+//! random choices of `select`), `output` and `platform` (I/O and what
+//! differs between targets).
 //!
 //! Single-threaded by design (one cooperative scheduler per process), so the
 //! global state below is accessed without locks.
 
 pub mod abi;
 mod array;
+mod chan;
 mod gc;
 mod map;
 mod object;
 mod output;
 mod platform;
 mod process;
+mod rng;
 mod roots;
 mod sched;
 mod string;

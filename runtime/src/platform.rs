@@ -9,8 +9,9 @@
 //! linear memory, `weft.exit` stops the program by throwing in JavaScript,
 //! which unwinds the wasm stack (wasm has no other way to stop mid-call),
 //! `weft.args_count`/`arg_len`/`arg_copy` copy the arguments in,
-//! `weft.env_flag` answers whether a switch such as `WEFT_GC_STRESS` is on,
-//! and `weft.clock_ms` reads `performance.now()`.
+//! `weft.env_flag` answers whether a switch such as `WEFT_GC_STRESS` is on
+//! (natively `env_u64` also reads integer settings such as `WEFT_SEED`;
+//! wasm32 has none), and `weft.clock_ms` reads `performance.now()`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
@@ -100,6 +101,12 @@ mod imp {
         std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
     }
 
+    /// The environment variable as a decimal integer, if it is set to one.
+    #[cfg_attr(test, allow(dead_code))]
+    pub fn env_u64(name: &str) -> Option<u64> {
+        std::env::var(name).ok()?.trim().parse().ok()
+    }
+
     struct Argv {
         count: Cell<usize>,
         values: Cell<*const *const u8>,
@@ -179,6 +186,12 @@ mod imp {
     pub fn env_flag(name: &str) -> bool {
         // SAFETY: JavaScript only reads `len` bytes at `ptr`.
         unsafe { js_env_flag(name.as_ptr(), name.len()) != 0 }
+    }
+
+    /// Integer settings (`WEFT_SEED`) are not passed in: app.js answers
+    /// only on/off switches.
+    pub fn env_u64(_name: &str) -> Option<u64> {
+        None
     }
 
     /// The arguments after the program name, as bytes.

@@ -7,8 +7,9 @@
 use crate::object::Ref;
 use crate::{array, gc, output, platform, string};
 
-/// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS` and starts the program's
-/// clock (`weft_now_ms`); called once before `weft_main`.
+/// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS`, starts the program's clock
+/// (`weft_now_ms`) and seeds the random choices of `select` (`WEFT_SEED`,
+/// natively, else the clock); called once before `weft_main`.
 #[cfg_attr(test, allow(dead_code))]
 pub fn init() {
     gc::configure(
@@ -16,6 +17,7 @@ pub fn init() {
         platform::env_flag("WEFT_GC_STATS"),
     );
     crate::sched::start_clock();
+    crate::rng::init();
 }
 
 /// Flushes stdout and prints the GC statistics (when enabled): the work of

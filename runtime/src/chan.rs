@@ -1,0 +1,581 @@
+//! Channels and `select`, with Go's semantics, over the scheduler.
+//!
+//! A channel is a GC object (opaque to the compiler): its element kind
+//! (references or 64-bit scalars), its capacity, a ring buffer (a slots
+//! buffer, of references when the elements are, so the collector traces
+//! what sits in it; none for an unbuffered channel), the buffer's head and
+//! length, a closed flag, and two FIFO queues of waiters: tasks blocked
+//! receiving and tasks blocked sending. Values travel as their 64 bits (a
+//! reference zero-extended, as everywhere in the ABI).
+//!
+//! Compiled code first tries an operation without blocking (`try_send`,
+//! `try_recv`). When it would block, it builds a `Select` (a blocking send
+//! or receive is a select of one arm): one `Waiter` per arm, then `start`,
+//! which tries the arms in a random order (so no arm is starved) and, if
+//! none can proceed, puts each waiter at the tail of its channel's queue,
+//! registers the `after` arms' timers, and lets the task suspend. The first
+//! operation of another task (or the timer) that can complete one of the
+//! arms does the transfer itself, records the arm and the result in the
+//! select, unlinks every other waiter of that select from its queue (queues
+//! hold no stale waiters, so "is someone waiting?" is "is the queue
+//! non-empty?"), makes its timers inert, and hands the task to the
+//! scheduler's ready queue. Nothing here resumes a coroutine: a task only
+//! ever runs from the scheduler's loop.
+//!
+//! Buffered channels keep the invariant that receivers wait only while the
+//! buffer is empty and senders only while it is full, so a value always
+//! goes to the buffer or straight to the first receiver, and the FIFO order
+//! of values is the order of the sends that completed. When a receive frees
+//! a slot, the first waiting sender's value moves into the buffer and that
+//! sender is completed. `close` completes every waiter with "closed" (a
+//! receiver gets nil, a sender panics in the compiled code); receives on a
+//! closed channel drain the buffer first.
+//!
+//! Queues are doubly linked lists of waiters (head and tail in the channel)
+//! so that unlinking the other arms of a select is O(1) per arm. A select
+//! holds its task's coroutine handle, an interior pointer into a FRAME
+//! object, so its descriptor is flagged `DESC_INTERIOR`; a channel with a
+//! waiter thus keeps the waiting task alive, and a task blocked on channels
+//! nobody can reach is garbage, as in Go.
+
+use crate::object::{
+    read_u64, ref_to_slot, slot_to_ref, write_u64, Ref, TypeDescWithPointers, DESC_INTERIOR,
+};
+use crate::roots::with_roots;
+use crate::{abi, array, gc, process, rng, sched};
+use core::ptr::null_mut;
+
+// Payload offsets of a channel.
+const CH_FLAGS: usize = 0;
+const CH_CAP: usize = 8;
+/// The buffer slot of the oldest value.
+const CH_HEAD: usize = 16;
+/// The number of buffered values.
+const CH_LEN: usize = 24;
+const CH_BUF: usize = 32;
+const CH_RECV_HEAD: usize = 40;
+const CH_RECV_TAIL: usize = 48;
+const CH_SEND_HEAD: usize = 56;
+const CH_SEND_TAIL: usize = 64;
+const CH_BYTES: usize = 72;
+
+/// `CH_FLAGS` bits.
+const ELEM_IS_REF: u64 = 1;
+const CLOSED: u64 = 2;
+
+/// A channel: its buffer and the four ends of its queues are references.
+static CHAN_DESC: TypeDescWithPointers<5> = TypeDescWithPointers::new(
+    CH_BYTES as u32,
+    [
+        CH_BUF as u32,
+        CH_RECV_HEAD as u32,
+        CH_RECV_TAIL as u32,
+        CH_SEND_HEAD as u32,
+        CH_SEND_TAIL as u32,
+    ],
+);
+
+// Payload offsets of a waiter: one arm of a select.
+/// The next and previous waiters in the channel's queue.
+const W_NEXT: usize = 0;
+const W_PREV: usize = 8;
+/// The channel (null for an `after` arm).
+const W_CHAN: usize = 16;
+/// The select; cleared when the select finishes, which is what makes an
+/// `after` timer inert and lets the select go while the timer is pending.
+const W_SELECT: usize = 24;
+/// The next waiter of the same select.
+const W_SIBLING: usize = 32;
+/// The value to send, when the channel's elements are references.
+const W_SEND_REF: usize = 40;
+const W_ARM: usize = 48;
+const W_OP: usize = 56;
+/// The value to send, when scalar; the delay in ms of an `after` arm.
+const W_BITS: usize = 64;
+/// 1 while the waiter is in its channel's queue (or its timer in the
+/// scheduler's heap and live).
+const W_QUEUED: usize = 72;
+const W_BYTES: usize = 80;
+
+/// `W_OP` values.
+const OP_RECV: u64 = 0;
+const OP_SEND: u64 = 1;
+const OP_AFTER: u64 = 2;
+
+static WAITER_DESC: TypeDescWithPointers<6> = TypeDescWithPointers::new(
+    W_BYTES as u32,
+    [
+        W_NEXT as u32,
+        W_PREV as u32,
+        W_CHAN as u32,
+        W_SELECT as u32,
+        W_SIBLING as u32,
+        W_SEND_REF as u32,
+    ],
+);
+
+// Payload offsets of a select.
+/// The waiting task's coroutine handle (an interior pointer).
+const S_HANDLE: usize = 0;
+/// The first of its waiters, linked by `W_SIBLING` (null once finished).
+const S_WAITERS: usize = 8;
+/// A received reference (the collector traces it while it waits here).
+const S_RESULT_REF: usize = 16;
+const S_ARMS: usize = 24;
+/// The arm that fired, or -1.
+const S_FIRED: usize = 32;
+const S_STATUS: usize = 40;
+/// A received scalar.
+const S_RESULT_BITS: usize = 48;
+const S_FLAGS: usize = 56;
+const S_BYTES: usize = 64;
+
+/// `S_FLAGS` bits.
+const HAS_VALUE: u64 = 1;
+const VALUE_IS_REF: u64 = 2;
+const CANCELLED: u64 = 4;
+
+/// Completion statuses, as the ABI reports them.
+pub const STATUS_OK: u64 = 0;
+pub const STATUS_CLOSED: u64 = 1;
+
+/// A select: the handle is an interior pointer, so every field is resolved
+/// like a root (the others are object starts or null, which resolve to
+/// themselves).
+static SELECT_DESC: TypeDescWithPointers<3> = TypeDescWithPointers::new(
+    S_BYTES as u32,
+    [S_HANDLE as u32, S_WAITERS as u32, S_RESULT_REF as u32],
+)
+.with_flags(DESC_INTERIOR);
+
+/// What a non-blocking send did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SendResult {
+    /// Handed to the first waiting receiver, or buffered.
+    Done,
+    WouldBlock,
+    Closed,
+}
+
+/// What a non-blocking receive got.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RecvResult {
+    Value(u64),
+    /// Closed, and the buffer is empty.
+    Closed,
+    WouldBlock,
+}
+
+#[inline]
+unsafe fn get_ref(obj: Ref, offset: usize) -> Ref {
+    slot_to_ref(read_u64(obj, offset))
+}
+
+#[inline]
+unsafe fn set_ref(obj: Ref, offset: usize, r: Ref) {
+    write_u64(obj, offset, ref_to_slot(r))
+}
+
+#[inline]
+unsafe fn field(obj: Ref, offset: usize) -> usize {
+    read_u64(obj, offset) as usize
+}
+
+unsafe fn elem_is_ref(ch: Ref) -> bool {
+    read_u64(ch, CH_FLAGS) & ELEM_IS_REF != 0
+}
+
+unsafe fn is_closed(ch: Ref) -> bool {
+    read_u64(ch, CH_FLAGS) & CLOSED != 0
+}
+
+/// A new empty channel of `capacity` buffered elements (0: unbuffered).
+///
+/// # Safety
+/// May collect.
+pub unsafe fn new(capacity: usize, elem_is_ref: bool) -> Ref {
+    let buf = if capacity == 0 {
+        null_mut()
+    } else if elem_is_ref {
+        array::new_slots(&abi::weft_desc_ref_slots, capacity)
+    } else {
+        array::new_slots(&abi::weft_desc_slots, capacity)
+    };
+    let ch = with_roots([buf], |_| gc::alloc(CHAN_DESC.desc(), CH_BYTES));
+    write_u64(ch, CH_FLAGS, if elem_is_ref { ELEM_IS_REF } else { 0 });
+    write_u64(ch, CH_CAP, capacity as u64);
+    set_ref(ch, CH_BUF, buf);
+    ch
+}
+
+/// The offsets of the head and tail of the queue a waiter of `op` joins.
+fn queue_of(op: u64) -> (usize, usize) {
+    if op == OP_SEND {
+        (CH_SEND_HEAD, CH_SEND_TAIL)
+    } else {
+        (CH_RECV_HEAD, CH_RECV_TAIL)
+    }
+}
+
+/// Appends `w` to the tail of its channel's queue.
+unsafe fn enqueue(w: Ref) {
+    let ch = get_ref(w, W_CHAN);
+    let (head, tail) = queue_of(read_u64(w, W_OP));
+    let last = get_ref(ch, tail);
+    set_ref(w, W_PREV, last);
+    set_ref(w, W_NEXT, null_mut());
+    if last.is_null() {
+        set_ref(ch, head, w);
+    } else {
+        set_ref(last, W_NEXT, w);
+    }
+    set_ref(ch, tail, w);
+    write_u64(w, W_QUEUED, 1);
+}
+
+/// Takes `w` out of its channel's queue.
+unsafe fn unlink(w: Ref) {
+    let ch = get_ref(w, W_CHAN);
+    let (head, tail) = queue_of(read_u64(w, W_OP));
+    let (prev, next) = (get_ref(w, W_PREV), get_ref(w, W_NEXT));
+    if prev.is_null() {
+        set_ref(ch, head, next);
+    } else {
+        set_ref(prev, W_NEXT, next);
+    }
+    if next.is_null() {
+        set_ref(ch, tail, prev);
+    } else {
+        set_ref(next, W_PREV, prev);
+    }
+    set_ref(w, W_PREV, null_mut());
+    set_ref(w, W_NEXT, null_mut());
+    write_u64(w, W_QUEUED, 0);
+}
+
+/// The first waiter of a queue (`head` is `CH_RECV_HEAD` or
+/// `CH_SEND_HEAD`), taken out of it.
+unsafe fn pop_waiter(ch: Ref, head: usize) -> Option<Ref> {
+    let w = get_ref(ch, head);
+    if w.is_null() {
+        return None;
+    }
+    unlink(w);
+    Some(w)
+}
+
+/// The value a send waiter offers.
+unsafe fn send_value(w: Ref) -> u64 {
+    if elem_is_ref(get_ref(w, W_CHAN)) {
+        read_u64(w, W_SEND_REF)
+    } else {
+        read_u64(w, W_BITS)
+    }
+}
+
+/// Records that `w`'s arm fired with `status` (and, for a receive, `value`)
+/// in its select, and finishes the select. Does not wake its task.
+unsafe fn fire(sel: Ref, w: Ref, status: u64, value: Option<u64>) {
+    write_u64(sel, S_FIRED, read_u64(w, W_ARM));
+    write_u64(sel, S_STATUS, status);
+    if let Some(bits) = value {
+        if elem_is_ref(get_ref(w, W_CHAN)) {
+            write_u64(sel, S_RESULT_REF, bits);
+            write_u64(sel, S_FLAGS, read_u64(sel, S_FLAGS) | HAS_VALUE | VALUE_IS_REF);
+        } else {
+            write_u64(sel, S_RESULT_BITS, bits);
+            write_u64(sel, S_FLAGS, read_u64(sel, S_FLAGS) | HAS_VALUE);
+        }
+    }
+    detach(sel);
+}
+
+/// Completes the waiting select of `w` (already out of its queue): records
+/// the arm, finishes the select and makes its task ready.
+unsafe fn complete(w: Ref, status: u64, value: Option<u64>) {
+    let sel = get_ref(w, W_SELECT);
+    fire(sel, w, status, value);
+    sched::ready(field(sel, S_HANDLE) as *mut u8);
+}
+
+/// Cuts a select loose from its waiters: each is taken out of its queue,
+/// each registered timer becomes inert, and the list is dropped, so nothing
+/// can complete the select again and its waiters become garbage (a pending
+/// timer still holds its own waiter, but no longer the select).
+unsafe fn detach(sel: Ref) {
+    let mut w = get_ref(sel, S_WAITERS);
+    set_ref(sel, S_WAITERS, null_mut());
+    while !w.is_null() {
+        // Cleared first: the scheduler may look at this timer's liveness
+        // while it is told about it.
+        set_ref(w, W_SELECT, null_mut());
+        if read_u64(w, W_QUEUED) != 0 {
+            if read_u64(w, W_OP) == OP_AFTER {
+                write_u64(w, W_QUEUED, 0);
+                sched::timer_became_inert();
+            } else {
+                unlink(w);
+            }
+        }
+        let next = get_ref(w, W_SIBLING);
+        set_ref(w, W_SIBLING, null_mut());
+        w = next;
+    }
+}
+
+/// Sends without blocking. Never allocates.
+///
+/// # Safety
+/// `ch` must be a channel and `bits` of its element kind.
+pub unsafe fn try_send(ch: Ref, bits: u64) -> SendResult {
+    if is_closed(ch) {
+        return SendResult::Closed;
+    }
+    if let Some(w) = pop_waiter(ch, CH_RECV_HEAD) {
+        // A receiver waits only while the buffer is empty: it is next in line.
+        complete(w, STATUS_OK, Some(bits));
+        return SendResult::Done;
+    }
+    let (cap, len) = (field(ch, CH_CAP), field(ch, CH_LEN));
+    if len == cap {
+        return SendResult::WouldBlock;
+    }
+    let slot = (field(ch, CH_HEAD) + len) % cap;
+    write_u64(get_ref(ch, CH_BUF), 8 + 8 * slot, bits);
+    write_u64(ch, CH_LEN, len as u64 + 1);
+    SendResult::Done
+}
+
+/// Receives without blocking. Never allocates.
+///
+/// # Safety
+/// `ch` must be a channel.
+pub unsafe fn try_recv(ch: Ref) -> RecvResult {
+    let len = field(ch, CH_LEN);
+    if len > 0 {
+        let (buf, cap, head) = (get_ref(ch, CH_BUF), field(ch, CH_CAP), field(ch, CH_HEAD));
+        let value = read_u64(buf, 8 + 8 * head);
+        // Cleared, so the buffer does not keep a received object alive.
+        write_u64(buf, 8 + 8 * head, 0);
+        let head = (head + 1) % cap;
+        write_u64(ch, CH_HEAD, head as u64);
+        write_u64(ch, CH_LEN, len as u64 - 1);
+        if let Some(w) = pop_waiter(ch, CH_SEND_HEAD) {
+            // The slot just freed goes to the first waiting sender.
+            write_u64(buf, 8 + 8 * ((head + len - 1) % cap), send_value(w));
+            write_u64(ch, CH_LEN, len as u64);
+            complete(w, STATUS_OK, None);
+        }
+        return RecvResult::Value(value);
+    }
+    if let Some(w) = pop_waiter(ch, CH_SEND_HEAD) {
+        // Unbuffered: take the value straight from the first sender.
+        let value = send_value(w);
+        complete(w, STATUS_OK, None);
+        return RecvResult::Value(value);
+    }
+    if is_closed(ch) {
+        RecvResult::Closed
+    } else {
+        RecvResult::WouldBlock
+    }
+}
+
+/// Closes `ch`: every waiting receiver and sender is completed with
+/// "closed". Returns false if it was closed already. Never allocates.
+///
+/// # Safety
+/// `ch` must be a channel.
+pub unsafe fn close(ch: Ref) -> bool {
+    if is_closed(ch) {
+        return false;
+    }
+    write_u64(ch, CH_FLAGS, read_u64(ch, CH_FLAGS) | CLOSED);
+    // Completing a waiter unlinks its select's other waiters, which may be
+    // in these same queues: take the head afresh each time.
+    for head in [CH_RECV_HEAD, CH_SEND_HEAD] {
+        while let Some(w) = pop_waiter(ch, head) {
+            complete(w, STATUS_CLOSED, None);
+        }
+    }
+    true
+}
+
+/// A new select of `arms` arms for the task whose coroutine is `handle`;
+/// its arms are added with `add_arm`.
+///
+/// # Safety
+/// May collect. `handle` must be the running task's coroutine handle (the
+/// scheduler roots it while the allocation may collect).
+pub unsafe fn select_new(arms: usize, handle: *mut u8) -> Ref {
+    let sel = gc::alloc(SELECT_DESC.desc(), S_BYTES);
+    write_u64(sel, S_HANDLE, handle as usize as u64);
+    write_u64(sel, S_ARMS, arms as u64);
+    write_u64(sel, S_FIRED, -1i64 as u64);
+    sel
+}
+
+/// What an arm does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arm {
+    /// Receive from the channel.
+    Recv(Ref),
+    /// Send these bits on the channel.
+    Send(Ref, u64),
+    /// Fire after this many milliseconds.
+    After(i64),
+}
+
+/// Adds arm number `arm` to a select that has not started: a new waiter,
+/// not in any queue yet.
+///
+/// # Safety
+/// May collect. `sel` must be a select, each arm number given once, a
+/// channel a channel (or null: an arm that never proceeds, like Go's nil
+/// channel) and a value sent of its element kind.
+pub unsafe fn add_arm(sel: Ref, arm: usize, what: Arm) {
+    if arm >= field(sel, S_ARMS) {
+        process::fatal("a select arm number beyond its arm count");
+    }
+    let (op, ch, sent_ref, bits) = match what {
+        Arm::Recv(ch) => (OP_RECV, ch, null_mut(), 0),
+        Arm::Send(ch, bits) if !ch.is_null() && elem_is_ref(ch) => {
+            (OP_SEND, ch, slot_to_ref(bits), 0)
+        }
+        Arm::Send(ch, bits) => (OP_SEND, ch, null_mut(), bits),
+        Arm::After(ms) => (OP_AFTER, null_mut(), null_mut(), ms as u64),
+    };
+    let w = with_roots([sel, ch, sent_ref], |_| {
+        gc::alloc(WAITER_DESC.desc(), W_BYTES)
+    });
+    set_ref(w, W_CHAN, ch);
+    set_ref(w, W_SELECT, sel);
+    set_ref(w, W_SEND_REF, sent_ref);
+    write_u64(w, W_ARM, arm as u64);
+    write_u64(w, W_OP, op);
+    write_u64(w, W_BITS, bits);
+    set_ref(w, W_SIBLING, get_ref(sel, S_WAITERS));
+    set_ref(sel, S_WAITERS, w);
+}
+
+/// Starts a select: tries its arms in a uniformly random order and performs
+/// the first that can proceed (recording it in the select), returning its
+/// arm number; if none can, puts its waiters in their queues, registers its
+/// timers and returns -1 (the task then suspends until an arm fires and the
+/// scheduler resumes it). A select that has finished returns its fired arm
+/// (-1 if cancelled). Never allocates.
+///
+/// # Safety
+/// `sel` must be a select whose arms have been added.
+pub unsafe fn select_start(sel: Ref) -> i64 {
+    if get_ref(sel, S_WAITERS).is_null() {
+        // Finished already (or has no arm: it waits for ever, like Go's
+        // empty select).
+        return read_u64(sel, S_FIRED) as i64;
+    }
+    let mut waiters = Vec::with_capacity(field(sel, S_ARMS));
+    let mut w = get_ref(sel, S_WAITERS);
+    while !w.is_null() {
+        waiters.push(w);
+        w = get_ref(w, W_SIBLING);
+    }
+    // Fisher-Yates: every order of the arms is equally likely.
+    for i in (1..waiters.len()).rev() {
+        waiters.swap(i, rng::below(i + 1));
+    }
+    for &w in &waiters {
+        let ch = get_ref(w, W_CHAN);
+        let outcome = match read_u64(w, W_OP) {
+            OP_AFTER if (read_u64(w, W_BITS) as i64) <= 0 => Some((STATUS_OK, None)),
+            OP_AFTER => None,
+            _ if ch.is_null() => None,
+            OP_RECV => match try_recv(ch) {
+                RecvResult::Value(v) => Some((STATUS_OK, Some(v))),
+                RecvResult::Closed => Some((STATUS_CLOSED, None)),
+                RecvResult::WouldBlock => None,
+            },
+            _ => match try_send(ch, send_value(w)) {
+                SendResult::Done => Some((STATUS_OK, None)),
+                SendResult::Closed => Some((STATUS_CLOSED, None)),
+                SendResult::WouldBlock => None,
+            },
+        };
+        if let Some((status, value)) = outcome {
+            fire(sel, w, status, value);
+            return read_u64(w, W_ARM) as i64;
+        }
+    }
+    for &w in &waiters {
+        if read_u64(w, W_OP) == OP_AFTER {
+            sched::after(read_u64(w, W_BITS) as i64, w);
+            write_u64(w, W_QUEUED, 1);
+        } else if !get_ref(w, W_CHAN).is_null() {
+            enqueue(w);
+        }
+    }
+    -1
+}
+
+/// The arm that fired, or -1.
+///
+/// # Safety
+/// `sel` must be a select.
+pub unsafe fn select_fired(sel: Ref) -> i64 {
+    read_u64(sel, S_FIRED) as i64
+}
+
+/// The fired arm's status, and the value it received (a receive that got
+/// one).
+///
+/// # Safety
+/// `sel` must be a select.
+pub unsafe fn select_result(sel: Ref) -> (u64, Option<u64>) {
+    let flags = read_u64(sel, S_FLAGS);
+    let value = if flags & HAS_VALUE == 0 {
+        None
+    } else if flags & VALUE_IS_REF != 0 {
+        Some(read_u64(sel, S_RESULT_REF))
+    } else {
+        Some(read_u64(sel, S_RESULT_BITS))
+    };
+    (read_u64(sel, S_STATUS), value)
+}
+
+/// Cancels a select that has not fired (its task is being cancelled): its
+/// waiters leave their queues and its timers become inert; nothing will
+/// wake its task for it. Never allocates.
+///
+/// # Safety
+/// `sel` must be a select.
+pub unsafe fn select_cancel(sel: Ref) {
+    if select_fired(sel) < 0 {
+        write_u64(sel, S_FLAGS, read_u64(sel, S_FLAGS) | CANCELLED);
+    }
+    detach(sel);
+}
+
+/// Whether the `after` timer of `waiter` can still fire (its select is
+/// waiting). Never allocates.
+///
+/// # Safety
+/// `waiter` must be a live waiter object.
+pub unsafe fn timer_is_live(waiter: Ref) -> bool {
+    let sel = get_ref(waiter, W_SELECT);
+    !sel.is_null() && select_fired(sel) < 0 && read_u64(sel, S_FLAGS) & CANCELLED == 0
+}
+
+/// The `after` timer of `waiter` is due: completes its select with that arm
+/// (its task becomes ready) and returns true, or returns false if the timer
+/// was inert.
+///
+/// # Safety
+/// `waiter` must be a live waiter object.
+pub unsafe fn timer_due(waiter: Ref) -> bool {
+    if !timer_is_live(waiter) {
+        return false;
+    }
+    // Out of the heap already: not to be reported inert by `detach`.
+    write_u64(waiter, W_QUEUED, 0);
+    complete(waiter, STATUS_OK, None);
+    true
+}
