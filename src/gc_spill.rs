@@ -170,6 +170,24 @@ pub fn run_pipeline(
             state.errors.join("\n  ")
         ));
     }
+    // A function with a root frame can be inlined into a coroutine's resume
+    // function after the pass last saw it, whose calls TailCallElim marked
+    // `tail` while it had no frame: those markers must go too.
+    let mut f = module.get_first_function();
+    while let Some(function) = f {
+        if function.count_basic_blocks() > 0 {
+            // SAFETY: a live function of the module, not being changed elsewhere.
+            unsafe {
+                let raw = function.as_value_ref();
+                let env = Env::new(raw, config);
+                let body = Body::new(raw);
+                if body.insts.iter().flatten().any(|&i| env.is_root_frame(i)) {
+                    clear_tail_markers(&body);
+                }
+            }
+        }
+        f = function.get_next_function();
+    }
     Ok(())
 }
 
@@ -870,7 +888,12 @@ unsafe fn is_gc_instruction(env: &Env, inst: LLVMValueRef, set: &HashSet<LLVMVal
     let Some(op) = opcode(inst) else {
         return false;
     };
-    if matches!(op, LLVMOpcode::LLVMPtrToInt | LLVMOpcode::LLVMPtrToAddr) {
+    // On wasm32 a reference's 64-bit bits are `zext (ptrtoint p)`: the
+    // widened integer keeps the object alive just the same.
+    if matches!(
+        op,
+        LLVMOpcode::LLVMPtrToInt | LLVMOpcode::LLVMPtrToAddr | LLVMOpcode::LLVMZExt
+    ) {
         return set.contains(&operand(inst, 0));
     }
     let is_pointer = LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMPointerTypeKind;

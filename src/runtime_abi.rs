@@ -61,12 +61,38 @@ pub enum RuntimeFn {
     /// The scheduler (async/await, tasks); declared ahead of the codegen that calls them.
     #[allow(dead_code)]
     TaskReady,
+    TaskCancel,
     #[allow(dead_code)]
     Sleep,
     #[allow(dead_code)]
     NowMs,
     #[allow(dead_code)]
     RunAsyncMain,
+    /// Channels and `select`; declared ahead of the codegen that calls them.
+    #[allow(dead_code)]
+    ChanNew,
+    #[allow(dead_code)]
+    ChanTrySend,
+    #[allow(dead_code)]
+    ChanTryRecv,
+    #[allow(dead_code)]
+    ChanClose,
+    #[allow(dead_code)]
+    SelectNew,
+    #[allow(dead_code)]
+    SelectRecv,
+    #[allow(dead_code)]
+    SelectSend,
+    #[allow(dead_code)]
+    SelectAfter,
+    #[allow(dead_code)]
+    SelectStart,
+    #[allow(dead_code)]
+    SelectFired,
+    #[allow(dead_code)]
+    SelectResult,
+    #[allow(dead_code)]
+    SelectCancel,
 }
 
 pub struct Signature {
@@ -123,9 +149,22 @@ impl RuntimeFn {
         RuntimeFn::StringsParseInt,
         RuntimeFn::StringsParseFloat,
         RuntimeFn::TaskReady,
+        RuntimeFn::TaskCancel,
         RuntimeFn::Sleep,
         RuntimeFn::NowMs,
         RuntimeFn::RunAsyncMain,
+        RuntimeFn::ChanNew,
+        RuntimeFn::ChanTrySend,
+        RuntimeFn::ChanTryRecv,
+        RuntimeFn::ChanClose,
+        RuntimeFn::SelectNew,
+        RuntimeFn::SelectRecv,
+        RuntimeFn::SelectSend,
+        RuntimeFn::SelectAfter,
+        RuntimeFn::SelectStart,
+        RuntimeFn::SelectFired,
+        RuntimeFn::SelectResult,
+        RuntimeFn::SelectCancel,
     ];
 
     pub fn signature(self) -> Signature {
@@ -172,9 +211,37 @@ impl RuntimeFn {
             RuntimeFn::StringsParseInt => ("weft_strings_parse_int", &[Ref], Ref, false, false),
             RuntimeFn::StringsParseFloat => ("weft_strings_parse_float", &[Ref], Ref, false, false),
             RuntimeFn::TaskReady => ("weft_task_ready", &[Ptr], Void, false, true),
+            RuntimeFn::TaskCancel => (
+                "weft_task_cancel",
+                &[Ptr, Ptr, Ptr, I64],
+                Void,
+                false,
+                false,
+            ),
             RuntimeFn::Sleep => ("weft_sleep", &[I64, Ptr], Void, false, true),
             RuntimeFn::NowMs => ("weft_now_ms", &[], I64, false, true),
             RuntimeFn::RunAsyncMain => ("weft_run_async_main", &[Ptr], Void, false, false),
+            // Channel operations and `select` never allocate once the select's
+            // arms are built: they only move values, link waiters and queue
+            // tasks. Creating a channel, a select or an arm may collect.
+            RuntimeFn::ChanNew => ("weft_chan_new", &[I64, I32], Ref, false, false),
+            RuntimeFn::ChanTrySend => ("weft_chan_try_send", &[Ref, I64], I32, false, true),
+            RuntimeFn::ChanTryRecv => ("weft_chan_try_recv", &[Ref, Ptr], I32, false, true),
+            RuntimeFn::ChanClose => ("weft_chan_close", &[Ref], I32, false, true),
+            RuntimeFn::SelectNew => ("weft_select_new", &[I64, Ptr], Ref, false, false),
+            RuntimeFn::SelectRecv => ("weft_select_recv", &[Ref, I64, Ref], Void, false, false),
+            RuntimeFn::SelectSend => (
+                "weft_select_send",
+                &[Ref, I64, Ref, I64],
+                Void,
+                false,
+                false,
+            ),
+            RuntimeFn::SelectAfter => ("weft_select_after", &[Ref, I64, I64], Void, false, false),
+            RuntimeFn::SelectStart => ("weft_select_start", &[Ref], I64, false, true),
+            RuntimeFn::SelectFired => ("weft_select_fired", &[Ref], I64, false, true),
+            RuntimeFn::SelectResult => ("weft_select_result", &[Ref, Ptr], I32, false, true),
+            RuntimeFn::SelectCancel => ("weft_select_cancel", &[Ref], Void, false, true),
         };
         Signature {
             name,

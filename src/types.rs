@@ -46,6 +46,8 @@ pub enum Type {
     Gen(Box<Type>),
     /// A running task (`Task[T]`): the coroutine frame of a spawned async call.
     Task(Box<Type>),
+    /// A channel of `T` (`Chan[T]`): a runtime object.
+    Chan(Box<Type>),
     /// The type of statements and of functions without `-> T`.
     Unit,
     /// The type of `nil` before it meets an optional.
@@ -72,6 +74,7 @@ impl fmt::Display for Type {
             Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
             Type::Gen(t) => write!(f, "Gen[{t}]"),
             Type::Task(t) => write!(f, "Task[{t}]"),
+            Type::Chan(t) => write!(f, "Chan[{t}]"),
             Type::Optional(t) => write!(f, "{t}?"),
             Type::Struct(id) | Type::Enum(id) => {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
@@ -113,6 +116,7 @@ impl Type {
                 | Type::Func(..)
                 | Type::Gen(_)
                 | Type::Task(_)
+                | Type::Chan(_)
                 | Type::Nil
         )
     }
@@ -130,7 +134,9 @@ impl Type {
     fn contains_error(&self) -> bool {
         match self {
             Type::Error => true,
-            Type::Array(t) | Type::Optional(t) | Type::Gen(t) | Type::Task(t) => t.contains_error(),
+            Type::Array(t) | Type::Optional(t) | Type::Gen(t) | Type::Task(t) | Type::Chan(t) => {
+                t.contains_error()
+            }
             Type::Map(k, v) => k.contains_error() || v.contains_error(),
             Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
             _ => false,
@@ -244,6 +250,17 @@ pub enum AwaitKind {
     Call,
     /// `await t`: joins a task.
     Task,
+    /// `await ch.send(v)` or `await ch.recv()`.
+    Chan,
+}
+
+/// What one arm of a `select` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectOp {
+    Recv,
+    Send,
+    /// `time.after(ms)`.
+    After,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,6 +298,12 @@ pub enum Callee {
     TaskDone,
     /// `__sleep(ms)` in the `time` module: suspends the task for `ms`.
     Sleep,
+    /// `t.cancel()` on a task.
+    TaskCancel,
+    /// `ch.send(v)`, `ch.recv()`, `ch.close()` on a channel.
+    ChanSend,
+    ChanRecv,
+    ChanClose,
     /// `__rt_*` in the standard library: a runtime function.
     Runtime(RuntimeFn),
     /// `__llvm_*` in the standard library: an LLVM float intrinsic.
@@ -310,6 +333,8 @@ pub struct Typed<'a> {
     pub for_gens: HashMap<Span, Type>,
     /// For each `await`: what it waits for.
     pub awaits: HashMap<ExprId, AwaitKind>,
+    /// What each `select` arm's operation (by its expression) waits for.
+    pub select_ops: HashMap<ExprId, SelectOp>,
     pub locals: Vec<LocalInfo>,
     pub fns: Vec<FnInfo<'a>>,
     pub structs: Vec<StructInfo>,
@@ -344,6 +369,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         items: vec![HashMap::new(); modules.len()],
         ctx: Vec::new(),
         async_call_ok: false,
+        after_ok: false,
         module: 0,
     };
     cx.declare(modules);
@@ -390,8 +416,13 @@ struct Checker<'a, 'm> {
     /// Set while checking the operand of `await` or `spawn`, where calling an
     /// `async fn` is allowed.
     async_call_ok: bool,
+    /// Set while checking a `select` arm, where `time.after(ms)` is allowed.
+    after_ok: bool,
     module: ModId,
 }
+
+/// The symbol of `time.after`, which only a `select` arm may call.
+pub const AFTER_SYMBOL: &str = "std.time.after";
 
 fn unsupported(what: &str, span: Span) -> Diagnostic {
     Diagnostic::error("unsupported", format!("{what} is not supported yet"))
@@ -752,8 +783,10 @@ impl<'a> Checker<'a, '_> {
                         Type::Task(Box::new(self.resolve_type(&args[0])))
                     }
                     "Chan" => {
-                        self.error(unsupported(&format!("the type `{name}`"), *span));
-                        Type::Error
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Chan(Box::new(self.resolve_type(&args[0])))
                     }
                     _ => match self.lookup_item(path) {
                         Some(ItemRef::Struct(id)) if args.is_empty() => {
@@ -1377,6 +1410,30 @@ impl<'a> Checker<'a, '_> {
                         }
                         t
                     }
+                    Type::Chan(_) => {
+                        match args.as_slice() {
+                            [cap] => {
+                                let c = self.check_expr(cap, Some(&Type::Int));
+                                self.coerce(cap, &c, &Type::Int);
+                            }
+                            _ => {
+                                for a in args {
+                                    self.check_expr(a, ANY);
+                                }
+                                self.error(
+                                    Diagnostic::error(
+                                        "wrong-argument-count",
+                                        format!("`{t}(capacity)` takes one argument"),
+                                    )
+                                    .with_label(
+                                        e.span,
+                                        "write `Chan[T](0)` for an unbuffered channel",
+                                    ),
+                                );
+                            }
+                        }
+                        t
+                    }
                     Type::Error => Type::Error,
                     _ => {
                         self.error(
@@ -1386,7 +1443,7 @@ impl<'a> Checker<'a, '_> {
                             )
                             .with_label(
                                 e.span,
-                                "only `[T]()` and `Map[K, V]()` construct like this",
+                                "only `[T]()`, `Map[K, V]()` and `Chan[T](n)` construct like this",
                             ),
                         );
                         Type::Error
@@ -1506,10 +1563,7 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Match(scrutinee, arms) => self.check_match(e, scrutinee, arms, want),
             ExprKind::Await(inner) => self.check_await(e, inner),
             ExprKind::Spawn(inner) => self.check_spawn(e, inner),
-            ExprKind::Select(_) => {
-                self.error(unsupported("`select`", e.span));
-                Type::Error
-            }
+            ExprKind::Select(arms) => self.check_select(e, arms),
         }
     }
 
@@ -2081,6 +2135,69 @@ impl<'a> Checker<'a, '_> {
         self.ctx.last().is_some_and(|c| c.is_async)
     }
 
+    /// `select { v = ch.recv() => {..} ch.send(x) => {..} time.after(ms) => {..} }`.
+    fn check_select(&mut self, e: &Expr, arms: &'a [SelectArm]) -> Type {
+        self.not_in_defer("select", e.span);
+        if !self.in_async() {
+            self.error(
+                Diagnostic::error("select-outside-async", "`select` outside of an `async fn`")
+                    .with_label(e.span, "`select` waits, and only async functions can wait"),
+            );
+        }
+        if arms.is_empty() {
+            self.error(
+                Diagnostic::error("empty-select", "a `select` needs at least one arm")
+                    .with_label(e.span, "this would wait forever"),
+            );
+        }
+        for arm in arms {
+            self.async_call_ok = true;
+            self.after_ok = true;
+            let t = self.check_expr(&arm.op, ANY);
+            self.async_call_ok = false;
+            self.after_ok = false;
+            let op = match self.out.calls.get(&arm.op.id) {
+                Some(Callee::ChanRecv) => Some(SelectOp::Recv),
+                Some(Callee::ChanSend) => Some(SelectOp::Send),
+                Some(Callee::Fn(f)) if self.out.fns[*f as usize].symbol == AFTER_SYMBOL => {
+                    Some(SelectOp::After)
+                }
+                _ => None,
+            };
+            match op {
+                Some(op) => {
+                    self.out.select_ops.insert(arm.op.id, op);
+                }
+                None if !t.contains_error() => self.error(
+                    Diagnostic::error(
+                        "invalid-select-arm",
+                        "a `select` arm waits on `ch.recv()`, `ch.send(v)` or `time.after(ms)`",
+                    )
+                    .with_label(arm.op.span, "not a channel operation or `time.after`"),
+                ),
+                None => {}
+            }
+            self.push_scope();
+            if let Some(binding) = &arm.binding {
+                let ty = if op == Some(SelectOp::Recv) {
+                    t
+                } else {
+                    if op.is_some() {
+                        self.error(
+                            Diagnostic::error("select-binding", "only a `recv` arm binds a value")
+                                .with_label(binding.span, "remove `name =`"),
+                        );
+                    }
+                    Type::Error
+                };
+                self.new_local(binding, ty, false);
+            }
+            self.check_block(&arm.body, None);
+            self.pop_scope();
+        }
+        Type::Unit
+    }
+
     /// `return`, `yield` and `await` cannot appear in a `defer`.
     fn not_in_defer(&mut self, what: &str, span: Span) {
         if self.ctx.last().is_some_and(|c| c.in_defer) {
@@ -2112,6 +2229,13 @@ impl<'a> Checker<'a, '_> {
         self.async_call_ok = false;
         if self.is_async_call(inner) {
             self.out.awaits.insert(e.id, AwaitKind::Call);
+            return t;
+        }
+        if matches!(
+            self.out.calls.get(&inner.id),
+            Some(Callee::ChanSend | Callee::ChanRecv)
+        ) {
+            self.out.awaits.insert(e.id, AwaitKind::Chan);
             return t;
         }
         match t {
@@ -2392,6 +2516,13 @@ impl<'a> Checker<'a, '_> {
             );
         }
         self.async_call_ok = false;
+        if self.out.fns[f as usize].symbol == AFTER_SYMBOL && !std::mem::take(&mut self.after_ok) {
+            self.error(
+                Diagnostic::error("after-outside-select", "`time.after(ms)` is a `select` arm")
+                    .with_label(e.span, "use it as `time.after(ms) => { ... }` in a `select`; to wait, `await time.sleep(ms)`"),
+            );
+        }
+        self.after_ok = false;
         let info = &self.out.fns[f as usize];
         let (params, ret, decl, name) = (
             info.param_types.clone(),
@@ -2598,8 +2729,40 @@ impl<'a> Checker<'a, '_> {
                 Type::Bool
             }
             Type::Task(_) if name == "cancel" => {
-                self.error(unsupported("`cancel`", method.span));
-                Type::Error
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::TaskCancel);
+                Type::Unit
+            }
+            Type::Chan(elem) if matches!(name, "send" | "recv" | "close") => {
+                let elem = (**elem).clone();
+                let waits = name != "close";
+                if waits && !std::mem::take(&mut self.async_call_ok) {
+                    self.error(
+                        Diagnostic::error(
+                            "chan-op-without-await",
+                            format!("`{name}` waits for the channel: write `await ch.{name}(...)`"),
+                        )
+                        .with_label(e.span, "this channel operation is not awaited"),
+                    );
+                }
+                self.async_call_ok = false;
+                let (params, result, callee) = match name {
+                    "send" => (vec![elem.clone()], Type::Unit, Callee::ChanSend),
+                    "recv" => (vec![], Type::Optional(Box::new(elem)), Callee::ChanRecv),
+                    _ => (vec![], Type::Unit, Callee::ChanClose),
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    for a in args {
+                        self.check_expr(a, ANY);
+                    }
+                } else {
+                    self.check_args(e, name, &params, args, None);
+                }
+                self.out.calls.insert(e.id, callee);
+                result
             }
             Type::Gen(elem) if name == "next" => {
                 if !args.is_empty() {

@@ -24,7 +24,7 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, chan, gc, map, output, process, sched, string};
+use crate::{array, chan, gc, map, output, process, sched, string, task};
 
 #[cfg(not(test))]
 extern "C" {
@@ -34,6 +34,8 @@ extern "C" {
     pub(crate) fn weft_resume(handle: *mut u8);
     /// Defined by the compiler in every program: 1 when a coroutine is at its final suspend (`llvm.coro.done`).
     pub(crate) fn weft_coro_done(handle: *mut u8) -> i32;
+    /// Defined by the compiler in every program: destroys a suspended coroutine (`llvm.coro.destroy`), running its pending `defer`s.
+    pub(crate) fn weft_coro_destroy(handle: *mut u8);
 }
 
 /// Strings: BYTES objects of UTF-8.
@@ -176,6 +178,17 @@ pub unsafe extern "C" fn weft_sleep(ms: i64, handle: *mut u8) {
     sched::sleep(ms, handle)
 }
 
+/// `t.cancel()` from the coroutine `me` (null outside one): destroys the task's suspended coroutines innermost first, running their `defer`s, and wakes its awaiter; panics at `loc` if the task is `me`'s own.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_cancel(
+    task: *mut u8,
+    me: *mut u8,
+    loc: *const u8,
+    loc_len: i64,
+) {
+    task::cancel(task, me, core::slice::from_raw_parts(loc, loc_len as usize))
+}
+
 /// Milliseconds since the program started, on a monotonic clock.
 #[no_mangle]
 pub extern "C" fn weft_now_ms() -> i64 {
@@ -194,7 +207,9 @@ pub unsafe extern "C" fn weft_run_async_main(handle: *mut u8) {
 /// A new channel buffering `max(capacity, 0)` elements (0: unbuffered), references if `elem_is_ref`; may collect.
 #[no_mangle]
 pub unsafe extern "C" fn weft_chan_new(capacity: i64, elem_is_ref: i32) -> Ref {
-    chan::new(capacity.max(0) as usize, elem_is_ref != 0)
+    // Beyond the address space (wasm32): out of memory, not truncated.
+    let capacity = usize::try_from(capacity.max(0)).unwrap_or(usize::MAX);
+    chan::new(capacity, elem_is_ref != 0)
 }
 
 /// Sends without blocking, never allocates: 0 done (to the first waiting receiver, made ready, or buffered), 1 would block, 2 closed.
@@ -233,7 +248,7 @@ pub unsafe extern "C" fn weft_chan_close(ch: Ref) -> i32 {
 /// A new select of `arms` arms (numbered from 0) for the coroutine `handle`, which it wakes when an arm fires; may collect.
 #[no_mangle]
 pub unsafe extern "C" fn weft_select_new(arms: i64, handle: *mut u8) -> Ref {
-    chan::select_new(arms.max(0) as usize, handle)
+    chan::select_new(usize::try_from(arms).unwrap_or(0), handle)
 }
 
 /// Adds arm `arm`: receive from `ch` (a waiter, not queued until `weft_select_start`); may collect.

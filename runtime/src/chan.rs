@@ -134,6 +134,7 @@ const S_BYTES: usize = 64;
 const HAS_VALUE: u64 = 1;
 const VALUE_IS_REF: u64 = 2;
 const CANCELLED: u64 = 4;
+const STARTED: u64 = 8;
 
 /// Completion statuses, as the ABI reports them.
 pub const STATUS_OK: u64 = 0;
@@ -281,7 +282,11 @@ unsafe fn fire(sel: Ref, w: Ref, status: u64, value: Option<u64>) {
     if let Some(bits) = value {
         if elem_is_ref(get_ref(w, W_CHAN)) {
             write_u64(sel, S_RESULT_REF, bits);
-            write_u64(sel, S_FLAGS, read_u64(sel, S_FLAGS) | HAS_VALUE | VALUE_IS_REF);
+            write_u64(
+                sel,
+                S_FLAGS,
+                read_u64(sel, S_FLAGS) | HAS_VALUE | VALUE_IS_REF,
+            );
         } else {
             write_u64(sel, S_RESULT_BITS, bits);
             write_u64(sel, S_FLAGS, read_u64(sel, S_FLAGS) | HAS_VALUE);
@@ -462,18 +467,21 @@ pub unsafe fn add_arm(sel: Ref, arm: usize, what: Arm) {
 /// the first that can proceed (recording it in the select), returning its
 /// arm number; if none can, puts its waiters in their queues, registers its
 /// timers and returns -1 (the task then suspends until an arm fires and the
-/// scheduler resumes it). A select that has finished returns its fired arm
-/// (-1 if cancelled). Never allocates.
+/// scheduler resumes it). Starting a select again only returns its fired
+/// arm (-1 while it waits, or once cancelled); a select with no arm (or only
+/// nil channels) waits for ever, like Go's `select {}`. Never allocates.
 ///
 /// # Safety
 /// `sel` must be a select whose arms have been added.
 pub unsafe fn select_start(sel: Ref) -> i64 {
-    if get_ref(sel, S_WAITERS).is_null() {
-        // Finished already (or has no arm: it waits for ever, like Go's
-        // empty select).
-        return read_u64(sel, S_FIRED) as i64;
+    let flags = read_u64(sel, S_FLAGS);
+    if flags & (STARTED | CANCELLED) != 0 {
+        // Its waiters are queued, or it has finished: nothing to try again.
+        return select_fired(sel);
     }
-    let mut waiters = Vec::with_capacity(field(sel, S_ARMS));
+    write_u64(sel, S_FLAGS, flags | STARTED);
+    // Sized by the arm count (bounded: the count is only a promise).
+    let mut waiters = Vec::with_capacity(field(sel, S_ARMS).min(64));
     let mut w = get_ref(sel, S_WAITERS);
     while !w.is_null() {
         waiters.push(w);
@@ -578,4 +586,538 @@ pub unsafe fn timer_due(waiter: Ref) -> bool {
     write_u64(waiter, W_QUEUED, 0);
     complete(waiter, STATUS_OK, None);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{
+        weft_chan_close, weft_chan_new, weft_chan_try_recv, weft_chan_try_send, weft_coro_alloc,
+        weft_select_after, weft_select_cancel, weft_select_fired, weft_select_new,
+        weft_select_recv, weft_select_result, weft_select_send, weft_select_start,
+    };
+    use crate::object::{FRAME_PREFIX, HEADER_BYTES, POISON_DESC};
+    use crate::tests::{heap_lock, node, value};
+    use crate::{platform, sched};
+
+    /// Distinct fake coroutine handles (outside the heap) for selects whose
+    /// tasks never run.
+    fn handle(n: usize) -> *mut u8 {
+        (0x1000 * n) as *mut u8
+    }
+
+    fn alive(obj: Ref) -> bool {
+        // SAFETY: tests pass heap objects.
+        unsafe { !gc::is_free(obj) && (*obj).desc != POISON_DESC }
+    }
+
+    /// Runs `f` with a rooted reference array: what `keep` is given stays
+    /// alive until `f` returns.
+    fn with_keep<R>(f: impl FnOnce(&dyn Fn(Ref) -> Ref) -> R) -> R {
+        // SAFETY: the array is rooted by the frame; `push` roots the value.
+        unsafe {
+            let keep = array::new(true, 16);
+            with_roots([keep], |_| {
+                f(&|r: Ref| {
+                    array::push(keep, ref_to_slot(r));
+                    r
+                })
+            })
+        }
+    }
+
+    /// A select of one arm, started: it must block. `keep` holds it.
+    unsafe fn blocked(keep: &dyn Fn(Ref) -> Ref, h: usize, what: Arm) -> Ref {
+        let sel = keep(select_new(1, handle(h)));
+        add_arm(sel, 0, what);
+        assert_eq!(select_start(sel), -1);
+        sel
+    }
+
+    unsafe fn queue_len(ch: Ref, head: usize) -> usize {
+        let mut n = 0;
+        let mut w = get_ref(ch, head);
+        while !w.is_null() {
+            n += 1;
+            w = get_ref(w, W_NEXT);
+        }
+        n
+    }
+
+    unsafe fn queues_empty(ch: Ref) -> bool {
+        [CH_RECV_HEAD, CH_RECV_TAIL, CH_SEND_HEAD, CH_SEND_TAIL]
+            .iter()
+            .all(|&q| get_ref(ch, q).is_null())
+    }
+
+    fn handles(ns: &[usize]) -> Vec<usize> {
+        ns.iter().map(|&n| handle(n) as usize).collect()
+    }
+
+    #[test]
+    fn an_unbuffered_channel_hands_values_over_in_both_directions() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(new(0, false));
+            assert_eq!(try_recv(ch), RecvResult::WouldBlock);
+            assert_eq!(try_send(ch, 1), SendResult::WouldBlock);
+
+            // A receiver waits; a send completes it and makes it ready.
+            let r = blocked(keep, 1, Arm::Recv(ch));
+            assert_eq!(queue_len(ch, CH_RECV_HEAD), 1);
+            assert!(sched::take_ready().is_empty());
+            assert_eq!(try_send(ch, 42), SendResult::Done);
+            assert_eq!(sched::take_ready(), handles(&[1]));
+            assert_eq!(select_fired(r), 0);
+            assert_eq!(select_result(r), (STATUS_OK, Some(42)));
+            assert!(queues_empty(ch));
+
+            // A sender waits; a receive takes its value and makes it ready.
+            let s = blocked(keep, 2, Arm::Send(ch, (-7i64) as u64));
+            assert_eq!(queue_len(ch, CH_SEND_HEAD), 1);
+            assert_eq!(try_recv(ch), RecvResult::Value((-7i64) as u64));
+            assert_eq!(sched::take_ready(), handles(&[2]));
+            assert_eq!(select_fired(s), 0);
+            assert_eq!(select_result(s), (STATUS_OK, None));
+            assert!(queues_empty(ch));
+            assert_eq!(try_recv(ch), RecvResult::WouldBlock);
+        });
+    }
+
+    #[test]
+    fn a_buffered_channel_is_first_in_first_out_and_blocks_when_full_or_empty() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(new(3, false));
+            assert_eq!(try_recv(ch), RecvResult::WouldBlock);
+            let mut next_in = 0u64;
+            let mut next_out = 0u64;
+            // Fill, drain part, refill: the ring wraps around many times.
+            for round in 0..50 {
+                while try_send(ch, next_in) == SendResult::Done {
+                    next_in += 1;
+                }
+                assert_eq!(next_in - next_out, 3, "round {round}: full at 3");
+                for _ in 0..(round % 3 + 1) {
+                    assert_eq!(try_recv(ch), RecvResult::Value(next_out));
+                    next_out += 1;
+                }
+            }
+            while let RecvResult::Value(v) = try_recv(ch) {
+                assert_eq!(v, next_out);
+                next_out += 1;
+            }
+            assert_eq!(next_out, next_in);
+            assert_eq!(try_recv(ch), RecvResult::WouldBlock);
+            assert!(sched::take_ready().is_empty());
+        });
+    }
+
+    #[test]
+    fn waiting_senders_are_served_in_order() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            // Buffered: each receive moves the first sender's value in.
+            let ch = keep(new(1, false));
+            assert_eq!(try_send(ch, 10), SendResult::Done);
+            for (h, v) in [(1, 11), (2, 12), (3, 13)] {
+                blocked(keep, h, Arm::Send(ch, v));
+            }
+            for (expected, woken) in [(10, 1), (11, 2), (12, 3)] {
+                assert_eq!(try_recv(ch), RecvResult::Value(expected));
+                assert_eq!(sched::take_ready(), handles(&[woken]));
+                assert_eq!(field(ch, CH_LEN), 1);
+            }
+            assert_eq!(try_recv(ch), RecvResult::Value(13));
+            assert_eq!(try_recv(ch), RecvResult::WouldBlock);
+            assert!(queues_empty(ch));
+
+            // Unbuffered: straight from each sender, in order.
+            let ch = keep(new(0, false));
+            for (h, v) in [(4, 40), (5, 50), (6, 60)] {
+                blocked(keep, h, Arm::Send(ch, v));
+            }
+            for v in [40, 50, 60] {
+                assert_eq!(try_recv(ch), RecvResult::Value(v));
+            }
+            assert_eq!(sched::take_ready(), handles(&[4, 5, 6]));
+        });
+    }
+
+    #[test]
+    fn waiting_receivers_are_served_in_order() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            for capacity in [0, 2] {
+                let ch = keep(new(capacity, false));
+                let sels: Vec<Ref> = (1..=3).map(|h| blocked(keep, h, Arm::Recv(ch))).collect();
+                assert_eq!(queue_len(ch, CH_RECV_HEAD), 3);
+                for v in [100, 200, 300] {
+                    assert_eq!(try_send(ch, v), SendResult::Done);
+                }
+                // Handed over, not buffered.
+                assert_eq!(field(ch, CH_LEN), 0);
+                assert_eq!(sched::take_ready(), handles(&[1, 2, 3]));
+                for (sel, v) in sels.iter().zip([100, 200, 300]) {
+                    assert_eq!(select_result(*sel), (STATUS_OK, Some(v)));
+                }
+                assert!(queues_empty(ch));
+            }
+        });
+    }
+
+    #[test]
+    fn close_wakes_every_waiter_and_receives_drain_the_buffer() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(weft_chan_new(0, 0));
+            let r1 = blocked(keep, 1, Arm::Recv(ch));
+            let r2 = blocked(keep, 2, Arm::Recv(ch));
+            assert_eq!(weft_chan_close(ch), 0);
+            assert_eq!(weft_chan_close(ch), 1);
+            assert_eq!(sched::take_ready(), handles(&[1, 2]));
+            for sel in [r1, r2] {
+                assert_eq!(select_fired(sel), 0);
+                assert_eq!(select_result(sel), (STATUS_CLOSED, None));
+            }
+            assert!(queues_empty(ch));
+            let mut out = 5i64;
+            assert_eq!(weft_chan_try_recv(ch, &mut out), 1);
+            assert_eq!(out, 5);
+            assert_eq!(weft_chan_try_send(ch, 1), 2);
+
+            // Senders blocked on a full buffer get "closed"; the buffer
+            // still drains, then receives report "closed".
+            let ch = keep(weft_chan_new(2, 0));
+            assert_eq!(weft_chan_try_send(ch, 1), 0);
+            assert_eq!(weft_chan_try_send(ch, 2), 0);
+            assert_eq!(weft_chan_try_send(ch, 3), 1);
+            let s1 = blocked(keep, 3, Arm::Send(ch, 3));
+            let s2 = blocked(keep, 4, Arm::Send(ch, 4));
+            assert_eq!(weft_chan_close(ch), 0);
+            assert_eq!(sched::take_ready(), handles(&[3, 4]));
+            for sel in [s1, s2] {
+                assert_eq!(select_result(sel), (STATUS_CLOSED, None));
+            }
+            assert_eq!(weft_chan_try_send(ch, 5), 2);
+            for expected in [1, 2] {
+                assert_eq!(weft_chan_try_recv(ch, &mut out), 0);
+                assert_eq!(out, expected);
+            }
+            assert_eq!(weft_chan_try_recv(ch, &mut out), 1);
+            assert!(sched::take_ready().is_empty());
+
+            // A select on a closed channel is ready at once, with "closed".
+            let sel = keep(select_new(2, handle(5)));
+            add_arm(sel, 0, Arm::Recv(ch));
+            add_arm(sel, 1, Arm::Send(ch, 9));
+            let arm = select_start(sel);
+            assert!(arm == 0 || arm == 1);
+            assert_eq!(select_result(sel), (STATUS_CLOSED, None));
+        });
+    }
+
+    #[test]
+    fn select_picks_among_ready_arms_at_random() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ready_recv = keep(new(1, false));
+            let ready_send = keep(new(1, false));
+            let never = keep(new(0, false));
+            assert_eq!(try_send(ready_recv, 77), SendResult::Done);
+            let mut picks = [0u32; 4];
+            for _ in 0..1000 {
+                let sel = weft_select_new(4, handle(1));
+                with_roots([sel], |_| {
+                    weft_select_recv(sel, 0, ready_recv);
+                    weft_select_send(sel, 1, ready_send, 5);
+                    weft_select_after(sel, 2, 0);
+                    weft_select_recv(sel, 3, never);
+                });
+                let arm = weft_select_start(sel);
+                assert_eq!(weft_select_fired(sel), arm);
+                let mut out = -1i64;
+                assert_eq!(weft_select_result(sel, &mut out), 0);
+                match arm {
+                    0 => {
+                        assert_eq!(out, 77);
+                        assert_eq!(try_send(ready_recv, 77), SendResult::Done);
+                    }
+                    1 => {
+                        assert_eq!(out, -1, "a send receives nothing");
+                        assert_eq!(try_recv(ready_send), RecvResult::Value(5));
+                    }
+                    2 => assert_eq!(out, -1),
+                    _ => panic!("arm {arm} cannot proceed"),
+                }
+                picks[arm as usize] += 1;
+                // Nothing was queued, nothing woken.
+                assert!(queues_empty(never));
+            }
+            assert!(picks[..3].iter().all(|&n| n > 0), "{picks:?}");
+            assert!(sched::take_ready().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_completed_select_leaves_no_waiter_behind() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let (a, b, c) = (
+                keep(new(0, false)),
+                keep(new(0, false)),
+                keep(new(1, false)),
+            );
+            assert_eq!(try_send(c, 1), SendResult::Done);
+            let sel = keep(select_new(3, handle(1)));
+            add_arm(sel, 0, Arm::Recv(a));
+            add_arm(sel, 1, Arm::Recv(b));
+            add_arm(sel, 2, Arm::Send(c, 2));
+            assert_eq!(select_start(sel), -1);
+            assert_eq!(queue_len(a, CH_RECV_HEAD), 1);
+            assert_eq!(queue_len(b, CH_RECV_HEAD), 1);
+            assert_eq!(queue_len(c, CH_SEND_HEAD), 1);
+            assert_eq!(try_send(b, 8), SendResult::Done);
+            assert_eq!(select_fired(sel), 1);
+            assert_eq!(select_result(sel), (STATUS_OK, Some(8)));
+            assert_eq!(sched::take_ready(), handles(&[1]));
+            assert!(queues_empty(a) && queues_empty(b) && queues_empty(c));
+            assert_eq!(try_send(a, 1), SendResult::WouldBlock);
+            // The send arm did not happen: `c` still holds only its 1.
+            assert_eq!(try_recv(c), RecvResult::Value(1));
+            assert_eq!(try_recv(c), RecvResult::WouldBlock);
+            // Starting it again does nothing more.
+            assert_eq!(select_start(sel), 1);
+            assert!(queues_empty(a));
+
+            // Unlinking from the middle of a queue keeps it in order.
+            let first = blocked(keep, 2, Arm::Recv(a));
+            let sel = keep(select_new(2, handle(3)));
+            add_arm(sel, 0, Arm::Recv(a));
+            add_arm(sel, 1, Arm::Recv(b));
+            assert_eq!(select_start(sel), -1);
+            let last = blocked(keep, 4, Arm::Recv(a));
+            assert_eq!(queue_len(a, CH_RECV_HEAD), 3);
+            assert_eq!(try_send(b, 9), SendResult::Done);
+            assert_eq!(queue_len(a, CH_RECV_HEAD), 2);
+            assert_eq!(try_send(a, 10), SendResult::Done);
+            assert_eq!(try_send(a, 11), SendResult::Done);
+            assert_eq!(select_result(first), (STATUS_OK, Some(10)));
+            assert_eq!(select_result(last), (STATUS_OK, Some(11)));
+            assert_eq!(sched::take_ready(), handles(&[3, 2, 4]));
+            assert!(queues_empty(a) && queues_empty(b));
+        });
+    }
+
+    #[test]
+    fn an_after_arm_fires_by_the_timer_and_the_others_go_inert() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(new(0, false));
+            let start = platform::now_ms();
+            let sel = keep(select_new(3, handle(1)));
+            add_arm(sel, 0, Arm::Recv(ch));
+            add_arm(sel, 1, Arm::After(20));
+            add_arm(sel, 2, Arm::After(10_000));
+            assert_eq!(select_start(sel), -1);
+            let deadline = sched::next_deadline().unwrap();
+            assert!(deadline >= start + 20.0 && deadline <= platform::now_ms() + 20.0);
+            sched::move_due_timers(deadline - 1.0);
+            assert_eq!(select_fired(sel), -1);
+            sched::move_due_timers(deadline);
+            assert_eq!(select_fired(sel), 1);
+            assert_eq!(select_result(sel), (STATUS_OK, None));
+            assert_eq!(sched::take_ready(), handles(&[1]));
+            assert!(queues_empty(ch));
+            // The 10 s timer is still in the heap, but inert: not reported.
+            assert_eq!(sched::timer_count(), 1);
+            assert_eq!(sched::next_deadline(), None);
+            assert_eq!(sched::timer_count(), 0);
+
+            // Completed by its channel: the timer goes inert.
+            let sel = keep(select_new(2, handle(2)));
+            add_arm(sel, 0, Arm::After(10_000));
+            add_arm(sel, 1, Arm::Recv(ch));
+            assert_eq!(select_start(sel), -1);
+            assert_eq!(try_send(ch, 3), SendResult::Done);
+            assert_eq!(select_fired(sel), 1);
+            assert_eq!(sched::next_deadline(), None);
+            // Firing a timer that went inert does nothing.
+            let sel = keep(select_new(2, handle(3)));
+            add_arm(sel, 0, Arm::After(5));
+            add_arm(sel, 1, Arm::Recv(ch));
+            assert_eq!(select_start(sel), -1);
+            assert_eq!(try_send(ch, 4), SendResult::Done);
+            assert_eq!(sched::take_ready(), handles(&[2, 3]));
+            sched::move_due_timers(platform::now_ms() + 10.0);
+            assert!(sched::take_ready().is_empty());
+            assert_eq!(select_fired(sel), 1);
+            assert_eq!(sched::timer_count(), 0);
+        });
+    }
+
+    #[test]
+    fn inert_timers_do_not_pile_up() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(new(0, false));
+            for i in 0..1000 {
+                let sel = select_new(2, handle(1));
+                with_roots([sel], |_| {
+                    add_arm(sel, 0, Arm::Recv(ch));
+                    add_arm(sel, 1, Arm::After(1_000_000 + i));
+                });
+                assert_eq!(select_start(sel), -1);
+                assert_eq!(try_send(ch, i as u64), SendResult::Done);
+                assert!(sched::timer_count() <= 2 * COMPACT_MIN, "{i}");
+            }
+            sched::take_ready();
+            assert_eq!(sched::next_deadline(), None);
+        });
+    }
+
+    /// Mirrors the scheduler's compaction threshold, for the test above.
+    const COMPACT_MIN: usize = 64;
+
+    #[test]
+    fn cancel_unlinks_every_waiter_and_silences_the_timers() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let (a, b) = (keep(new(0, false)), keep(new(0, true)));
+            let sel = keep(select_new(3, handle(1)));
+            add_arm(sel, 0, Arm::Recv(a));
+            add_arm(sel, 1, Arm::Send(b, 0));
+            add_arm(sel, 2, Arm::After(50));
+            assert_eq!(select_start(sel), -1);
+            assert!(!queues_empty(a) && !queues_empty(b));
+            assert!(sched::next_deadline().is_some());
+            weft_select_cancel(sel);
+            assert!(queues_empty(a) && queues_empty(b));
+            assert_eq!(sched::next_deadline(), None);
+            assert_eq!(try_send(a, 1), SendResult::WouldBlock);
+            assert_eq!(try_recv(b), RecvResult::WouldBlock);
+            sched::move_due_timers(platform::now_ms() + 100.0);
+            assert!(sched::take_ready().is_empty());
+            assert_eq!(select_fired(sel), -1);
+            assert_eq!(select_start(sel), -1, "a cancelled select stays put");
+            assert!(queues_empty(a));
+            // Cancelling again, or a finished select, is harmless.
+            weft_select_cancel(sel);
+            let done = blocked(keep, 2, Arm::Recv(a));
+            assert_eq!(try_send(a, 3), SendResult::Done);
+            weft_select_cancel(done);
+            assert_eq!(select_result(done), (STATUS_OK, Some(3)));
+        });
+    }
+
+    #[test]
+    fn buffered_references_live_while_buffered() {
+        let _heap = heap_lock();
+        // SAFETY: a channel of references, rooted while it is used.
+        unsafe {
+            let ch = new(3, true);
+            let (buf, first, second) = with_roots([ch], |_| {
+                let first = node(null_mut(), 1, null_mut());
+                assert_eq!(try_send(ch, ref_to_slot(first)), SendResult::Done);
+                let second = node(null_mut(), 2, null_mut());
+                assert_eq!(try_send(ch, ref_to_slot(second)), SendResult::Done);
+                gc::collect_and_sweep();
+                assert!(alive(first) && alive(second));
+                let RecvResult::Value(v) = try_recv(ch) else {
+                    panic!("a value is buffered")
+                };
+                assert_eq!(value(slot_to_ref(v)), 1);
+                // Received and dropped: the buffer no longer holds it.
+                gc::collect_and_sweep();
+                assert!(!alive(first) && alive(second));
+                (get_ref(ch, CH_BUF), first, second)
+            });
+            let _ = first;
+            gc::collect_and_sweep();
+            assert!(!alive(ch) && !alive(buf) && !alive(second));
+        }
+    }
+
+    fn object_of(handle: *mut u8) -> Ref {
+        handle.wrapping_sub(HEADER_BYTES + FRAME_PREFIX) as Ref
+    }
+
+    #[test]
+    fn a_waiting_select_keeps_its_task_and_what_it_received_alive() {
+        let _heap = heap_lock();
+        // SAFETY: a real coroutine frame (never resumed) and real objects.
+        unsafe {
+            let frame = weft_coro_alloc(64);
+            let ch = new(0, true);
+            let sel = with_roots([ch], |_| weft_select_new(1, frame));
+            with_roots([ch, sel], |_| weft_select_recv(sel, 0, ch));
+            assert_eq!(weft_select_start(sel), -1);
+            let waiter = get_ref(ch, CH_RECV_HEAD);
+            // Only the channel holds the waiter, the select and the frame.
+            with_roots([ch], |_| {
+                gc::collect_and_sweep();
+                assert!(alive(sel) && alive(waiter) && alive(object_of(frame)));
+                let n = node(null_mut(), 5, null_mut());
+                assert_eq!(try_send(ch, ref_to_slot(n)), SendResult::Done);
+            });
+            assert_eq!(sched::take_ready(), [frame as usize]);
+            // The received node waits in the select, which alone holds it now.
+            let received = with_roots([sel], |_| {
+                gc::collect_and_sweep();
+                assert!(alive(object_of(frame)), "the select holds its handle");
+                let mut out = 0i64;
+                assert_eq!(weft_select_result(sel, &mut out), 0);
+                let n = slot_to_ref(out as u64);
+                assert!(alive(n));
+                assert_eq!(value(n), 5);
+                n
+            });
+            gc::collect_and_sweep();
+            for obj in [ch, sel, waiter, received, object_of(frame)] {
+                assert!(!alive(obj), "{obj:p}");
+            }
+
+            // A pending `after` timer holds its waiter, its select and the task.
+            let frame = weft_coro_alloc(64);
+            let sel = weft_select_new(1, frame);
+            with_roots([sel], |_| weft_select_after(sel, 0, 1_000_000));
+            assert_eq!(weft_select_start(sel), -1);
+            gc::collect_and_sweep();
+            assert!(alive(sel) && alive(object_of(frame)));
+            // Once inert, the timer holds its waiter but not the select.
+            weft_select_cancel(sel);
+            gc::collect_and_sweep();
+            assert!(!alive(sel) && !alive(object_of(frame)));
+            assert_eq!(sched::timer_count(), 1);
+            assert_eq!(sched::next_deadline(), None);
+        }
+    }
+
+    #[test]
+    fn selects_survive_stress_collections() {
+        let _heap = heap_lock();
+        gc::set_stress(true);
+        with_keep(|keep| unsafe {
+            let ch = keep(weft_chan_new(0, 1));
+            // Senders of references: each value is held only by its waiter.
+            for i in 0..20 {
+                let n = node(null_mut(), i, null_mut());
+                let sel = with_roots([n], |_| keep(weft_select_new(2, handle(1))));
+                with_roots([sel], |_| {
+                    weft_select_send(sel, 0, ch, ref_to_slot(n) as i64);
+                    weft_select_after(sel, 1, 1_000_000);
+                });
+                assert_eq!(weft_select_start(sel), -1);
+            }
+            node(null_mut(), -1, null_mut());
+            for i in 0..20 {
+                let mut out = 0i64;
+                assert_eq!(weft_chan_try_recv(ch, &mut out), 0);
+                assert_eq!(value(slot_to_ref(out as u64)), i);
+                node(null_mut(), -1, null_mut());
+            }
+            assert_eq!(sched::take_ready().len(), 20);
+        });
+        gc::set_stress(false);
+    }
 }

@@ -21,8 +21,8 @@
 //! bounded chunks, so neither long lists nor huge arrays can overflow
 //! anything. The runtime's own objects that hold coroutine handles (a
 //! `select`'s waiting task) have descriptors flagged `DESC_INTERIOR`: their
-//! fields are resolved like roots. Static objects (string literals) carry the STATIC bit and are
-//! never written to.
+//! fields are resolved like roots. Static objects (string literals) carry
+//! the STATIC bit and are never written to.
 //!
 //! Sweeping is lazy: after marking, every page is "unswept", and a class
 //! sweeps its own pages when it needs cells, so freeing a cell and reusing it
@@ -38,9 +38,8 @@
 
 use crate::object::{
     desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, DESC_INTERIOR, FLAG_MASK,
-    FRAME_PREFIX, FREE,
-    HEADER_BYTES, KIND_FIXED, KIND_FRAME, KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC,
-    PROMISE_OFFSET, STATIC,
+    FRAME_PREFIX, FREE, HEADER_BYTES, KIND_FIXED, KIND_FRAME, KIND_POINTER_SLOTS, MARK,
+    POISON_BYTE, POISON_DESC, PROMISE_OFFSET, STATIC,
 };
 use crate::{platform, process, roots};
 use core::cell::UnsafeCell;

@@ -31,6 +31,7 @@ mod rng;
 mod roots;
 mod sched;
 mod string;
+mod task;
 
 #[cfg(test)]
 mod tests;

@@ -316,7 +316,7 @@ mod tests {
             assert!(!remove(m, 1));
             assert_eq!(int_keys(m), Vec::<i64>::new());
             for k in [5i64, -3, 100, 0, i64::MIN] {
-                set(m, k as u64, (k * 2) as u64);
+                set(m, k as u64, k.wrapping_mul(2) as u64);
             }
             set(m, 100, 7);
             assert_eq!(len(m), 5);

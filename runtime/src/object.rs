@@ -36,28 +36,29 @@ pub const FRAME_PREFIX: usize = 8;
 // compiled code share. The constants below name them.
 
 /// Byte offset in the promise of the state word (`STATE_*` flags).
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
 pub const PROMISE_STATE: usize = 16;
 /// Byte offset in the promise of its reference slots; each slot is a
 /// pointer (`size_of::<usize>()` bytes), so on wasm32 they are 4 bytes apart.
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
 pub const PROMISE_SLOTS: usize = 24;
 /// Promise slot of the coroutine's reference result (when its value is a reference).
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+#[allow(dead_code)] // Panics across tasks are not built yet.
 pub const SLOT_RESULT: usize = 0;
 /// Promise slot of the continuation: the awaiting coroutine's handle, if any.
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
 pub const SLOT_CONTINUATION: usize = 1;
-/// Promise slot of the child coroutine being awaited, if any (so cancelling
-/// a task can reach what it waits on).
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+/// Promise slot of what a suspended coroutine waits on, tagged in its low
+/// bits (`CHILD_*`): so cancelling a task can reach it.
 pub const SLOT_CHILD: usize = 2;
 /// State flag: the task was cancelled.
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
 pub const STATE_CANCELLED: u64 = 1;
 /// State flag: the task panicked.
-#[allow(dead_code)] // Read by task cancellation, which is not built yet.
+#[allow(dead_code)] // Panics across tasks are not built yet.
 pub const STATE_PANICKED: u64 = 2;
+/// Child-slot tags: an awaited call's coroutine handle, a joined task's
+/// handle, a select (`chan`).
+pub const CHILD_CALL: usize = 0;
+pub const CHILD_JOIN: usize = 1;
+pub const CHILD_SELECT: usize = 2;
+pub const CHILD_TAG_MASK: usize = 3;
 
 /// Header bit: the object was reached by the current mark phase.
 pub const MARK: u64 = 1;

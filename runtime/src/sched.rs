@@ -260,12 +260,12 @@ pub fn timer_became_inert() {
 
 /// Forgets a task: removes `handle` from the ready queue and its `sleep`
 /// timers (for a cancelled task; its selects are cancelled separately).
-#[allow(dead_code)] // Called by task cancellation, which is not built yet.
 pub fn forget(handle: *mut u8) {
     let s = sched();
     let handle = handle as usize;
     s.ready.retain(|&h| h != handle);
-    s.timers.retain(|Reverse(t)| t.waiter != 0 || t.handle != handle);
+    s.timers
+        .retain(|Reverse(t)| t.waiter != 0 || t.handle != handle);
 }
 
 /// Calls `visit` with every handle the scheduler holds: main, the handle
@@ -618,6 +618,23 @@ mod tests {
         assert!(take_ready().is_empty());
         move_due_timers(after + 50.0);
         assert_eq!(take_ready(), [fake_handle(1) as usize]);
+    }
+
+    #[test]
+    fn forget_drops_a_task_from_the_queue_and_its_sleeps() {
+        let _heap = heap_lock();
+        let (gone, kept) = (fake_handle(1), fake_handle(2));
+        ready(gone);
+        ready(kept);
+        ready(gone);
+        sleep(0, gone);
+        sleep(0, kept);
+        sleep(10, gone);
+        forget(gone);
+        assert_eq!(take_ready(), [kept as usize]);
+        move_due_timers(platform::now_ms() + 20.0);
+        assert_eq!(take_ready(), [kept as usize]);
+        assert_eq!(next_deadline(), None);
     }
 
     #[test]

@@ -29,6 +29,11 @@ use super::coroutine::{PROMISE_REF, PROMISE_SLOTS};
 
 /// Index of the continuation among the promise's reference slots.
 const CONTINUATION: u64 = 1;
+/// Index of the child slot: what a suspended coroutine waits on, tagged in
+/// its low bits: an awaited call's handle (0), a joined task's handle
+/// (`JOIN_TAG`) or a select (`channel::SELECT_TAG`). Cancellation follows it.
+const CHILD: u64 = 2;
+const JOIN_TAG: u64 = 1;
 
 /// The functions `llvm.coro.await.suspend.handle` calls with `(target, frame)`.
 #[derive(Clone, Copy)]
@@ -86,11 +91,16 @@ impl<'ctx> Codegen<'ctx, '_> {
             Transfer::Await => {
                 let slot = self.continuation_slot(target)?;
                 self.b.build_store(slot, frame)?;
+                let child = self.ref_slot(frame, CHILD)?;
+                self.b.build_store(child, target)?;
                 self.b.build_return(Some(&target))?;
             }
             Transfer::Join => {
                 let slot = self.continuation_slot(target)?;
                 self.b.build_store(slot, frame)?;
+                let child = self.ref_slot(frame, CHILD)?;
+                let tagged = self.tagged_raw(target, JOIN_TAG)?;
+                self.b.build_store(child, tagged)?;
                 // SAFETY: `llvm.coro.noop` returns a ptr.
                 let noop = unsafe { PointerValue::new(self.raw_call(noop_fn, &[], "noop")) };
                 self.b.build_return(Some(&noop))?;
@@ -132,6 +142,37 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// The continuation slot in the promise of the coroutine `handle`. It
     /// holds a raw handle; the GC resolves it like any root slot.
     fn continuation_slot(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        self.ref_slot(handle, CONTINUATION)
+    }
+
+    /// `p + tag` as a raw pointer (still inside the object `p` points into).
+    fn tagged_raw(&mut self, p: PointerValue<'ctx>, tag: u64) -> Result<PointerValue<'ctx>> {
+        let off = self.cx.i64_type().const_int(tag, false);
+        // SAFETY (LLVM): objects and frames are larger than the tag.
+        Ok(unsafe { self.b.build_gep(self.cx.i8_type(), p, &[off], "tagged")? })
+    }
+
+    /// A reference tagged in its low bits, for a child slot.
+    pub(super) fn tagged(&mut self, r: PointerValue<'ctx>, tag: u64) -> Result<PointerValue<'ctx>> {
+        self.tagged_raw(r, tag)
+    }
+
+    /// Sets (or clears) this coroutine's own child slot.
+    pub(super) fn set_child(
+        &mut self,
+        state: super::coroutine::CoroState<'ctx>,
+        value: Option<PointerValue<'ctx>>,
+    ) -> Result<()> {
+        let slot = self.ref_slot(state.handle, CHILD)?;
+        match value {
+            Some(v) => self.b.build_store(slot, v)?,
+            None => self.b.build_store(slot, self.raw.const_null())?,
+        };
+        Ok(())
+    }
+
+    /// Reference slot `index` in the promise of the coroutine `handle`.
+    fn ref_slot(&mut self, handle: PointerValue<'ctx>, index: u64) -> Result<PointerValue<'ctx>> {
         let p = self.promise_of(handle)?;
         let pt = self.promise_type();
         let slots = self.b.build_struct_gep(pt, p, PROMISE_REF, "slots")?;
@@ -141,8 +182,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b.build_in_bounds_gep(
                 self.gc.array_type(PROMISE_SLOTS),
                 slots,
-                &[i64t.const_zero(), i64t.const_int(CONTINUATION, false)],
-                "continuation.slot",
+                &[i64t.const_zero(), i64t.const_int(index, false)],
+                "promise.slot",
             )
         }
     }
@@ -170,6 +211,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
         let result_ty = self.typed.ty(e).clone();
         let kind = self.typed.awaits.get(&e.id).copied();
+        if kind == Some(AwaitKind::Chan) {
+            return self.chan_await(inner);
+        }
         let Some(callee) = self.expr(inner)? else {
             return Ok(None);
         };
@@ -180,8 +224,10 @@ impl<'ctx> Codegen<'ctx, '_> {
             let wrapper = self.transfer_fn(Transfer::Await);
             self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
         } else {
-            // A task that has finished is not waited for.
+            // A task that has finished is not waited for; one that was
+            // cancelled panics here (its frame must not be looked at further).
             let h = self.gen_handle(callee)?;
+            self.panic_if_cancelled(h, e.span)?;
             let done = self.done(h, "task.done");
             let wait = self.cx.append_basic_block(f, "await.wait");
             self.b.build_conditional_branch(done, resume, wait)?;
@@ -203,6 +249,11 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
         }
         self.b.position_at_end(resume);
+        self.set_child(state, None)?;
+        if kind == Some(AwaitKind::Task) {
+            let h = self.gen_handle(callee)?;
+            self.panic_if_cancelled(h, e.span)?;
+        }
         if self.basic_type(&result_ty).is_none() {
             return Ok(None);
         }
@@ -219,10 +270,50 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(Some(task))
     }
 
-    /// `t.done()`.
+    /// `t.cancel()`: the runtime destroys the task's coroutines at their
+    /// suspension points (running their `defer`s) and wakes its awaiter.
+    pub(super) fn task_cancel(&mut self, task: PointerValue<'ctx>, span: Span) -> Result<()> {
+        let h = self.gen_handle(task)?;
+        let me = match self.coro {
+            Some(state) => state.handle,
+            None => self.raw.const_null(),
+        };
+        let (loc, loc_len) = self.location(span)?;
+        self.call_rt(
+            RuntimeFn::TaskCancel,
+            &[h.into(), me.into(), loc.into(), loc_len.into()],
+            "",
+        )?;
+        Ok(())
+    }
+
+    /// `t.done()`: finished, or cancelled.
     pub(super) fn task_done(&mut self, task: PointerValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let h = self.gen_handle(task)?;
-        Ok(self.done(h, "task.done").into())
+        Ok(self.ended(h)?.into())
+    }
+
+    /// Awaiting a cancelled task panics with `cancelled`.
+    fn panic_if_cancelled(&mut self, h: PointerValue<'ctx>, span: Span) -> Result<()> {
+        let f = self.func();
+        let sp = self.state_ptr(h)?;
+        let i64t = self.cx.i64_type();
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let flag = i64t.const_int(super::coroutine::STATE_CANCELLED, false);
+        let bit = self.b.build_and(st, flag, "cancelled.bit")?;
+        let cancelled = self.b.build_int_compare(
+            inkwell::IntPredicate::NE,
+            bit,
+            i64t.const_zero(),
+            "cancelled",
+        )?;
+        let bad = self.cx.append_basic_block(f, "await.cancelled");
+        let ok = self.cx.append_basic_block(f, "await.live");
+        self.b.build_conditional_branch(cancelled, bad, ok)?;
+        self.b.position_at_end(bad);
+        self.panic("cancelled", span)?;
+        self.b.position_at_end(ok);
+        Ok(())
     }
 
     /// `return` inside a coroutine: an async function's result goes to the
@@ -278,6 +369,22 @@ impl<'ctx> Codegen<'ctx, '_> {
             .into_pointer_value();
         let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
         self.raw_call(resume_fn, &[h.as_value_ref()], "");
+        self.b.build_return(None)?;
+
+        let destroy = self.module.add_function(
+            "weft_coro_destroy",
+            void.fn_type(&[self.raw.into()], false),
+            None,
+        );
+        self.add_attr(destroy, "nounwind");
+        let bb = self.cx.append_basic_block(destroy, "entry");
+        self.b.position_at_end(bb);
+        let h = destroy
+            .get_nth_param(0)
+            .expect("one parameter")
+            .into_pointer_value();
+        let destroy_fn = self.intrinsic("llvm.coro.destroy", &[]);
+        self.raw_call(destroy_fn, &[h.as_value_ref()], "");
         self.b.build_return(None)?;
 
         let i32t = self.cx.i32_type();

@@ -514,6 +514,10 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn construct(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         match self.typed.ty(e).clone() {
             Type::Array(elem) => Ok(Some(self.new_array(&elem, 0)?.into())),
+            Type::Chan(_) => match &e.kind {
+                ExprKind::Construct(_, args) => self.chan_new(e, args),
+                _ => Ok(None),
+            },
             Type::Map(k, v) => {
                 let i32t = self.cx.i32_type();
                 let ks = i32t.const_int((*k == Type::Str) as u64, false);

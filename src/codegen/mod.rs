@@ -18,6 +18,7 @@
 //! exported symbol is `weft_main`, which the runtime's entry point calls.
 
 mod async_fn;
+mod channel;
 mod coroutine;
 mod defer;
 mod heap;
@@ -882,6 +883,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Closure { .. } => return self.closure(e),
             ExprKind::Await(inner) => return self.await_expr(e, inner),
             ExprKind::Spawn(inner) => return self.spawn_expr(inner),
+            ExprKind::Select(arms) => return self.select(arms),
             ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
             _ => return Ok(None),
         }))
@@ -1244,6 +1246,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     return Ok(None);
                 };
                 Some(self.task_done(t.into_pointer_value())?)
+            }
+            Callee::ChanClose => self.chan_close(e)?,
+            // Only reached through `await` and `select`, which handle them.
+            Callee::ChanSend | Callee::ChanRecv => None,
+            Callee::TaskCancel => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(t) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                self.task_cancel(t.into_pointer_value(), e.span)?;
+                None
             }
             Callee::Sleep => {
                 self.sleep(&args[0])?;

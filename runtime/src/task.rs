@@ -1,0 +1,93 @@
+//! Cancelling a task (`t.cancel()`).
+//!
+//! A task is a chain of coroutines: the spawned one, the call it awaits, the
+//! call that one awaits, and so on down to the leaf, which waits on something
+//! outside the task (a timer, a select, another task) or sits in the ready
+//! queue. Each coroutine's child slot names what it waits on (see
+//! `object::CHILD_*`), so the chain can be walked from the task down.
+//!
+//! Cancelling takes the leaf out of whatever would wake it (timers and the
+//! ready queue, a select's channel queues, another task's continuation), then
+//! destroys the coroutines leaf first through their destroy functions, which
+//! run the `defer`s pending at each suspension point, marks them cancelled
+//! and empties their root areas, so everything they held becomes garbage.
+//! Finally the task's awaiter, if any, is made ready: it sees the cancelled
+//! state and panics with `cancelled`.
+
+use crate::object::{
+    Ref, CHILD_CALL, CHILD_JOIN, CHILD_SELECT, CHILD_TAG_MASK, PROMISE_OFFSET, PROMISE_SLOTS,
+    PROMISE_STATE, SLOT_CHILD, SLOT_CONTINUATION, STATE_CANCELLED,
+};
+use crate::{chan, process, sched};
+
+#[cfg(not(test))]
+use crate::abi::{weft_coro_destroy, weft_coro_done};
+
+#[cfg(test)]
+unsafe fn weft_coro_destroy(_handle: *mut u8) {}
+#[cfg(test)]
+unsafe fn weft_coro_done(_handle: *mut u8) -> i32 {
+    0
+}
+
+unsafe fn promise(h: *mut u8) -> *mut u8 {
+    h.add(PROMISE_OFFSET)
+}
+
+unsafe fn state(h: *mut u8) -> *mut u64 {
+    promise(h).add(PROMISE_STATE) as *mut u64
+}
+
+unsafe fn slot(h: *mut u8, i: usize) -> *mut usize {
+    promise(h).add(PROMISE_SLOTS + i * core::mem::size_of::<usize>()) as *mut usize
+}
+
+/// Cancels the task whose coroutine is `task`; `me` is the caller's own
+/// coroutine (null in a synchronous function), `location` where it asked.
+///
+/// # Safety
+/// `task` must be the handle of a task's coroutine; `me` null or a handle.
+pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
+    if *state(task) != 0 || weft_coro_done(task) != 0 {
+        return; // Finished, panicked or cancelled already.
+    }
+    let mut chain = vec![task];
+    loop {
+        let last = *chain.last().expect("the task itself");
+        if last == me {
+            process::panic(b"a task cannot cancel itself", location);
+        }
+        let child = *slot(last, SLOT_CHILD);
+        if child == 0 || child & CHILD_TAG_MASK != CHILD_CALL {
+            break;
+        }
+        chain.push(child as *mut u8);
+    }
+    let leaf = *chain.last().expect("the task itself");
+    let child = *slot(leaf, SLOT_CHILD);
+    let target = (child & !CHILD_TAG_MASK) as *mut u8;
+    match child & CHILD_TAG_MASK {
+        _ if child == 0 => sched::forget(leaf),
+        CHILD_JOIN => {
+            // The joined task must not resume a destroyed coroutine.
+            let cont = slot(target, SLOT_CONTINUATION);
+            if *cont == leaf as usize {
+                *cont = 0;
+            }
+        }
+        CHILD_SELECT => chan::select_cancel(target as Ref),
+        _ => {}
+    }
+    for &h in chain.iter().rev() {
+        *state(h) |= STATE_CANCELLED;
+        weft_coro_destroy(h);
+        // Its root area holds nothing any more (the count is the first word).
+        *(promise(h) as *mut u32) = 0;
+    }
+    let awaiter = slot(task, SLOT_CONTINUATION);
+    if *awaiter != 0 {
+        let a = *awaiter as *mut u8;
+        *awaiter = 0;
+        sched::ready(a);
+    }
+}

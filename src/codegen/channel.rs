@@ -1,0 +1,349 @@
+//! Channels and `select`, over the runtime's `chan` module.
+//!
+//! A channel operation first tries the non-blocking runtime call (no
+//! allocation, no suspension: the common case when a partner is already
+//! waiting or the buffer has room). Only when it would block does it build a
+//! one-arm select, the same object a `select` statement builds: the runtime
+//! enqueues a waiter per arm, and whichever arm fires makes this coroutine
+//! ready again after unlinking the other waiters. While suspended, the
+//! coroutine's child slot holds the select (tagged `SELECT_TAG`) so that
+//! cancelling the task can take its waiters out of the channels.
+
+use super::{Codegen, Result, Value};
+use crate::ast::*;
+use crate::runtime_abi::RuntimeFn;
+use crate::types::{SelectOp, Type};
+use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+/// Status codes of `weft_chan_try_*` and `weft_select_result`.
+const DONE: u64 = 0;
+const CLOSED: u64 = 1;
+/// The child-slot tag of a select the coroutine waits on.
+pub(super) const SELECT_TAG: u64 = 2;
+
+impl<'ctx> Codegen<'ctx, '_> {
+    /// `Chan[T](capacity)`.
+    pub(super) fn chan_new(&mut self, e: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        let Type::Chan(elem) = self.typed.ty(e).clone() else {
+            return Ok(None);
+        };
+        let Some(cap) = args.first() else {
+            return Ok(None);
+        };
+        let Some(n) = self.expr(cap)? else {
+            return Ok(None);
+        };
+        let n = n.into_int_value();
+        let f = self.func();
+        let negative = self.b.build_int_compare(
+            IntPredicate::SLT,
+            n,
+            self.cx.i64_type().const_zero(),
+            "cap.negative",
+        )?;
+        let bad = self.cx.append_basic_block(f, "chan.bad.capacity");
+        let ok = self.cx.append_basic_block(f, "chan.new");
+        self.b.build_conditional_branch(negative, bad, ok)?;
+        self.b.position_at_end(bad);
+        self.panic("a channel's capacity cannot be negative", cap.span)?;
+        self.b.position_at_end(ok);
+        let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
+        self.call_rt(RuntimeFn::ChanNew, &[n.into(), is_ref.into()], "chan")
+    }
+
+    /// The channel and its element type in `ch.op(...)`.
+    fn chan_of(&mut self, call: &Expr) -> Result<Option<(PointerValue<'ctx>, Type)>> {
+        let ExprKind::Call(callee, _) = &call.kind else {
+            return Ok(None);
+        };
+        let ExprKind::Field(base, _) = &callee.kind else {
+            return Ok(None);
+        };
+        let Type::Chan(elem) = self.typed.ty(base).clone() else {
+            return Ok(None);
+        };
+        Ok(self.expr(base)?.map(|c| (c.into_pointer_value(), *elem)))
+    }
+
+    /// `ch.close()`.
+    pub(super) fn chan_close(&mut self, call: &Expr) -> Result<Value<'ctx>> {
+        let Some((ch, _)) = self.chan_of(call)? else {
+            return Ok(None);
+        };
+        let st = self.rt_int(RuntimeFn::ChanClose, &[ch.into()], "close")?;
+        self.panic_if(st, CLOSED, "close of a closed channel", call.span)?;
+        Ok(None)
+    }
+
+    /// `await ch.send(v)` / `await ch.recv()`.
+    pub(super) fn chan_await(&mut self, call: &Expr) -> Result<Value<'ctx>> {
+        let ExprKind::Call(_, args) = &call.kind else {
+            return Ok(None);
+        };
+        let Some((ch, elem)) = self.chan_of(call)? else {
+            return Ok(None);
+        };
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let out = self.entry_alloca(i64t.into(), "chan.out")?;
+        let slow = self.cx.append_basic_block(f, "chan.wait");
+        let end = self.cx.append_basic_block(f, "chan.end");
+        if let Some(value) = args.first() {
+            let Some(v) = self.expr(value)? else {
+                return Ok(None);
+            };
+            let bits = self.value_bits(v, &elem)?;
+            let st = self.rt_int(RuntimeFn::ChanTrySend, &[ch.into(), bits.into()], "send")?;
+            self.panic_if(st, 2, "send on a closed channel", call.span)?;
+            let done = self.is(st, DONE, "sent")?;
+            self.b.build_conditional_branch(done, end, slow)?;
+            self.b.position_at_end(slow);
+            let sel = self.select_new(1)?;
+            let bits = self.value_bits(v, &elem)?;
+            let arm = i64t.const_zero();
+            self.call_rt(
+                RuntimeFn::SelectSend,
+                &[sel.into(), arm.into(), ch.into(), bits.into()],
+                "",
+            )?;
+            self.select_wait(sel)?;
+            let st = self.rt_int(RuntimeFn::SelectResult, &[sel.into(), out.into()], "sent")?;
+            self.panic_if(st, CLOSED, "send on a closed channel", call.span)?;
+            self.b.build_unconditional_branch(end)?;
+            self.b.position_at_end(end);
+            return Ok(None);
+        }
+        let st = self.rt_int(RuntimeFn::ChanTryRecv, &[ch.into(), out.into()], "recv")?;
+        let fast = self.b.get_insert_block().expect("positioned");
+        let would_block = self.is(st, 2, "would.block")?;
+        self.b.build_conditional_branch(would_block, slow, end)?;
+        self.b.position_at_end(slow);
+        let sel = self.select_new(1)?;
+        let arm = i64t.const_zero();
+        self.call_rt(
+            RuntimeFn::SelectRecv,
+            &[sel.into(), arm.into(), ch.into()],
+            "",
+        )?;
+        self.select_wait(sel)?;
+        let st2 = self.rt_int(
+            RuntimeFn::SelectResult,
+            &[sel.into(), out.into()],
+            "received",
+        )?;
+        let slow_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(end)?;
+        self.b.position_at_end(end);
+        let phi = self.b.build_phi(self.cx.i32_type(), "recv.status")?;
+        phi.add_incoming(&[(&st, fast), (&st2, slow_end)]);
+        let st = phi.as_basic_value().into_int_value();
+        Ok(Some(self.received(st, out, &elem)?))
+    }
+
+    /// `T?` from a receive's status and bits: nil once the channel is closed.
+    fn received(
+        &mut self,
+        st: IntValue<'ctx>,
+        out: PointerValue<'ctx>,
+        elem: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let f = self.func();
+        let result = self.entry_alloca(self.gc.into(), "recv.value")?;
+        self.b.build_store(result, self.gc.const_null())?;
+        let got = self.is(st, DONE, "got")?;
+        let take = self.cx.append_basic_block(f, "recv.take");
+        let after = self.cx.append_basic_block(f, "recv.after");
+        self.b.build_conditional_branch(got, take, after)?;
+        self.b.position_at_end(take);
+        let bits = self
+            .b
+            .build_load(self.cx.i64_type(), out, "bits")?
+            .into_int_value();
+        let v = self.bits_value(bits, elem)?;
+        let wrapped = self.wrap_optional(v, elem)?;
+        self.b.build_store(result, wrapped)?;
+        self.b.build_unconditional_branch(after)?;
+        self.b.position_at_end(after);
+        self.b.build_load(self.gc, result, "recv")
+    }
+
+    /// `select { ... }`.
+    pub(super) fn select(&mut self, arms: &[SelectArm]) -> Result<Value<'ctx>> {
+        let f = self.func();
+        let i64t = self.cx.i64_type();
+        let sel = self.select_new(arms.len() as u64)?;
+        for (i, arm) in arms.iter().enumerate() {
+            let idx = i64t.const_int(i as u64, false);
+            let Some(&op) = self.typed.select_ops.get(&arm.op.id) else {
+                return Ok(None);
+            };
+            let ExprKind::Call(_, args) = &arm.op.kind else {
+                return Ok(None);
+            };
+            match op {
+                SelectOp::After => {
+                    let Some(ms) = self.expr(&args[0])? else {
+                        return Ok(None);
+                    };
+                    self.call_rt(
+                        RuntimeFn::SelectAfter,
+                        &[sel.into(), idx.into(), ms.into()],
+                        "",
+                    )?;
+                }
+                SelectOp::Recv => {
+                    let Some((ch, _)) = self.chan_of(&arm.op)? else {
+                        return Ok(None);
+                    };
+                    self.call_rt(
+                        RuntimeFn::SelectRecv,
+                        &[sel.into(), idx.into(), ch.into()],
+                        "",
+                    )?;
+                }
+                SelectOp::Send => {
+                    let Some((ch, elem)) = self.chan_of(&arm.op)? else {
+                        return Ok(None);
+                    };
+                    let Some(v) = self.expr(&args[0])? else {
+                        return Ok(None);
+                    };
+                    let bits = self.value_bits(v, &elem)?;
+                    self.call_rt(
+                        RuntimeFn::SelectSend,
+                        &[sel.into(), idx.into(), ch.into(), bits.into()],
+                        "",
+                    )?;
+                }
+            }
+        }
+        let fired = self.select_wait(sel)?;
+        let out = self.entry_alloca(i64t.into(), "select.out")?;
+        let end = self.cx.append_basic_block(f, "select.end");
+        let mut cases = Vec::new();
+        for i in 0..arms.len() {
+            let bb = self.cx.append_basic_block(f, &format!("select.arm{i}"));
+            cases.push((i64t.const_int(i as u64, false), bb));
+        }
+        let unreachable = self.cx.append_basic_block(f, "select.none");
+        self.b.build_switch(fired, unreachable, &cases)?;
+        self.b.position_at_end(unreachable);
+        self.b.build_unreachable()?;
+        for (arm, (_, bb)) in arms.iter().zip(cases) {
+            self.b.position_at_end(bb);
+            let op = self.typed.select_ops[&arm.op.id];
+            self.push_scope();
+            let st = self.rt_int(RuntimeFn::SelectResult, &[sel.into(), out.into()], "result")?;
+            match op {
+                SelectOp::Recv => {
+                    let elem = match self.typed.ty(&arm.op) {
+                        Type::Optional(t) => (**t).clone(),
+                        _ => Type::Error,
+                    };
+                    let v = self.received(st, out, &elem)?;
+                    if let Some(binding) = &arm.binding {
+                        let local = self.typed.decls[&binding.span];
+                        self.declare_local(local, Some(v), &binding.name)?;
+                    }
+                }
+                SelectOp::Send => {
+                    self.panic_if(st, CLOSED, "send on a closed channel", arm.op.span)?;
+                }
+                SelectOp::After => {}
+            }
+            self.block(&arm.body)?;
+            self.pop_scope()?;
+            if !self.terminated() {
+                self.b.build_unconditional_branch(end)?;
+            }
+        }
+        self.b.position_at_end(end);
+        Ok(None)
+    }
+
+    fn select_new(&mut self, arms: u64) -> Result<PointerValue<'ctx>> {
+        let handle = self
+            .coro
+            .expect("channel operations are in async functions")
+            .handle;
+        let n = self.cx.i64_type().const_int(arms, false);
+        Ok(self
+            .call_rt(RuntimeFn::SelectNew, &[n.into(), handle.into()], "select")?
+            .expect("a select")
+            .into_pointer_value())
+    }
+
+    /// Starts a select and, when no arm can proceed yet, suspends until one
+    /// fires; returns the arm that did.
+    fn select_wait(&mut self, sel: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let state = self
+            .coro
+            .expect("channel operations are in async functions");
+        let f = self.func();
+        let r = self.rt_int64(RuntimeFn::SelectStart, &[sel.into()], "fired")?;
+        let start = self.b.get_insert_block().expect("positioned");
+        let negative = self.b.build_int_compare(
+            IntPredicate::SLT,
+            r,
+            self.cx.i64_type().const_zero(),
+            "must.wait",
+        )?;
+        let wait = self.cx.append_basic_block(f, "select.wait");
+        let resume = self.cx.append_basic_block(f, "select.resume");
+        let after = self.cx.append_basic_block(f, "select.fired");
+        self.b.build_conditional_branch(negative, wait, after)?;
+        self.b.position_at_end(wait);
+        let tagged = self.tagged(sel, SELECT_TAG)?;
+        self.set_child(state, Some(tagged))?;
+        self.suspend_with(state, false, resume, None)?;
+        self.b.position_at_end(resume);
+        self.set_child(state, None)?;
+        let r2 = self.rt_int64(RuntimeFn::SelectFired, &[sel.into()], "fired")?;
+        let resumed = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(after)?;
+        self.b.position_at_end(after);
+        let phi = self.b.build_phi(self.cx.i64_type(), "arm")?;
+        phi.add_incoming(&[(&r, start), (&r2, resumed)]);
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    fn rt_int(
+        &mut self,
+        rf: RuntimeFn,
+        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+        name: &str,
+    ) -> Result<IntValue<'ctx>> {
+        Ok(self
+            .call_rt(rf, args, name)?
+            .expect("an integer result")
+            .into_int_value())
+    }
+
+    fn rt_int64(
+        &mut self,
+        rf: RuntimeFn,
+        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+        name: &str,
+    ) -> Result<IntValue<'ctx>> {
+        self.rt_int(rf, args, name)
+    }
+
+    fn is(&mut self, v: IntValue<'ctx>, code: u64, name: &str) -> Result<IntValue<'ctx>> {
+        let c = v.get_type().const_int(code, false);
+        Ok(self.b.build_int_compare(IntPredicate::EQ, v, c, name)?)
+    }
+
+    /// Panics with `msg` when the status `v` is `code`.
+    fn panic_if(&mut self, v: IntValue<'ctx>, code: u64, msg: &str, span: Span) -> Result<()> {
+        let f = self.func();
+        let bad = self.is(v, code, "bad")?;
+        let fail = self.cx.append_basic_block(f, "chan.panic");
+        let ok = self.cx.append_basic_block(f, "chan.ok");
+        self.b.build_conditional_branch(bad, fail, ok)?;
+        self.b.position_at_end(fail);
+        self.panic(msg, span)?;
+        self.b.position_at_end(ok);
+        Ok(())
+    }
+}
