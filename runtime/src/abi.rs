@@ -145,6 +145,61 @@ pub unsafe extern "C" fn weft_panic_index(index: i64, len: i64, loc: *const u8, 
     process::panic(msg.as_bytes(), raw_bytes(loc, loc_len))
 }
 
+/// A panic in the async coroutine `handle`: records `panic: <msg>` and its location as the task's panic and marks it panicked (the compiled code then unwinds: `defer`s, final suspend). May collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_panic(
+    handle: *mut u8,
+    msg: *const u8,
+    msg_len: i64,
+    loc: *const u8,
+    loc_len: i64,
+) {
+    task::panic_in(handle, raw_bytes(msg, msg_len), raw_bytes(loc, loc_len))
+}
+
+/// As `weft_task_panic`, with a string message.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_panic_string(
+    handle: *mut u8,
+    msg: Ref,
+    loc: *const u8,
+    loc_len: i64,
+) {
+    let text = string::bytes(msg).to_vec();
+    task::panic_in(handle, &text, raw_bytes(loc, loc_len))
+}
+
+/// As `weft_task_panic`, with `index {index} out of range for length {len}`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_panic_index(
+    handle: *mut u8,
+    index: i64,
+    len: i64,
+    loc: *const u8,
+    loc_len: i64,
+) {
+    let msg = format!("index {index} out of range for length {len}");
+    task::panic_in(handle, msg.as_bytes(), raw_bytes(loc, loc_len))
+}
+
+/// `await` found the coroutine `from` panicked: `me` takes over its panic (adding `awaited at <loc>` when `joined`, a task boundary). May collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_reraise(
+    from: *mut u8,
+    me: *mut u8,
+    loc: *const u8,
+    loc_len: i64,
+    joined: i32,
+) {
+    task::reraise(from, me, raw_bytes(loc, loc_len), joined != 0)
+}
+
+/// A task ended by a panic that nobody awaits (main's included): prints the panic and exits with status 101.
+#[no_mangle]
+pub unsafe extern "C" fn weft_task_unawaited(handle: *mut u8) -> ! {
+    task::unawaited(handle)
+}
+
 /// A zeroed object of `payload_bytes` with header `desc`; may collect first.
 #[no_mangle]
 pub unsafe extern "C" fn weft_alloc(desc: *const TypeDesc, payload_bytes: i64) -> Ref {

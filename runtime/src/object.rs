@@ -40,8 +40,8 @@ pub const PROMISE_STATE: usize = 16;
 /// Byte offset in the promise of its reference slots; each slot is a
 /// pointer (`size_of::<usize>()` bytes), so on wasm32 they are 4 bytes apart.
 pub const PROMISE_SLOTS: usize = 24;
-/// Promise slot of the coroutine's reference result (when its value is a reference).
-#[allow(dead_code)] // Panics across tasks are not built yet.
+/// Promise slot of the coroutine's reference result (when its value is a
+/// reference), or of its panic (a string) once it panicked.
 pub const SLOT_RESULT: usize = 0;
 /// Promise slot of the continuation: the awaiting coroutine's handle, if any.
 pub const SLOT_CONTINUATION: usize = 1;
@@ -51,7 +51,6 @@ pub const SLOT_CHILD: usize = 2;
 /// State flag: the task was cancelled.
 pub const STATE_CANCELLED: u64 = 1;
 /// State flag: the task panicked.
-#[allow(dead_code)] // Panics across tasks are not built yet.
 pub const STATE_PANICKED: u64 = 2;
 /// Child-slot tags: an awaited call's coroutine handle, a joined task's
 /// handle, a select (`chan`).

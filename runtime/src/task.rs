@@ -1,4 +1,4 @@
-//! Cancelling a task (`t.cancel()`).
+//! Cancelling a task (`t.cancel()`), and panics that cross tasks.
 //!
 //! A task is a chain of coroutines: the spawned one, the call it awaits, the
 //! call that one awaits, and so on down to the leaf, which waits on something
@@ -13,12 +13,22 @@
 //! and empties their root areas, so everything they held becomes garbage.
 //! Finally the task's awaiter, if any, is made ready: it sees the cancelled
 //! state and panics with `cancelled`.
+//!
+//! A panic in an async function is recorded in its coroutine (the text,
+//! `panic: <message>` and `at <location>`, as a string in the result slot,
+//! and the panicked flag); the compiled code then runs the pending `defer`s
+//! and reaches the final suspend, which resumes the awaiter. An `await` that
+//! finds its callee panicked takes the panic over (`reraise`) and unwinds in
+//! turn, adding `awaited at <location>` where it joins another task. A task
+//! that ends panicked with nobody awaiting it (main's own, too) prints the
+//! text and ends the process with status 101 (`unawaited`).
 
 use crate::object::{
     Ref, CHILD_CALL, CHILD_JOIN, CHILD_SELECT, CHILD_TAG_MASK, PROMISE_OFFSET, PROMISE_SLOTS,
-    PROMISE_STATE, SLOT_CHILD, SLOT_CONTINUATION, STATE_CANCELLED,
+    PROMISE_STATE, SLOT_CHILD, SLOT_CONTINUATION, SLOT_RESULT, STATE_CANCELLED, STATE_PANICKED,
 };
-use crate::{chan, process, sched};
+use crate::roots::with_roots;
+use crate::{chan, output, process, sched, string};
 
 #[cfg(not(test))]
 use crate::abi::{weft_coro_destroy, weft_coro_done};
@@ -90,4 +100,51 @@ pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
         *awaiter = 0;
         sched::ready(a);
     }
+}
+
+/// Records a panic raised in the coroutine `handle`.
+///
+/// # Safety
+/// `handle` must be the running async coroutine. May collect.
+pub unsafe fn panic_in(handle: *mut u8, message: &[u8], location: &[u8]) {
+    let mut text = Vec::with_capacity(message.len() + location.len() + 16);
+    text.extend_from_slice(b"panic: ");
+    text.extend_from_slice(message);
+    text.extend_from_slice(b"\n  at ");
+    text.extend_from_slice(location);
+    text.push(b'\n');
+    let record = string::from_bytes(&text);
+    *slot(handle, SLOT_RESULT) = record as usize;
+    *state(handle) |= STATE_PANICKED;
+}
+
+/// `me` awaited `from`, which ended panicked: the panic becomes `me`'s.
+///
+/// # Safety
+/// Both must be async coroutines; `from` panicked. May collect.
+pub unsafe fn reraise(from: *mut u8, me: *mut u8, location: &[u8], joined: bool) {
+    let record = *slot(from, SLOT_RESULT) as Ref;
+    let record = if joined {
+        let mut more = b"  awaited at ".to_vec();
+        more.extend_from_slice(location);
+        more.push(b'\n');
+        with_roots([record], |_| {
+            let tail = string::from_bytes(&more);
+            with_roots([tail], |_| string::concat(record, tail))
+        })
+    } else {
+        record
+    };
+    *slot(me, SLOT_RESULT) = record as usize;
+    *state(me) |= STATE_PANICKED;
+}
+
+/// The coroutine `handle` ended panicked and nobody awaits it.
+///
+/// # Safety
+/// `handle` must be a panicked async coroutine.
+pub unsafe fn unawaited(handle: *mut u8) -> ! {
+    let record = *slot(handle, SLOT_RESULT) as Ref;
+    output::write(output::STDERR_FD, string::bytes(record));
+    process::exit(101)
 }

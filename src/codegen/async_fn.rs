@@ -25,7 +25,7 @@ use crate::types::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 
-use super::coroutine::{PROMISE_REF, PROMISE_SLOTS};
+use super::coroutine::{PROMISE_REF, PROMISE_SLOTS, STATE_PANICKED};
 
 /// Index of the continuation among the promise's reference slots.
 const CONTINUATION: u64 = 1;
@@ -112,6 +112,21 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .build_load(self.raw, slot, "continuation")?
                     .into_pointer_value();
                 let none = self.b.build_is_null(next, "no.continuation")?;
+                // A panic with nobody to re-raise it ends the process.
+                let panicked = self.state_has(frame, STATE_PANICKED)?;
+                let lost = self.b.build_and(none, panicked, "panic.unawaited")?;
+                let f = self
+                    .b
+                    .get_insert_block()
+                    .and_then(|b| b.get_parent())
+                    .expect("in a function");
+                let report = self.cx.append_basic_block(f, "panic.unawaited");
+                let go = self.cx.append_basic_block(f, "transfer");
+                self.b.build_conditional_branch(lost, report, go)?;
+                self.b.position_at_end(report);
+                self.call_rt(RuntimeFn::TaskUnawaited, &[frame.into()], "")?;
+                self.b.build_unreachable()?;
+                self.b.position_at_end(go);
                 // SAFETY: as above.
                 let noop = unsafe { PointerValue::new(self.raw_call(noop_fn, &[], "noop")) };
                 let to = self.b.build_select(none, noop, next, "next")?;
@@ -254,6 +269,31 @@ impl<'ctx> Codegen<'ctx, '_> {
             let h = self.gen_handle(callee)?;
             self.panic_if_cancelled(h, e.span)?;
         }
+        // A callee that panicked: its panic becomes this coroutine's.
+        let h = self.gen_handle(callee)?;
+        let panicked = self.state_has(h, STATE_PANICKED)?;
+        let raise = self.cx.append_basic_block(f, "await.reraise");
+        let fine = self.cx.append_basic_block(f, "await.ok");
+        self.b.build_conditional_branch(panicked, raise, fine)?;
+        self.b.position_at_end(raise);
+        let (loc, loc_len) = self.location(e.span)?;
+        let joined = self
+            .cx
+            .i32_type()
+            .const_int((kind == Some(AwaitKind::Task)) as u64, false);
+        self.call_rt(
+            RuntimeFn::TaskReraise,
+            &[
+                h.into(),
+                state.handle.into(),
+                loc.into(),
+                loc_len.into(),
+                joined.into(),
+            ],
+            "",
+        )?;
+        self.unwind(state)?;
+        self.b.position_at_end(fine);
         if self.basic_type(&result_ty).is_none() {
             return Ok(None);
         }
@@ -291,6 +331,20 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn task_done(&mut self, task: PointerValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let h = self.gen_handle(task)?;
         Ok(self.ended(h)?.into())
+    }
+
+    /// Whether the state word of the coroutine `h` has `flag`.
+    fn state_has(&mut self, h: PointerValue<'ctx>, flag: u64) -> Result<IntValue<'ctx>> {
+        let sp = self.state_ptr(h)?;
+        let i64t = self.cx.i64_type();
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let bit = self.b.build_and(st, i64t.const_int(flag, false), "flag")?;
+        Ok(self.b.build_int_compare(
+            inkwell::IntPredicate::NE,
+            bit,
+            i64t.const_zero(),
+            "has.flag",
+        )?)
     }
 
     /// Awaiting a cancelled task panics with `cancelled`.

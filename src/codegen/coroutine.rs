@@ -41,7 +41,6 @@ pub(super) const PROMISE_SLOTS: u32 = 3;
 /// State bits (the runtime's `object::STATE_*`): destroyed by cancellation
 /// or by a loop leaving a generator; ended by a panic.
 pub(super) const STATE_CANCELLED: u64 = 1;
-#[allow(dead_code)]
 pub(super) const STATE_PANICKED: u64 = 2;
 
 /// What codegen keeps while it emits a coroutine's body.

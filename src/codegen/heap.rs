@@ -565,13 +565,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let good = self.cx.append_basic_block(f, "index.ok");
         self.b.build_conditional_branch(ok, good, bad)?;
         self.b.position_at_end(bad);
-        let (loc, loc_len) = self.location(span)?;
-        self.call_rt(
-            RuntimeFn::PanicIndex,
-            &[i.into(), len.into(), loc.into(), loc_len.into()],
-            "",
-        )?;
-        self.b.build_unreachable()?;
+        self.raise(super::PanicMsg::Index(i, len), span)?;
         self.b.position_at_end(good);
         let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
         self.buffer_slot_ptr(data, i)

@@ -42,6 +42,15 @@ use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use std::collections::HashMap;
 
 type Result<T> = std::result::Result<T, BuilderError>;
+
+/// The message of a panic.
+enum PanicMsg<'ctx, 's> {
+    Const(&'s str),
+    /// A Weft string.
+    Str(BasicValueEnum<'ctx>),
+    /// `index {i} out of range for length {n}`.
+    Index(IntValue<'ctx>, IntValue<'ctx>),
+}
 type Value<'ctx> = Option<BasicValueEnum<'ctx>>;
 
 /// How the target wants GC references and object headers laid out.
@@ -1126,17 +1135,69 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         Ok((p, self.cx.i64_type().const_int(loc.len() as u64, false)))
     }
 
-    /// Calls `weft_panic` with a message and this span's location; ends the block.
+    /// Panics with a message and this span's location; ends the block.
     fn panic(&mut self, msg: &str, span: Span) -> Result<()> {
+        self.raise(PanicMsg::Const(msg), span)
+    }
+
+    /// A panic. Outside async functions it ends the process (`weft_panic*`);
+    /// in one it ends the task: recorded in the coroutine, then the pending
+    /// `defer`s run and control goes to the final suspend, whose awaiter
+    /// re-raises it (see `runtime/src/task.rs`).
+    fn raise(&mut self, msg: PanicMsg<'ctx, '_>, span: Span) -> Result<()> {
         let (loc, loc_len) = self.location(span)?;
-        let msg_ptr = self.bytes_ptr(msg.as_bytes())?;
-        let len = self.cx.i64_type().const_int(msg.len() as u64, false);
-        self.call_rt(
-            RuntimeFn::Panic,
-            &[msg_ptr.into(), len.into(), loc.into(), loc_len.into()],
-            "",
-        )?;
-        self.b.build_unreachable()?;
+        let task = self.coro.filter(|s| s.is_async);
+        let i64t = self.cx.i64_type();
+        let (rf, mut args): (RuntimeFn, Vec<BasicMetadataValueEnum>) = match msg {
+            PanicMsg::Const(m) => {
+                let p = self.bytes_ptr(m.as_bytes())?;
+                let n = i64t.const_int(m.len() as u64, false);
+                let rf = if task.is_some() {
+                    RuntimeFn::TaskPanic
+                } else {
+                    RuntimeFn::Panic
+                };
+                (rf, vec![p.into(), n.into()])
+            }
+            PanicMsg::Str(s) => {
+                let rf = if task.is_some() {
+                    RuntimeFn::TaskPanicString
+                } else {
+                    RuntimeFn::PanicString
+                };
+                (rf, vec![s.into()])
+            }
+            PanicMsg::Index(i, n) => {
+                let rf = if task.is_some() {
+                    RuntimeFn::TaskPanicIndex
+                } else {
+                    RuntimeFn::PanicIndex
+                };
+                (rf, vec![i.into(), n.into()])
+            }
+        };
+        args.push(loc.into());
+        args.push(loc_len.into());
+        match task {
+            Some(state) => {
+                args.insert(0, state.handle.into());
+                self.call_rt(rf, &args, "")?;
+                self.unwind(state)
+            }
+            None => {
+                self.call_rt(rf, &args, "")?;
+                self.b.build_unreachable()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Leaves a panicking async function: its `defer`s, then the final suspend.
+    fn unwind(&mut self, state: coroutine::CoroState<'ctx>) -> Result<()> {
+        self.run_cleanups(0)?;
+        if !self.terminated() {
+            self.b.build_unconditional_branch(state.finish)?;
+        }
         Ok(())
     }
 
@@ -1364,12 +1425,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             Builtin::Panic => {
                 if let Some(msg) = self.expr(&args[0])? {
-                    let (loc, len) = self.location(span)?;
-                    self.call_rt(
-                        RuntimeFn::PanicString,
-                        &[msg.into(), loc.into(), len.into()],
-                        "",
-                    )?;
+                    self.raise(PanicMsg::Str(msg), span)?;
                 }
                 Ok(None)
             }
@@ -1394,12 +1450,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                                     "msg",
                                 )?
                                 .expect("a string");
-                            let (loc, len) = self.location(span)?;
-                            self.call_rt(
-                                RuntimeFn::PanicString,
-                                &[text.into(), loc.into(), len.into()],
-                                "",
-                            )?;
+                            self.raise(PanicMsg::Str(text), span)?;
                         }
                         if !self.terminated() {
                             self.b.build_unreachable()?;
