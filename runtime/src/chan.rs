@@ -420,6 +420,24 @@ pub unsafe fn select_new(arms: usize, handle: *mut u8) -> Ref {
     sel
 }
 
+/// What a waiting select waits for, in words (for the deadlock report).
+///
+/// # Safety
+/// `sel` must be a select.
+pub unsafe fn describe(sel: Ref) -> String {
+    let mut ops = Vec::new();
+    let mut w = get_ref(sel, S_WAITERS);
+    while !w.is_null() {
+        ops.push(read_u64(w, W_OP));
+        w = get_ref(w, W_SIBLING);
+    }
+    match ops.as_slice() {
+        [OP_RECV] => "to receive from a channel (`await ch.recv()`)".into(),
+        [OP_SEND] => "to send on a channel (`await ch.send(v)`)".into(),
+        _ => format!("in a `select` of {} arms", ops.len()),
+    }
+}
+
 /// What an arm does.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arm {

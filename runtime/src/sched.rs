@@ -49,9 +49,8 @@ use crate::abi::{weft_coro_done, weft_resume};
 #[cfg(test)]
 use fake::{weft_coro_done, weft_resume};
 
-/// The message of a deadlock, on stderr, before exit status 2.
-pub const DEADLOCK_MESSAGE: &[u8] =
-    b"deadlock: all tasks are blocked\n  main is waiting, and no task is ready and no timer is pending\n";
+/// The first line of a deadlock report, on stderr, before exit status 2.
+pub const DEADLOCK_MESSAGE: &str = "deadlock: all tasks are blocked";
 
 /// On wasm32, how long one `poll` may keep running tasks whose timers keep
 /// coming due (`sleep(0)` loops) before it gives the browser a turn.
@@ -346,7 +345,18 @@ pub enum Outcome {
 
 /// Prints the deadlock message and exits with status 2 (flush, GC stats).
 pub fn deadlock() -> ! {
-    output::write(output::STDERR_FD, DEADLOCK_MESSAGE);
+    let main = sched().main;
+    // SAFETY: main is a suspended coroutine: the loop only reports a
+    // deadlock while main waits.
+    let what = if main == 0 {
+        String::new()
+    } else {
+        unsafe { crate::task::describe_wait(main as *mut u8) }
+    };
+    let text = format!(
+        "{DEADLOCK_MESSAGE}\n  main is waiting{what}; no task is ready and no timer is pending\n"
+    );
+    output::write(output::STDERR_FD, text.as_bytes());
     process::exit(2)
 }
 

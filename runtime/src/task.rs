@@ -148,3 +148,23 @@ pub unsafe fn unawaited(handle: *mut u8) -> ! {
     output::write(output::STDERR_FD, string::bytes(record));
     process::exit(101)
 }
+
+/// What the task whose coroutine is `task` waits on, in words, following
+/// its awaited calls down to the one that waits (for the deadlock report).
+///
+/// # Safety
+/// `task` must be a suspended task's coroutine handle.
+pub unsafe fn describe_wait(task: *mut u8) -> String {
+    let mut h = task;
+    loop {
+        let child = *slot(h, SLOT_CHILD);
+        let target = (child & !CHILD_TAG_MASK) as *mut u8;
+        match child & CHILD_TAG_MASK {
+            _ if child == 0 => return "".into(),
+            CHILD_CALL => h = target,
+            CHILD_JOIN => return " for a task (`await t`)".into(),
+            CHILD_SELECT => return format!(" {}", chan::describe(target as Ref)),
+            _ => return "".into(),
+        }
+    }
+}
