@@ -207,7 +207,6 @@ WORKLOADS = [
         # The `ping` half of issue 6's `wasm`, waiting for channels (issue 5):
         # {n} is the rounds, 2 messages each.
         "name": "wasm-ping",
-        "pending": "issue 5",
         "what": "ping on wasm32 under node: {n} round trips between two tasks over unbuffered channels",
         "n": 500_000,
         "quick_n": 10_000,
@@ -262,7 +261,6 @@ WORKLOADS = [
     },
     {
         "name": "ping",
-        "pending": "issue 5",
         "what": "1M messages between two tasks over unbuffered channels, 500k each way",
         "weft": "ping/ping.weft",
         "peers": [
@@ -272,6 +270,23 @@ WORKLOADS = [
         "goal": ("faster than Tokio and Go", 1.0),
         "runs": 5,
         "instructions": False,
+    },
+    {
+        "name": "sieve",
+        "what": "the concurrent prime sieve to the 5,000th prime: a task per prime, unbuffered channels",
+        "weft": "sieve/sieve.weft",
+        "peers": [
+            ("Go, unbuffered chans (go build)", ["go", "build", "-o", "{out}", "sieve/sieve.go"], ["{out}"]),
+            (
+                "Go, GOMAXPROCS=1 (go build)",
+                ["go", "build", "-o", "{out}", "sieve/sieve.go"],
+                ["env", "GOMAXPROCS=1", "{out}"],
+            ),
+        ],
+        "runs": 3,
+        "instructions": False,
+        "note": "Go runs its goroutines on both cores by default (its CPU time is about twice its wall time "
+        "here); Weft runs every task on one thread, so the GOMAXPROCS=1 row is the like-for-like one.",
     },
     {
         "name": "sleepers",

@@ -498,18 +498,32 @@ pub unsafe fn select_start(sel: Ref) -> i64 {
         return select_fired(sel);
     }
     write_u64(sel, S_FLAGS, flags | STARTED);
-    // Sized by the arm count (bounded: the count is only a promise).
-    let mut waiters = Vec::with_capacity(field(sel, S_ARMS).min(64));
+    // The arms, on the stack when there are few (no malloc per operation:
+    // every blocking send and receive comes through here).
+    let mut n = 0;
     let mut w = get_ref(sel, S_WAITERS);
     while !w.is_null() {
-        waiters.push(w);
+        n += 1;
+        w = get_ref(w, W_SIBLING);
+    }
+    let mut on_stack = [null_mut(); 8];
+    let mut on_heap = Vec::new();
+    let waiters: &mut [Ref] = if n <= on_stack.len() {
+        &mut on_stack[..n]
+    } else {
+        on_heap.resize(n, null_mut());
+        &mut on_heap
+    };
+    let mut w = get_ref(sel, S_WAITERS);
+    for slot in waiters.iter_mut() {
+        *slot = w;
         w = get_ref(w, W_SIBLING);
     }
     // Fisher-Yates: every order of the arms is equally likely.
     for i in (1..waiters.len()).rev() {
         waiters.swap(i, rng::below(i + 1));
     }
-    for &w in &waiters {
+    for &w in waiters.iter() {
         let ch = get_ref(w, W_CHAN);
         let outcome = match read_u64(w, W_OP) {
             OP_AFTER if (read_u64(w, W_BITS) as i64) <= 0 => Some((STATUS_OK, None)),
@@ -531,7 +545,7 @@ pub unsafe fn select_start(sel: Ref) -> i64 {
             return read_u64(w, W_ARM) as i64;
         }
     }
-    for &w in &waiters {
+    for &w in waiters.iter() {
         if read_u64(w, W_OP) == OP_AFTER {
             sched::after(read_u64(w, W_BITS) as i64, w);
             write_u64(w, W_QUEUED, 1);
