@@ -339,12 +339,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         let i64t = self.cx.i64_type();
         let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
         let bit = self.b.build_and(st, i64t.const_int(flag, false), "flag")?;
-        Ok(self.b.build_int_compare(
+        self.b.build_int_compare(
             inkwell::IntPredicate::NE,
             bit,
             i64t.const_zero(),
             "has.flag",
-        )?)
+        )
     }
 
     /// Awaiting a cancelled task panics with `cancelled`.

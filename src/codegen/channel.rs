@@ -331,7 +331,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     fn is(&mut self, v: IntValue<'ctx>, code: u64, name: &str) -> Result<IntValue<'ctx>> {
         let c = v.get_type().const_int(code, false);
-        Ok(self.b.build_int_compare(IntPredicate::EQ, v, c, name)?)
+        self.b.build_int_compare(IntPredicate::EQ, v, c, name)
     }
 
     /// Panics with `msg` when the status `v` is `code`.

@@ -375,7 +375,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn state_ptr(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let p = self.promise_of(handle)?;
         let pt = self.promise_type();
-        Ok(self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")?)
+        self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")
     }
 
     /// Whether the coroutine `handle` has ended (finished, or destroyed).
@@ -390,7 +390,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             "destroyed",
         )?;
         let done = self.done(handle, "finished");
-        Ok(self.b.build_or(dead, done, "ended")?)
+        self.b.build_or(dead, done, "ended")
     }
 
     /// Drops a generator that may be suspended: destroying it runs the
