@@ -84,6 +84,8 @@ pub enum RuntimeFn {
     ChanClose,
     #[allow(dead_code)]
     SelectNew,
+    SelectOneRecv,
+    SelectOneSend,
     #[allow(dead_code)]
     SelectRecv,
     #[allow(dead_code)]
@@ -168,6 +170,8 @@ impl RuntimeFn {
         RuntimeFn::ChanTryRecv,
         RuntimeFn::ChanClose,
         RuntimeFn::SelectNew,
+        RuntimeFn::SelectOneRecv,
+        RuntimeFn::SelectOneSend,
         RuntimeFn::SelectRecv,
         RuntimeFn::SelectSend,
         RuntimeFn::SelectAfter,
@@ -268,6 +272,16 @@ impl RuntimeFn {
             RuntimeFn::ChanTryRecv => ("weft_chan_try_recv", &[Ref, Ptr], I32, false, true),
             RuntimeFn::ChanClose => ("weft_chan_close", &[Ref], I32, false, true),
             RuntimeFn::SelectNew => ("weft_select_new", &[I64, Ptr], Ref, false, false),
+            RuntimeFn::SelectOneRecv => {
+                ("weft_select_one_recv", &[Ref, Ptr, Ref], Ref, false, false)
+            }
+            RuntimeFn::SelectOneSend => (
+                "weft_select_one_send",
+                &[Ref, Ptr, Ref, I64],
+                Ref,
+                false,
+                false,
+            ),
             RuntimeFn::SelectRecv => ("weft_select_recv", &[Ref, I64, Ref], Void, false, false),
             RuntimeFn::SelectSend => (
                 "weft_select_send",

@@ -300,6 +300,23 @@ pub unsafe extern "C" fn weft_chan_close(ch: Ref) -> i32 {
     }
 }
 
+/// A one-arm select receiving from `ch`, not started: `cache` reused when it is a finished one-arm select, else a new one (may collect then).
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_one_recv(cache: Ref, handle: *mut u8, ch: Ref) -> Ref {
+    chan::one_arm(cache, handle, chan::Arm::Recv(ch))
+}
+
+/// A one-arm select sending `bits` on `ch`, not started: `cache` reused when it is a finished one-arm select, else a new one (may collect then).
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_one_send(
+    cache: Ref,
+    handle: *mut u8,
+    ch: Ref,
+    bits: i64,
+) -> Ref {
+    chan::one_arm(cache, handle, chan::Arm::Send(ch, bits as u64))
+}
+
 /// A new select of `arms` arms (numbered from 0) for the coroutine `handle`, which it wakes when an arm fires; may collect.
 #[no_mangle]
 pub unsafe extern "C" fn weft_select_new(arms: i64, handle: *mut u8) -> Ref {

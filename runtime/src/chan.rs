@@ -128,7 +128,10 @@ const S_STATUS: usize = 40;
 /// A received scalar.
 const S_RESULT_BITS: usize = 48;
 const S_FLAGS: usize = 56;
-const S_BYTES: usize = 64;
+/// A one-arm select's waiter, kept after it finished so that `one_arm` can
+/// reuse both (a task that blocks again and again allocates nothing).
+const S_SPARE: usize = 64;
+const S_BYTES: usize = 72;
 
 /// `S_FLAGS` bits.
 const HAS_VALUE: u64 = 1;
@@ -143,9 +146,14 @@ pub const STATUS_CLOSED: u64 = 1;
 /// A select: the handle is an interior pointer, so every field is resolved
 /// like a root (the others are object starts or null, which resolve to
 /// themselves).
-static SELECT_DESC: TypeDescWithPointers<3> = TypeDescWithPointers::new(
+static SELECT_DESC: TypeDescWithPointers<4> = TypeDescWithPointers::new(
     S_BYTES as u32,
-    [S_HANDLE as u32, S_WAITERS as u32, S_RESULT_REF as u32],
+    [
+        S_HANDLE as u32,
+        S_WAITERS as u32,
+        S_RESULT_REF as u32,
+        S_SPARE as u32,
+    ],
 )
 .with_flags(DESC_INTERIOR);
 
@@ -438,6 +446,61 @@ pub unsafe fn describe(sel: Ref) -> String {
     }
 }
 
+/// A one-arm select for a blocking `send` or `recv`, not started: `cache`
+/// again, reset, when it is a finished one-arm select (the compiled code
+/// keeps its last one per coroutine), or a new one.
+///
+/// # Safety
+/// May collect (only when it makes a new one). `cache` must be null or a
+/// select this coroutine made with `one_arm`; `what` as for `add_arm`.
+pub unsafe fn one_arm(cache: Ref, handle: *mut u8, what: Arm) -> Ref {
+    let reusable = !cache.is_null()
+        && field(cache, S_ARMS) == 1
+        && (read_u64(cache, S_FIRED) as i64) >= 0
+        && read_u64(cache, S_FLAGS) & CANCELLED == 0
+        && get_ref(cache, S_WAITERS).is_null()
+        && !get_ref(cache, S_SPARE).is_null();
+    if !reusable {
+        let (ch, sent) = match what {
+            Arm::Recv(ch) => (ch, null_mut()),
+            Arm::Send(ch, bits) => (ch, slot_to_ref(bits)),
+            Arm::After(_) => (null_mut(), null_mut()),
+        };
+        // The value sent may be a reference: kept alive until the waiter holds it.
+        let sel = with_roots([ch, sent], |_| select_new(1, handle));
+        add_arm(sel, 0, what);
+        set_ref(sel, S_SPARE, get_ref(sel, S_WAITERS));
+        return sel;
+    }
+    let w = get_ref(cache, S_SPARE);
+    write_u64(cache, S_HANDLE, handle as usize as u64);
+    set_ref(cache, S_RESULT_REF, null_mut());
+    write_u64(cache, S_FIRED, -1i64 as u64);
+    write_u64(cache, S_STATUS, 0);
+    write_u64(cache, S_RESULT_BITS, 0);
+    write_u64(cache, S_FLAGS, 0);
+    let (op, ch, sent_ref, bits) = match what {
+        Arm::Recv(ch) => (OP_RECV, ch, null_mut(), 0),
+        Arm::Send(ch, bits) if !ch.is_null() && elem_is_ref(ch) => {
+            (OP_SEND, ch, slot_to_ref(bits), 0)
+        }
+        Arm::Send(ch, bits) => (OP_SEND, ch, null_mut(), bits),
+        Arm::After(ms) => (OP_AFTER, null_mut(), null_mut(), ms as u64),
+    };
+    set_ref(w, W_NEXT, null_mut());
+    set_ref(w, W_PREV, null_mut());
+    set_ref(w, W_CHAN, ch);
+    set_ref(w, W_SELECT, cache);
+    set_ref(w, W_SIBLING, null_mut());
+    set_ref(w, W_SEND_REF, sent_ref);
+    write_u64(w, W_ARM, 0);
+    write_u64(w, W_OP, op);
+    write_u64(w, W_BITS, bits);
+    write_u64(w, W_QUEUED, 0);
+    set_ref(cache, S_WAITERS, w);
+    cache
+}
+
 /// What an arm does.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arm {
@@ -684,6 +747,31 @@ mod tests {
 
     fn handles(ns: &[usize]) -> Vec<usize> {
         ns.iter().map(|&n| handle(n) as usize).collect()
+    }
+
+    #[test]
+    fn a_finished_one_arm_select_is_reused_and_an_unfinished_one_is_not() {
+        let _heap = heap_lock();
+        with_keep(|keep| unsafe {
+            let ch = keep(new(0, false));
+            let first = keep(one_arm(null_mut(), handle(1), Arm::Recv(ch)));
+            assert_eq!(select_start(first), -1);
+            // Still waiting: a second blocking operation needs its own.
+            let other = keep(one_arm(first, handle(2), Arm::Recv(ch)));
+            assert_ne!(other, first);
+            assert_eq!(select_start(other), -1);
+            assert_eq!(try_send(ch, 5), SendResult::Done);
+            assert_eq!(select_result(first), (STATUS_OK, Some(5)));
+            // Finished: the same select and waiter come back, reset, and work
+            // in the other direction too.
+            let again = one_arm(first, handle(1), Arm::Send(ch, 9));
+            assert_eq!(again, first);
+            assert_eq!(select_fired(again), -1);
+            assert_eq!(select_start(again), 0, "`other` is waiting to receive");
+            assert_eq!(select_result(other), (STATUS_OK, Some(9)));
+            assert_eq!(sched::take_ready(), handles(&[1, 2]));
+            assert!(queues_empty(ch));
+        });
     }
 
     #[test]

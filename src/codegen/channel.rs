@@ -5,7 +5,9 @@
 //! waiting or the buffer has room). Only when it would block does it build a
 //! one-arm select, the same object a `select` statement builds: the runtime
 //! enqueues a waiter per arm, and whichever arm fires makes this coroutine
-//! ready again after unlinking the other waiters. While suspended, the
+//! ready again after unlinking the other waiters. A plain send or receive
+//! hands the runtime its coroutine's previous one-arm select to reuse, so a
+//! task that blocks again and again allocates nothing. While suspended, the
 //! coroutine's child slot holds the select (tagged `SELECT_TAG`) so that
 //! cancelling the task can take its waiters out of the channels.
 
@@ -99,14 +101,19 @@ impl<'ctx> Codegen<'ctx, '_> {
             let done = self.is(st, DONE, "sent")?;
             self.b.build_conditional_branch(done, end, slow)?;
             self.b.position_at_end(slow);
-            let sel = self.select_new(1)?;
+            let cache = self.chan_cache()?;
+            let last = self.b.build_load(self.gc, cache, "last.select")?;
+            let handle = self.coro.expect("in an async function").handle;
             let bits = self.value_bits(v, &elem)?;
-            let arm = i64t.const_zero();
-            self.call_rt(
-                RuntimeFn::SelectSend,
-                &[sel.into(), arm.into(), ch.into(), bits.into()],
-                "",
-            )?;
+            let sel = self
+                .call_rt(
+                    RuntimeFn::SelectOneSend,
+                    &[last.into(), handle.into(), ch.into(), bits.into()],
+                    "select",
+                )?
+                .expect("a select")
+                .into_pointer_value();
+            self.b.build_store(cache, sel)?;
             self.select_wait(sel)?;
             let st = self.rt_int(RuntimeFn::SelectResult, &[sel.into(), out.into()], "sent")?;
             self.panic_if(st, CLOSED, "send on a closed channel", call.span)?;
@@ -119,13 +126,18 @@ impl<'ctx> Codegen<'ctx, '_> {
         let would_block = self.is(st, 2, "would.block")?;
         self.b.build_conditional_branch(would_block, slow, end)?;
         self.b.position_at_end(slow);
-        let sel = self.select_new(1)?;
-        let arm = i64t.const_zero();
-        self.call_rt(
-            RuntimeFn::SelectRecv,
-            &[sel.into(), arm.into(), ch.into()],
-            "",
-        )?;
+        let cache = self.chan_cache()?;
+        let last = self.b.build_load(self.gc, cache, "last.select")?;
+        let handle = self.coro.expect("in an async function").handle;
+        let sel = self
+            .call_rt(
+                RuntimeFn::SelectOneRecv,
+                &[last.into(), handle.into(), ch.into()],
+                "select",
+            )?
+            .expect("a select")
+            .into_pointer_value();
+        self.b.build_store(cache, sel)?;
         self.select_wait(sel)?;
         let st2 = self.rt_int(
             RuntimeFn::SelectResult,
@@ -260,6 +272,24 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
         self.b.position_at_end(end);
         Ok(None)
+    }
+
+    /// The slot of this coroutine's last one-arm select (null at first).
+    fn chan_cache(&mut self) -> Result<PointerValue<'ctx>> {
+        if let Some(slot) = self.chan_cache {
+            return Ok(slot);
+        }
+        let slot = self.entry_alloca(self.gc.into(), "chan.cache")?;
+        let state = self.coro.expect("in an async function");
+        let after = state
+            .begin
+            .get_next_instruction()
+            .expect("code follows coro.begin");
+        let init = self.cx.create_builder();
+        init.position_before(&after);
+        init.build_store(slot, self.gc.const_null())?;
+        self.chan_cache = Some(slot);
+        Ok(slot)
     }
 
     fn select_new(&mut self, arms: u64) -> Result<PointerValue<'ctx>> {

@@ -25,7 +25,9 @@ use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicTypeEnum, StructType};
-use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{
+    AsValueRef, BasicValueEnum, FunctionValue, InstructionValue, IntValue, PointerValue,
+};
 use llvm_sys::core as llvm;
 use llvm_sys::prelude::LLVMValueRef;
 
@@ -56,6 +58,8 @@ pub(super) struct CoroState<'ctx> {
     /// This coroutine's own handle.
     pub(super) handle: PointerValue<'ctx>,
     pub(super) is_async: bool,
+    /// `llvm.coro.begin`: per-coroutine state is initialised right after it.
+    pub(super) begin: InstructionValue<'ctx>,
 }
 
 impl<'ctx> Codegen<'ctx, '_> {
@@ -273,6 +277,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             finish,
             handle: hdl,
             is_async,
+            begin: hdl
+                .as_instruction()
+                .expect("llvm.coro.begin is an instruction"),
         };
         // Parameters are stored after coro.begin, where the frame exists.
         let info = &self.typed.fns[id as usize];

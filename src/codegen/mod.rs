@@ -79,6 +79,9 @@ pub struct Codegen<'ctx, 'a> {
     loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>, usize)>,
     /// The cleanups (`defer`s) of each enclosing block, innermost last.
     scopes: Vec<Vec<defer::Cleanup<'ctx>>>,
+    /// In a coroutine that blocks on channels: the slot of its last one-arm
+    /// select, which the runtime reuses.
+    chan_cache: Option<PointerValue<'ctx>>,
     current: Option<FunctionValue<'ctx>>,
     /// Inside a generator's body: its coroutine.
     coro: Option<coroutine::CoroState<'ctx>>,
@@ -112,6 +115,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             locals: HashMap::new(),
             loops: Vec::new(),
             scopes: Vec::new(),
+            chan_cache: None,
             current: None,
             coro: None,
             bytes: HashMap::new(),
@@ -277,6 +281,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.locals.clear();
         self.loops.clear();
         self.scopes.clear();
+        self.chan_cache = None;
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
         if info.yields.is_some() || info.is_async {
