@@ -16,6 +16,10 @@ pub struct Span {
     pub file: u32,
     pub start: u32,
     pub end: u32,
+    /// Which copy of the text this is: 0 for the source as parsed, else the
+    /// instance of a generic function re-parsed for one set of type
+    /// arguments, so that tables keyed by span tell the copies apart.
+    pub instance: u32,
 }
 
 impl Span {
@@ -24,6 +28,7 @@ impl Span {
             file,
             start: start as u32,
             end: end as u32,
+            instance: 0,
         }
     }
     /// The smallest span covering both.
@@ -32,6 +37,7 @@ impl Span {
             file: self.file,
             start: self.start.min(other.start),
             end: self.end.max(other.end),
+            instance: self.instance,
         }
     }
 }
@@ -82,6 +88,8 @@ pub struct Param {
 pub struct FnDecl {
     pub kind: FnKind,
     pub name: Ident,
+    /// `fn f[T, U](...)`: a generic function's type parameters.
+    pub type_params: Vec<Ident>,
     pub params: Vec<Param>,
     pub ret: Option<TypeExpr>,
     pub body: Block,

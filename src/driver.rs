@@ -162,6 +162,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         .map(|m| types::SourceModule {
             name: m.name.clone(),
             file: m.file,
+            source: sources.source(m.file),
             ast: &m.ast,
             is_stdlib: m.is_stdlib,
             imports: m.imports.clone(),

@@ -17,6 +17,7 @@ const STDLIB: &[(&str, &str)] = &[
     ("math", include_str!("../stdlib/math.weft")),
     ("strings", include_str!("../stdlib/strings.weft")),
     ("time", include_str!("../stdlib/time.weft")),
+    ("tasks", include_str!("../stdlib/tasks.weft")),
 ];
 
 pub struct LoadedModule {
@@ -108,7 +109,7 @@ pub fn load(
                                 span,
                                 format!("not a standard module, and there is no `{}`", p.display()),
                             )
-                            .with_note("standard modules: math, strings, time"),
+                            .with_note("standard modules: math, strings, tasks, time"),
                         );
                         continue;
                     }

@@ -75,6 +75,7 @@ fn ensure_eof(tokens: &mut Vec<Token>, file: u32, default_end: u32) {
                 file,
                 start: end,
                 end,
+                instance: tokens.last().map_or(0, |t| t.span.instance),
             },
             newline_before: true,
         });
@@ -649,6 +650,15 @@ impl Parser {
             return None;
         }
         let name = self.expect_ident("a function name")?;
+        // `fn f[T, U](...)`: type parameters.
+        let mut type_params = Vec::new();
+        if self.at(&Tok::LBracket) {
+            let open = self.span();
+            self.bump();
+            type_params = self.delimited(open, Tok::RBracket, |p| {
+                p.expect_ident("a type parameter name")
+            });
+        }
         if !self.at(&Tok::LParen) {
             self.expected("`(`");
             return None;
@@ -667,6 +677,7 @@ impl Parser {
         Some(FnDecl {
             kind,
             name,
+            type_params,
             params,
             ret,
             body,

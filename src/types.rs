@@ -351,6 +351,8 @@ impl Typed<'_> {
 pub struct SourceModule<'a> {
     pub name: String,
     pub file: u32,
+    /// The file's text: generic functions are parsed again per instance.
+    pub source: &'a str,
     pub ast: &'a Module,
     /// Part of the standard library: may use `__rt_*` and `__llvm_*`.
     pub is_stdlib: bool,
@@ -371,6 +373,13 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         async_call_ok: false,
         after_ok: false,
         module: 0,
+        generics: Vec::new(),
+        instances: HashMap::new(),
+        instance_args: HashMap::new(),
+        type_args: HashMap::new(),
+        next_expr_id: expr_count,
+        next_instance: 0,
+        prechecked: None,
     };
     cx.declare(modules);
     let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
@@ -388,6 +397,18 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
 enum ItemRef {
     Fn(FnId),
     Struct(StructId),
+    /// A generic function (index into `Checker::generics`).
+    Generic(u32),
+}
+
+/// A generic function as declared: each set of type arguments it is called
+/// with becomes an ordinary function, an instance, parsed again from the
+/// source (fresh expression ids, spans tagged with the instance) and checked
+/// with its type parameters bound.
+#[derive(Clone, Copy)]
+struct Generic<'a> {
+    decl: &'a FnDecl,
+    module: ModId,
 }
 
 struct FnContext {
@@ -419,6 +440,58 @@ struct Checker<'a, 'm> {
     /// Set while checking a `select` arm, where `time.after(ms)` is allowed.
     after_ok: bool,
     module: ModId,
+    generics: Vec<Generic<'a>>,
+    /// Instances by generic function and type arguments.
+    instances: HashMap<String, FnId>,
+    /// Each instance's type arguments, bound while its body is checked.
+    instance_args: HashMap<FnId, HashMap<String, Type>>,
+    /// The type parameters in scope and what they stand for.
+    type_args: HashMap<String, Type>,
+    next_expr_id: u32,
+    next_instance: u32,
+    /// The argument types of a call checked already (a generic call infers
+    /// its type arguments from them first).
+    prechecked: Option<Vec<Type>>,
+}
+
+/// Binds the type parameters `names` that `te` (a parameter's declared
+/// type) mentions to the parts of `actual` (the argument's type) in their
+/// place; the first binding wins, and the call's own check reports any
+/// mismatch afterwards.
+fn unify(te: &TypeExpr, actual: &Type, names: &[String], bound: &mut HashMap<String, Type>) {
+    match (te, actual) {
+        (TypeExpr::Named { path, args, .. }, _) if path.len() == 1 => {
+            let head = path[0].name.as_str();
+            match (head, args.as_slice(), actual) {
+                (_, [], Type::Nil | Type::Never | Type::Error) => {}
+                (_, [], _) if names.iter().any(|n| n == head) => {
+                    bound
+                        .entry(head.to_string())
+                        .or_insert_with(|| actual.clone());
+                }
+                ("Task", [a], Type::Task(t))
+                | ("Gen", [a], Type::Gen(t))
+                | ("Chan", [a], Type::Chan(t)) => unify(a, t, names, bound),
+                ("Map", [k, v], Type::Map(tk, tv)) => {
+                    unify(k, tk, names, bound);
+                    unify(v, tv, names, bound);
+                }
+                _ => {}
+            }
+        }
+        (TypeExpr::Array(inner, _), Type::Array(t)) => unify(inner, t, names, bound),
+        (TypeExpr::Optional(inner, _), Type::Optional(t)) => unify(inner, t, names, bound),
+        (TypeExpr::Optional(inner, _), t) => unify(inner, t, names, bound),
+        (TypeExpr::Func { params, ret, .. }, Type::Func(ps, r)) => {
+            for (p, t) in params.iter().zip(ps) {
+                unify(p, t, names, bound);
+            }
+            if let Some(ret) = ret {
+                unify(ret, r, names, bound);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The symbol of `time.after`, which only a `select` arm may call.
@@ -549,6 +622,17 @@ impl<'a> Checker<'a, '_> {
             self.module = m as ModId;
             for item in &module.ast.items {
                 match item {
+                    Item::Fn(f) if !f.type_params.is_empty() => {
+                        if self.redefined(m, &f.name) {
+                            continue;
+                        }
+                        let g = self.generics.len() as u32;
+                        self.generics.push(Generic {
+                            decl: f,
+                            module: m as ModId,
+                        });
+                        self.items[m].insert(f.name.name.clone(), ItemRef::Generic(g));
+                    }
                     Item::Fn(f) => {
                         if self.redefined(m, &f.name) {
                             continue;
@@ -628,6 +712,7 @@ impl<'a> Checker<'a, '_> {
             let prev_span = match prev {
                 ItemRef::Fn(f) => self.out.fns[f as usize].span,
                 ItemRef::Struct(s) => self.out.structs[s as usize].span,
+                ItemRef::Generic(g) => self.generics[g as usize].decl.name.span,
             };
             self.error(
                 Diagnostic::error(
@@ -655,6 +740,9 @@ impl<'a> Checker<'a, '_> {
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
         if f.kind == FnKind::Async && owner.is_some() {
             self.error(unsupported("an `async` method", f.name.span));
+        }
+        if let (Some(t), Some(_)) = (f.type_params.first(), owner) {
+            self.error(unsupported("a generic method", t.span));
         }
         let mut param_types = Vec::new();
         for (i, p) in f.params.iter().enumerate() {
@@ -728,6 +816,9 @@ impl<'a> Checker<'a, '_> {
                     .join(".");
                 if name == "<error>" {
                     return Type::Error;
+                }
+                if let (true, Some(t)) = (args.is_empty(), self.type_args.get(&name)) {
+                    return t.clone();
                 }
                 let arity = |cx: &mut Self, n: usize| {
                     if args.len() != n {
@@ -899,6 +990,7 @@ impl<'a> Checker<'a, '_> {
         let param_types = info.param_types.clone();
         let span = info.span;
         self.module = self.module_of(span);
+        self.type_args = self.instance_args.get(&id).cloned().unwrap_or_default();
         let (params, body): (&'a [Param], &'a Block) = match source {
             FnSource::Decl(d) => (&d.params, &d.body),
             FnSource::Closure(e) => match &e.kind {
@@ -1637,6 +1729,7 @@ impl<'a> Checker<'a, '_> {
         };
         match self.lookup_item(std::slice::from_ref(&ident)) {
             Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+            Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
             Some(ItemRef::Struct(_)) => {
                 self.error(
                     Diagnostic::error("type-as-value", format!("`{name}` is a type, not a value"))
@@ -1665,6 +1758,130 @@ impl<'a> Checker<'a, '_> {
                 Type::Error
             }
         }
+    }
+
+    fn generic_as_value(&mut self, e: &Expr, g: u32) -> Type {
+        let name = self.generics[g as usize].decl.name.name.clone();
+        self.error(
+            Diagnostic::error(
+                "generic-as-value",
+                format!("`{name}` is generic: it can only be called"),
+            )
+            .with_label(
+                e.span,
+                "its type arguments come from the arguments of a call",
+            ),
+        );
+        Type::Error
+    }
+
+    /// A call of a generic function: the arguments are checked first, the
+    /// type arguments inferred from their types, and the call goes to the
+    /// instance for them (made on first use).
+    fn generic_call(&mut self, e: &'a Expr, callee: &'a Expr, g: u32, args: &'a [Expr]) -> Type {
+        let async_ok = std::mem::take(&mut self.async_call_ok);
+        let after_ok = std::mem::take(&mut self.after_ok);
+        let types: Vec<Type> = args.iter().map(|a| self.check_expr(a, ANY)).collect();
+        let Generic { decl, .. } = self.generics[g as usize];
+        let name = decl.name.name.clone();
+        if decl.params.len() != args.len() {
+            self.error(
+                Diagnostic::error(
+                    "wrong-argument-count",
+                    format!(
+                        "`{name}` takes {} argument{} but {} {} given",
+                        decl.params.len(),
+                        plural(decl.params.len()),
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .with_label(e.span, "wrong number of arguments")
+                .with_label(decl.name.span, "defined here"),
+            );
+            return Type::Error;
+        }
+        if types.iter().any(|t| t.contains_error()) {
+            return Type::Error;
+        }
+        let names: Vec<String> = decl.type_params.iter().map(|t| t.name.clone()).collect();
+        let mut bound = HashMap::new();
+        for (p, t) in decl.params.iter().zip(&types) {
+            if let Some(te) = &p.ty {
+                unify(te, t, &names, &mut bound);
+            }
+        }
+        let mut targs = Vec::new();
+        for n in &names {
+            match bound.get(n) {
+                Some(t) => targs.push(t.clone()),
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            "cannot-infer-type",
+                            format!("cannot infer the type `{n}` of this call of `{name}`"),
+                        )
+                        .with_label(e.span, format!("no argument says what `{n}` is")),
+                    );
+                    return Type::Error;
+                }
+            }
+        }
+        let key = format!("{g}:{targs:?}");
+        let f = match self.instances.get(&key) {
+            Some(&f) => f,
+            None => match self.instantiate(g, &names, &targs) {
+                Some(f) => {
+                    self.instances.insert(key, f);
+                    f
+                }
+                None => return Type::Error,
+            },
+        };
+        self.async_call_ok = async_ok;
+        self.after_ok = after_ok;
+        self.prechecked = Some(types);
+        self.direct_call(e, callee, f, args)
+    }
+
+    /// The instance of generic function `g` for `targs`: its source parsed
+    /// again (fresh expression ids; spans tagged with a new instance number
+    /// so tables keyed by span tell instances apart) and declared with the
+    /// type parameters bound. Its body is checked like any function's.
+    fn instantiate(&mut self, g: u32, names: &[String], targs: &[Type]) -> Option<FnId> {
+        let Generic { decl, module } = self.generics[g as usize];
+        let (source, file) = {
+            let m = &self.modules[module as usize];
+            (m.source, m.file)
+        };
+        self.next_instance += 1;
+        let instance = self.next_instance;
+        let (mut tokens, _) = crate::lexer::lex(source, file);
+        tokens.retain(|t| t.span.start >= decl.span.start && t.span.end <= decl.span.end);
+        for t in &mut tokens {
+            t.span.instance = instance;
+        }
+        let (ast, next, diags) = crate::parser::parse_from(tokens, file, self.next_expr_id);
+        self.next_expr_id = next;
+        self.out.expr_types.resize(next as usize, Type::Error);
+        // The AST lives as long as the program's: `Typed` refers into it.
+        let ast: &'a Module = Box::leak(Box::new(ast));
+        let Some(Item::Fn(copy)) = ast.items.first() else {
+            self.diags.extend(diags);
+            return None;
+        };
+        let saved_module = std::mem::replace(&mut self.module, module);
+        let args: HashMap<String, Type> =
+            names.iter().cloned().zip(targs.iter().cloned()).collect();
+        let saved_args = std::mem::replace(&mut self.type_args, args.clone());
+        let id = self.declare_fn(copy, None);
+        let shown: Vec<String> = targs.iter().map(|t| t.to_string()).collect();
+        let info = &mut self.out.fns[id as usize];
+        info.symbol = format!("{}[{}]", info.symbol, shown.join(", "));
+        self.instance_args.insert(id, args);
+        self.type_args = saved_args;
+        self.module = saved_module;
+        Some(id)
     }
 
     fn fn_value(&mut self, e: &Expr, f: FnId) -> Type {
@@ -1766,6 +1983,7 @@ impl<'a> Checker<'a, '_> {
                 ];
                 return match self.lookup_item(&path) {
                     Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+                    Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
                     _ => {
                         self.error(
                             Diagnostic::error(
@@ -2426,6 +2644,14 @@ impl<'a> Checker<'a, '_> {
         args: &'a [Expr],
         decl: Option<Span>,
     ) {
+        if let Some(types) = self.prechecked.take() {
+            if params.len() == args.len() {
+                for ((p, a), t) in params.iter().zip(args).zip(&types) {
+                    self.coerce(a, t, p);
+                }
+                return;
+            }
+        }
         if params.len() != args.len() {
             for a in args {
                 self.check_expr(a, ANY);
@@ -2462,6 +2688,7 @@ impl<'a> Checker<'a, '_> {
                 };
                 match self.lookup_item(std::slice::from_ref(&ident)) {
                     Some(ItemRef::Fn(f)) => return self.direct_call(e, callee, f, args),
+                    Some(ItemRef::Generic(g)) => return self.generic_call(e, callee, g, args),
                     Some(ItemRef::Struct(_)) => {
                         self.error(
                             Diagnostic::error("type-as-value", format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
@@ -2557,6 +2784,7 @@ impl<'a> Checker<'a, '_> {
                     ];
                     return Some(match self.lookup_item(&path) {
                         Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
+                        Some(ItemRef::Generic(g)) => self.generic_call(e, callee, g, args),
                         _ => {
                             for a in args {
                                 self.check_expr(a, ANY);
