@@ -2157,6 +2157,7 @@ unsafe fn store_target(
             || gc_typed
             || env.is_root_frame(p)
             || frames.iter().any(|a| a.base == p)
+            || is_running_global(p)
         {
             continue;
         }
@@ -2178,6 +2179,13 @@ unsafe fn store_target(
         }
     }
     Ok(())
+}
+
+/// The runtime's `weft_running`: the handle of the coroutine running now,
+/// which the runtime reads only during that resume, while the scheduler (or
+/// the awaiting coroutine) holds the frame; it needs no rooting.
+unsafe fn is_running_global(p: LLVMValueRef) -> bool {
+    !LLVMIsAGlobalVariable(p).is_null() && raw_name(p) == "weft_running"
 }
 
 /// The values a pointer is based on through GEPs, casts, phis and selects

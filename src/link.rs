@@ -150,6 +150,9 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
     cmd.arg("--no-entry")
         .arg("--export=weft_start")
         .arg("--export=weft_poll")
+        .arg("--export=weft_unwound")
+        // app.js puts it back after a panic unwinds the wasm stack.
+        .arg("--export=__stack_pointer")
         .arg("--gc-sections")
         // The runtime's DWARF is most of a module's bytes, and browsers
         // download every one of them.

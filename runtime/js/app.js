@@ -18,6 +18,11 @@ class Exit {
   }
 }
 
+// Thrown (by the runtime, through `weft.unwind`) when a panic in synchronous
+// code ends a task: it unwinds the wasm stack back to us, and `weft_unwound`
+// lets the runtime take the task over; then the loop goes on.
+class Unwind {}
+
 const isNode = typeof process === "object" && !!process.versions?.node;
 
 async function loadWasm() {
@@ -67,6 +72,9 @@ export async function run(options = {}) {
       exit(code) {
         throw new Exit(code);
       },
+      unwind() {
+        throw new Unwind();
+      },
       // A switch is on when set to anything but "" or "0", as natively.
       env_flag(ptr, len) {
         const name = new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len));
@@ -89,11 +97,31 @@ export async function run(options = {}) {
   };
   const { instance } = await WebAssembly.instantiate(bytes, imports);
   memory = instance.exports.memory;
-  const poll = instance.exports.weft_poll ?? (() => -1);
+  const exports = instance.exports;
+  // One call into the module; null when it ended in an Unwind. Unwinding
+  // does not restore the wasm stack pointer: it goes back to where the call
+  // began, and the runtime then abandons the task that panicked.
+  const sp = exports.__stack_pointer;
+  const call = (f) => {
+    const base = sp?.value;
+    try {
+      return { value: f() };
+    } catch (e) {
+      if (!(e instanceof Unwind)) throw e;
+      if (sp) sp.value = base;
+      exports.weft_unwound();
+      return null;
+    }
+  };
   try {
-    const status = instance.exports.weft_start();
-    for (let delay = poll(); delay >= 0; delay = poll()) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(delay), MAX_DELAY_MS)));
+    const started = call(exports.weft_start);
+    const status = started ? started.value : 0;
+    const poll = exports.weft_poll;
+    while (poll) {
+      const polled = call(poll);
+      if (polled === null) continue;
+      if (polled.value < 0) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(polled.value), MAX_DELAY_MS)));
     }
     return status;
   } catch (e) {

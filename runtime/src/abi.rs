@@ -31,11 +31,15 @@ extern "C" {
     /// Defined by the compiler in every program: runs the Weft `main`.
     fn weft_main();
     /// Defined by the compiler in every program: resumes a coroutine (`llvm.coro.resume`).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn weft_resume(handle: *mut u8);
     /// Defined by the compiler in every program: 1 when a coroutine is at its final suspend (`llvm.coro.done`).
     pub(crate) fn weft_coro_done(handle: *mut u8) -> i32;
     /// Defined by the compiler in every program: destroys a suspended coroutine (`llvm.coro.destroy`), running its pending `defer`s.
     pub(crate) fn weft_coro_destroy(handle: *mut u8);
+    /// Defined by the compiler in native programs: `_setjmp(env)`, then resumes the coroutine; 0 when the resume returned, 1 when a panic jumped back (`longjmp(env, 1)`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn weft_resume_guarded(handle: *mut u8, env: *mut u64) -> i32;
 }
 
 /// Strings: BYTES objects of UTF-8.
@@ -63,6 +67,10 @@ pub static weft_desc_frame: TypeDesc = TypeDesc::new(KIND_FRAME, 0);
 /// The innermost root frame of the shadow stack (null when empty).
 #[no_mangle]
 pub static mut weft_shadow_top: *mut RootFrame = core::ptr::null_mut();
+/// The async coroutine running now: compiled code stores its handle here each
+/// time one resumes, so a panic in synchronous code knows whose task it ends.
+#[no_mangle]
+pub static mut weft_running: *mut u8 = core::ptr::null_mut();
 
 /// Converts an ABI bool.
 fn flag(b: bool) -> i32 {
@@ -231,6 +239,13 @@ pub unsafe extern "C" fn weft_task_ready(handle: *mut u8) {
 #[no_mangle]
 pub unsafe extern "C" fn weft_sleep(ms: i64, handle: *mut u8) {
     sched::sleep(ms, handle)
+}
+
+/// wasm32, called by app.js (export `weft_unwound`, not by compiled code): a panic in synchronous code unwound the wasm stack back to JavaScript: the runtime abandons the task that panicked, and app.js polls again.
+#[cfg(target_arch = "wasm32")]
+#[export_name = "weft_unwound"]
+pub unsafe extern "C" fn wasm_unwound() {
+    sched::unwound()
 }
 
 /// `t.cancel()` from the coroutine `me` (null outside one): destroys the task's suspended coroutines innermost first, running their `defer`s, and wakes its awaiter; panics at `loc` if the task is `me`'s own.

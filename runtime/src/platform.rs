@@ -153,6 +153,8 @@ mod imp {
         fn js_write(fd: i32, ptr: *const u8, len: usize);
         #[link_name = "exit"]
         fn js_exit(code: i32);
+        #[link_name = "unwind"]
+        fn js_unwind();
         #[link_name = "clock_ms"]
         fn js_clock_ms() -> f64;
         #[link_name = "env_flag"]
@@ -173,6 +175,14 @@ mod imp {
     pub fn exit_process(code: i32) -> ! {
         // SAFETY: the import throws and never returns into wasm.
         unsafe { js_exit(code) };
+        core::arch::wasm32::unreachable()
+    }
+
+    /// Throws back to app.js, which restores the stack pointer and calls
+    /// `weft_unwound` (a panic in synchronous code ending a task).
+    pub fn unwind_to_js() -> ! {
+        // SAFETY: the import throws and never returns into wasm.
+        unsafe { js_unwind() };
         core::arch::wasm32::unreachable()
     }
 

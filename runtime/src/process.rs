@@ -33,8 +33,22 @@ pub fn exit(code: i32) -> ! {
     platform::exit_process(code)
 }
 
-/// Prints `panic: <message>` and `  at <location>` to stderr and exits 101.
+/// Prints `panic: <message>` and `  at <location>` to stderr and exits 101;
+/// inside a task, it ends the task instead (see `task::abandoned`).
 pub fn panic(message: &[u8], location: &[u8]) -> ! {
+    if let Some(running) = crate::sched::guarded_task() {
+        // Copied first: the message may live in a GC string, and recording
+        // the panic allocates.
+        let message = message.to_vec();
+        // SAFETY: `running` is the task's coroutine; the frames between here
+        // and the scheduler are compiled code and runtime frames holding
+        // nothing to drop.
+        unsafe {
+            crate::task::panic_in(running, &message, location);
+            drop(message);
+            crate::sched::unwind_to_scheduler();
+        }
+    }
     let mut text = Vec::with_capacity(message.len() + location.len() + 16);
     text.extend_from_slice(b"panic: ");
     text.extend_from_slice(message);

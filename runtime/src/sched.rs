@@ -45,9 +45,13 @@ use core::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 #[cfg(not(test))]
-use crate::abi::{weft_coro_done, weft_resume};
+use crate::abi::weft_coro_done;
+#[cfg(all(not(test), target_arch = "wasm32"))]
+use crate::abi::weft_resume;
+#[cfg(all(not(test), not(target_arch = "wasm32")))]
+use crate::abi::weft_resume_guarded;
 #[cfg(test)]
-use fake::{weft_coro_done, weft_resume};
+use fake::{weft_coro_done, weft_resume_guarded};
 
 /// The first line of a deadlock report, on stderr, before exit status 2.
 pub const DEADLOCK_MESSAGE: &str = "deadlock: all tasks are blocked";
@@ -321,13 +325,83 @@ unsafe fn run_ready() -> bool {
         if weft_coro_done(h) != 0 {
             process::fatal("the scheduler was asked to resume a finished coroutine");
         }
-        weft_resume(h);
+        resume_guarded(h);
         let s = sched();
         s.current = 0;
         if handle == s.main && weft_coro_done(h) != 0 {
             return true;
         }
     }
+}
+
+/// A panic in synchronous code called by a task comes back to the resume in
+/// progress (`unwind_to_scheduler`): natively with `longjmp` to `GUARD` (a
+/// `jmp_buf`: glibc's is 200 bytes on x86-64); on wasm32 by a JavaScript
+/// exception that app.js catches before calling `unwound`. `GUARDED` says
+/// whether a resume is in progress, `GUARD_TOP` is the shadow stack then.
+#[cfg(not(target_arch = "wasm32"))]
+static mut GUARD: [u64; 64] = [0; 64];
+static mut GUARDED: bool = false;
+static mut GUARD_TOP: usize = 0;
+
+#[cfg(not(target_arch = "wasm32"))]
+extern "C" {
+    fn longjmp(env: *mut u64, val: i32) -> !;
+}
+
+/// Resumes `h`; natively, under a guard that a panic in synchronous code
+/// returns to, after which the panicking task is abandoned (see `task`).
+unsafe fn resume_guarded(h: *mut u8) {
+    GUARD_TOP = crate::roots::top() as usize;
+    GUARDED = true;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if weft_resume_guarded(h, core::ptr::addr_of_mut!(GUARD) as *mut u64) != 0 {
+            unwound();
+            return;
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    weft_resume(h);
+    GUARDED = false;
+}
+
+/// Back from a panic in synchronous code (natively from `longjmp`, on wasm32
+/// through app.js): the frames unwound are gone, their root frames with
+/// them; the task that panicked is abandoned (see `task::abandoned`).
+///
+/// # Safety
+/// Only right after such an unwind, with `GUARDED` still set.
+pub unsafe fn unwound() {
+    GUARDED = false;
+    crate::roots::set_top(GUARD_TOP as *mut crate::roots::RootFrame);
+    sched().current = 0;
+    crate::task::abandoned(crate::abi::weft_running);
+}
+
+/// The coroutine whose task a panic in synchronous code now ends, if the
+/// scheduler can take over (natively, while it resumes a task).
+pub fn guarded_task() -> Option<*mut u8> {
+    // SAFETY: single-threaded; plain reads of the runtime's own statics.
+    unsafe {
+        let running = crate::abi::weft_running;
+        if GUARDED && !running.is_null() {
+            return Some(running);
+        }
+    }
+    None
+}
+
+/// Jumps back to the resume in progress (see `guarded_task`).
+///
+/// # Safety
+/// Only while `guarded_task` is `Some`; the frames jumped over must hold
+/// nothing to drop.
+pub unsafe fn unwind_to_scheduler() -> ! {
+    #[cfg(not(target_arch = "wasm32"))]
+    longjmp(core::ptr::addr_of_mut!(GUARD) as *mut u64, 1);
+    #[cfg(target_arch = "wasm32")]
+    platform::unwind_to_js()
 }
 
 /// How a run of the scheduler ended.
@@ -492,6 +566,11 @@ pub mod fake {
                 h.borrow_mut().get_or_insert(hook);
             });
         }
+    }
+
+    pub unsafe fn weft_resume_guarded(handle: *mut u8, _env: *mut u64) -> i32 {
+        weft_resume(handle);
+        0
     }
 
     pub unsafe fn weft_coro_done(handle: *mut u8) -> i32 {

@@ -139,6 +139,25 @@ pub unsafe fn reraise(from: *mut u8, me: *mut u8, location: &[u8], joined: bool)
     *state(me) |= STATE_PANICKED;
 }
 
+/// A panic in synchronous code ended the task whose coroutine `c` was
+/// running (the scheduler's resume came back over the frames). `c` is
+/// abandoned mid-body, never resumed again, its own pending `defer`s (and
+/// those of the synchronous calls) lost; whoever awaits it is made ready and
+/// re-raises the panic, running its own `defer`s. With nobody awaiting it,
+/// the process ends with status 101.
+///
+/// # Safety
+/// `c` must be the async coroutine that was running, its panic recorded.
+pub unsafe fn abandoned(c: *mut u8) {
+    let cont = slot(c, SLOT_CONTINUATION);
+    if *cont == 0 {
+        unawaited(c);
+    }
+    let awaiter = *cont as *mut u8;
+    *cont = 0;
+    sched::ready(awaiter);
+}
+
 /// The coroutine `handle` ended panicked and nobody awaits it.
 ///
 /// # Safety

@@ -243,7 +243,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             // cancelled panics here (its frame must not be looked at further).
             let h = self.gen_handle(callee)?;
             self.panic_if_cancelled(h, e.span)?;
-            let done = self.done(h, "task.done");
+            // Finished, or ended by a panic in synchronous code.
+            let done = self.ended(h)?;
             let wait = self.cx.append_basic_block(f, "await.wait");
             self.b.build_conditional_branch(done, resume, wait)?;
             self.b.position_at_end(wait);
@@ -442,6 +443,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_return(None)?;
 
         let i32t = self.cx.i32_type();
+        if !self.layout.ptr32 {
+            self.resume_guarded()?;
+        }
         let done = self.module.add_function(
             "weft_coro_done",
             i32t.fn_type(&[self.raw.into()], false),
@@ -457,6 +461,54 @@ impl<'ctx> Codegen<'ctx, '_> {
         let d = self.done(h, "done");
         let wide = self.b.build_int_z_extend(d, i32t, "done")?;
         self.b.build_return(Some(&wide))?;
+        Ok(())
+    }
+
+    /// `weft_resume_guarded(h, env)` (native): `_setjmp(env)`, then resume
+    /// `h`; returns 1 when a panic in synchronous code jumped back.
+    fn resume_guarded(&mut self) -> Result<()> {
+        let i32t = self.cx.i32_type();
+        let setjmp = self.module.add_function(
+            "_setjmp",
+            i32t.fn_type(&[self.raw.into()], false),
+            Some(Linkage::External),
+        );
+        self.add_attr(setjmp, "returns_twice");
+        let f = self.module.add_function(
+            "weft_resume_guarded",
+            i32t.fn_type(&[self.raw.into(), self.raw.into()], false),
+            None,
+        );
+        self.add_attr(f, "nounwind");
+        let bb = self.cx.append_basic_block(f, "entry");
+        self.b.position_at_end(bb);
+        let h = f
+            .get_nth_param(0)
+            .expect("two parameters")
+            .into_pointer_value();
+        let env = f
+            .get_nth_param(1)
+            .expect("two parameters")
+            .into_pointer_value();
+        let r = self
+            .b
+            .build_call(setjmp, &[env.into()], "jumped")?
+            .try_as_basic_value()
+            .basic()
+            .expect("an i32")
+            .into_int_value();
+        let first =
+            self.b
+                .build_int_compare(inkwell::IntPredicate::EQ, r, i32t.const_zero(), "first")?;
+        let go = self.cx.append_basic_block(f, "resume");
+        let caught = self.cx.append_basic_block(f, "panicked");
+        self.b.build_conditional_branch(first, go, caught)?;
+        self.b.position_at_end(go);
+        let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
+        self.raw_call(resume_fn, &[h.as_value_ref()], "");
+        self.b.build_return(Some(&i32t.const_zero()))?;
+        self.b.position_at_end(caught);
+        self.b.build_return(Some(&i32t.const_int(1, false)))?;
         Ok(())
     }
 

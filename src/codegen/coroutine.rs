@@ -182,6 +182,14 @@ impl<'ctx> Codegen<'ctx, '_> {
         // SAFETY: `llvm.coro.suspend` returns an i8.
         let r = unsafe { IntValue::new(r) };
         let destroy = self.destroy_edge(state.cleanup)?;
+        if state.is_async && !is_final {
+            // Resumed: this coroutine runs now (see the runtime's `weft_running`).
+            let here = self.b.get_insert_block().expect("positioned");
+            self.b.position_at_end(resume);
+            let running = self.running_global();
+            self.b.build_store(running, state.handle)?;
+            self.b.position_at_end(here);
+        }
         let i8t = self.cx.i8_type();
         self.b.build_switch(
             r,
@@ -192,6 +200,16 @@ impl<'ctx> Codegen<'ctx, '_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// `weft_running`, the runtime's record of the async coroutine running.
+    fn running_global(&mut self) -> PointerValue<'ctx> {
+        if let Some(g) = self.module.get_global("weft_running") {
+            return g.as_pointer_value();
+        }
+        let g = self.module.add_global(self.raw, None, "weft_running");
+        g.set_linkage(inkwell::module::Linkage::External);
+        g.as_pointer_value()
     }
 
     /// The body of a `gen fn` or an `async fn`.
