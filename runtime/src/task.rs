@@ -187,3 +187,69 @@ pub unsafe fn describe_wait(task: *mut u8) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::weft_coro_alloc;
+    use crate::gc;
+    use crate::object::{FRAME_PREFIX, HEADER_BYTES, POISON_DESC};
+    use crate::tests::{heap_lock, node};
+    use core::ptr::null_mut;
+
+    fn alive(obj: Ref) -> bool {
+        // SAFETY: tests pass heap objects.
+        unsafe { !gc::is_free(obj) && (*obj).desc != POISON_DESC }
+    }
+
+    /// A suspended coroutine laid out like compiled code's: the promise's
+    /// three slots form its root area (count 3 at offset `PROMISE_SLOTS`),
+    /// and one more root slot holds `held`.
+    unsafe fn coroutine(held: Ref) -> *mut u8 {
+        let h = weft_coro_alloc(128);
+        let p = promise(h);
+        *(p as *mut u32) = 4;
+        *(p.add(4) as *mut u32) = PROMISE_SLOTS as u32;
+        *slot(h, 3) = held as usize;
+        h
+    }
+
+    fn object_of(h: *mut u8) -> Ref {
+        h.wrapping_sub(HEADER_BYTES + FRAME_PREFIX) as Ref
+    }
+
+    #[test]
+    fn a_cancelled_task_and_the_call_it_awaits_become_garbage() {
+        let _heap = heap_lock();
+        sched::reset();
+        // SAFETY: frames from the real allocator; the destroy function is
+        // the unit tests' stand-in, which runs no code.
+        unsafe {
+            let (parent_data, child_data) = (
+                node(null_mut(), 1, null_mut()),
+                node(null_mut(), 2, null_mut()),
+            );
+            let child = coroutine(child_data);
+            let parent = coroutine(parent_data);
+            // The parent awaits the child (and holds it); the child sleeps.
+            *slot(parent, SLOT_CHILD) = child as usize | CHILD_CALL;
+            *slot(parent, 3 - 1) = child as usize;
+            *slot(child, SLOT_CONTINUATION) = parent as usize;
+            sched::sleep(1_000_000, child);
+            // Whoever holds the task keeps its parent frame; the timer keeps the child.
+            let task = crate::roots::with_roots([object_of(parent)], |_| {
+                gc::collect_and_sweep();
+                assert!(alive(parent_data) && alive(child_data) && alive(object_of(child)));
+                cancel(parent, null_mut(), b"test");
+                assert_eq!(*state(parent) & STATE_CANCELLED, STATE_CANCELLED);
+                assert_eq!(*state(child) & STATE_CANCELLED, STATE_CANCELLED);
+                assert_eq!(sched::next_deadline(), None, "the child's timer is gone");
+                gc::collect_and_sweep();
+                object_of(parent)
+            });
+            // Still held, the cancelled frame holds nothing any more.
+            assert!(alive(task));
+            assert!(!alive(parent_data) && !alive(child_data) && !alive(object_of(child)));
+        }
+    }
+}
