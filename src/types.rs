@@ -738,11 +738,12 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
-        if f.kind == FnKind::Async && owner.is_some() {
-            self.error(unsupported("an `async` method", f.name.span));
-        }
+        let mut saved_args = None;
         if let (Some(t), Some(_)) = (f.type_params.first(), owner) {
             self.error(unsupported("a generic method", t.span));
+            // Its type parameters stand for errors, reported once, here.
+            let errors = f.type_params.iter().map(|t| (t.name.clone(), Type::Error));
+            saved_args = Some(std::mem::replace(&mut self.type_args, errors.collect()));
         }
         let mut param_types = Vec::new();
         for (i, p) in f.params.iter().enumerate() {
@@ -803,6 +804,10 @@ impl<'a> Checker<'a, '_> {
             yields,
             is_async: f.kind == FnKind::Async,
         });
+        if let Some(saved) = saved_args {
+            let errors = std::mem::replace(&mut self.type_args, saved);
+            self.instance_args.insert(id, errors);
+        }
         id
     }
 
@@ -2346,7 +2351,7 @@ impl<'a> Checker<'a, '_> {
 
     /// Whether `e` is a call of an `async fn` (checked already).
     fn is_async_call(&self, e: &Expr) -> bool {
-        matches!(self.out.calls.get(&e.id), Some(Callee::Fn(f)) if self.out.fns[*f as usize].is_async)
+        matches!(self.out.calls.get(&e.id), Some(Callee::Fn(f) | Callee::Method(f)) if self.out.fns[*f as usize].is_async)
     }
 
     fn in_async(&self) -> bool {
@@ -2868,7 +2873,14 @@ impl<'a> Checker<'a, '_> {
                         return Some(Type::Error);
                     }
                     let params = fi.param_types[1..].to_vec();
-                    let (ret, decl) = (fi.ret.clone(), fi.span);
+                    let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
+                    if is_async && !std::mem::take(&mut self.async_call_ok) {
+                        self.error(
+                            Diagnostic::error("async-call-without-await", format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
+                                .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
+                        );
+                    }
+                    self.async_call_ok = false;
                     self.out.calls.insert(e.id, Callee::Method(f));
                     self.check_args(e, name, &params, args, Some(decl));
                     return Some(ret);
