@@ -62,6 +62,7 @@ pub enum RuntimeFn {
     #[allow(dead_code)]
     TaskReady,
     TaskCancel,
+    GenFinalizable,
     TaskPanic,
     TaskPanicString,
     TaskPanicIndex,
@@ -157,6 +158,7 @@ impl RuntimeFn {
         RuntimeFn::StringsParseFloat,
         RuntimeFn::TaskReady,
         RuntimeFn::TaskCancel,
+        RuntimeFn::GenFinalizable,
         RuntimeFn::TaskPanic,
         RuntimeFn::TaskPanicString,
         RuntimeFn::TaskPanicIndex,
@@ -232,6 +234,7 @@ impl RuntimeFn {
                 false,
                 false,
             ),
+            RuntimeFn::GenFinalizable => ("weft_gen_finalizable", &[Ptr], Void, false, true),
             RuntimeFn::TaskPanic => (
                 "weft_task_panic",
                 &[Ptr, Ptr, I64, Ptr, I64],

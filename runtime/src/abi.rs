@@ -248,6 +248,12 @@ pub unsafe extern "C" fn wasm_unwound() {
     sched::unwound()
 }
 
+/// A generator with pending cleanups was created: when the collector finds it unreachable and unfinished, it is destroyed, running its `defer`s (never allocates).
+#[no_mangle]
+pub unsafe extern "C" fn weft_gen_finalizable(handle: *mut u8) {
+    crate::finalize::register(handle)
+}
+
 /// `t.cancel()` from the coroutine `me` (null outside one): destroys the task's suspended coroutines innermost first, running their `defer`s, and wakes its awaiter; panics at `loc` if the task is `me`'s own.
 #[no_mangle]
 pub unsafe extern "C" fn weft_task_cancel(

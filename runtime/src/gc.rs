@@ -432,6 +432,12 @@ impl Heap {
             && (self.stress || self.allocated - self.allocated_at_last_collection >= self.threshold)
         {
             self.collect();
+            if crate::finalize::has_pending() {
+                // Finalizers run compiled code, which allocates through the
+                // global heap: this allocation starts over after them.
+                crate::finalize::run_pending();
+                return alloc(desc, payload_bytes);
+            }
         }
         if payload_bytes > MAX_SMALL_BYTES - HEADER_BYTES {
             return self.alloc_large(desc, payload_bytes);
@@ -688,6 +694,18 @@ impl Heap {
             }
         });
         self.drain_mark_stack();
+        // Unfinished generators nobody can reach any more are kept for
+        // their `defer`s (see `finalize`).
+        let frame_of = |h: usize| h - HEADER_BYTES - FRAME_PREFIX;
+        let mut resurrected = Vec::new();
+        crate::finalize::after_mark(
+            |h| (*(frame_of(h) as Ref)).bits & MARK != 0,
+            |h| resurrected.push(frame_of(h)),
+        );
+        if !resurrected.is_empty() {
+            self.mark_stack.extend(resurrected);
+            self.drain_mark_stack();
+        }
         self.sweep_large();
 
         for class in &mut self.pages {

@@ -21,6 +21,7 @@
 pub mod abi;
 mod array;
 mod chan;
+mod finalize;
 mod gc;
 mod map;
 mod object;

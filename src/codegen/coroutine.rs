@@ -282,6 +282,10 @@ impl<'ctx> Codegen<'ctx, '_> {
             .build_struct_gep(promise_type, promise, PROMISE_REF, "promise.slots")?;
         self.b
             .build_store(slots, self.gc.array_type(PROMISE_SLOTS).const_zero())?;
+        if !is_async && self.has_cleanups_in(body) {
+            // Dropped unfinished, it still runs its `defer`s (runtime `finalize`).
+            self.call_rt(RuntimeFn::GenFinalizable, &[hdl.into()], "")?;
+        }
 
         let cleanup = self.cx.append_basic_block(f, "coro.cleanup");
         let suspend = self.cx.append_basic_block(f, "coro.suspend");

@@ -12,7 +12,7 @@
 //! exit time (like Swift's `defer`, not Go's, which evaluates arguments early).
 
 use super::{Codegen, Result};
-use crate::ast::Expr;
+use crate::ast::{Block, Expr, ExprKind, Stmt};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::PointerValue;
 
@@ -106,5 +106,42 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b.position_at_end(bb);
         }
         Ok(bb)
+    }
+}
+
+impl Codegen<'_, '_> {
+    /// Whether a suspended coroutine with this body can have cleanups pending
+    /// (a `defer`, or a `for` loop over a generator, which drops it): such a
+    /// generator asks the runtime to run them if it is dropped unfinished.
+    pub(super) fn has_cleanups_in(&self, block: &Block) -> bool {
+        block.stmts.iter().any(|s| self.stmt_has_cleanups(s))
+    }
+
+    fn stmt_has_cleanups(&self, stmt: &Stmt) -> bool {
+        match stmt {
+            Stmt::Defer(..) => true,
+            Stmt::For { span, body, .. } => {
+                self.typed.for_gens.contains_key(span) || self.has_cleanups_in(body)
+            }
+            Stmt::While { body, .. } | Stmt::WhileLet { body, .. } | Stmt::Loop { body, .. } => {
+                self.has_cleanups_in(body)
+            }
+            Stmt::Let { value, .. } | Stmt::Expr(value) => self.expr_has_cleanups(value),
+            _ => false,
+        }
+    }
+
+    /// Blocks nested in expressions (closures are functions of their own).
+    fn expr_has_cleanups(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::If { then, els, .. } | ExprKind::IfLet { then, els, .. } => {
+                self.has_cleanups_in(then)
+                    || els.as_ref().is_some_and(|e| self.expr_has_cleanups(e))
+            }
+            ExprKind::Block(b) => self.has_cleanups_in(b),
+            ExprKind::Match(_, arms) => arms.iter().any(|a| self.expr_has_cleanups(&a.body)),
+            ExprKind::Select(arms) => arms.iter().any(|a| self.has_cleanups_in(&a.body)),
+            _ => false,
+        }
     }
 }
