@@ -121,6 +121,19 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b.position_at_end(end);
             return Ok(None);
         }
+        let st = self.recv_status(ch, out, slow, end)?;
+        Ok(Some(self.received(st, out, &elem)?))
+    }
+
+    /// The receive half of `chan_await`: the status (`DONE` with the value's
+    /// bits in `out`, or closed), trying first and waiting only if needed.
+    fn recv_status(
+        &mut self,
+        ch: PointerValue<'ctx>,
+        out: PointerValue<'ctx>,
+        slow: inkwell::basic_block::BasicBlock<'ctx>,
+        end: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> Result<IntValue<'ctx>> {
         let st = self.rt_int(RuntimeFn::ChanTryRecv, &[ch.into(), out.into()], "recv")?;
         let fast = self.b.get_insert_block().expect("positioned");
         let would_block = self.is(st, 2, "would.block")?;
@@ -149,8 +162,49 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.position_at_end(end);
         let phi = self.b.build_phi(self.cx.i32_type(), "recv.status")?;
         phi.add_incoming(&[(&st, fast), (&st2, slow_end)]);
-        let st = phi.as_basic_value().into_int_value();
-        Ok(Some(self.received(st, out, &elem)?))
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    /// `await ch.recv()` as its parts, without boxing the `T?`: for `x!`,
+    /// `if let` and `while let` on a receive (the common forms, and every
+    /// `int?` box saved is an allocation saved).
+    pub(super) fn recv_parts(
+        &mut self,
+        e: &Expr,
+    ) -> Result<Option<(IntValue<'ctx>, PointerValue<'ctx>, Type)>> {
+        let ExprKind::Await(call) = &e.kind else {
+            return Ok(None);
+        };
+        let is_recv = matches!(
+            self.typed.calls.get(&call.id),
+            Some(crate::types::Callee::ChanRecv)
+        );
+        if !is_recv || self.coro.is_none() {
+            return Ok(None);
+        }
+        let Some((ch, elem)) = self.chan_of(call)? else {
+            return Ok(None);
+        };
+        let f = self.func();
+        let out = self.entry_alloca(self.cx.i64_type().into(), "chan.out")?;
+        let slow = self.cx.append_basic_block(f, "chan.wait");
+        let end = self.cx.append_basic_block(f, "chan.end");
+        let st = self.recv_status(ch, out, slow, end)?;
+        let got = self.is(st, DONE, "got")?;
+        Ok(Some((got, out, elem)))
+    }
+
+    /// The value a receive put in `out` (only where it got one).
+    pub(super) fn received_value(
+        &mut self,
+        out: PointerValue<'ctx>,
+        elem: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let bits = self
+            .b
+            .build_load(self.cx.i64_type(), out, "bits")?
+            .into_int_value();
+        self.bits_value(bits, elem)
     }
 
     /// `T?` from a receive's status and bits: nil once the channel is closed.

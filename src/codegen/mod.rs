@@ -478,7 +478,15 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.b.build_unconditional_branch(head)?;
                 self.b.position_at_end(head);
                 let opt_ty = self.typed.ty(value).clone();
-                if let Some(v) = self.expr(value)? {
+                if let Some((got, out, elem)) = self.recv_parts(value)? {
+                    // `while let v = await ch.recv()`: no `T?` box.
+                    self.b.build_conditional_branch(got, body_bb, exit)?;
+                    self.b.position_at_end(body_bb);
+                    let inner = self.received_value(out, &elem)?;
+                    let local = self.typed.decls[&name.span];
+                    self.declare_local(local, Some(inner), &name.name)?;
+                    self.loop_body(body, head, exit)?;
+                } else if let Some(v) = self.expr(value)? {
                     let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                     self.b.build_conditional_branch(is_nil, exit, body_bb)?;
                     self.b.position_at_end(body_bb);
@@ -875,6 +883,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
             }
             ExprKind::Unwrap(inner) => {
+                if let Some((got, out, elem)) = self.recv_parts(inner)? {
+                    let f = self.func();
+                    let nil = self.cx.append_basic_block(f, "unwrap.nil");
+                    let ok = self.cx.append_basic_block(f, "unwrap.ok");
+                    self.b.build_conditional_branch(got, ok, nil)?;
+                    self.b.position_at_end(nil);
+                    self.panic("unwrapped a nil value", e.span)?;
+                    self.b.position_at_end(ok);
+                    return Ok(Some(self.received_value(out, &elem)?));
+                }
                 let opt_ty = self.typed.ty(inner).clone();
                 let Some(v) = self.expr(inner)? else {
                     return Ok(None);
@@ -922,6 +940,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let else_bb = self.cx.append_basic_block(f, "if.else");
         let end_bb = self.cx.append_basic_block(f, "if.end");
         let mut bound = None;
+        let mut received = None;
         if let Some(cond) = cond {
             let Some(c) = self.expr(cond)? else {
                 return Ok(None);
@@ -929,15 +948,26 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             self.b
                 .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
         } else if let Some((name, value)) = let_binding {
-            let opt_ty = self.typed.ty(value).clone();
-            let Some(v) = self.expr(value)? else {
-                return Ok(None);
-            };
-            let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
-            self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
-            bound = Some((name, v.into_pointer_value(), opt_ty));
+            if let Some((got, out, elem)) = self.recv_parts(value)? {
+                // `if let v = await ch.recv()`: no `T?` box.
+                self.b.build_conditional_branch(got, then_bb, else_bb)?;
+                received = Some((name, out, elem));
+            } else {
+                let opt_ty = self.typed.ty(value).clone();
+                let Some(v) = self.expr(value)? else {
+                    return Ok(None);
+                };
+                let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
+                self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
+                bound = Some((name, v.into_pointer_value(), opt_ty));
+            }
         }
         self.b.position_at_end(then_bb);
+        if let Some((name, out, elem)) = received {
+            let inner = self.received_value(out, &elem)?;
+            let local = self.typed.decls[&name.span];
+            self.declare_local(local, Some(inner), &name.name)?;
+        }
         if let Some((name, v, opt_ty)) = bound {
             let inner = self.unwrap_unchecked(v, &opt_ty)?;
             let local = self.typed.decls[&name.span];
