@@ -2011,7 +2011,19 @@ unsafe fn verify_function(f: LLVMValueRef, config: GcConfig, problems: &mut Vec<
         ));
     }
     for area in &frames {
-        if let Some(at) = area.promise_at.filter(|&at| at != env.promise_offset) {
+        // Another promise further into a frame whose own promise is where
+        // the runtime expects it: a callee's frame elided into this one
+        // (CoroAnnotationElide), scanned through the caller's child slot.
+        let elided_child = |at: i64| {
+            at > env.promise_offset
+                && frames
+                    .iter()
+                    .any(|a| a.base == area.base && a.promise_at == Some(env.promise_offset))
+        };
+        if let Some(at) = area
+            .promise_at
+            .filter(|&at| at != env.promise_offset && !elided_child(at))
+        {
             problems.push(format!(
                 "function `{fname}`: the promise of the coroutine frame `{}` is at byte {at}, the runtime expects it at byte {}",
                 value_name(area.base),
@@ -2139,10 +2151,20 @@ unsafe fn store_target(
     // GC reference too, so this looks through everything derived from one).
     let is_frame = |p: LLVMValueRef| frames.iter().any(|a| a.base == p);
     for (base, offset) in pointer_bases(env.data_layout, ptr, is_frame) {
-        if let Some(&area) = frames.iter().find(|a| a.base == base) {
-            match offset {
-                Some(o) if area.start <= o && o + size <= area.end => {}
-                _ => return Err(BadStore::Frame { area, offset }),
+        // A frame may hold several root areas: its own, and those of the
+        // callees' frames elided into it.
+        let mut areas = frames.iter().filter(|a| a.base == base).peekable();
+        let Some(&first) = areas.peek().copied() else {
+            continue;
+        };
+        let inside = |o: i64| areas.clone().any(|a| a.start <= o && o + size <= a.end);
+        match offset {
+            Some(o) if inside(o) => {}
+            _ => {
+                return Err(BadStore::Frame {
+                    area: first,
+                    offset,
+                })
             }
         }
     }

@@ -37,9 +37,10 @@
 //! "reference to a freed object" error rather than as silent corruption.
 
 use crate::object::{
-    desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, DESC_INTERIOR, FLAG_MASK,
-    FRAME_PREFIX, FREE, HEADER_BYTES, KIND_FIXED, KIND_FRAME, KIND_POINTER_SLOTS, MARK,
-    POISON_BYTE, POISON_DESC, PROMISE_OFFSET, STATIC,
+    desc_of, object_bytes, payload, read_u64, Header, Ref, TypeDesc, CHILD_CALL, CHILD_TAG_MASK,
+    DESC_INTERIOR, FLAG_MASK, FRAME_PREFIX, FREE, HEADER_BYTES, KIND_FIXED, KIND_FRAME,
+    KIND_POINTER_SLOTS, MARK, POISON_BYTE, POISON_DESC, PROMISE_OFFSET, PROMISE_SLOTS, SLOT_CHILD,
+    STATIC,
 };
 use crate::{platform, process, roots};
 use core::cell::UnsafeCell;
@@ -827,7 +828,7 @@ impl Heap {
                 }
             }
             KIND_POINTER_SLOTS => self.scan_slots(obj, 0),
-            KIND_FRAME => self.scan_frame(payload(obj, FRAME_PREFIX)),
+            KIND_FRAME => self.scan_frame(payload(obj, FRAME_PREFIX), obj as usize + bytes),
             _ => {}
         }
     }
@@ -835,15 +836,29 @@ impl Heap {
     /// Pushes what a coroutine frame's root area holds. Its slots are filled
     /// by the gc-frame-spill pass like shadow-stack slots, so they are
     /// resolved like roots (null, static, interior pointers are all fine).
-    unsafe fn scan_frame(&mut self, frame: *mut u8) {
-        let promise = frame.add(PROMISE_OFFSET);
-        let count = ptr::read(promise as *const u32) as usize;
-        let offset = ptr::read(promise.add(4) as *const u32) as usize;
-        let slots = promise.add(offset) as *const usize;
-        for i in 0..count {
-            let slot = ptr::read_unaligned(slots.add(i));
-            if let Some(child) = self.resolve_root(slot) {
-                self.mark_stack.push(child as usize);
+    ///
+    /// An awaited call's frame can live inside its caller's (elided, see
+    /// `codegen/coroutine.rs`): the caller's child slot then points into
+    /// this same object, `[frame, end)`, and the child's root area is
+    /// scanned too, and so on down the chain of elided calls.
+    unsafe fn scan_frame(&mut self, frame: *mut u8, end: usize) {
+        let mut next = Some(frame);
+        while let Some(frame) = next.take() {
+            let promise = frame.add(PROMISE_OFFSET);
+            let count = ptr::read(promise as *const u32) as usize;
+            let offset = ptr::read(promise.add(4) as *const u32) as usize;
+            let slots = promise.add(offset) as *const usize;
+            for i in 0..count {
+                let slot = ptr::read_unaligned(slots.add(i));
+                if let Some(child) = self.resolve_root(slot) {
+                    self.mark_stack.push(child as usize);
+                }
+            }
+            if count > SLOT_CHILD && offset == PROMISE_SLOTS {
+                let child = ptr::read_unaligned(slots.add(SLOT_CHILD));
+                if child & CHILD_TAG_MASK == CHILD_CALL && child > frame as usize && child < end {
+                    next = Some(child as *mut u8);
+                }
             }
         }
     }

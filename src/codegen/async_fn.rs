@@ -233,6 +233,25 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(None);
         };
         let callee = callee.into_pointer_value();
+        if kind == Some(AwaitKind::Call) {
+            // Awaited at once and never seen again after it finishes: its
+            // frame may live in this coroutine's (CoroAnnotationElide).
+            let call = callee.as_value_ref();
+            // SAFETY: a plain query of the value's kind.
+            if !unsafe { llvm_sys::core::LLVMIsACallInst(call) }.is_null() {
+                let kind =
+                    inkwell::attributes::Attribute::get_named_enum_kind_id("coro_elide_safe");
+                let attr = self.cx.create_enum_attribute(kind, 0);
+                // SAFETY: `call` is the call instruction of the async function.
+                unsafe {
+                    llvm_sys::core::LLVMAddCallSiteAttribute(
+                        call,
+                        llvm_sys::LLVMAttributeFunctionIndex,
+                        attr.as_mut_ptr(),
+                    )
+                };
+            }
+        }
         let f = self.func();
         let resume = self.cx.append_basic_block(f, "await.resume");
         if kind == Some(AwaitKind::Call) {
@@ -271,7 +290,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.panic_if_cancelled(h, e.span)?;
         }
         // A callee that panicked: its panic becomes this coroutine's.
-        let h = self.gen_handle(callee)?;
+        let h = self.frame_handle(callee)?;
         let panicked = self.state_has(h, STATE_PANICKED)?;
         let raise = self.cx.append_basic_block(f, "await.reraise");
         let fine = self.cx.append_basic_block(f, "await.ok");
@@ -298,7 +317,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         if self.basic_type(&result_ty).is_none() {
             return Ok(None);
         }
-        Ok(Some(self.yielded(callee, &result_ty)?))
+        let h = self.frame_handle(callee)?;
+        Ok(Some(self.result_of(h, &result_ty)?))
     }
 
     /// `spawn f(x)`: the new coroutine goes to the ready queue; its frame is the task.

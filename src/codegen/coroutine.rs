@@ -33,6 +33,9 @@ use llvm_sys::prelude::LLVMValueRef;
 
 /// Bytes from a FRAME object's header to its coroutine frame (header, size word).
 const FRAME_OFFSET: u64 = 24;
+/// The low bit of the reference to an async call's frame elided into its
+/// awaiting caller's frame: the tagged handle itself (frames are 8-aligned).
+const ELIDED_TAG: u64 = 1;
 /// Promise fields: the bits of a yielded scalar, the task state word (see
 /// `runtime/src/object.rs`: cancelled, panicked) and the reference slots.
 const PROMISE_VALUE: u32 = 2;
@@ -131,6 +134,42 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
     }
 
+    /// The handle of an awaited call's coroutine, whose reference may be an
+    /// elided frame's tagged handle rather than a FRAME object.
+    pub(super) fn frame_handle(&mut self, r: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let raw = if self.layout.gc_address_space == 0 {
+            r
+        } else {
+            self.b.build_address_space_cast(r, self.raw, "call.raw")?
+        };
+        let i64t = self.cx.i64_type();
+        let bits = self.b.build_ptr_to_int(raw, i64t, "call.bits")?;
+        let tag = self
+            .b
+            .build_and(bits, i64t.const_int(ELIDED_TAG, false), "call.tag")?;
+        let elided = self.b.build_int_compare(
+            inkwell::IntPredicate::NE,
+            tag,
+            i64t.const_zero(),
+            "call.elided",
+        )?;
+        let off = self.b.build_select(
+            elided,
+            i64t.const_int((-(ELIDED_TAG as i64)) as u64, true),
+            i64t.const_int(FRAME_OFFSET, false),
+            "call.offset",
+        )?;
+        // SAFETY (LLVM): either way the result is the frame's start.
+        unsafe {
+            self.b.build_gep(
+                self.cx.i8_type(),
+                raw,
+                &[off.into_int_value()],
+                "call.handle",
+            )
+        }
+    }
+
     /// A suspend point: `final` for the last one. Continues in `resume` when
     /// the coroutine is resumed.
     fn suspend(
@@ -161,7 +200,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let save = self.raw_call(save_fn, &[state.handle.as_value_ref()], "save");
                 let target = match target {
                     Target::Handle(h) => h,
-                    Target::Frame(r) => self.gen_handle(r)?,
+                    Target::Frame(r) => self.frame_handle(r)?,
                 };
                 let await_fn = self.intrinsic("llvm.coro.await.suspend.handle", &[]);
                 let wrapper = wrapper.as_global_value().as_pointer_value();
@@ -191,7 +230,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b.position_at_end(here);
         }
         let i8t = self.cx.i8_type();
-        self.b.build_switch(
+        let switch = self.b.build_switch(
             r,
             state.suspend,
             &[
@@ -199,6 +238,23 @@ impl<'ctx> Codegen<'ctx, '_> {
                 (i8t.const_int(1, false), destroy),
             ],
         )?;
+        if !is_final {
+            // A suspended coroutine is almost always resumed, rarely
+            // destroyed: what follows a suspend is as hot as what precedes
+            // it. CoroAnnotationElide elides awaited calls only in blocks
+            // that are frequent enough.
+            let i32t = self.cx.i32_type();
+            let weights = self.cx.metadata_node(&[
+                self.cx.metadata_string("branch_weights").into(),
+                i32t.const_int(1, false).into(),
+                i32t.const_int(2000, false).into(),
+                i32t.const_int(1, false).into(),
+            ]);
+            let prof = self.cx.get_kind_id("prof");
+            switch
+                .set_metadata(weights, prof)
+                .expect("metadata on an instruction");
+        }
         Ok(())
     }
 
@@ -236,16 +292,46 @@ impl<'ctx> Codegen<'ctx, '_> {
             ],
             "coro.id",
         );
-        // Every frame is a heap object: no `llvm.coro.alloc`, so CoroElide
-        // never moves a frame into its caller's, where the GC would not see
-        // its root area (elision needs tagged frame references first).
+        // A generator's frame is always a heap object: no `llvm.coro.alloc`,
+        // so CoroElide never moves it into a caller's frame. An async
+        // function's may be elided into its awaiting caller's frame (calls
+        // marked `coro_elide_safe`, see `await_expr`): its `.noalloc` ramp,
+        // where `llvm.coro.alloc` is false, gets the memory from the caller.
         let coro_size = self.intrinsic("llvm.coro.size", &[self.cx.i64_type().into()]);
-        // SAFETY: `llvm.coro.size.i64` returns an i64.
-        let size = unsafe { IntValue::new(self.raw_call(coro_size, &[], "coro.size")) };
-        let mem = self
-            .call_rt(RuntimeFn::CoroAlloc, &[size.into()], "coro.mem")?
-            .expect("a frame")
-            .into_pointer_value();
+        let need_alloc = if is_async {
+            let coro_alloc = self.intrinsic("llvm.coro.alloc", &[]);
+            // SAFETY: `llvm.coro.alloc` returns an i1.
+            Some(unsafe { IntValue::new(self.raw_call(coro_alloc, &[token], "coro.need.alloc")) })
+        } else {
+            None
+        };
+        let mem = match need_alloc {
+            None => {
+                // SAFETY: `llvm.coro.size.i64` returns an i64.
+                let size = unsafe { IntValue::new(self.raw_call(coro_size, &[], "coro.size")) };
+                self.call_rt(RuntimeFn::CoroAlloc, &[size.into()], "coro.mem")?
+                    .expect("a frame")
+                    .into_pointer_value()
+            }
+            Some(need) => {
+                let entry_end = self.b.get_insert_block().expect("positioned");
+                let alloc_bb = self.cx.append_basic_block(f, "coro.alloc");
+                let begin_bb = self.cx.append_basic_block(f, "coro.begin");
+                self.b.build_conditional_branch(need, alloc_bb, begin_bb)?;
+                self.b.position_at_end(alloc_bb);
+                // SAFETY: `llvm.coro.size.i64` returns an i64.
+                let size = unsafe { IntValue::new(self.raw_call(coro_size, &[], "coro.size")) };
+                let heap = self
+                    .call_rt(RuntimeFn::CoroAlloc, &[size.into()], "coro.mem")?
+                    .expect("a frame")
+                    .into_pointer_value();
+                self.b.build_unconditional_branch(begin_bb)?;
+                self.b.position_at_end(begin_bb);
+                let phi = self.b.build_phi(self.raw, "coro.mem")?;
+                phi.add_incoming(&[(&self.raw.const_null(), entry_end), (&heap, alloc_bb)]);
+                phi.as_basic_value().into_pointer_value()
+            }
+        };
         let coro_begin = self.intrinsic("llvm.coro.begin", &[]);
         // SAFETY: `llvm.coro.begin` returns a ptr.
         let hdl = unsafe {
@@ -264,6 +350,22 @@ impl<'ctx> Codegen<'ctx, '_> {
         let obj = unsafe {
             self.b
                 .build_gep(self.cx.i8_type(), hdl, &[back], "gen.obj")?
+        };
+        // An elided frame has no FRAME object: its reference is the handle
+        // tagged in bit 0 (see `frame_handle`).
+        let obj = match need_alloc {
+            None => obj,
+            Some(need) => {
+                let one = self.cx.i64_type().const_int(ELIDED_TAG, false);
+                // SAFETY (LLVM): only ever untagged again, never dereferenced.
+                let tagged = unsafe {
+                    self.b
+                        .build_gep(self.cx.i8_type(), hdl, &[one], "gen.elided")?
+                };
+                self.b
+                    .build_select(need, obj, tagged, "gen.ref")?
+                    .into_pointer_value()
+            }
         };
         let gen: BasicValueEnum = if self.layout.gc_address_space == 0 {
             obj.into()
@@ -304,17 +406,32 @@ impl<'ctx> Codegen<'ctx, '_> {
                 .expect("llvm.coro.begin is an instruction"),
         };
         // Parameters are stored after coro.begin, where the frame exists.
+        // A captured one needs a heap cell, and the ramp must not allocate:
+        // nothing roots the frame before the initial suspend returns it to
+        // the caller. Its cell is made after the first resume.
         let info = &self.typed.fns[id as usize];
+        let mut captured = Vec::new();
         for (i, &local) in info.params.iter().enumerate() {
             let name = self.typed.locals[local as usize].name.clone();
             let param = f
                 .get_nth_param(i as u32)
                 .expect("parameter count matches the signature");
             param.set_name(&name);
-            self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+            if self.typed.locals[local as usize].captured {
+                let tmp = self.entry_alloca(param.get_type(), &format!("{name}.arg"))?;
+                self.b.build_store(tmp, param)?;
+                captured.push((local, tmp, param.get_type(), name));
+            } else {
+                self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+            }
         }
         // Calling a generator runs none of its body.
         self.suspend(state, false, start)?;
+        self.b.position_at_end(start);
+        for (local, tmp, ty, name) in captured {
+            let v = self.b.build_load(ty, tmp, &name)?;
+            self.declare_local(local, Some(v), &format!("{name}.addr"))?;
+        }
 
         self.b.position_at_end(start);
         self.coro = Some(state);
@@ -478,6 +595,16 @@ impl<'ctx> Codegen<'ctx, '_> {
         ty: &Type,
     ) -> Result<BasicValueEnum<'ctx>> {
         let h = self.gen_handle(gen)?;
+        self.result_of(h, ty)
+    }
+
+    /// The value in the promise of the coroutine `h`: what it last yielded,
+    /// or its result.
+    pub(super) fn result_of(
+        &mut self,
+        h: PointerValue<'ctx>,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let promise_fn = self.intrinsic("llvm.coro.promise", &[]);
         let align = self.cx.i32_type().const_int(8, false);
         let from = self.cx.bool_type().const_zero();
