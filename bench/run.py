@@ -134,8 +134,11 @@ WORKLOADS = [
         ],
         "goal": ("within 1.1x of the plain C loop", 1.1),
         "note": "Weft's loop over the generator is inlined into a plain loop (no resume calls; the frame is "
-        "allocated once, on the heap), but LLVM's rotation of the yield loop computes one xorshift step twice per "
-        "iteration (off the critical path), which is where the gap to the C loop comes from.",
+        "allocated once, on the heap) that takes one xorshift step per value. It used to take two: CoroSplit "
+        "recomputed the step after each resume from the old `x` instead of keeping the new one, so gc-frame-spill "
+        "now freezes arithmetic that lives across a suspend (lit/coro/generator_keep.weft). With a trip count "
+        "known only at run time LLVM can still rotate the loop into two steps per value; C++20 coroutines get "
+        "the same code as Weft did.",
         "goal_peers": ["C plain loop (clang-22 -O2)"],
         "runs": 5,
         "instructions": False,

@@ -708,6 +708,68 @@ impl Body {
     }
 }
 
+/// Arithmetic that lives across a suspend is kept in the frame, not
+/// recomputed after it: each such value gets a `freeze` right after its
+/// definition, and every use goes through it. CoroSplit rematerializes
+/// binary operators, comparisons and selects from their operands instead of
+/// spilling them; a generator's `x = f(x); yield x` then spills the old `x`
+/// and applies `f` again after each resume, so once inlined into a `for`
+/// loop `f` runs twice per value. A `freeze` is not rematerialized; after
+/// CoroSplit, InstCombine drops the ones of values that cannot be poison.
+/// Returns whether it changed anything.
+unsafe fn freeze_across_suspends(function: LLVMValueRef) -> bool {
+    let mut body = Body::new(function);
+    // Liveness across suspends only (not across every safepoint).
+    for (b, points) in body.safepoints.iter_mut().enumerate() {
+        let insts = &body.insts[b];
+        points.retain(|&p| callee_name(insts[p]).as_deref() == Some("llvm.coro.suspend"));
+    }
+    let mut liveness = Liveness::new(&body);
+    let mut crossing = Vec::new();
+    for &inst in body.insts.iter().flatten() {
+        let rematerializable = matches!(
+            opcode(inst),
+            Some(
+                LLVMOpcode::LLVMAdd
+                    | LLVMOpcode::LLVMSub
+                    | LLVMOpcode::LLVMMul
+                    | LLVMOpcode::LLVMShl
+                    | LLVMOpcode::LLVMLShr
+                    | LLVMOpcode::LLVMAShr
+                    | LLVMOpcode::LLVMAnd
+                    | LLVMOpcode::LLVMOr
+                    | LLVMOpcode::LLVMXor
+                    | LLVMOpcode::LLVMFAdd
+                    | LLVMOpcode::LLVMFSub
+                    | LLVMOpcode::LLVMFMul
+                    | LLVMOpcode::LLVMSelect
+                    | LLVMOpcode::LLVMICmp
+                    | LLVMOpcode::LLVMFCmp
+            )
+        );
+        if !rematerializable {
+            continue;
+        }
+        let uses = use_sites(inst);
+        if !uses.is_empty() && liveness.live_across(def_of(&body, inst), &uses).is_some() {
+            crossing.push(inst);
+        }
+    }
+    if crossing.is_empty() {
+        return false;
+    }
+    let builder = Builder::new(LLVMGetTypeContext(LLVMTypeOf(function)));
+    for inst in crossing {
+        let next = LLVMGetNextInstruction(inst);
+        LLVMPositionBuilderBefore(builder.0, next);
+        let frozen = LLVMBuildFreeze(builder.0, inst, c"kept".as_ptr());
+        // Every use but the freeze's own goes through it.
+        LLVMReplaceAllUsesWith(inst, frozen);
+        LLVMSetOperand(frozen, 0, inst);
+    }
+    true
+}
+
 /// Where a value is defined: at function entry (an argument) or at an instruction.
 #[derive(Clone, Copy)]
 enum Def {
@@ -1195,7 +1257,9 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
     let fname = raw_name(function);
     let unsupported = |what: String| format!("function `{fname}`: unsupported: {what}");
     if let Some(id) = presplit_coro_id(function, &body).map_err(unsupported)? {
-        return spill_coroutine(&env, function, &body, id).map_err(unsupported);
+        let mut outcome = spill_coroutine(&env, function, &body, id).map_err(unsupported)?;
+        outcome.changed |= freeze_across_suspends(function);
+        return Ok(outcome);
     }
     let frames = frame_areas(&env, function, &body);
     let gc = gc_values(&env, function, &body, &not_gc(&frames, &[]));
