@@ -572,9 +572,6 @@ def rows_for(w, results, what):
             verdict = f"{goal_text}: {'met' if met else 'missed'}"
             if not met:
                 losses.append(f"- `{w['name']}` vs {name}: {ratio}x the time, goal {goal_text}.")
-        elif base and float(ratio) > 1.0 and "rss_goal_per_task" not in w and w["name"] != "compile":
-            # Slower than a peer that no goal names: said all the same.
-            losses.append(f"- `{w['name']}` vs {name}: {ratio}x the time (no goal against this peer).")
             if "size_goal" in w and r["size"] and sizes[base]:
                 # A goal on both time and .wasm size (whole files).
                 size_ratio = sizes[base][0] / r["size"][0]
@@ -588,6 +585,9 @@ def rows_for(w, results, what):
                         f"- `{w['name']}` vs {name}: {size_ratio:,.1f}x the .wasm size "
                         f"({sizes[base][0]:,} bytes against {r['size'][0]:,}), goal {goal_text}."
                     )
+        elif base and float(ratio) > 1.0 and "rss_goal_per_task" not in w and w["name"] != "compile":
+            # Slower than a peer that no goal names: said all the same.
+            losses.append(f"- `{w['name']}` vs {name}: {ratio}x the time (no goal against this peer).")
         if r["weft"] and "rss_goal_mib" in w and r["rss"] is not None:
             met = r["rss"] < w["rss_goal_mib"]
             verdict = f"peak RSS under {w['rss_goal_mib']} MiB: {'met' if met else 'missed'}"
