@@ -747,7 +747,13 @@ unsafe fn freeze_across_suspends(function: LLVMValueRef) -> bool {
                     | LLVMOpcode::LLVMFCmp
             )
         );
-        if !rematerializable {
+        // Scalars only: a reference live across a suspend is in the root
+        // area already, and must stay where the pass put it.
+        let scalar = matches!(
+            LLVMGetTypeKind(LLVMTypeOf(inst)),
+            LLVMTypeKind::LLVMIntegerTypeKind | LLVMTypeKind::LLVMDoubleTypeKind
+        );
+        if !rematerializable || !scalar {
             continue;
         }
         let uses = use_sites(inst);
