@@ -1790,20 +1790,8 @@ impl<'a> Checker<'a, '_> {
         let Generic { decl, .. } = self.generics[g as usize];
         let name = decl.name.name.clone();
         if decl.params.len() != args.len() {
-            self.error(
-                Diagnostic::error(
-                    "wrong-argument-count",
-                    format!(
-                        "`{name}` takes {} argument{} but {} {} given",
-                        decl.params.len(),
-                        plural(decl.params.len()),
-                        args.len(),
-                        if args.len() == 1 { "was" } else { "were" }
-                    ),
-                )
-                .with_label(e.span, "wrong number of arguments")
-                .with_label(decl.name.span, "defined here"),
-            );
+            let span = Some(decl.name.span);
+            self.wrong_argument_count(e.span, &name, decl.params.len(), args.len(), span);
             return Type::Error;
         }
         if types.iter().any(|t| t.contains_error()) {
@@ -2661,27 +2649,36 @@ impl<'a> Checker<'a, '_> {
             for a in args {
                 self.check_expr(a, ANY);
             }
-            let mut d = Diagnostic::error(
-                "wrong-argument-count",
-                format!(
-                    "`{name}` takes {} argument{} but {} {} given",
-                    params.len(),
-                    plural(params.len()),
-                    args.len(),
-                    if args.len() == 1 { "was" } else { "were" }
-                ),
-            )
-            .with_label(call.span, "wrong number of arguments");
-            if let Some(decl) = decl {
-                d = d.with_label(decl, "defined here");
-            }
-            self.error(d);
+            self.wrong_argument_count(call.span, name, params.len(), args.len(), decl);
             return;
         }
         for (p, a) in params.iter().zip(args) {
             let t = self.check_expr(a, Some(p));
             self.coerce(a, &t, p);
         }
+    }
+
+    fn wrong_argument_count(
+        &mut self,
+        call: Span,
+        name: &str,
+        expected: usize,
+        given: usize,
+        decl: Option<Span>,
+    ) {
+        let mut d = Diagnostic::error(
+            "wrong-argument-count",
+            format!(
+                "`{name}` takes {expected} argument{} but {given} {} given",
+                plural(expected),
+                if given == 1 { "was" } else { "were" }
+            ),
+        )
+        .with_label(call, "wrong number of arguments");
+        if let Some(decl) = decl {
+            d = d.with_label(decl, "defined here");
+        }
+        self.error(d);
     }
 
     fn check_call(&mut self, e: &'a Expr, callee: &'a Expr, args: &'a [Expr]) -> Type {

@@ -461,13 +461,9 @@ pub unsafe fn one_arm(cache: Ref, handle: *mut u8, what: Arm) -> Ref {
         && get_ref(cache, S_WAITERS).is_null()
         && !get_ref(cache, S_SPARE).is_null();
     if !reusable {
-        let (ch, sent) = match what {
-            Arm::Recv(ch) => (ch, null_mut()),
-            Arm::Send(ch, bits) => (ch, slot_to_ref(bits)),
-            Arm::After(_) => (null_mut(), null_mut()),
-        };
+        let fields = ArmFields::of(what);
         // The value sent may be a reference: kept alive until the waiter holds it.
-        let sel = with_roots([ch, sent], |_| select_new(1, handle));
+        let sel = with_roots([fields.ch, fields.sent_ref], |_| select_new(1, handle));
         add_arm(sel, 0, what);
         set_ref(sel, S_SPARE, get_ref(sel, S_WAITERS));
         return sel;
@@ -479,26 +475,54 @@ pub unsafe fn one_arm(cache: Ref, handle: *mut u8, what: Arm) -> Ref {
     write_u64(cache, S_STATUS, 0);
     write_u64(cache, S_RESULT_BITS, 0);
     write_u64(cache, S_FLAGS, 0);
-    let (op, ch, sent_ref, bits) = match what {
-        Arm::Recv(ch) => (OP_RECV, ch, null_mut(), 0),
-        Arm::Send(ch, bits) if !ch.is_null() && elem_is_ref(ch) => {
-            (OP_SEND, ch, slot_to_ref(bits), 0)
-        }
-        Arm::Send(ch, bits) => (OP_SEND, ch, null_mut(), bits),
-        Arm::After(ms) => (OP_AFTER, null_mut(), null_mut(), ms as u64),
-    };
-    set_ref(w, W_NEXT, null_mut());
-    set_ref(w, W_PREV, null_mut());
-    set_ref(w, W_CHAN, ch);
-    set_ref(w, W_SELECT, cache);
-    set_ref(w, W_SIBLING, null_mut());
-    set_ref(w, W_SEND_REF, sent_ref);
-    write_u64(w, W_ARM, 0);
-    write_u64(w, W_OP, op);
-    write_u64(w, W_BITS, bits);
-    write_u64(w, W_QUEUED, 0);
+    ArmFields::of(what).fill(w, cache, 0);
     set_ref(cache, S_WAITERS, w);
     cache
+}
+
+/// What a waiter records of its arm.
+struct ArmFields {
+    op: u64,
+    /// Null for an `after` arm.
+    ch: Ref,
+    /// The value sent, when the channel's elements are references.
+    sent_ref: Ref,
+    /// The value sent when scalar; an `after` arm's delay in ms.
+    bits: u64,
+}
+
+impl ArmFields {
+    unsafe fn of(what: Arm) -> ArmFields {
+        let (op, ch, sent_ref, bits) = match what {
+            Arm::Recv(ch) => (OP_RECV, ch, null_mut(), 0),
+            Arm::Send(ch, bits) if !ch.is_null() && elem_is_ref(ch) => {
+                (OP_SEND, ch, slot_to_ref(bits), 0)
+            }
+            Arm::Send(ch, bits) => (OP_SEND, ch, null_mut(), bits),
+            Arm::After(ms) => (OP_AFTER, null_mut(), null_mut(), ms as u64),
+        };
+        ArmFields {
+            op,
+            ch,
+            sent_ref,
+            bits,
+        }
+    }
+
+    /// Makes `w` the waiter of arm number `arm` of `sel`, in no queue and in
+    /// no select's list yet.
+    unsafe fn fill(&self, w: Ref, sel: Ref, arm: usize) {
+        set_ref(w, W_NEXT, null_mut());
+        set_ref(w, W_PREV, null_mut());
+        set_ref(w, W_CHAN, self.ch);
+        set_ref(w, W_SELECT, sel);
+        set_ref(w, W_SIBLING, null_mut());
+        set_ref(w, W_SEND_REF, self.sent_ref);
+        write_u64(w, W_ARM, arm as u64);
+        write_u64(w, W_OP, self.op);
+        write_u64(w, W_BITS, self.bits);
+        write_u64(w, W_QUEUED, 0);
+    }
 }
 
 /// What an arm does.
@@ -523,23 +547,11 @@ pub unsafe fn add_arm(sel: Ref, arm: usize, what: Arm) {
     if arm >= field(sel, S_ARMS) {
         process::fatal("a select arm number beyond its arm count");
     }
-    let (op, ch, sent_ref, bits) = match what {
-        Arm::Recv(ch) => (OP_RECV, ch, null_mut(), 0),
-        Arm::Send(ch, bits) if !ch.is_null() && elem_is_ref(ch) => {
-            (OP_SEND, ch, slot_to_ref(bits), 0)
-        }
-        Arm::Send(ch, bits) => (OP_SEND, ch, null_mut(), bits),
-        Arm::After(ms) => (OP_AFTER, null_mut(), null_mut(), ms as u64),
-    };
-    let w = with_roots([sel, ch, sent_ref], |_| {
+    let fields = ArmFields::of(what);
+    let w = with_roots([sel, fields.ch, fields.sent_ref], |_| {
         gc::alloc(WAITER_DESC.desc(), W_BYTES)
     });
-    set_ref(w, W_CHAN, ch);
-    set_ref(w, W_SELECT, sel);
-    set_ref(w, W_SEND_REF, sent_ref);
-    write_u64(w, W_ARM, arm as u64);
-    write_u64(w, W_OP, op);
-    write_u64(w, W_BITS, bits);
+    fields.fill(w, sel, arm);
     set_ref(w, W_SIBLING, get_ref(sel, S_WAITERS));
     set_ref(sel, S_WAITERS, w);
 }

@@ -12,14 +12,15 @@
 //! inside another. The next collection frees the frame. When a program ends
 //! without collecting, nothing runs (as with Go's finalizers).
 
-use crate::object::{PROMISE_OFFSET, PROMISE_STATE, STATE_CANCELLED};
+use crate::object::STATE_CANCELLED;
+use crate::task::{ended, state as coro_state};
 use core::cell::UnsafeCell;
 use std::collections::VecDeque;
 
 #[cfg(not(test))]
-use crate::abi::{weft_coro_destroy, weft_coro_done};
+use crate::abi::weft_coro_destroy;
 #[cfg(test)]
-use tests::{weft_coro_destroy, weft_coro_done};
+use tests::weft_coro_destroy;
 
 struct Finalizers {
     /// Handles of registered generators not known to have ended.
@@ -46,14 +47,6 @@ fn state() -> &'static mut Finalizers {
     unsafe { &mut *FINALIZERS.0.get() }
 }
 
-unsafe fn coro_state(h: usize) -> *mut u64 {
-    (h as *mut u8).add(PROMISE_OFFSET + PROMISE_STATE) as *mut u64
-}
-
-unsafe fn ended(h: usize) -> bool {
-    *coro_state(h) != 0 || weft_coro_done(h as *mut u8) != 0
-}
-
 /// Registers the generator whose coroutine is `h`.
 pub fn register(h: *mut u8) {
     state().registered.push(h as usize);
@@ -70,7 +63,7 @@ pub unsafe fn after_mark(reached: impl Fn(usize) -> bool, mut resurrect: impl Fn
     let s = state();
     let mut kept = Vec::with_capacity(s.registered.len());
     for &h in &s.registered {
-        if ended(h) {
+        if ended(h as *mut u8) {
             continue;
         }
         if reached(h) {
@@ -99,8 +92,8 @@ pub unsafe fn run_pending() {
     }
     state().running = true;
     while let Some(h) = state().pending.pop_front() {
-        if !ended(h) {
-            *coro_state(h) |= STATE_CANCELLED;
+        if !ended(h as *mut u8) {
+            *coro_state(h as *mut u8) |= STATE_CANCELLED;
             weft_coro_destroy(h as *mut u8);
         }
     }
@@ -119,7 +112,9 @@ pub mod tests {
     use super::*;
     use crate::abi::weft_coro_alloc;
     use crate::gc;
-    use crate::object::{Ref, FRAME_PREFIX, HEADER_BYTES, POISON_DESC, PROMISE_SLOTS};
+    use crate::object::{
+        Ref, FRAME_PREFIX, HEADER_BYTES, POISON_DESC, PROMISE_OFFSET, PROMISE_SLOTS,
+    };
     use crate::tests::{heap_lock, node};
     use core::ptr::null_mut;
     use std::cell::RefCell;
@@ -130,10 +125,6 @@ pub mod tests {
 
     pub unsafe fn weft_coro_destroy(h: *mut u8) {
         DESTROYED.with(|d| d.borrow_mut().push(h as usize));
-    }
-
-    pub unsafe fn weft_coro_done(_h: *mut u8) -> i32 {
-        0
     }
 
     fn alive(obj: Ref) -> bool {
@@ -167,7 +158,7 @@ pub mod tests {
             assert!(has_pending());
             run_pending();
             assert_eq!(DESTROYED.with(|d| d.borrow().clone()), [g as usize]);
-            assert_eq!(*coro_state(g as usize) & STATE_CANCELLED, STATE_CANCELLED);
+            assert_eq!(*coro_state(g) & STATE_CANCELLED, STATE_CANCELLED);
             // Ended now: the next collections free it, and nothing runs twice.
             gc::collect_and_sweep();
             gc::collect_and_sweep();

@@ -49,14 +49,19 @@ pub fn panic(message: &[u8], location: &[u8]) -> ! {
             crate::sched::unwind_to_scheduler();
         }
     }
+    output::write(output::STDERR_FD, &panic_text(message, location));
+    exit(101)
+}
+
+/// `panic: <message>` and `  at <location>`, as a panic prints it.
+pub fn panic_text(message: &[u8], location: &[u8]) -> Vec<u8> {
     let mut text = Vec::with_capacity(message.len() + location.len() + 16);
     text.extend_from_slice(b"panic: ");
     text.extend_from_slice(message);
     text.extend_from_slice(b"\n  at ");
     text.extend_from_slice(location);
     text.push(b'\n');
-    output::write(output::STDERR_FD, &text);
-    exit(101)
+    text
 }
 
 /// Ends the program on an error of the runtime itself (out of memory, a

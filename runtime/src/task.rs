@@ -44,8 +44,14 @@ unsafe fn promise(h: *mut u8) -> *mut u8 {
     h.add(PROMISE_OFFSET)
 }
 
-unsafe fn state(h: *mut u8) -> *mut u64 {
+/// The state word (`STATE_*`) of the coroutine `h`.
+pub unsafe fn state(h: *mut u8) -> *mut u64 {
     promise(h).add(PROMISE_STATE) as *mut u64
+}
+
+/// Whether the coroutine `h` has ended: finished, cancelled or panicked.
+pub unsafe fn ended(h: *mut u8) -> bool {
+    *state(h) != 0 || weft_coro_done(h) != 0
 }
 
 unsafe fn slot(h: *mut u8, i: usize) -> *mut usize {
@@ -58,7 +64,7 @@ unsafe fn slot(h: *mut u8, i: usize) -> *mut usize {
 /// # Safety
 /// `task` must be the handle of a task's coroutine; `me` null or a handle.
 pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
-    if *state(task) != 0 || weft_coro_done(task) != 0 {
+    if ended(task) {
         return; // Finished, panicked or cancelled already.
     }
     let mut chain = vec![task];
@@ -107,13 +113,7 @@ pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
 /// # Safety
 /// `handle` must be the running async coroutine. May collect.
 pub unsafe fn panic_in(handle: *mut u8, message: &[u8], location: &[u8]) {
-    let mut text = Vec::with_capacity(message.len() + location.len() + 16);
-    text.extend_from_slice(b"panic: ");
-    text.extend_from_slice(message);
-    text.extend_from_slice(b"\n  at ");
-    text.extend_from_slice(location);
-    text.push(b'\n');
-    let record = string::from_bytes(&text);
+    let record = string::from_bytes(&process::panic_text(message, location));
     *slot(handle, SLOT_RESULT) = record as usize;
     *state(handle) |= STATE_PANICKED;
 }

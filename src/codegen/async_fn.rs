@@ -99,7 +99,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let slot = self.continuation_slot(target)?;
                 self.b.build_store(slot, frame)?;
                 let child = self.ref_slot(frame, CHILD)?;
-                let tagged = self.tagged_raw(target, JOIN_TAG)?;
+                let tagged = self.tagged(target, JOIN_TAG)?;
                 self.b.build_store(child, tagged)?;
                 // SAFETY: `llvm.coro.noop` returns a ptr.
                 let noop = unsafe { PointerValue::new(self.raw_call(noop_fn, &[], "noop")) };
@@ -160,16 +160,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.ref_slot(handle, CONTINUATION)
     }
 
-    /// `p + tag` as a raw pointer (still inside the object `p` points into).
-    fn tagged_raw(&mut self, p: PointerValue<'ctx>, tag: u64) -> Result<PointerValue<'ctx>> {
+    /// `p + tag`, a handle or reference tagged in its low bits for a child
+    /// slot (still inside the object `p` points into).
+    pub(super) fn tagged(&mut self, p: PointerValue<'ctx>, tag: u64) -> Result<PointerValue<'ctx>> {
         let off = self.cx.i64_type().const_int(tag, false);
         // SAFETY (LLVM): objects and frames are larger than the tag.
         Ok(unsafe { self.b.build_gep(self.cx.i8_type(), p, &[off], "tagged")? })
-    }
-
-    /// A reference tagged in its low bits, for a child slot.
-    pub(super) fn tagged(&mut self, r: PointerValue<'ctx>, tag: u64) -> Result<PointerValue<'ctx>> {
-        self.tagged_raw(r, tag)
     }
 
     /// Sets (or clears) this coroutine's own child slot.
@@ -273,13 +269,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                 .b
                 .build_load(self.raw, slot, "awaiter")?
                 .into_pointer_value();
-            let free = self.b.build_is_null(waiting, "no.awaiter")?;
-            let twice = self.cx.append_basic_block(f, "await.twice");
-            let join = self.cx.append_basic_block(f, "await.join");
-            self.b.build_conditional_branch(free, join, twice)?;
-            self.b.position_at_end(twice);
-            self.panic("this task is already being awaited by another task", e.span)?;
-            self.b.position_at_end(join);
+            let taken = self.b.build_is_not_null(waiting, "awaited")?;
+            self.panic_if(
+                taken,
+                "this task is already being awaited by another task",
+                e.span,
+            )?;
             let wrapper = self.transfer_fn(Transfer::Join);
             self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
         }
@@ -370,25 +365,8 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// Awaiting a cancelled task panics with `cancelled`.
     fn panic_if_cancelled(&mut self, h: PointerValue<'ctx>, span: Span) -> Result<()> {
-        let f = self.func();
-        let sp = self.state_ptr(h)?;
-        let i64t = self.cx.i64_type();
-        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
-        let flag = i64t.const_int(super::coroutine::STATE_CANCELLED, false);
-        let bit = self.b.build_and(st, flag, "cancelled.bit")?;
-        let cancelled = self.b.build_int_compare(
-            inkwell::IntPredicate::NE,
-            bit,
-            i64t.const_zero(),
-            "cancelled",
-        )?;
-        let bad = self.cx.append_basic_block(f, "await.cancelled");
-        let ok = self.cx.append_basic_block(f, "await.live");
-        self.b.build_conditional_branch(cancelled, bad, ok)?;
-        self.b.position_at_end(bad);
-        self.panic("cancelled", span)?;
-        self.b.position_at_end(ok);
-        Ok(())
+        let cancelled = self.state_has(h, super::coroutine::STATE_CANCELLED)?;
+        self.panic_if(cancelled, "cancelled", span)
     }
 
     /// `return` inside a coroutine: an async function's result goes to the

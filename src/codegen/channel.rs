@@ -15,12 +15,17 @@ use super::{Codegen, Result, Value};
 use crate::ast::*;
 use crate::runtime_abi::RuntimeFn;
 use crate::types::{SelectOp, Type};
-use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-/// Status codes of `weft_chan_try_*` and `weft_select_result`.
+/// Status codes of `weft_chan_close` and `weft_select_result`, and the
+/// `DONE` of `weft_chan_try_*`, whose other codes follow.
 const DONE: u64 = 0;
 const CLOSED: u64 = 1;
+/// `weft_chan_try_send`: the channel is closed.
+const SEND_CLOSED: u64 = 2;
+/// `weft_chan_try_recv`: nothing to take yet.
+const WOULD_BLOCK: u64 = 2;
 /// The child-slot tag of a select the coroutine waits on.
 pub(super) const SELECT_TAG: u64 = 2;
 
@@ -37,19 +42,17 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(None);
         };
         let n = n.into_int_value();
-        let f = self.func();
         let negative = self.b.build_int_compare(
             IntPredicate::SLT,
             n,
             self.cx.i64_type().const_zero(),
             "cap.negative",
         )?;
-        let bad = self.cx.append_basic_block(f, "chan.bad.capacity");
-        let ok = self.cx.append_basic_block(f, "chan.new");
-        self.b.build_conditional_branch(negative, bad, ok)?;
-        self.b.position_at_end(bad);
-        self.panic("a channel's capacity cannot be negative", cap.span)?;
-        self.b.position_at_end(ok);
+        self.panic_if(
+            negative,
+            "a channel's capacity cannot be negative",
+            cap.span,
+        )?;
         let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
         self.call_rt(RuntimeFn::ChanNew, &[n.into(), is_ref.into()], "chan")
     }
@@ -74,7 +77,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(None);
         };
         let st = self.rt_int(RuntimeFn::ChanClose, &[ch.into()], "close")?;
-        self.panic_if(st, CLOSED, "close of a closed channel", call.span)?;
+        self.panic_on(st, CLOSED, "close of a closed channel", call.span)?;
         Ok(None)
     }
 
@@ -86,43 +89,56 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some((ch, elem)) = self.chan_of(call)? else {
             return Ok(None);
         };
-        let f = self.func();
-        let i64t = self.cx.i64_type();
-        let out = self.entry_alloca(i64t.into(), "chan.out")?;
-        let slow = self.cx.append_basic_block(f, "chan.wait");
-        let end = self.cx.append_basic_block(f, "chan.end");
+        let out = self.entry_alloca(self.cx.i64_type().into(), "chan.out")?;
         if let Some(value) = args.first() {
             let Some(v) = self.expr(value)? else {
                 return Ok(None);
             };
+            let f = self.func();
+            let slow = self.cx.append_basic_block(f, "chan.wait");
+            let end = self.cx.append_basic_block(f, "chan.end");
             let bits = self.value_bits(v, &elem)?;
             let st = self.rt_int(RuntimeFn::ChanTrySend, &[ch.into(), bits.into()], "send")?;
-            self.panic_if(st, 2, "send on a closed channel", call.span)?;
+            self.panic_on(st, SEND_CLOSED, "send on a closed channel", call.span)?;
             let done = self.is(st, DONE, "sent")?;
             self.b.build_conditional_branch(done, end, slow)?;
             self.b.position_at_end(slow);
-            let cache = self.chan_cache()?;
-            let last = self.b.build_load(self.gc, cache, "last.select")?;
-            let handle = self.coro.expect("in an async function").handle;
+            // The bits again: the reference is reloaded after the try.
             let bits = self.value_bits(v, &elem)?;
-            let sel = self
-                .call_rt(
-                    RuntimeFn::SelectOneSend,
-                    &[last.into(), handle.into(), ch.into(), bits.into()],
-                    "select",
-                )?
-                .expect("a select")
-                .into_pointer_value();
-            self.b.build_store(cache, sel)?;
-            self.select_wait(sel)?;
+            let sel = self.wait_one(RuntimeFn::SelectOneSend, ch, Some(bits))?;
             let st = self.rt_int(RuntimeFn::SelectResult, &[sel.into(), out.into()], "sent")?;
-            self.panic_if(st, CLOSED, "send on a closed channel", call.span)?;
+            self.panic_on(st, CLOSED, "send on a closed channel", call.span)?;
             self.b.build_unconditional_branch(end)?;
             self.b.position_at_end(end);
             return Ok(None);
         }
-        let st = self.recv_status(ch, out, slow, end)?;
+        let st = self.recv_status(ch, out)?;
         Ok(Some(self.received(st, out, &elem)?))
+    }
+
+    /// A blocking send or receive (`rf`: `SelectOneSend`/`SelectOneRecv`) on
+    /// the coroutine's reused one-arm select: waits until it fires.
+    fn wait_one(
+        &mut self,
+        rf: RuntimeFn,
+        ch: PointerValue<'ctx>,
+        bits: Option<IntValue<'ctx>>,
+    ) -> Result<PointerValue<'ctx>> {
+        let cache = self.chan_cache()?;
+        let last = self.b.build_load(self.gc, cache, "last.select")?;
+        let handle = self.coro.expect("in an async function").handle;
+        let mut args: Vec<BasicMetadataValueEnum<'ctx>> =
+            vec![last.into(), handle.into(), ch.into()];
+        if let Some(bits) = bits {
+            args.push(bits.into());
+        }
+        let sel = self
+            .call_rt(rf, &args, "select")?
+            .expect("a select")
+            .into_pointer_value();
+        self.b.build_store(cache, sel)?;
+        self.select_wait(sel)?;
+        Ok(sel)
     }
 
     /// The receive half of `chan_await`: the status (`DONE` with the value's
@@ -131,27 +147,16 @@ impl<'ctx> Codegen<'ctx, '_> {
         &mut self,
         ch: PointerValue<'ctx>,
         out: PointerValue<'ctx>,
-        slow: inkwell::basic_block::BasicBlock<'ctx>,
-        end: inkwell::basic_block::BasicBlock<'ctx>,
     ) -> Result<IntValue<'ctx>> {
+        let f = self.func();
+        let slow = self.cx.append_basic_block(f, "chan.wait");
+        let end = self.cx.append_basic_block(f, "chan.end");
         let st = self.rt_int(RuntimeFn::ChanTryRecv, &[ch.into(), out.into()], "recv")?;
         let fast = self.b.get_insert_block().expect("positioned");
-        let would_block = self.is(st, 2, "would.block")?;
+        let would_block = self.is(st, WOULD_BLOCK, "would.block")?;
         self.b.build_conditional_branch(would_block, slow, end)?;
         self.b.position_at_end(slow);
-        let cache = self.chan_cache()?;
-        let last = self.b.build_load(self.gc, cache, "last.select")?;
-        let handle = self.coro.expect("in an async function").handle;
-        let sel = self
-            .call_rt(
-                RuntimeFn::SelectOneRecv,
-                &[last.into(), handle.into(), ch.into()],
-                "select",
-            )?
-            .expect("a select")
-            .into_pointer_value();
-        self.b.build_store(cache, sel)?;
-        self.select_wait(sel)?;
+        let sel = self.wait_one(RuntimeFn::SelectOneRecv, ch, None)?;
         let st2 = self.rt_int(
             RuntimeFn::SelectResult,
             &[sel.into(), out.into()],
@@ -185,11 +190,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some((ch, elem)) = self.chan_of(call)? else {
             return Ok(None);
         };
-        let f = self.func();
         let out = self.entry_alloca(self.cx.i64_type().into(), "chan.out")?;
-        let slow = self.cx.append_basic_block(f, "chan.wait");
-        let end = self.cx.append_basic_block(f, "chan.end");
-        let st = self.recv_status(ch, out, slow, end)?;
+        let st = self.recv_status(ch, out)?;
         let got = self.is(st, DONE, "got")?;
         Ok(Some((got, out, elem)))
     }
@@ -314,7 +316,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                     }
                 }
                 SelectOp::Send => {
-                    self.panic_if(st, CLOSED, "send on a closed channel", arm.op.span)?;
+                    self.panic_on(st, CLOSED, "send on a closed channel", arm.op.span)?;
                 }
                 SelectOp::After => {}
             }
@@ -365,7 +367,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             .coro
             .expect("channel operations are in async functions");
         let f = self.func();
-        let r = self.rt_int64(RuntimeFn::SelectStart, &[sel.into()], "fired")?;
+        let r = self.rt_int(RuntimeFn::SelectStart, &[sel.into()], "fired")?;
         let start = self.b.get_insert_block().expect("positioned");
         let negative = self.b.build_int_compare(
             IntPredicate::SLT,
@@ -383,7 +385,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.suspend_with(state, false, resume, None)?;
         self.b.position_at_end(resume);
         self.set_child(state, None)?;
-        let r2 = self.rt_int64(RuntimeFn::SelectFired, &[sel.into()], "fired")?;
+        let r2 = self.rt_int(RuntimeFn::SelectFired, &[sel.into()], "fired")?;
         let resumed = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(after)?;
         self.b.position_at_end(after);
@@ -395,7 +397,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     fn rt_int(
         &mut self,
         rf: RuntimeFn,
-        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+        args: &[BasicMetadataValueEnum<'ctx>],
         name: &str,
     ) -> Result<IntValue<'ctx>> {
         Ok(self
@@ -404,30 +406,14 @@ impl<'ctx> Codegen<'ctx, '_> {
             .into_int_value())
     }
 
-    fn rt_int64(
-        &mut self,
-        rf: RuntimeFn,
-        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
-        name: &str,
-    ) -> Result<IntValue<'ctx>> {
-        self.rt_int(rf, args, name)
-    }
-
     fn is(&mut self, v: IntValue<'ctx>, code: u64, name: &str) -> Result<IntValue<'ctx>> {
         let c = v.get_type().const_int(code, false);
         self.b.build_int_compare(IntPredicate::EQ, v, c, name)
     }
 
     /// Panics with `msg` when the status `v` is `code`.
-    fn panic_if(&mut self, v: IntValue<'ctx>, code: u64, msg: &str, span: Span) -> Result<()> {
-        let f = self.func();
+    fn panic_on(&mut self, v: IntValue<'ctx>, code: u64, msg: &str, span: Span) -> Result<()> {
         let bad = self.is(v, code, "bad")?;
-        let fail = self.cx.append_basic_block(f, "chan.panic");
-        let ok = self.cx.append_basic_block(f, "chan.ok");
-        self.b.build_conditional_branch(bad, fail, ok)?;
-        self.b.position_at_end(fail);
-        self.panic(msg, span)?;
-        self.b.position_at_end(ok);
-        Ok(())
+        self.panic_if(bad, msg, span)
     }
 }

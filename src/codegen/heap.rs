@@ -457,14 +457,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         opt_ty: &Type,
         span: Span,
     ) -> Result<BasicValueEnum<'ctx>> {
-        let f = self.func();
         let is_nil = self.b.build_is_null(p, "is.nil")?;
-        let nil_bb = self.cx.append_basic_block(f, "unwrap.nil");
-        let ok_bb = self.cx.append_basic_block(f, "unwrap.ok");
-        self.b.build_conditional_branch(is_nil, nil_bb, ok_bb)?;
-        self.b.position_at_end(nil_bb);
-        self.panic("unwrapped a nil value", span)?;
-        self.b.position_at_end(ok_bb);
+        self.panic_if(is_nil, "unwrapped a nil value", span)?;
         self.unwrap_unchecked(p, opt_ty)
     }
 
@@ -665,16 +659,11 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(key);
         };
         let (k, v) = ((**k).clone(), (**v).clone());
-        let f = self.func();
         let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
         let kb = self.value_bits(key, &k)?;
         let ok = self.map_find(m, kb, out)?;
-        let missing = self.cx.append_basic_block(f, "map.missing");
-        let present = self.cx.append_basic_block(f, "map.present");
-        self.b.build_conditional_branch(ok, present, missing)?;
-        self.b.position_at_end(missing);
-        self.panic("key not found in map", span)?;
-        self.b.position_at_end(present);
+        let missing = self.b.build_not(ok, "missing")?;
+        self.panic_if(missing, "key not found in map", span)?;
         let bits = self
             .b
             .build_load(self.cx.i64_type(), out, "bits")?

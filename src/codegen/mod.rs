@@ -884,13 +884,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             ExprKind::Unwrap(inner) => {
                 if let Some((got, out, elem)) = self.recv_parts(inner)? {
-                    let f = self.func();
-                    let nil = self.cx.append_basic_block(f, "unwrap.nil");
-                    let ok = self.cx.append_basic_block(f, "unwrap.ok");
-                    self.b.build_conditional_branch(got, ok, nil)?;
-                    self.b.position_at_end(nil);
-                    self.panic("unwrapped a nil value", e.span)?;
-                    self.b.position_at_end(ok);
+                    let nil = self.b.build_not(got, "is.nil")?;
+                    self.panic_if(nil, "unwrapped a nil value", e.span)?;
                     return Ok(Some(self.received_value(out, &elem)?));
                 }
                 let opt_ty = self.typed.ty(inner).clone();
@@ -1173,6 +1168,18 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     /// Panics with a message and this span's location; ends the block.
     fn panic(&mut self, msg: &str, span: Span) -> Result<()> {
         self.raise(PanicMsg::Const(msg), span)
+    }
+
+    /// Panics with `msg` when `failed` holds; otherwise code goes on after it.
+    fn panic_if(&mut self, failed: IntValue<'ctx>, msg: &str, span: Span) -> Result<()> {
+        let f = self.func();
+        let fail = self.cx.append_basic_block(f, "panic");
+        let ok = self.cx.append_basic_block(f, "ok");
+        self.b.build_conditional_branch(failed, fail, ok)?;
+        self.b.position_at_end(fail);
+        self.panic(msg, span)?;
+        self.b.position_at_end(ok);
+        Ok(())
     }
 
     /// A panic. Outside async functions it ends the process (`weft_panic*`);
