@@ -187,10 +187,10 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     );
     optimize::configure(&gen.module, &machine);
     gen.generate()
-        .map_err(|e| Failure::Other(format!("internal compiler error in codegen: {e}")))?;
+        .map_err(|e| Failure::Internal(format!("internal compiler error in codegen: {e}")))?;
     let module = gen.module;
     if let Err(e) = module.verify() {
-        return Err(Failure::Other(format!(
+        return Err(Failure::Internal(format!(
             "internal compiler error: invalid LLVM IR:\n{}",
             e.to_string_lossy()
         )));
@@ -254,6 +254,24 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let runnable = linked.map_err(Failure::Other)?;
     timer.phase("link");
     Ok(Built { runnable })
+}
+
+/// `weft verify-gc FILE.ll`: the GC verifier on textual IR (a reduced test
+/// case, or what `--emit llvm-ir` wrote), for the lit tests of the verifier
+/// itself. The triple in the file picks the target's rules.
+pub fn verify_ir_file(path: &Path) -> Result<(), Failure> {
+    let context = Context::create();
+    let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_file(path)
+        .map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
+    let module = context
+        .create_module_from_ir(buffer)
+        .map_err(|e| Failure::Other(format!("`{}` is not LLVM IR: {e}", path.display())))?;
+    gc_spill::verify_gc(&module).map_err(|problems| {
+        Failure::Internal(format!(
+            "the GC invariant does not hold:\n  {}",
+            problems.join("\n  ")
+        ))
+    })
 }
 
 /// A scratch object path beside the output, unique to this process.

@@ -1105,7 +1105,15 @@ struct FrameArea {
     /// Where the promise starts from `base`, when found from the `count`
     /// store: the runtime expects [`Env::promise_offset`].
     promise_at: Option<i64>,
+    /// A shadow-stack root frame (an inlined callee's) that CoroSplit moved
+    /// into the coroutine frame, rather than a coroutine root area.
+    linked: bool,
 }
+
+/// Where a root frame `{ ptr prev, i64 count, [N x ref] }` keeps `count`
+/// and its slots, on both targets (the `i64` aligns the slots to 16).
+const ROOT_FRAME_COUNT_AT: i64 = 8;
+const ROOT_FRAME_SLOTS_AT: i64 = 16;
 
 /// The constant byte offset a GEP adds, if its indices are constants.
 unsafe fn gep_offset(td: LLVMTargetDataRef, gep: LLVMValueRef) -> Option<i64> {
@@ -1178,6 +1186,7 @@ unsafe fn frame_areas(env: &Env, function: LLVMValueRef, body: &Body) -> Vec<Fra
             start,
             end: start + roots.count * env.slot_size as i64,
             promise_at,
+            linked: false,
         }
     };
     let mut out = Vec::new();
@@ -1212,6 +1221,59 @@ unsafe fn frame_areas(env: &Env, function: LLVMValueRef, body: &Body) -> Vec<Fra
                 start: 0,
                 end: 0,
                 promise_at: Some(env.promise_offset),
+                linked: false,
+            });
+        }
+    }
+    out.extend(linked_root_frames(env, body, &out));
+    out
+}
+
+/// Root frames of inlined callees that live inside a coroutine frame: an
+/// alloca whose address is stored into `@weft_shadow_top` becomes part of
+/// the frame when CoroSplit cannot prove it dead at every suspend. The GC
+/// finds it through the shadow stack like any root frame; its slots are
+/// `[16, 16 + slot * count)` from where it was linked, `count` the constant
+/// stored at +8.
+unsafe fn linked_root_frames(env: &Env, body: &Body, frames: &[FrameArea]) -> Vec<FrameArea> {
+    if env.shadow_top.is_null() {
+        return Vec::new();
+    }
+    let stores: Vec<LLVMValueRef> = body
+        .insts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&i| opcode(i) == Some(LLVMOpcode::LLVMStore))
+        .collect();
+    let mut out = Vec::new();
+    for &st in &stores {
+        if operand(st, 1) != env.shadow_top {
+            continue;
+        }
+        let (base, Some(at)) = strip_offsets(env.data_layout, operand(st, 0)) else {
+            continue;
+        };
+        if !frames.iter().any(|a| a.base == base) {
+            continue;
+        }
+        let count = stores.iter().find_map(|&c| {
+            let value = operand(c, 0);
+            if LLVMIsAConstantInt(value).is_null() {
+                return None;
+            }
+            let (b, o) = strip_offsets(env.data_layout, operand(c, 1));
+            (b == base && o == Some(at + ROOT_FRAME_COUNT_AT))
+                .then(|| LLVMConstIntGetSExtValue(value))
+        });
+        if let Some(count) = count {
+            let start = at + ROOT_FRAME_SLOTS_AT;
+            out.push(FrameArea {
+                base,
+                start,
+                end: start + count * env.slot_size as i64,
+                promise_at: None,
+                linked: true,
             });
         }
     }
@@ -2075,7 +2137,7 @@ unsafe fn verify_function(f: LLVMValueRef, config: GcConfig, problems: &mut Vec<
         }
     };
     let frames = frame_areas(&env, f, &body);
-    if presplit && !frames.iter().any(|a| a.promise_at.is_none()) {
+    if presplit && !frames.iter().any(|a| a.promise_at.is_none() && !a.linked) {
         problems.push(format!(
             "function `{fname}`: coroutine without a root area (not processed by the gc-frame-spill pass)"
         ));
@@ -2113,6 +2175,19 @@ unsafe fn verify_function(f: LLVMValueRef, config: GcConfig, problems: &mut Vec<
                 "function `{fname}`: GC value `{}` is live across the safepoint `{}`",
                 describe(v),
                 describe(safepoint)
+            ));
+        }
+    }
+    for &inst in body.insts.iter().flatten() {
+        if opcode(inst) == Some(LLVMOpcode::LLVMIntToPtr)
+            && gc.set.contains(&inst)
+            && !is_reference_bits(operand(inst, 0), &gc.set, &mut HashSet::new())
+        {
+            problems.push(format!(
+                "function `{fname}`: GC value `{}` is made from an integer that is not a reference's bits (`{}`): \
+                 while a reference travels as an integer the pass cannot root it",
+                value_name(inst),
+                describe(inst)
             ));
         }
     }
@@ -2167,6 +2242,57 @@ unsafe fn verify_function(f: LLVMValueRef, config: GcConfig, problems: &mut Vec<
                 }
             }
         }
+    }
+}
+
+/// Whether the integer `v` is the bits of a GC reference the pass can see:
+/// a `ptrtoint` of one (a GC value itself, rooted like the reference),
+/// widened, narrowed, tagged or offset, or a phi or select of such bits and
+/// constants. Anything else turned into a reference (bits loaded from
+/// memory, returned by a call) was an integer while it might have crossed a
+/// safepoint, unrooted.
+unsafe fn is_reference_bits(
+    v: LLVMValueRef,
+    set: &HashSet<LLVMValueRef>,
+    seen: &mut HashSet<LLVMValueRef>,
+) -> bool {
+    if !LLVMIsAConstant(v).is_null() {
+        return true;
+    }
+    if set.contains(&v) {
+        return true;
+    }
+    if !seen.insert(v) {
+        // A cycle through phis: the other incoming values decide.
+        return true;
+    }
+    match opcode(v) {
+        Some(
+            LLVMOpcode::LLVMZExt
+            | LLVMOpcode::LLVMSExt
+            | LLVMOpcode::LLVMTrunc
+            | LLVMOpcode::LLVMFreeze,
+        ) => is_reference_bits(operand(v, 0), set, seen),
+        Some(
+            LLVMOpcode::LLVMAnd
+            | LLVMOpcode::LLVMOr
+            | LLVMOpcode::LLVMXor
+            | LLVMOpcode::LLVMAdd
+            | LLVMOpcode::LLVMSub,
+        ) => {
+            let (a, b) = (operand(v, 0), operand(v, 1));
+            let a_const = !LLVMIsAConstant(a).is_null();
+            let b_const = !LLVMIsAConstant(b).is_null();
+            (!a_const && is_reference_bits(a, set, seen))
+                || (!b_const && is_reference_bits(b, set, seen))
+        }
+        Some(LLVMOpcode::LLVMPHI) => (0..LLVMCountIncoming(v))
+            .all(|i| is_reference_bits(LLVMGetIncomingValue(v, i), set, seen)),
+        Some(LLVMOpcode::LLVMSelect) => {
+            is_reference_bits(operand(v, 1), set, seen)
+                && is_reference_bits(operand(v, 2), set, seen)
+        }
+        _ => false,
     }
 }
 

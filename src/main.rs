@@ -91,6 +91,12 @@ enum Command {
         #[command(flatten)]
         flags: BuildFlags,
     },
+    /// Check textual LLVM IR with the GC verifier (a tool for the verifier's own tests)
+    #[command(name = "verify-gc", hide = true)]
+    VerifyGc {
+        /// The .ll file
+        file: PathBuf,
+    },
 }
 
 fn options(
@@ -141,6 +147,10 @@ fn run_command(cli: Cli) -> u8 {
             flags,
         } => match driver::build(&options(file, output, emit, &flags)) {
             Ok(_) => 0,
+            Err(f) => report(f),
+        },
+        Command::VerifyGc { file } => match driver::verify_ir_file(&file) {
+            Ok(()) => 0,
             Err(f) => report(f),
         },
         Command::Run { file, args, flags } => {

@@ -53,8 +53,12 @@ fn root() -> PathBuf {
 }
 
 fn programs() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/programs"))
-        .expect("tests/programs exists")
+    programs_in("tests/programs")
+}
+
+fn programs_in(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("the program directory exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "weft"))
         // `mod_*.weft` are modules the programs import, not programs.
@@ -64,7 +68,7 @@ fn programs() -> Vec<PathBuf> {
         })
         .collect();
     v.sort();
-    assert!(!v.is_empty(), "no programs found in tests/programs");
+    assert!(!v.is_empty(), "no programs found in {dir}");
     v
 }
 
@@ -162,10 +166,13 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
 }
 
 fn run_mode(mode: Mode) {
+    run_mode_on(mode, &programs());
+}
+
+fn run_mode_on(mode: Mode, all: &[PathBuf]) {
     let bless = std::env::var_os("WEFT_BLESS").is_some() && mode.name == NATIVE_O0.name;
     let mut failures = Vec::new();
-    let all = programs();
-    for p in &all {
+    for p in all {
         if let Err(e) = run_one(p, mode, bless) {
             failures.push(format!("== {} [{}]\n{e}", p.display(), mode.name));
         }
@@ -204,4 +211,35 @@ fn programs_native_gc_stress() {
 #[test]
 fn programs_wasm32_gc_stress() {
     run_mode(WASM_O2_GC_STRESS);
+}
+
+/// The GC matrix (tests/gc_matrix, written by its generate.py): every
+/// operation that moves a value between compiled code and the runtime, for
+/// each kind of payload, at every optimisation level on both targets, under
+/// GC stress and --verify-gc.
+#[test]
+fn gc_matrix() {
+    const LEVELS: [&str; 4] = ["-O0", "-O1", "-O2", "-O3"];
+    let all = programs_in("tests/gc_matrix");
+    let mut failures = Vec::new();
+    for wasm in [false, true] {
+        for opt in LEVELS {
+            let name: &'static str = Box::leak(
+                format!("gc-matrix-{}{opt}", if wasm { "wasm32" } else { "native" })
+                    .into_boxed_str(),
+            );
+            let mode = Mode {
+                name,
+                wasm,
+                opt,
+                gc_stress: true,
+            };
+            for p in &all {
+                if let Err(e) = run_one(p, mode, false) {
+                    failures.push(format!("== {} [{}]\n{e}", p.display(), mode.name));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

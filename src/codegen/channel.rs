@@ -89,7 +89,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some((ch, elem)) = self.chan_of(call)? else {
             return Ok(None);
         };
-        let out = self.entry_alloca(self.cx.i64_type().into(), "chan.out")?;
+        let out = self.out_slot("chan.out")?;
         if let Some(value) = args.first() {
             let Some(v) = self.expr(value)? else {
                 return Ok(None);
@@ -190,7 +190,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some((ch, elem)) = self.chan_of(call)? else {
             return Ok(None);
         };
-        let out = self.entry_alloca(self.cx.i64_type().into(), "chan.out")?;
+        let out = self.out_slot("chan.out")?;
         let st = self.recv_status(ch, out)?;
         let got = self.is(st, DONE, "got")?;
         Ok(Some((got, out, elem)))
@@ -202,11 +202,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         out: PointerValue<'ctx>,
         elem: &Type,
     ) -> Result<BasicValueEnum<'ctx>> {
-        let bits = self
-            .b
-            .build_load(self.cx.i64_type(), out, "bits")?
-            .into_int_value();
-        self.bits_value(bits, elem)
+        self.read_out(out, elem)
     }
 
     /// `T?` from a receive's status and bits: nil once the channel is closed.
@@ -224,11 +220,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let after = self.cx.append_basic_block(f, "recv.after");
         self.b.build_conditional_branch(got, take, after)?;
         self.b.position_at_end(take);
-        let bits = self
-            .b
-            .build_load(self.cx.i64_type(), out, "bits")?
-            .into_int_value();
-        let v = self.bits_value(bits, elem)?;
+        let v = self.read_out(out, elem)?;
         let wrapped = self.wrap_optional(v, elem)?;
         self.b.build_store(result, wrapped)?;
         self.b.build_unconditional_branch(after)?;
@@ -287,7 +279,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
         }
         let fired = self.select_wait(sel)?;
-        let out = self.entry_alloca(i64t.into(), "select.out")?;
+        let out = self.out_slot("select.out")?;
         let end = self.cx.append_basic_block(f, "select.end");
         let mut cases = Vec::new();
         for i in 0..arms.len() {

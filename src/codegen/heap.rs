@@ -135,13 +135,17 @@ impl<'ctx> Codegen<'ctx, '_> {
         })
     }
 
+    /// A scalar from the 8 bits a promise's value word holds. References
+    /// never travel as integers: an integer made back into a reference is
+    /// invisible to the gc-frame-spill pass between the two, so the object
+    /// could be collected while only its bits are held (the verifier rejects
+    /// any `inttoptr` to a reference for that reason).
     pub(super) fn bits_value(
         &mut self,
         bits: IntValue<'ctx>,
         ty: &Type,
     ) -> Result<BasicValueEnum<'ctx>> {
         Ok(match ty {
-            Type::Int => bits.into(),
             Type::Float => self.b.build_bit_cast(bits, self.cx.f64_type(), "value")?,
             Type::Bool => self
                 .b
@@ -152,8 +156,27 @@ impl<'ctx> Codegen<'ctx, '_> {
                     "value",
                 )?
                 .into(),
-            _ => self.b.build_int_to_ptr(bits, self.gc, "value")?.into(),
+            _ => {
+                assert!(!ty.is_ref(), "a reference rebuilt from integer bits");
+                bits.into()
+            }
         })
+    }
+
+    /// An 8-byte out-parameter the runtime writes a value's bits into
+    /// (`weft_chan_try_recv`, `weft_select_result`, `weft_map_get`).
+    pub(super) fn out_slot(&mut self, name: &str) -> Result<PointerValue<'ctx>> {
+        self.entry_alloca(self.cx.i64_type().into(), name)
+    }
+
+    /// The value in an out-parameter, loaded with its own type: a reference
+    /// comes out as a reference, so the pass roots it from here on.
+    pub(super) fn read_out(
+        &mut self,
+        out: PointerValue<'ctx>,
+        ty: &Type,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        self.load_typed(out, ty)
     }
 
     // ----- allocation and descriptors -----------------------------------------
@@ -659,16 +682,12 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(key);
         };
         let (k, v) = ((**k).clone(), (**v).clone());
-        let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
+        let out = self.out_slot("map.out")?;
         let kb = self.value_bits(key, &k)?;
         let ok = self.map_find(m, kb, out)?;
         let missing = self.b.build_not(ok, "missing")?;
         self.panic_if(missing, "key not found in map", span)?;
-        let bits = self
-            .b
-            .build_load(self.cx.i64_type(), out, "bits")?
-            .into_int_value();
-        self.bits_value(bits, &v)
+        self.read_out(out, &v)
     }
 
     pub(super) fn map_method(
@@ -722,7 +741,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             MapMethod::Get => {
                 let f = self.func();
-                let out = self.entry_alloca(self.cx.i64_type().into(), "map.out")?;
+                let out = self.out_slot("map.out")?;
                 let result = self.entry_alloca(self.gc.into(), "get.value")?;
                 self.b.build_store(result, self.gc.const_null())?;
                 let ok = self.map_find(map, key_bits.expect("a key"), out)?;
@@ -730,11 +749,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let done = self.cx.append_basic_block(f, "get.done");
                 self.b.build_conditional_branch(ok, present, done)?;
                 self.b.position_at_end(present);
-                let bits = self
-                    .b
-                    .build_load(self.cx.i64_type(), out, "bits")?
-                    .into_int_value();
-                let value = self.bits_value(bits, &v)?;
+                let value = self.read_out(out, &v)?;
                 let wrapped = self.wrap_optional(value, &v)?;
                 self.b.build_store(result, wrapped)?;
                 self.b.build_unconditional_branch(done)?;
