@@ -370,8 +370,8 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         modules,
         items: vec![HashMap::new(); modules.len()],
         ctx: Vec::new(),
-        async_call_ok: false,
-        after_ok: false,
+        async_call_ok: None,
+        after_ok: None,
         module: 0,
         generics: Vec::new(),
         instances: HashMap::new(),
@@ -434,11 +434,13 @@ struct Checker<'a, 'm> {
     items: Vec<HashMap<String, ItemRef>>,
     /// The function being checked, innermost last (closures nest).
     ctx: Vec<FnContext>,
-    /// Set while checking the operand of `await` or `spawn`, where calling an
-    /// `async fn` is allowed.
-    async_call_ok: bool,
-    /// Set while checking a `select` arm, where `time.after(ms)` is allowed.
-    after_ok: bool,
+    /// The call that is the operand of `await`, `spawn` or a `select` arm,
+    /// the one place calling an `async fn` or a channel operation is
+    /// allowed. An id, not a flag: calls inside the receiver or arguments of
+    /// that call (`await pick(c).send(f())`) are checked on their own.
+    async_call_ok: Option<ExprId>,
+    /// The operand of a `select` arm, where `time.after(ms)` is allowed.
+    after_ok: Option<ExprId>,
     module: ModId,
     generics: Vec<Generic<'a>>,
     /// Instances by generic function and type arguments.
@@ -1784,8 +1786,6 @@ impl<'a> Checker<'a, '_> {
     /// type arguments inferred from their types, and the call goes to the
     /// instance for them (made on first use).
     fn generic_call(&mut self, e: &'a Expr, callee: &'a Expr, g: u32, args: &'a [Expr]) -> Type {
-        let async_ok = std::mem::take(&mut self.async_call_ok);
-        let after_ok = std::mem::take(&mut self.after_ok);
         let types: Vec<Type> = args.iter().map(|a| self.check_expr(a, ANY)).collect();
         let Generic { decl, .. } = self.generics[g as usize];
         let name = decl.name.name.clone();
@@ -1831,8 +1831,6 @@ impl<'a> Checker<'a, '_> {
                 None => return Type::Error,
             },
         };
-        self.async_call_ok = async_ok;
-        self.after_ok = after_ok;
         self.prechecked = Some(types);
         self.direct_call(e, callee, f, args)
     }
@@ -2362,11 +2360,12 @@ impl<'a> Checker<'a, '_> {
             );
         }
         for arm in arms {
-            self.async_call_ok = true;
-            self.after_ok = true;
+            let saved = (
+                self.async_call_ok.replace(arm.op.id),
+                self.after_ok.replace(arm.op.id),
+            );
             let t = self.check_expr(&arm.op, ANY);
-            self.async_call_ok = false;
-            self.after_ok = false;
+            (self.async_call_ok, self.after_ok) = saved;
             let op = match self.out.calls.get(&arm.op.id) {
                 Some(Callee::ChanRecv) => Some(SelectOp::Recv),
                 Some(Callee::ChanSend) => Some(SelectOp::Send),
@@ -2435,9 +2434,9 @@ impl<'a> Checker<'a, '_> {
             );
             return Type::Error;
         }
-        self.async_call_ok = matches!(inner.kind, ExprKind::Call(..));
+        let saved = self.async_call_ok.replace(inner.id);
         let t = self.check_expr(inner, ANY);
-        self.async_call_ok = false;
+        self.async_call_ok = saved;
         if self.is_async_call(inner) {
             self.out.awaits.insert(e.id, AwaitKind::Call);
             return t;
@@ -2469,9 +2468,9 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn check_spawn(&mut self, e: &Expr, inner: &'a Expr) -> Type {
-        self.async_call_ok = matches!(inner.kind, ExprKind::Call(..));
+        let saved = self.async_call_ok.replace(inner.id);
         let t = self.check_expr(inner, ANY);
-        self.async_call_ok = false;
+        self.async_call_ok = saved;
         if !self.is_async_call(inner) {
             if !t.contains_error() {
                 self.error(
@@ -2737,21 +2736,19 @@ impl<'a> Checker<'a, '_> {
     fn direct_call(&mut self, e: &Expr, callee: &Expr, f: FnId, args: &'a [Expr]) -> Type {
         self.out.names.insert(callee.id, Res::Fn(f));
         self.out.calls.insert(e.id, Callee::Fn(f));
-        if self.out.fns[f as usize].is_async && !std::mem::take(&mut self.async_call_ok) {
+        if self.out.fns[f as usize].is_async && self.async_call_ok != Some(e.id) {
             let name = self.out.fns[f as usize].name.clone();
             self.error(
                 Diagnostic::error("async-call-without-await", format!("`{name}` is an `async fn`: call it with `await` or `spawn`"))
                     .with_label(e.span, format!("write `await {name}(...)` to wait for it, or `spawn {name}(...)` to run it as a task")),
             );
         }
-        self.async_call_ok = false;
-        if self.out.fns[f as usize].symbol == AFTER_SYMBOL && !std::mem::take(&mut self.after_ok) {
+        if self.out.fns[f as usize].symbol == AFTER_SYMBOL && self.after_ok != Some(e.id) {
             self.error(
                 Diagnostic::error("after-outside-select", "`time.after(ms)` is a `select` arm")
                     .with_label(e.span, "use it as `time.after(ms) => { ... }` in a `select`; to wait, `await time.sleep(ms)`"),
             );
         }
-        self.after_ok = false;
         let info = &self.out.fns[f as usize];
         let (params, ret, decl, name) = (
             info.param_types.clone(),
@@ -2871,13 +2868,12 @@ impl<'a> Checker<'a, '_> {
                     }
                     let params = fi.param_types[1..].to_vec();
                     let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
-                    if is_async && !std::mem::take(&mut self.async_call_ok) {
+                    if is_async && self.async_call_ok != Some(e.id) {
                         self.error(
                             Diagnostic::error("async-call-without-await", format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
                                 .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
                         );
                     }
-                    self.async_call_ok = false;
                     self.out.calls.insert(e.id, Callee::Method(f));
                     self.check_args(e, name, &params, args, Some(decl));
                     return Some(ret);
@@ -2975,7 +2971,7 @@ impl<'a> Checker<'a, '_> {
             Type::Chan(elem) if matches!(name, "send" | "recv" | "close") => {
                 let elem = (**elem).clone();
                 let waits = name != "close";
-                if waits && !std::mem::take(&mut self.async_call_ok) {
+                if waits && self.async_call_ok != Some(e.id) {
                     self.error(
                         Diagnostic::error(
                             "chan-op-without-await",
@@ -2984,7 +2980,6 @@ impl<'a> Checker<'a, '_> {
                         .with_label(e.span, "this channel operation is not awaited"),
                     );
                 }
-                self.async_call_ok = false;
                 let (params, result, callee) = match name {
                     "send" => (vec![elem.clone()], Type::Unit, Callee::ChanSend),
                     "recv" => (vec![], Type::Optional(Box::new(elem)), Callee::ChanRecv),
