@@ -424,6 +424,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.push_scope();
         let mut value = None;
         for (i, stmt) in block.stmts.iter().enumerate() {
+            if self.terminated() {
+                // Code after a statement that left (a panic, `return`, an
+                // endless loop): compiled into a block nothing reaches.
+                self.dead_block();
+            }
             if want_value && i == last {
                 if let Stmt::Expr(e) = stmt {
                     value = self.expr(e)?;
@@ -1418,8 +1423,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     .basic()
             }
         };
-        if self.typed.ty(e) == &Type::Never && !self.terminated() {
-            self.b.build_unreachable()?;
+        if self.typed.ty(e) == &Type::Never {
+            // A diverging call (a panic ends the task with a branch to the
+            // final suspend): whatever the expression goes on to build is
+            // dead code.
+            if !self.terminated() {
+                self.b.build_unreachable()?;
+            }
             self.dead_block();
         }
         Ok(result)
