@@ -121,17 +121,28 @@ pub fn render(sources: &SourceMap, diags: &[Diagnostic]) {
         let _ = term::emit(&mut out, &config, &sources.files, &cs);
     }
     if diags.len() > MAX_SHOWN {
-        eprintln!("... and {} more errors", diags.len() - MAX_SHOWN);
+        stderr_line(&format!("... and {} more errors", diags.len() - MAX_SHOWN));
     }
     let n = diags.len();
-    eprintln!(
+    stderr_line(&format!(
         "error: could not compile due to {} previous error{}",
         n,
         if n == 1 { "" } else { "s" }
-    );
+    ));
 }
 
 /// An error with no source location (missing file, failed link).
 pub fn plain_error(message: &str) {
-    eprintln!("error: {message}");
+    stderr_line(&format!("error: {message}"));
+}
+
+/// One line to stderr. A closed pipe or a full device must not turn a
+/// diagnostic into a crash (`eprintln!` panics then): the error is dropped
+/// and the exit status still says what happened.
+pub fn stderr_line(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|_| err.write_all(b"\n"));
 }

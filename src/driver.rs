@@ -56,7 +56,10 @@ impl Timer {
     fn phase(&mut self, name: &str) {
         if self.enabled {
             let now = Instant::now();
-            eprintln!("{:>10.3} ms  {name}", (now - self.last).as_secs_f64() * 1e3);
+            diagnostics::stderr_line(&format!(
+                "{:>10.3} ms  {name}",
+                (now - self.last).as_secs_f64() * 1e3
+            ));
             self.last = now;
         }
     }

@@ -219,8 +219,10 @@ fn exec(program: &std::path::Path, target: Target, args: &[String]) -> u8 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("error: internal compiler error: {info}");
-        eprintln!("note: this is a bug in weft; please report it with the input that caused it");
+        diagnostics::stderr_line(&format!("error: internal compiler error: {info}"));
+        diagnostics::stderr_line(
+            "note: this is a bug in weft; please report it with the input that caused it",
+        );
     }));
     // The phases recurse over the syntax tree; give them room beyond the
     // parser's nesting limit.

@@ -13,8 +13,11 @@
 //!
 //! Later phases walk the tree recursively, and hostile input must not overflow
 //! anyone's stack, so the parser bounds the depth of what it builds: every
-//! recursive descent and every link of an operator or postfix chain counts
-//! towards `MAX_DEPTH`. Past it, one `nesting-too-deep` error ends the parse.
+//! recursive descent counts towards `MAX_DEPTH`, and the links of operator
+//! and postfix chains and `else if` arms, which are flat in the source but
+//! deep in the tree, count towards the much larger `MAX_TREE_DEPTH` (the
+//! later phases recurse about 10 KB per level on the compiler's 256 MiB
+//! stack). Past either, one `nesting-too-deep` error ends the parse.
 
 use crate::ast::{
     BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, Field, FnDecl, FnKind, Ident, ImplDecl, Import,
@@ -26,6 +29,9 @@ use crate::lexer::{describe, StrTok, Tok, Token};
 
 /// Deepest nesting of expressions, blocks, types and patterns the parser builds.
 pub const MAX_DEPTH: u32 = 256;
+/// Deepest tree the parser builds, counting the links of flat chains
+/// (`1 + 1 + ...`, `a.b().c()`, `else if`) too.
+pub const MAX_TREE_DEPTH: u32 = 8192;
 
 /// What `tok()` shows once the parse has stopped, so that every loop ends.
 static EOF: Tok = Tok::Eof;
@@ -54,6 +60,7 @@ pub fn parse_from(
         next_id: first_id,
         diags: Vec::new(),
         depth: 0,
+        links: 0,
         aborted: false,
         speculating: false,
         spec_failed: false,
@@ -201,6 +208,8 @@ struct Parser {
     next_id: ExprId,
     diags: Vec<Diagnostic>,
     depth: u32,
+    /// Links of flat chains open around the current node (see `enter_link`).
+    links: u32,
     /// Set by `nesting-too-deep`: from then on every read sees `Eof`.
     aborted: bool,
     /// Inside a speculative type parse: errors are not reported but make it fail.
@@ -386,24 +395,36 @@ impl Parser {
 
     /// Goes one level deeper, or reports `nesting-too-deep` and stops the parse.
     fn enter(&mut self) -> bool {
+        self.enter_with(self.depth >= MAX_DEPTH, MAX_DEPTH, 1)
+    }
+
+    /// One more link of a flat chain: deepens the tree but not the nesting
+    /// a reader sees, so it counts only towards `MAX_TREE_DEPTH`.
+    fn enter_link(&mut self) -> bool {
+        let full = self.depth + self.links >= MAX_TREE_DEPTH;
+        self.enter_with(full, MAX_TREE_DEPTH, 0)
+    }
+
+    fn enter_with(&mut self, full: bool, limit: u32, nesting: u32) -> bool {
         if self.halted() {
             return false;
         }
-        if self.depth >= MAX_DEPTH {
+        if full {
             if self.speculating {
                 self.spec_failed = true;
             } else {
                 let span = self.span();
                 self.diags.push(
                     Diagnostic::error("nesting-too-deep", "expression or block nested too deeply")
-                        .with_label(span, format!("nesting limit of {MAX_DEPTH} reached here")),
+                        .with_label(span, format!("nesting limit of {limit} reached here")),
                 );
                 self.aborted = true;
                 self.pos = self.tokens.len().saturating_sub(1);
             }
             return false;
         }
-        self.depth += 1;
+        self.depth += nesting;
+        self.links += 1 - nesting;
         true
     }
 
@@ -411,9 +432,9 @@ impl Parser {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    /// Undoes the `enter`s of an operator or postfix chain.
+    /// Undoes the `enter_link`s of an operator or postfix chain.
     fn leave_chain(&mut self, links: u32) {
-        self.depth = self.depth.saturating_sub(links);
+        self.links = self.links.saturating_sub(links);
     }
 
     // ----- recovery -----------------------------------------------------
@@ -925,7 +946,7 @@ impl Parser {
     /// Tries to read a type followed by `(`, the head of a constructor such as
     /// `Map[string, int]()`. Errors are silent; on failure nothing is consumed.
     fn speculate_type(&mut self) -> Option<TypeExpr> {
-        let (pos, prev, depth) = (self.pos, self.prev_span, self.depth);
+        let (pos, prev, depth, links) = (self.pos, self.prev_span, self.depth, self.links);
         let ctx = Ctx {
             newlines_significant: self.newlines_significant,
             no_struct: self.no_struct,
@@ -936,6 +957,7 @@ impl Parser {
         self.speculating = false;
         self.spec_failed = false;
         self.depth = depth;
+        self.links = links;
         self.restore(ctx);
         if ok {
             Some(ty)
@@ -1330,7 +1352,7 @@ impl Parser {
         let mut lhs = Box::new(self.unary());
         let mut links = 0;
         while let Some((op, prec)) = binop(self.tok()) {
-            if prec < min || !self.continues() || !self.enter() {
+            if prec < min || !self.continues() || !self.enter_link() {
                 break;
             }
             links += 1;
@@ -1380,7 +1402,7 @@ impl Parser {
                 _ => break,
             };
             // Only `.` may continue an expression onto a new line.
-            if (op != Postfix::Field && !self.continues()) || !self.enter() {
+            if (op != Postfix::Field && !self.continues()) || !self.enter_link() {
                 break;
             }
             links += 1;
@@ -1444,7 +1466,7 @@ impl Parser {
             Tok::LParen => self.paren_expr(),
             Tok::LBracket => self.bracket_primary(),
             Tok::Fn => self.closure(),
-            Tok::If => self.if_expr(),
+            Tok::If => self.if_expr(false),
             Tok::Match => self.match_expr(),
             Tok::Select => self.select_expr(),
             _ => self.expected_expression(),
@@ -1687,9 +1709,15 @@ impl Parser {
     }
 
     /// `if c { } else if d { } else { }` and `if let x = e { } else { }`.
-    fn if_expr(&mut self) -> Expr {
+    /// `else_if`: an arm of an `else if` chain, a link rather than nesting.
+    fn if_expr(&mut self, else_if: bool) -> Expr {
         let start = self.span();
-        if !self.enter() {
+        let entered = if else_if {
+            self.enter_link()
+        } else {
+            self.enter()
+        };
+        if !entered {
             return self.error_expr();
         }
         self.bump();
@@ -1698,7 +1726,11 @@ impl Parser {
         } else {
             self.if_rest(start)
         };
-        self.leave();
+        if else_if {
+            self.leave_chain(1);
+        } else {
+            self.leave();
+        }
         e
     }
 
@@ -1736,7 +1768,7 @@ impl Parser {
             return None;
         }
         if self.at(&Tok::If) {
-            return Some(Box::new(self.if_expr()));
+            return Some(Box::new(self.if_expr(true)));
         }
         if !self.at(&Tok::LBrace) {
             self.expected("`{` or `if`");
@@ -2317,6 +2349,16 @@ fn last() { println(\"{1 2}\") }
     /// nesting is the problem), no panic, and a tree of bounded depth.
     #[test]
     fn hostile_inputs() {
+        // The compiler parses on a 256 MiB stack (main.rs); so does this test.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(hostile_inputs_on_a_big_stack)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn hostile_inputs_on_a_big_stack() {
         let cases: Vec<(String, bool)> = vec![
             (String::new(), false),
             ("}".into(), false),
@@ -2436,7 +2478,7 @@ fn last() { println(\"{1 2}\") }
             walk.module(&module);
             assert!(walk.ids.iter().all(|&id| id < count));
             assert!(
-                walk.max_depth <= 2 * MAX_DEPTH as usize + 4,
+                walk.max_depth <= 2 * MAX_TREE_DEPTH as usize + 4,
                 "depth {}",
                 walk.max_depth
             );
