@@ -13,6 +13,9 @@ use crate::diagnostics::Diagnostic;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
     Int(i64),
+    /// `9223372036854775808` (2^63): an `int` only right after a unary
+    /// minus, so that `-9223372036854775808` can be written.
+    IntMinMagnitude,
     Float(f64),
     /// A string literal, split into literal text and interpolated token lists.
     Str(Vec<StrTok>),
@@ -106,7 +109,7 @@ pub struct Token {
 /// A human name for a token, for "expected X, found Y" messages.
 pub fn describe(tok: &Tok) -> String {
     let s = match tok {
-        Tok::Int(_) => "an integer literal",
+        Tok::Int(_) | Tok::IntMinMagnitude => "an integer literal",
         Tok::Float(_) => "a float literal",
         Tok::Str(_) => "a string literal",
         Tok::Ident(name) => return format!("`{name}`"),
@@ -184,7 +187,12 @@ fn symbol(tok: &Tok) -> &'static str {
         Tok::Caret => "^",
         Tok::Shl => "<<",
         Tok::Shr => ">>",
-        Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Ident(_) | Tok::Eof => "",
+        Tok::Int(_)
+        | Tok::IntMinMagnitude
+        | Tok::Float(_)
+        | Tok::Str(_)
+        | Tok::Ident(_)
+        | Tok::Eof => "",
     }
 }
 
@@ -524,7 +532,7 @@ impl<'a> Lexer<'a> {
             match text.parse::<i64>() {
                 Ok(v) => Tok::Int(v),
                 // `9223372036854775808` is allowed so that `-9223372036854775808` can be written.
-                Err(_) if text == "9223372036854775808" => Tok::Int(i64::MIN),
+                Err(_) if text == "9223372036854775808" => Tok::IntMinMagnitude,
                 Err(_) => {
                     self.error(
                         "integer-too-large",

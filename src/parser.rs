@@ -1002,11 +1002,19 @@ impl Parser {
         let pattern = match self.tok() {
             Tok::Ident(_) => Pattern::Wildcard(span),
             Tok::Int(v) => Pattern::Int(*v, span),
+            Tok::IntMinMagnitude => {
+                self.int_too_large(span);
+                Pattern::Int(0, span)
+            }
             Tok::Minus => match self.peek_at(1) {
                 Tok::Int(v) => {
                     let v = v.wrapping_neg();
                     self.bump();
                     Pattern::Int(v, span.to(self.span()))
+                }
+                Tok::IntMinMagnitude => {
+                    self.bump();
+                    Pattern::Int(i64::MIN, span.to(self.span()))
                 }
                 _ => return self.expected_pattern(),
             },
@@ -1379,6 +1387,13 @@ impl Parser {
             Tok::Spawn => ExprKind::Spawn,
             _ => return self.postfix(),
         };
+        if matches!(self.tok(), Tok::Minus) && matches!(self.peek_at(1), Tok::IntMinMagnitude) {
+            // `-9223372036854775808`: the one literal whose magnitude is not an `int`.
+            self.bump();
+            let span = start.to(self.span());
+            self.bump();
+            return self.mk(ExprKind::Int(i64::MIN), span);
+        }
         if !self.enter() {
             return self.error_expr();
         }
@@ -1460,7 +1475,12 @@ impl Parser {
 
     fn primary(&mut self) -> Expr {
         match self.tok() {
-            Tok::Int(_) | Tok::Float(_) | Tok::True | Tok::False | Tok::Nil => self.literal(),
+            Tok::Int(_)
+            | Tok::IntMinMagnitude
+            | Tok::Float(_)
+            | Tok::True
+            | Tok::False
+            | Tok::Nil => self.literal(),
             Tok::Str(_) => self.string_lit(),
             Tok::Ident(_) => self.ident_primary(),
             Tok::LParen => self.paren_expr(),
@@ -1473,10 +1493,28 @@ impl Parser {
         }
     }
 
+    /// 2^63 without a minus sign in front.
+    fn int_too_large(&mut self, span: Span) {
+        self.report(
+            Diagnostic::error(
+                "integer-too-large",
+                "integer literal is too large for `int`",
+            )
+            .with_label(
+                span,
+                "does not fit in 64 bits (only `-9223372036854775808` may use it)",
+            ),
+        );
+    }
+
     fn literal(&mut self) -> Expr {
         let span = self.span();
         let kind = match self.tok() {
             Tok::Int(v) => ExprKind::Int(*v),
+            Tok::IntMinMagnitude => {
+                self.int_too_large(span);
+                ExprKind::Int(0)
+            }
             Tok::Float(v) => ExprKind::Float(*v),
             Tok::True => ExprKind::Bool(true),
             Tok::False => ExprKind::Bool(false),

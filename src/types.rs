@@ -24,6 +24,11 @@ use std::fmt;
 /// type (`Type::Error` fits everything); `None` means the value is unused.
 const ANY: Option<&Type> = Some(&Type::Error);
 
+/// The names `resolve_type` gives built-in meanings; no struct or enum may take one.
+const BUILTIN_TYPE_NAMES: [&str; 8] = [
+    "int", "float", "bool", "string", "Map", "Gen", "Task", "Chan",
+];
+
 pub type LocalId = u32;
 pub type FnId = u32;
 pub type StructId = u32;
@@ -519,11 +524,30 @@ impl<'a> Checker<'a, '_> {
 
     // ----- declarations -------------------------------------------------
 
+    /// A struct or enum may not take a built-in type's name: every use of
+    /// the name would mean the built-in, and messages would read "expected
+    /// `string`, found `string`".
+    fn builtin_type_name(&mut self, name: &Ident) -> bool {
+        if !BUILTIN_TYPE_NAMES.contains(&name.name.as_str()) {
+            return false;
+        }
+        self.error(
+            Diagnostic::error(
+                "builtin-type-name",
+                format!("`{}` is the name of a built-in type", name.name),
+            )
+            .with_label(name.span, "choose another name for this type"),
+        );
+        true
+    }
+
     fn declare(&mut self, modules: &[SourceModule<'a>]) {
         // Structs first, so function signatures can name them.
         for (m, module) in modules.iter().enumerate() {
             for item in &module.ast.items {
                 match item {
+                    Item::Struct(s) if self.builtin_type_name(&s.name) => {}
+                    Item::Enum(e) if self.builtin_type_name(&e.name) => {}
                     Item::Struct(s) => {
                         if self.redefined(m, &s.name) {
                             continue;
@@ -617,6 +641,18 @@ impl<'a> Checker<'a, '_> {
                         );
                     }
                     self.out.structs[id as usize].variants = variants;
+                }
+            }
+        }
+        for module in modules.iter() {
+            for item in &module.ast.items {
+                match item {
+                    Item::Fn(f) => self.check_unique_names_of(f),
+                    Item::Impl(imp) => imp
+                        .methods
+                        .iter()
+                        .for_each(|f| self.check_unique_names_of(f)),
+                    _ => {}
                 }
             }
         }
@@ -739,6 +775,40 @@ impl<'a> Checker<'a, '_> {
         false
     }
 
+    /// Parameters and type parameters of one function have distinct names.
+    fn check_unique_names_of(&mut self, f: &FnDecl) {
+        self.check_unique_names(f.params.iter().map(|p| &p.name), "parameter");
+        self.check_unique_names(f.type_params.iter(), "type parameter");
+    }
+
+    /// Reports every name that `names` repeats (`duplicate-parameter`,
+    /// `duplicate-type-parameter`, `duplicate-binding`).
+    fn check_unique_names<'i>(&mut self, names: impl Iterator<Item = &'i Ident>, what: &str) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for name in names {
+            match seen.get(name.name.as_str()) {
+                Some(&first) => {
+                    let id = match what {
+                        "parameter" => "duplicate-parameter",
+                        "type parameter" => "duplicate-type-parameter",
+                        _ => "duplicate-binding",
+                    };
+                    self.error(
+                        Diagnostic::error(
+                            id,
+                            format!("the {what} `{}` is declared twice", name.name),
+                        )
+                        .with_label(name.span, "declared again here")
+                        .with_label(first, "first declared here"),
+                    );
+                }
+                None => {
+                    seen.insert(&name.name, name.span);
+                }
+            }
+        }
+    }
+
     fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
         let mut saved_args = None;
         if let (Some(t), Some(_)) = (f.type_params.first(), owner) {
@@ -845,6 +915,7 @@ impl<'a> Checker<'a, '_> {
                         true
                     }
                 };
+                // Every name here is in `BUILTIN_TYPE_NAMES`.
                 match name.as_str() {
                     "int" | "float" | "bool" | "string" if !arity(self, 0) => Type::Error,
                     "int" => Type::Int,
@@ -946,6 +1017,15 @@ impl<'a> Checker<'a, '_> {
             scope.insert(name.name.clone(), id);
         }
         id
+    }
+
+    /// Where a local was declared (only for diagnostics: a linear search).
+    fn local_span(&self, id: LocalId) -> Span {
+        self.out
+            .decls
+            .iter()
+            .find_map(|(span, &l)| (l == id).then_some(*span))
+            .unwrap_or_default()
     }
 
     /// Finds a local, capturing it into every closure between its function and here.
@@ -2186,6 +2266,24 @@ impl<'a> Checker<'a, '_> {
                         }
                     }
                 }
+                // The arm's scope holds only what its pattern binds so far.
+                let first = self
+                    .cx()
+                    .scopes
+                    .last()
+                    .and_then(|scope| scope.get(&name.name))
+                    .copied();
+                if let Some(first) = first {
+                    let first = self.local_span(first);
+                    self.error(
+                        Diagnostic::error(
+                            "duplicate-binding",
+                            format!("the pattern binds `{}` twice", name.name),
+                        )
+                        .with_label(name.span, "bound again here")
+                        .with_label(first, "first bound here"),
+                    );
+                }
                 self.new_local(name, ty.clone(), false);
             }
             Pattern::Int(_, span) => {
@@ -2499,13 +2597,14 @@ impl<'a> Checker<'a, '_> {
         ret: Option<&TypeExpr>,
         body: &'a Block,
     ) -> Type {
+        self.check_unique_names(params.iter().map(|p| &p.name), "parameter");
         let mut param_types = Vec::new();
         for p in params {
             match &p.ty {
                 Some(t) => param_types.push(self.resolve_type(t)),
                 None => {
                     self.error(
-                        Diagnostic::error("misplaced-self", "closure parameters need a type")
+                        Diagnostic::error("closure-param-type", "closure parameters need a type")
                             .with_label(p.span, "write `name: type`"),
                     );
                     param_types.push(Type::Error);
