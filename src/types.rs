@@ -24,6 +24,9 @@ use std::fmt;
 /// type (`Type::Error` fits everything); `None` means the value is unused.
 const ANY: Option<&Type> = Some(&Type::Error);
 
+/// How many generic instances deep one instantiation may go.
+const MAX_INSTANCE_DEPTH: usize = 64;
+
 /// The names `resolve_type` gives built-in meanings; no struct or enum may take one.
 const BUILTIN_TYPE_NAMES: [&str; 8] = [
     "int", "float", "bool", "string", "Map", "Gen", "Task", "Chan",
@@ -381,6 +384,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         generics: Vec::new(),
         instances: HashMap::new(),
         instance_args: HashMap::new(),
+        instance_parent: HashMap::new(),
         type_args: HashMap::new(),
         next_expr_id: expr_count,
         next_instance: 0,
@@ -452,6 +456,9 @@ struct Checker<'a, 'm> {
     instances: HashMap<String, FnId>,
     /// Each instance's type arguments, bound while its body is checked.
     instance_args: HashMap<FnId, HashMap<String, Type>>,
+    /// The instance whose body asked for each instance (none for a call
+    /// from ordinary code): the chain a runaway instantiation reports.
+    instance_parent: HashMap<FnId, Option<FnId>>,
     /// The type parameters in scope and what they stand for.
     type_args: HashMap<String, Type>,
     next_expr_id: u32,
@@ -1903,16 +1910,74 @@ impl<'a> Checker<'a, '_> {
         let key = format!("{g}:{targs:?}");
         let f = match self.instances.get(&key) {
             Some(&f) => f,
-            None => match self.instantiate(g, &names, &targs) {
-                Some(f) => {
-                    self.instances.insert(key, f);
-                    f
+            None => {
+                let parent = self.ctx.first().map(|c| c.fn_id);
+                let parent = parent.filter(|p| self.instance_parent.contains_key(p));
+                if self.instance_chain(parent).len() >= MAX_INSTANCE_DEPTH {
+                    self.runaway_instantiation(e, &name, &targs, parent);
+                    return Type::Error;
                 }
-                None => return Type::Error,
-            },
+                match self.instantiate(g, &names, &targs) {
+                    Some(f) => {
+                        self.instances.insert(key, f);
+                        self.instance_parent.insert(f, parent);
+                        f
+                    }
+                    None => return Type::Error,
+                }
+            }
         };
         self.prechecked = Some(types);
         self.direct_call(e, callee, f, args)
+    }
+
+    /// The instances that led to `from`, innermost first.
+    fn instance_chain(&self, mut from: Option<FnId>) -> Vec<FnId> {
+        let mut chain = Vec::new();
+        while let Some(f) = from {
+            chain.push(f);
+            from = self.instance_parent.get(&f).copied().flatten();
+        }
+        chain
+    }
+
+    /// A generic function that instantiates itself at ever larger types
+    /// (`f[T]` calling `f` at `[T]`) would make instances until memory ran
+    /// out: one located error with the chain, and no more instances of it.
+    fn runaway_instantiation(
+        &mut self,
+        e: &Expr,
+        name: &str,
+        targs: &[Type],
+        parent: Option<FnId>,
+    ) {
+        let shown: Vec<String> = targs.iter().map(|t| t.to_string()).collect();
+        let chain = self.instance_chain(parent);
+        let mut d = Diagnostic::error(
+            "instantiation-too-deep",
+            format!(
+                "instantiating `{name}[{}]` goes {MAX_INSTANCE_DEPTH} generic instances deep",
+                shown.join(", ")
+            ),
+        )
+        .with_label(e.span, "this call asks for yet another instance");
+        let symbol = |f: &FnId| self.out.fns[*f as usize].symbol.clone();
+        let mut notes: Vec<String> = chain.iter().rev().take(3).map(symbol).collect();
+        if chain.len() > 6 {
+            notes.push(format!("... {} more ...", chain.len() - 6));
+        }
+        notes.extend(
+            chain
+                .iter()
+                .take(3.min(chain.len().saturating_sub(3)))
+                .rev()
+                .map(symbol),
+        );
+        d = d.with_note(format!("instantiated through: {}", notes.join(" -> ")));
+        d = d.with_note(
+            "a generic function must not call itself at a type built from its own type parameter",
+        );
+        self.error(d);
     }
 
     /// The instance of generic function `g` for `targs`: its source parsed
