@@ -1312,6 +1312,9 @@ impl Outcome {
 struct Demotion {
     value: LLVMValueRef,
     uses: Vec<UseSite>,
+    /// The smallest range of instruction positions (blocks in layout
+    /// order) that holds every point where the value is live.
+    hull: (usize, usize),
 }
 
 /// Runs the pass on one function: analyses first (every unsupported case is
@@ -1356,7 +1359,8 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
 
     // (c) The frame, its slots, the stores and reloads, and the pops.
     let alloca_slots: u64 = allocas.iter().map(|&(_, n)| n).sum();
-    let n_slots = alloca_slots + demoted.len() as u64;
+    let (colors, demoted_slots) = color_slots(&demoted);
+    let n_slots = alloca_slots + demoted_slots;
     let builder = Builder::new(env.ctx);
     let b = builder.0;
     let i32_ty = LLVMInt32TypeInContext(env.ctx);
@@ -1401,7 +1405,7 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
         LLVMBuildInBoundsGEP2(b, frame_ty, frame, idx.as_mut_ptr(), 3, name.as_ptr())
     };
 
-    let (outcome, slot_of) = assign_slots(&allocas, &demoted, slot);
+    let (outcome, slot_of) = assign_slots(&allocas, &demoted, &colors, slot);
     // The builder is still right after the frame set-up: spill arguments here.
     for (d, &root) in demoted.iter().zip(&slot_of) {
         if LLVMIsAArgument(d.value).is_null() {
@@ -1481,9 +1485,115 @@ unsafe fn demotions(env: &Env, body: &Body, gc: &GcValues) -> Result<Vec<Demotio
                 describe(safepoint)
             )
         })?;
-        demoted.push(Demotion { value: v, uses });
+        let hull = live_hull(body, def_of(body, v), &uses);
+        demoted.push(Demotion {
+            value: v,
+            uses,
+            hull,
+        });
     }
     Ok(demoted)
+}
+
+/// Positions of every instruction, block after block in layout order.
+fn block_starts(body: &Body) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(body.blocks.len() + 1);
+    let mut at = 0;
+    for list in &body.insts {
+        starts.push(at);
+        at += list.len();
+    }
+    starts.push(at);
+    starts
+}
+
+/// Where a value is live, as one range of positions containing all of it:
+/// its definition, every use, and the whole of every block it lives
+/// through (found backwards from the uses, as `Liveness` does). A superset
+/// of the real live range, so two values whose hulls are disjoint are
+/// never live at the same point and may share a root slot.
+unsafe fn live_hull(body: &Body, def: Def, uses: &[UseSite]) -> (usize, usize) {
+    let starts = block_starts(body);
+    let (def_block, def_pos) = match def {
+        Def::Entry => (0, None),
+        Def::At(b, p) => (b, Some(p)),
+    };
+    let def_at = starts[def_block] + def_pos.unwrap_or(0);
+    let (mut lo, mut hi) = (def_at, def_at);
+    let mut cover = |from: usize, to: usize| {
+        lo = lo.min(from);
+        hi = hi.max(to);
+    };
+    let mut seen = vec![false; body.blocks.len()];
+    let mut live_out: Vec<usize> = Vec::new();
+    for site in uses {
+        match *site {
+            UseSite::Inst(user) => {
+                let Some(&(ub, up)) = body.at.get(&user) else {
+                    continue;
+                };
+                if ub == def_block && def_pos.is_none_or(|d| up > d) {
+                    cover(def_at, starts[ub] + up);
+                } else {
+                    cover(starts[ub], starts[ub] + up);
+                    live_out.extend(&body.preds[ub]);
+                }
+            }
+            UseSite::Phi { block, .. } => {
+                if let Some(&b) = body.index.get(&block) {
+                    live_out.push(b);
+                }
+            }
+        }
+    }
+    while let Some(b) = live_out.pop() {
+        if std::mem::replace(&mut seen[b], true) {
+            continue;
+        }
+        let end = starts[b + 1].saturating_sub(1).max(starts[b]);
+        if b == def_block {
+            cover(def_at, end);
+            continue;
+        }
+        cover(starts[b], end);
+        live_out.extend(&body.preds[b]);
+    }
+    (lo, hi)
+}
+
+/// Root slots for the demoted values, reused between values whose live
+/// ranges do not meet (a chain of `s = s + ...` needs two slots, not one per
+/// link: one slot each made the root frame, and LLVM's work on it, grow with
+/// the chain). Linear scan over the hulls. Returns each value's slot, from
+/// 0, and how many slots there are.
+fn color_slots(demoted: &[Demotion]) -> (Vec<u64>, u64) {
+    let mut order: Vec<usize> = (0..demoted.len()).collect();
+    order.sort_by_key(|&i| demoted[i].hull);
+    let mut color = vec![0u64; demoted.len()];
+    // (end of the occupant's hull, slot), smallest end first.
+    let mut busy: std::collections::BinaryHeap<std::cmp::Reverse<(usize, u64)>> =
+        std::collections::BinaryHeap::new();
+    let mut free: Vec<u64> = Vec::new();
+    let mut count = 0u64;
+    for i in order {
+        let (lo, hi) = demoted[i].hull;
+        // Strictly before: a value whose last use is the call that defines
+        // the next one stays in its slot through that call.
+        while let Some(&std::cmp::Reverse((end, slot))) = busy.peek() {
+            if end >= lo {
+                break;
+            }
+            busy.pop();
+            free.push(slot);
+        }
+        let slot = free.pop().unwrap_or_else(|| {
+            count += 1;
+            count - 1
+        });
+        color[i] = slot;
+        busy.push(std::cmp::Reverse((hi, slot)));
+    }
+    (color, count)
 }
 
 /// Why a GC value that is live across a safepoint cannot be demoted, if so.
@@ -1521,6 +1631,7 @@ unsafe fn check_demotable(env: &Env, v: LLVMValueRef, uses: &[UseSite]) -> Resul
 unsafe fn assign_slots(
     allocas: &[(LLVMValueRef, u64)],
     demoted: &[Demotion],
+    colors: &[u64],
     slot: impl Fn(u64) -> LLVMValueRef,
 ) -> (Outcome, Vec<LLVMValueRef>) {
     let mut outcome = Outcome {
@@ -1538,11 +1649,17 @@ unsafe fn assign_slots(
         replace_alloca(alloca, gep);
     }
     let mut slot_of = Vec::with_capacity(demoted.len());
-    for d in demoted {
-        slot_of.push(slot(next));
-        outcome.slots.push(value_name(d.value));
-        next += 1;
+    let mut made: HashMap<u64, LLVMValueRef> = HashMap::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for (d, &c) in demoted.iter().zip(colors) {
+        slot_of.push(*made.entry(c).or_insert_with(|| slot(next + c)));
+        let c = c as usize;
+        if names.len() <= c {
+            names.resize(c + 1, Vec::new());
+        }
+        names[c].push(value_name(d.value));
     }
+    outcome.slots.extend(names.into_iter().map(|n| n.join("|")));
     (outcome, slot_of)
 }
 
@@ -1949,7 +2066,8 @@ unsafe fn spill_coroutine(
     }
 
     // (b) The layout: the codegen slots [K x gcref], then the added ones, contiguous.
-    let new_slots = allocas.iter().map(|&(_, n)| n).sum::<u64>() + demoted.len() as u64;
+    let (colors, demoted_slots) = color_slots(&demoted);
+    let new_slots = allocas.iter().map(|&(_, n)| n).sum::<u64>() + demoted_slots;
     let added = layout.added + new_slots;
     let slot = env.slot_size as i64;
     let promise_ty = if added > 0 {
@@ -2065,7 +2183,7 @@ unsafe fn spill_coroutine(
         let name = CString::new(format!("root.{k}")).unwrap_or_default();
         LLVMBuildInBoundsGEP2(b, promise_ty, promise, idx.as_mut_ptr(), 3, name.as_ptr())
     };
-    let (outcome, slot_of) = assign_slots(&allocas, &demoted, slot_ptr);
+    let (outcome, slot_of) = assign_slots(&allocas, &demoted, &colors, slot_ptr);
     // The builder is still right after the initialisation: values defined
     // before llvm.coro.begin (arguments) are stored here.
     for (d, &root) in demoted.iter().zip(&slot_of) {

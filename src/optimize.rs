@@ -31,7 +31,32 @@ fn llvm_level(level: u8) -> OptimizationLevel {
     }
 }
 
+/// `WEFT_LLVM_ARGS="-time-passes ..."`: LLVM's own command-line options,
+/// for finding out where compile time goes. Parsed once per process.
+fn llvm_args_from_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(args) = std::env::var("WEFT_LLVM_ARGS") else {
+            return;
+        };
+        let owned: Vec<std::ffi::CString> = std::iter::once("weft")
+            .chain(args.split_whitespace())
+            .filter_map(|a| std::ffi::CString::new(a).ok())
+            .collect();
+        let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|a| a.as_ptr()).collect();
+        // SAFETY: argv points into `owned`, alive for the call; LLVM copies what it keeps.
+        unsafe {
+            llvm_sys::support::LLVMParseCommandLineOptions(
+                argv.len() as i32,
+                argv.as_ptr(),
+                std::ptr::null(),
+            )
+        };
+    });
+}
+
 pub fn target_machine(target: Target, level: u8) -> Result<TargetMachine, String> {
+    llvm_args_from_env();
     let config = InitializationConfig::default();
     match target {
         Target::Native => LlvmTarget::initialize_x86(&config),
