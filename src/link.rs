@@ -151,6 +151,11 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
         .arg("--export=weft_start")
         .arg("--export=weft_poll")
         .arg("--export=weft_unwound")
+        // app.js writes out what stdout holds when the module traps.
+        .arg("--export=weft_flush")
+        // The stack first: running off its end goes below address 0 and
+        // traps, where after the data it would overwrite the statics.
+        .arg("--stack-first")
         // app.js puts it back after a panic unwinds the wasm stack.
         .arg("--export=__stack_pointer")
         .arg("--gc-sections")

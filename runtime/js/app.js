@@ -102,6 +102,7 @@ export async function run(options = {}) {
   // does not restore the wasm stack pointer: it goes back to where the call
   // began, and the runtime then abandons the task that panicked.
   const sp = exports.__stack_pointer;
+  const spStart = sp?.value;
   const call = (f) => {
     const base = sp?.value;
     try {
@@ -126,6 +127,20 @@ export async function run(options = {}) {
     return status;
   } catch (e) {
     if (e instanceof Exit) return e.code;
+    // The engine's call stack, or the linear-memory stack (first in memory)
+    // run below address 0: a stack overflow, a panic like natively.
+    const spValue = sp ? sp.value >>> 0 : 0;
+    const stackGone = sp && (spValue < 1024 || spValue > memory.buffer.byteLength);
+    // What stdout holds so far is the program's output: write it first, on
+    // a stack put back where it started.
+    try {
+      if (sp) sp.value = spStart;
+      exports.weft_flush?.();
+    } catch {}
+    if ((e instanceof RangeError && /call stack/i.test(e.message)) || stackGone) {
+      writers[2](new TextEncoder().encode("panic: stack overflow\n"));
+      return 101;
+    }
     const message = new TextEncoder().encode(`fatal: the program trapped: ${e?.message ?? e}\n`);
     writers[2](message);
     return 134;

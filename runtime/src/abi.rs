@@ -572,6 +572,13 @@ pub extern "C" fn weft_start() -> i32 {
     0
 }
 
+/// wasm32: writes out buffered stdout; app.js calls it (export `weft_flush`, not compiled code) after the module trapped, so no output is lost.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[export_name = "weft_flush"]
+pub extern "C" fn wasm_flush() {
+    output::flush_stdout();
+}
+
 /// wasm32's event loop step, called by app.js (export `weft_poll`, not by compiled code): runs what is due; -1 when main is done (or was never async), else ms until the next timer.
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[export_name = "weft_poll"]

@@ -26,6 +26,7 @@ mod gc;
 mod map;
 mod object;
 mod output;
+mod overflow;
 mod platform;
 mod process;
 mod rng;

@@ -18,6 +18,7 @@ pub fn init() {
     );
     crate::sched::start_clock();
     crate::rng::init();
+    crate::overflow::install();
 }
 
 /// Flushes stdout and prints the GC statistics (when enabled): the work of
