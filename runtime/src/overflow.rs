@@ -101,7 +101,7 @@ mod imp {
                 return;
             }
             let action = SigAction {
-                handler: on_fault as usize,
+                handler: on_fault as extern "C" fn(i32, *const u8, *const u8) as usize,
                 mask: [0; 16],
                 flags: SA_SIGINFO | SA_ONSTACK | SA_RESETHAND,
                 restorer: 0,
