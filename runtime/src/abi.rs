@@ -414,6 +414,12 @@ pub extern "C" fn weft_string_from_int(value: i64) -> Ref {
     string::from_int(value)
 }
 
+/// `str(v)` for a struct, enum, array, map or optional: the runtime walks the value from its `shape` (see `format`); cycles print `<cycle>`; may collect, only after the walk.
+#[no_mangle]
+pub unsafe extern "C" fn weft_format(bits: u64, shape: *const crate::format::Shape) -> Ref {
+    crate::format::format(bits, shape)
+}
+
 /// `str(f)` for a float, formatted like `weft_write_float`.
 #[no_mangle]
 pub extern "C" fn weft_string_from_float(value: f64) -> Ref {

@@ -22,6 +22,7 @@ pub mod abi;
 mod array;
 mod chan;
 mod finalize;
+mod format;
 mod gc;
 mod map;
 mod object;

@@ -264,6 +264,23 @@ pub unsafe fn len(m: Ref) -> usize {
     field(m, LEN)
 }
 
+/// Each entry's key and value bits, in insertion order. Never allocates.
+///
+/// # Safety
+/// `m` must be a map, alive while `f` runs; `f` must not change it.
+pub unsafe fn for_each(m: Ref, mut f: impl FnMut(u64, u64)) {
+    let (cap, used) = (field(m, CAP), field(m, USED));
+    if cap == 0 {
+        return;
+    }
+    let (meta, keys, values) = (buffer(m, META), buffer(m, KEYS), buffer(m, VALUES));
+    for e in 0..used {
+        if *slot(meta, 2 * cap + e) != DELETED {
+            f(*slot(keys, e), *slot(values, e));
+        }
+    }
+}
+
 /// `m.keys()`: a new array of the keys in insertion order.
 ///
 /// # Safety

@@ -23,6 +23,7 @@ mod coroutine;
 mod defer;
 mod heap;
 mod matching;
+mod shape;
 
 use crate::ast::*;
 use crate::diagnostics::SourceMap;
@@ -89,7 +90,8 @@ pub struct Codegen<'ctx, 'a> {
     strings: HashMap<String, PointerValue<'ctx>>,
     unit_variants: HashMap<String, PointerValue<'ctx>>,
     descs: HashMap<String, GlobalValue<'ctx>>,
-    to_string_fns: HashMap<String, FunctionValue<'ctx>>,
+    /// `shape.rs`: the shape of each type `str` has met, by its name.
+    shapes: HashMap<String, inkwell::values::GlobalValue<'ctx>>,
     fn_values: HashMap<FnId, PointerValue<'ctx>>,
 }
 
@@ -122,7 +124,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             strings: HashMap::new(),
             unit_variants: HashMap::new(),
             descs: HashMap::new(),
-            to_string_fns: HashMap::new(),
+            shapes: HashMap::new(),
             fn_values: HashMap::new(),
         }
     }

@@ -1,0 +1,223 @@
+//! `str(v)` and `println(v)` of composite values: structs, enums, arrays,
+//! maps and optionals, walked by the runtime from a *shape* the compiler
+//! emits per type (static data: what kind of value, its name, its fields'
+//! names and shapes).
+//!
+//! The walk is iterative (an explicit work list on the Rust heap), so a
+//! linked list of a million nodes prints without touching the native stack;
+//! it writes into one growing byte buffer, so printing is linear in the
+//! output; and it keeps the set of objects on the path from the root, so a
+//! value that contains itself prints `<cycle>` where it recurs instead of
+//! recursing forever. It never allocates GC memory until the text is done,
+//! so nothing it holds needs rooting.
+
+use crate::object::{read_u64, slot_to_ref, Ref};
+use crate::{array, map, output, string};
+use std::collections::HashSet;
+
+/// The kinds of shape; the compiler's `codegen/shape.rs` mirrors them.
+pub const INT: u32 = 0;
+pub const FLOAT: u32 = 1;
+pub const BOOL: u32 = 2;
+pub const STRING: u32 = 3;
+/// `items`: the fields' shapes, `labels`: their names; `name`: the struct's.
+pub const STRUCT: u32 = 4;
+/// `items`: one `VARIANT` shape per tag.
+pub const ENUM: u32 = 5;
+/// `items`: the element's shape.
+pub const ARRAY: u32 = 6;
+/// `items`: the key's and the value's shapes.
+pub const MAP: u32 = 7;
+/// `items`: the inner shape; `count` 1 when the inner value is boxed (a
+/// one-slot object: optionals of scalars and of optionals), else 0.
+pub const OPTIONAL: u32 = 8;
+/// Printed as its `name` (functions, channels, tasks, generators, nil).
+pub const OPAQUE: u32 = 9;
+/// An enum variant: `name`, and `items` its payload's shapes.
+pub const VARIANT: u32 = 10;
+
+/// One type's shape, as the compiler lays it out in constant data.
+#[repr(C)]
+pub struct Shape {
+    pub kind: u32,
+    /// How many `items` (and `labels`) there are; for `OPTIONAL`, boxed or not.
+    pub count: u32,
+    pub name: *const u8,
+    pub name_len: u64,
+    pub items: *const *const Shape,
+    pub labels: *const Label,
+}
+
+/// A name in constant data.
+#[repr(C)]
+pub struct Label {
+    pub ptr: *const u8,
+    pub len: u64,
+}
+
+enum Work {
+    Value(u64, *const Shape),
+    Text(&'static [u8]),
+    Name(*const u8, u64),
+    /// The object is no longer on the path from the root.
+    Leave(usize),
+}
+
+unsafe fn bytes_of<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    core::slice::from_raw_parts(ptr, len as usize)
+}
+
+unsafe fn item(shape: &Shape, i: usize) -> *const Shape {
+    *shape.items.add(i)
+}
+
+/// Appends the text of the value `bits` of shape `shape` to `out`.
+///
+/// # Safety
+/// `shape` must be a shape the compiler emitted for the value's type, and
+/// the value alive (reachable from a root) during the call.
+pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
+    let mut work = vec![Work::Value(bits, shape)];
+    let mut path: HashSet<usize> = HashSet::new();
+    // Pushes `parts` so that they come out in order.
+    fn push_all(work: &mut Vec<Work>, parts: Vec<Work>) {
+        work.extend(parts.into_iter().rev());
+    }
+    while let Some(next) = work.pop() {
+        let (bits, shape) = match next {
+            Work::Text(t) => {
+                out.extend_from_slice(t);
+                continue;
+            }
+            Work::Name(p, n) => {
+                out.extend_from_slice(bytes_of(p, n));
+                continue;
+            }
+            Work::Leave(obj) => {
+                path.remove(&obj);
+                continue;
+            }
+            Work::Value(bits, shape) => (bits, &*shape),
+        };
+        match shape.kind {
+            INT => {
+                let mut buf = [0u8; 20];
+                out.extend_from_slice(output::format_int(bits as i64, &mut buf));
+            }
+            FLOAT => {
+                let mut s = String::new();
+                output::format_float(f64::from_bits(bits), &mut s);
+                out.extend_from_slice(s.as_bytes());
+            }
+            BOOL => out.extend_from_slice(if bits != 0 { b"true" } else { b"false" }),
+            STRING => out.extend_from_slice(string::bytes(slot_to_ref(bits))),
+            OPAQUE => out.extend_from_slice(bytes_of(shape.name, shape.name_len)),
+            OPTIONAL => {
+                let r = slot_to_ref(bits);
+                if r.is_null() {
+                    out.extend_from_slice(b"nil");
+                } else if shape.count == 1 {
+                    work.push(Work::Value(read_u64(r, 0), item(shape, 0)));
+                } else {
+                    work.push(Work::Value(bits, item(shape, 0)));
+                }
+            }
+            STRUCT | ENUM | ARRAY | MAP => {
+                let r = slot_to_ref(bits);
+                if r.is_null() {
+                    out.extend_from_slice(b"nil");
+                    continue;
+                }
+                let key = r as usize;
+                if shape.kind == ENUM {
+                    let tag = read_u64(r, 0) as usize;
+                    if tag >= shape.count as usize {
+                        out.push(b'?');
+                        continue;
+                    }
+                    let variant = &*item(shape, tag);
+                    out.extend_from_slice(bytes_of(variant.name, variant.name_len));
+                    if variant.count == 0 {
+                        continue;
+                    }
+                    if !path.insert(key) {
+                        out.extend_from_slice(b"(<cycle>)");
+                        continue;
+                    }
+                    let mut parts = vec![Work::Text(b"(")];
+                    for i in 0..variant.count as usize {
+                        if i > 0 {
+                            parts.push(Work::Text(b", "));
+                        }
+                        parts.push(Work::Value(read_u64(r, 8 * (i + 1)), item(variant, i)));
+                    }
+                    parts.push(Work::Text(b")"));
+                    parts.push(Work::Leave(key));
+                    push_all(&mut work, parts);
+                    continue;
+                }
+                if !path.insert(key) {
+                    out.extend_from_slice(b"<cycle>");
+                    continue;
+                }
+                let mut parts = Vec::new();
+                match shape.kind {
+                    STRUCT => {
+                        parts.push(Work::Name(shape.name, shape.name_len));
+                        parts.push(Work::Text(b" {"));
+                        for i in 0..shape.count as usize {
+                            parts.push(Work::Text(if i == 0 { b" " } else { b", " }));
+                            let label = &*shape.labels.add(i);
+                            parts.push(Work::Name(label.ptr, label.len));
+                            parts.push(Work::Text(b": "));
+                            parts.push(Work::Value(read_u64(r, 8 * i), item(shape, i)));
+                        }
+                        parts.push(Work::Text(if shape.count == 0 { b"}" } else { b" }" }));
+                    }
+                    ARRAY => {
+                        parts.push(Work::Text(b"["));
+                        let elem = item(shape, 0);
+                        for i in 0..array::len(r) {
+                            if i > 0 {
+                                parts.push(Work::Text(b", "));
+                            }
+                            parts.push(Work::Value(array::get(r, i), elem));
+                        }
+                        parts.push(Work::Text(b"]"));
+                    }
+                    _ => {
+                        parts.push(Work::Text(b"{"));
+                        let (k, v) = (item(shape, 0), item(shape, 1));
+                        let mut first = true;
+                        map::for_each(r, |key, value| {
+                            if !first {
+                                parts.push(Work::Text(b", "));
+                            }
+                            first = false;
+                            parts.push(Work::Value(key, k));
+                            parts.push(Work::Text(b": "));
+                            parts.push(Work::Value(value, v));
+                        });
+                        parts.push(Work::Text(b"}"));
+                    }
+                }
+                parts.push(Work::Leave(key));
+                push_all(&mut work, parts);
+            }
+            _ => out.push(b'?'),
+        }
+    }
+}
+
+/// `str(v)`: the text as a new string.
+///
+/// # Safety
+/// As for `format_into`. May collect, after the walk.
+pub unsafe fn format(bits: u64, shape: *const Shape) -> Ref {
+    let mut out = Vec::new();
+    format_into(bits, shape, &mut out);
+    string::from_bytes(&out)
+}
