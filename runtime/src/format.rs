@@ -139,6 +139,10 @@ pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
                         continue;
                     }
                     let variant = &*item(shape, tag);
+                    if variant.kind != VARIANT {
+                        out.push(b'?');
+                        continue;
+                    }
                     out.extend_from_slice(bytes_of(variant.name, variant.name_len));
                     if variant.count == 0 {
                         continue;

@@ -205,3 +205,29 @@ impl<'ctx> Codegen<'ctx, '_> {
         g.as_pointer_value()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The kinds here are the runtime's (`runtime/src/format.rs`), by name and value.
+    #[test]
+    fn kinds_match_the_runtime() {
+        let ours = include_str!("shape.rs");
+        let theirs = include_str!("../../runtime/src/format.rs");
+        let consts = |src: &str, prefix: &str| -> Vec<(String, u64)> {
+            src.lines()
+                .filter_map(|l| l.trim().strip_prefix(prefix))
+                .filter_map(|rest| {
+                    let (name, value) = rest.split_once(':')?;
+                    let value = value.split('=').nth(1)?.trim().trim_end_matches(';');
+                    Some((name.trim().to_string(), value.parse().ok()?))
+                })
+                .collect()
+        };
+        let mut a = consts(ours, "const ");
+        let mut b = consts(theirs, "pub const ");
+        a.sort();
+        b.sort();
+        assert_eq!(a.len(), 11);
+        assert_eq!(a, b);
+    }
+}
