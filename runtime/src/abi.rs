@@ -211,7 +211,10 @@ pub unsafe extern "C" fn weft_task_unawaited(handle: *mut u8) -> ! {
 /// A zeroed object of `payload_bytes` with header `desc`; may collect first.
 #[no_mangle]
 pub unsafe extern "C" fn weft_alloc(desc: *const TypeDesc, payload_bytes: i64) -> Ref {
-    gc::alloc(desc, usize::try_from(payload_bytes).unwrap_or(usize::MAX))
+    let Ok(bytes) = usize::try_from(payload_bytes) else {
+        process::out_of_memory(Some(payload_bytes as u128), "bytes");
+    };
+    gc::alloc(desc, bytes)
 }
 
 /// Zeroed memory for a coroutine frame of `size` bytes, inside a FRAME object (never collects).
@@ -284,8 +287,10 @@ pub unsafe extern "C" fn weft_run_async_main(handle: *mut u8) {
 #[no_mangle]
 pub unsafe extern "C" fn weft_chan_new(capacity: i64, elem_is_ref: i32) -> Ref {
     // Beyond the address space (wasm32): out of memory, not truncated.
-    let capacity = usize::try_from(capacity.max(0)).unwrap_or(usize::MAX);
-    chan::new(capacity, elem_is_ref != 0)
+    let Ok(n) = usize::try_from(capacity.max(0)) else {
+        process::out_of_memory(Some(capacity as u128), "elements");
+    };
+    chan::new(n, elem_is_ref != 0)
 }
 
 /// Sends without blocking, never allocates: 0 done (to the first waiting receiver, made ready, or buffered), 1 would block, 2 closed.
@@ -435,7 +440,10 @@ pub extern "C" fn weft_string_from_bool(value: i32) -> Ref {
 /// A new empty array with room for `capacity` elements (references if `elem_is_ref`).
 #[no_mangle]
 pub unsafe extern "C" fn weft_array_new(elem_is_ref: i32, capacity: i64) -> Ref {
-    array::new(elem_is_ref != 0, capacity.max(0) as usize)
+    let Ok(n) = usize::try_from(capacity.max(0)) else {
+        process::out_of_memory(Some(capacity as u128), "elements");
+    };
+    array::new(elem_is_ref != 0, n)
 }
 
 /// Appends an element's 8-byte bits to an array, growing its buffer when full.

@@ -30,7 +30,7 @@ const MIN_CAPACITY: usize = 4;
 /// May collect.
 pub unsafe fn new_slots(desc: *const TypeDesc, count: usize) -> Ref {
     let Some(bytes) = count.checked_mul(8).and_then(|b| b.checked_add(8)) else {
-        process::fatal("out of memory");
+        process::out_of_memory(Some(count as u128), "elements");
     };
     let buf = gc::alloc(desc, bytes);
     write_u64(buf, 0, count as u64);

@@ -141,7 +141,7 @@ unsafe fn add_reached_counts(start: usize, end: usize) {
             let layout = Layout::new::<[u32; LEAF_ENTRIES]>();
             *slot = alloc_zeroed(layout) as *mut u32;
             if slot.is_null() {
-                out_of_memory();
+                out_of_memory_bytes(Some(layout.size()));
             }
         }
     }
@@ -379,8 +379,9 @@ fn accounted_bytes(bytes: usize) -> usize {
     }
 }
 
-fn out_of_memory() -> ! {
-    process::fatal("out of memory")
+/// The system gave no memory for a request of `bytes` (or the size overflowed).
+fn out_of_memory_bytes(bytes: Option<usize>) -> ! {
+    process::out_of_memory(bytes.map(|b| b as u128), "bytes")
 }
 
 impl Heap {
@@ -464,14 +465,15 @@ impl Heap {
     unsafe fn alloc_large(&mut self, desc: *const TypeDesc, payload_bytes: usize) -> Ref {
         let bytes = payload_bytes
             .checked_add(HEADER_BYTES + 15)
-            .unwrap_or_else(|| out_of_memory())
+            .unwrap_or_else(|| out_of_memory_bytes(None))
             & !15;
-        let layout = Layout::from_size_align(bytes, 16).unwrap_or_else(|_| out_of_memory());
+        let layout = Layout::from_size_align(bytes, 16)
+            .unwrap_or_else(|_| out_of_memory_bytes(Some(payload_bytes)));
         // Zeroed memory from the system is often free (fresh pages), unlike
         // clearing it ourselves.
         let obj = alloc_zeroed(layout) as *mut Header;
         if obj.is_null() {
-            out_of_memory();
+            out_of_memory_bytes(Some(payload_bytes));
         }
         self.large.insert(obj as usize, bytes);
         self.grow_heap_bytes(bytes);
@@ -584,7 +586,7 @@ impl Heap {
         let layout = Layout::from_size_align(CHUNK_BYTES, PAGE_BYTES).unwrap();
         let chunk = system_alloc(layout) as usize;
         if chunk == 0 {
-            out_of_memory();
+            out_of_memory_bytes(Some(CHUNK_BYTES));
         }
         add_reached_counts(chunk, chunk + CHUNK_BYTES);
         let at = self.chunks.partition_point(|&(start, _)| start < chunk);

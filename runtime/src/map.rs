@@ -182,7 +182,7 @@ unsafe fn rebuild(m: Ref) {
     let (len, cap) = (field(m, LEN), field(m, CAP));
     let new_cap = if len >= cap / 2 {
         cap.checked_mul(2)
-            .unwrap_or_else(|| process::fatal("out of memory"))
+            .unwrap_or_else(|| process::out_of_memory(Some(cap as u128 * 2), "entries"))
             .max(MIN_CAPACITY)
     } else {
         cap
@@ -196,7 +196,7 @@ unsafe fn rebuild(m: Ref) {
         }
     };
     let Some(meta_count) = new_cap.checked_mul(3) else {
-        process::fatal("out of memory");
+        process::out_of_memory(Some(new_cap as u128), "entries");
     };
     let meta = array::new_slots(&abi::weft_desc_slots, meta_count);
     let (keys, values) = with_roots([meta], |_| {

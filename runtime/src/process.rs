@@ -65,6 +65,41 @@ pub fn panic_text(message: &[u8], location: &[u8]) -> Vec<u8> {
     text
 }
 
+/// Out of memory: `panic: out of memory (<n> <unit> requested)` and status
+/// 101, whether the request is absurd (`Chan[int](1 << 60)`) or the system
+/// has no more to give. Formatted on the stack: nothing here allocates.
+/// `amount` is `None` when the size itself does not fit in 64 bits.
+pub fn out_of_memory(amount: Option<u128>, unit: &str) -> ! {
+    output::flush_all();
+    let err = |b: &[u8]| platform::write_all(output::STDERR_FD, b);
+    err(b"panic: out of memory");
+    match amount {
+        Some(n) => {
+            let mut digits = [0u8; 40];
+            let mut i = digits.len();
+            let mut v = n;
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            err(b" (");
+            err(&digits[i..]);
+            err(b" ");
+            err(unit.as_bytes());
+            err(b" requested)\n");
+        }
+        None => {
+            err(b" (the size requested does not fit in 64 bits)\n");
+        }
+    }
+    gc::report();
+    platform::exit_process(101)
+}
+
 /// Ends the program on an error of the runtime itself (out of memory, a
 /// corrupt heap): `fatal: <message>` and status 134, like an abort. No GC
 /// statistics: the heap may be what failed.

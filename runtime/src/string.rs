@@ -287,13 +287,14 @@ pub unsafe fn repeat(s: Ref, n: i64) -> Ref {
     if n == 1 {
         return s;
     }
-    let Some(total) = len.checked_mul(n as usize) else {
-        process::fatal("out of memory");
+    // `n` may not fit in a (32-bit, on wasm32) usize: never truncated.
+    let Some(total) = usize::try_from(n).ok().and_then(|n| len.checked_mul(n)) else {
+        process::out_of_memory(Some(len as u128 * n as u128), "bytes");
     };
     let out = with_roots([s], |_| alloc(total));
     let src = payload(s, 8);
     let dst = payload(out, 8);
-    for i in 0..n as usize {
+    for i in 0..total / len {
         core::ptr::copy_nonoverlapping(src, dst.add(i * len), len);
     }
     out
