@@ -1549,7 +1549,15 @@ impl<'a> Checker<'a, '_> {
                 };
                 let mut elem: Option<Type> = want_elem.clone();
                 for item in items {
-                    let t = self.check_expr(item, elem.as_ref());
+                    let t = self.check_expr(item, elem.as_ref().or(ANY));
+                    if t == Type::Unit {
+                        self.error(
+                            Diagnostic::error("no-value", "this expression has no value")
+                                .with_label(item.span, "an array element must be a value"),
+                        );
+                        self.set(item, Type::Error);
+                        continue;
+                    }
                     match &elem {
                         None if !matches!(t, Type::Never | Type::Nil | Type::Error) => {
                             elem = Some(t)
@@ -1663,7 +1671,7 @@ impl<'a> Checker<'a, '_> {
                 } else {
                     Some(lt.clone())
                 };
-                let rt = self.check_expr(r, hint.as_ref());
+                let rt = self.check_expr(r, hint.as_ref().or(ANY));
                 self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
             }
             ExprKind::Call(callee, args) => self.check_call(e, callee, args),
@@ -1777,12 +1785,25 @@ impl<'a> Checker<'a, '_> {
                 Type::Unit
             }
             Some(els) => {
+                // An optional is expected: each arm is checked against it
+                // (`if c { "a" } else { nil }` is a `string?`).
+                let optional = want.filter(|w| matches!(w, Type::Optional(_)));
                 let hint = match (&tt, want) {
+                    _ if optional.is_some() => optional.cloned(),
                     (Type::Never | Type::Nil | Type::Error, w) => w.cloned(),
                     (t, Some(_)) => Some(t.clone()),
                     (_, None) => None,
                 };
                 let et = self.check_expr(els, hint.as_ref().or(want));
+                if let Some(w) = optional {
+                    if fits_optional(&tt, w) && fits_optional(&et, w) {
+                        if let Some(tail) = block_tail(then) {
+                            self.coerce(tail, &tt, w);
+                        }
+                        self.coerce(els, &et, w);
+                        return w.clone();
+                    }
+                }
                 if want.is_none() {
                     return if tdiv && et == Type::Never {
                         Type::Never
@@ -2023,6 +2044,22 @@ impl<'a> Checker<'a, '_> {
     fn fn_value(&mut self, e: &Expr, f: FnId) -> Type {
         self.out.names.insert(e.id, Res::Fn(f));
         let info = &self.out.fns[f as usize];
+        if info.is_async {
+            // Calling the value would run the coroutine's ramp as if it
+            // were the function: not until async function values exist.
+            let name = info.name.clone();
+            self.error(
+                Diagnostic::error(
+                    "async-fn-value",
+                    format!("the async function `{name}` cannot be used as a value"),
+                )
+                .with_label(
+                    e.span,
+                    format!("call it: `await {name}(...)` or `spawn {name}(...)`"),
+                ),
+            );
+            return Type::Error;
+        }
         Type::Func(info.param_types.clone(), Box::new(info.ret.clone()))
     }
 
@@ -3248,7 +3285,8 @@ impl<'a> Checker<'a, '_> {
                     (Builtin::Assert, 1) | (Builtin::Panic, _) => Some(Type::Str),
                     _ => None,
                 };
-                self.check_expr(a, hint.as_ref())
+                // Every argument is a value (an `if` or `match` too).
+                self.check_expr(a, hint.as_ref().or(ANY))
             })
             .collect();
         let result = match builtin {
@@ -3437,6 +3475,23 @@ fn info_span(info: &StructInfo) -> Span {
 
 /// Whether a value of type `actual` can be used where `expected` is wanted
 /// without any conversion.
+/// Whether a value of `actual` can stand where the optional `expected` is
+/// wanted: as it is, or wrapped.
+fn fits_optional(actual: &Type, expected: &Type) -> bool {
+    match expected {
+        Type::Optional(inner) => fits(actual, expected) || fits(actual, inner),
+        _ => fits(actual, expected),
+    }
+}
+
+/// The expression that gives a block its value, if it ends in one.
+fn block_tail(block: &Block) -> Option<&Expr> {
+    match block.stmts.last() {
+        Some(Stmt::Expr(e)) => Some(e),
+        _ => None,
+    }
+}
+
 pub fn fits(actual: &Type, expected: &Type) -> bool {
     if actual == expected || matches!(actual, Type::Never | Type::Error) || expected.is_error() {
         return true;
