@@ -52,6 +52,10 @@ pub const SLOT_CHILD: usize = 2;
 pub const STATE_CANCELLED: u64 = 1;
 /// State flag: the task panicked.
 pub const STATE_PANICKED: u64 = 2;
+/// State flag: a generator being resumed (compiled code sets and clears it
+/// around each resume; resuming it again meanwhile is a panic).
+#[allow(dead_code)]
+pub const STATE_RUNNING: u64 = 4;
 /// Child-slot tags: an awaited call's coroutine handle, a joined task's
 /// handle, a select (`chan`).
 pub const CHILD_CALL: usize = 0;

@@ -51,7 +51,7 @@ pub unsafe fn state(h: *mut u8) -> *mut u64 {
 
 /// Whether the coroutine `h` has ended: finished, cancelled or panicked.
 pub unsafe fn ended(h: *mut u8) -> bool {
-    *state(h) != 0 || weft_coro_done(h) != 0
+    *state(h) & (STATE_CANCELLED | STATE_PANICKED) != 0 || weft_coro_done(h) != 0
 }
 
 unsafe fn slot(h: *mut u8, i: usize) -> *mut usize {

@@ -47,6 +47,10 @@ pub(super) const PROMISE_SLOTS: u32 = 3;
 /// or by a loop leaving a generator; ended by a panic.
 pub(super) const STATE_CANCELLED: u64 = 1;
 pub(super) const STATE_PANICKED: u64 = 2;
+/// A generator being resumed: set around `llvm.coro.resume`, so resuming it
+/// again from inside its own body is a panic, not re-entry (the runtime's
+/// `object::STATE_RUNNING`).
+pub(super) const STATE_RUNNING: u64 = 4;
 
 /// What codegen keeps while it emits a coroutine's body.
 #[derive(Clone, Copy)]
@@ -529,6 +533,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         let sp = self.state_ptr(handle)?;
         let i64t = self.cx.i64_type();
         let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let ending = i64t.const_int(STATE_CANCELLED | STATE_PANICKED, false);
+        let st = self.b.build_and(st, ending, "state.ended")?;
         let dead = self.b.build_int_compare(
             inkwell::IntPredicate::NE,
             st,
@@ -561,7 +567,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// Resumes the generator unless it has finished; returns whether it
     /// yielded a value (false once it has run to its end).
-    fn resume_generator(&mut self, gen: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+    fn resume_generator(&mut self, gen: PointerValue<'ctx>, span: Span) -> Result<IntValue<'ctx>> {
         let f = self.func();
         let done_fn = self.intrinsic("llvm.coro.done", &[]);
         let resume_fn = self.intrinsic("llvm.coro.resume", &[]);
@@ -572,9 +578,29 @@ impl<'ctx> Codegen<'ctx, '_> {
         let after = self.cx.append_basic_block(f, "gen.after");
         self.b.build_conditional_branch(finished, after, run)?;
         self.b.position_at_end(run);
+        let i64t = self.cx.i64_type();
+        let running = i64t.const_int(STATE_RUNNING, false);
+        let sp = self.state_ptr(h)?;
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let busy = self.b.build_and(st, running, "gen.busy")?;
+        let busy = self.b.build_int_compare(
+            inkwell::IntPredicate::NE,
+            busy,
+            i64t.const_zero(),
+            "gen.busy",
+        )?;
+        self.panic_if(busy, "generator resumed while it is running", span)?;
+        let st = self.b.build_or(st, running, "state.running")?;
+        self.b.build_store(sp, st)?;
         self.raw_call(resume_fn, &[h.as_value_ref()], "");
         // The handle is recomputed from the (rooted) reference after the call.
         let h = self.gen_handle(gen)?;
+        let sp = self.state_ptr(h)?;
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let st = self
+            .b
+            .build_and(st, i64t.const_int(!STATE_RUNNING, false), "state.idle")?;
+        self.b.build_store(sp, st)?;
         // SAFETY: as above.
         let done =
             unsafe { IntValue::new(self.raw_call(done_fn, &[h.as_value_ref()], "gen.done")) };
@@ -635,11 +661,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         &mut self,
         gen: PointerValue<'ctx>,
         elem: &Type,
+        span: Span,
     ) -> Result<BasicValueEnum<'ctx>> {
         let f = self.func();
         let result = self.entry_alloca(self.gc.into(), "next.value")?;
         self.b.build_store(result, self.gc.const_null())?;
-        let has = self.resume_generator(gen)?;
+        let has = self.resume_generator(gen, span)?;
         let take = self.cx.append_basic_block(f, "next.take");
         let done = self.cx.append_basic_block(f, "next.done");
         self.b.build_conditional_branch(has, take, done)?;
@@ -678,7 +705,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             .b
             .build_load(self.gc, slot, "gen")?
             .into_pointer_value();
-        let has = self.resume_generator(gen)?;
+        let has = self.resume_generator(gen, iter.span)?;
         self.b.build_conditional_branch(has, body_bb, exit)?;
         self.b.position_at_end(body_bb);
         let gen = self

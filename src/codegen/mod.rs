@@ -1384,7 +1384,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let Some(g) = self.expr(base)? else {
                     return Ok(None);
                 };
-                Some(self.gen_next(g.into_pointer_value(), &elem)?)
+                Some(self.gen_next(g.into_pointer_value(), &elem, callee.span)?)
             }
             Callee::StrLen => {
                 let ExprKind::Field(base, _) = &callee.kind else {
