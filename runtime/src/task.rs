@@ -113,6 +113,20 @@ pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
 /// # Safety
 /// `handle` must be the running async coroutine. May collect.
 pub unsafe fn panic_in(handle: *mut u8, message: &[u8], location: &[u8]) {
+    if *state(handle) & STATE_PANICKED != 0 {
+        // A `defer` run by the unwinding panicked too: both are reported,
+        // the first one first.
+        let first = *slot(handle, SLOT_RESULT) as Ref;
+        let mut again = message.to_vec();
+        again.extend_from_slice(b" (while unwinding)");
+        let text = process::panic_text(&again, location);
+        let record = with_roots([first], |_| {
+            let tail = string::from_bytes(&text);
+            with_roots([tail], |_| string::concat(first, tail))
+        });
+        *slot(handle, SLOT_RESULT) = record as usize;
+        return;
+    }
     let record = string::from_bytes(&process::panic_text(message, location));
     *slot(handle, SLOT_RESULT) = record as usize;
     *state(handle) |= STATE_PANICKED;
