@@ -9,7 +9,7 @@ WEFT := $(CURDIR)/target/release/weft
 APT_PACKAGES := llvm-22-dev lld-22 llvm-22-tools clang-22 libzstd-dev zlib1g-dev libxml2-dev libpolly-22-dev chromium
 SHOWCASE := examples/showcase.weft
 
-.PHONY: all setup build run test test-cargo test-programs lit clippy fmt-check bench bench-quick clean
+.PHONY: all setup build run test test-cargo test-programs lit fuzz fuzz-smoke clippy fmt-check bench bench-quick clean
 
 all: build
 
@@ -44,6 +44,7 @@ test: build
 	$(MAKE) --no-print-directory fmt-check clippy
 	set -o pipefail; $(MAKE) --no-print-directory test-cargo 2>&1 | tee $(LOGS)/cargo.log
 	set -o pipefail; $(MAKE) --no-print-directory lit 2>&1 | tee $(LOGS)/lit.log
+	$(MAKE) --no-print-directory fuzz-smoke
 	@python3 tests/summary.py $(LOGS)/cargo.log $(LOGS)/lit.log
 
 fmt-check:
@@ -58,6 +59,18 @@ test-cargo:
 
 lit: build
 	lit -sv lit/
+
+# The frontend fuzzer (tests/fuzz/fuzz.py): mutated test programs must get
+# a diagnostic or compile, never an internal error, a panic or a hang; and
+# generated programs must print the same at -O0, -O2, on wasm32 and under
+# GC stress. Findings go to target/fuzz/findings.
+FUZZ_SECONDS ?= 600
+fuzz: build
+	python3 tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS)
+
+# A fixed set of fuzz cases (the same every run), part of `make test`.
+fuzz-smoke: build
+	python3 tests/fuzz/fuzz.py --cases 200 --seed 1
 
 bench: build
 	python3 bench/run.py
