@@ -273,7 +273,7 @@ impl RuntimeFn {
             // Channel operations and `select` never allocate once the select's
             // arms are built: they only move values, link waiters and queue
             // tasks. Creating a channel, a select or an arm may collect.
-            RuntimeFn::ChanNew => ("weft_chan_new", &[I64, I32], Ref, false, false),
+            RuntimeFn::ChanNew => ("weft_chan_new", &[I64, I32, Ptr, I64], Ref, false, false),
             RuntimeFn::ChanTrySend => ("weft_chan_try_send", &[Ref, I64], I32, false, true),
             RuntimeFn::ChanTryRecv => ("weft_chan_try_recv", &[Ref, Ptr], I32, false, true),
             RuntimeFn::ChanClose => ("weft_chan_close", &[Ref], I32, false, true),

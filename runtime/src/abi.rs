@@ -283,14 +283,26 @@ pub unsafe extern "C" fn weft_run_async_main(handle: *mut u8) {
     }
 }
 
-/// A new channel buffering `max(capacity, 0)` elements (0: unbuffered), references if `elem_is_ref`; may collect.
+/// A new channel buffering `max(capacity, 0)` elements (0: unbuffered), references if `elem_is_ref`; `loc` names the call for an out-of-memory panic; may collect.
 #[no_mangle]
-pub unsafe extern "C" fn weft_chan_new(capacity: i64, elem_is_ref: i32) -> Ref {
-    // Beyond the address space (wasm32): out of memory, not truncated.
-    let Ok(n) = usize::try_from(capacity.max(0)) else {
-        process::out_of_memory(Some(capacity as u128), "elements");
+pub unsafe extern "C" fn weft_chan_new(
+    capacity: i64,
+    elem_is_ref: i32,
+    loc: *const u8,
+    loc_len: i64,
+) -> Ref {
+    let location = if loc.is_null() {
+        &[][..]
+    } else {
+        core::slice::from_raw_parts(loc, loc_len.max(0) as usize)
     };
-    chan::new(n, elem_is_ref != 0)
+    // A buffer no address space can hold is out of memory at the call,
+    // before anything is allocated (and never truncated on wasm32).
+    let bytes = (capacity.max(0) as u128) * 8;
+    if bytes > isize::MAX as u128 {
+        process::out_of_memory_at(Some(capacity as u128), "channel elements", location);
+    }
+    chan::new(capacity.max(0) as usize, elem_is_ref != 0)
 }
 
 /// Sends without blocking, never allocates: 0 done (to the first waiting receiver, made ready, or buffered), 1 would block, 2 closed.

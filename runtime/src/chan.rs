@@ -902,7 +902,7 @@ mod tests {
     fn close_wakes_every_waiter_and_receives_drain_the_buffer() {
         let _heap = heap_lock();
         with_keep(|keep| unsafe {
-            let ch = keep(weft_chan_new(0, 0));
+            let ch = keep(weft_chan_new(0, 0, core::ptr::null(), 0));
             let r1 = blocked(keep, 1, Arm::Recv(ch));
             let r2 = blocked(keep, 2, Arm::Recv(ch));
             assert_eq!(weft_chan_close(ch), 0);
@@ -920,7 +920,7 @@ mod tests {
 
             // Senders blocked on a full buffer get "closed"; the buffer
             // still drains, then receives report "closed".
-            let ch = keep(weft_chan_new(2, 0));
+            let ch = keep(weft_chan_new(2, 0, core::ptr::null(), 0));
             assert_eq!(weft_chan_try_send(ch, 1), 0);
             assert_eq!(weft_chan_try_send(ch, 2), 0);
             assert_eq!(weft_chan_try_send(ch, 3), 1);
@@ -1230,7 +1230,7 @@ mod tests {
         let _heap = heap_lock();
         gc::set_stress(true);
         with_keep(|keep| unsafe {
-            let ch = keep(weft_chan_new(0, 1));
+            let ch = keep(weft_chan_new(0, 1, core::ptr::null(), 0));
             // Senders of references: each value is held only by its waiter.
             for i in 0..20 {
                 let n = node(null_mut(), i, null_mut());

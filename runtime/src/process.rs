@@ -70,6 +70,12 @@ pub fn panic_text(message: &[u8], location: &[u8]) -> Vec<u8> {
 /// has no more to give. Formatted on the stack: nothing here allocates.
 /// `amount` is `None` when the size itself does not fit in 64 bits.
 pub fn out_of_memory(amount: Option<u128>, unit: &str) -> ! {
+    out_of_memory_at(amount, unit, &[])
+}
+
+/// `out_of_memory` with the Weft source location of the request, when the
+/// compiled code passed one (`file:line:col`; empty when unknown).
+pub fn out_of_memory_at(amount: Option<u128>, unit: &str, location: &[u8]) -> ! {
     output::flush_all();
     let err = |b: &[u8]| platform::write_all(output::STDERR_FD, b);
     err(b"panic: out of memory");
@@ -95,6 +101,11 @@ pub fn out_of_memory(amount: Option<u128>, unit: &str) -> ! {
         None => {
             err(b" (the size requested does not fit in 64 bits)\n");
         }
+    }
+    if !location.is_empty() {
+        err(b"  at ");
+        err(location);
+        err(b"\n");
     }
     gc::report();
     platform::exit_process(101)

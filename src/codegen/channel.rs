@@ -54,7 +54,12 @@ impl<'ctx> Codegen<'ctx, '_> {
             cap.span,
         )?;
         let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
-        self.call_rt(RuntimeFn::ChanNew, &[n.into(), is_ref.into()], "chan")
+        let (loc, loc_len) = self.location(cap.span)?;
+        self.call_rt(
+            RuntimeFn::ChanNew,
+            &[n.into(), is_ref.into(), loc.into(), loc_len.into()],
+            "chan",
+        )
     }
 
     /// The channel and its element type in `ch.op(...)`.

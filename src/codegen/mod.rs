@@ -1165,7 +1165,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     /// `file:line:col` of a span, as constant bytes and their length.
-    fn location(&mut self, span: Span) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
+    pub(super) fn location(&mut self, span: Span) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
         let (line, col) = self.sources.line_col(span.file, span.start);
         let loc = format!("{}:{}:{}", self.sources.name(span.file), line, col);
         let p = self.bytes_ptr(loc.as_bytes())?;
