@@ -28,6 +28,7 @@ import glob
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -301,7 +302,7 @@ def diff_case(seed, work):
             if status != 0:
                 return save_finding(f"diff-{seed}", source, f"{label}: status {status}: {err.decode(errors='replace')[-2000:]}", " ".join(runner))
             outputs[label] = out
-    for f in glob.glob(os.path.join(work, f"d{seed}*")):
+    for f in glob.glob(os.path.join(work, f"d{seed}-*")) + [path]:
         os.remove(f)
     first = next(iter(outputs.values()))
     for label, out in outputs.items():
@@ -319,7 +320,8 @@ def main():
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    work = os.path.join(OUT, "work")
+    # One folder per run: runs side by side never touch each other's files.
+    work = os.path.join(OUT, f"work-{os.getpid()}")
     os.makedirs(work, exist_ok=True)
     texts = corpus()
     deadline = time.time() + args.seconds
@@ -357,6 +359,7 @@ def main():
                 if found:
                     findings.append(found)
                     print(f"finding: {found}.weft ({found}.txt)", flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz: {counts['mutate']} mutants, {counts['diff']} differential programs "
           f"(seeds from {args.seed}), {len(findings)} findings", flush=True)
     return 1 if findings else 0
