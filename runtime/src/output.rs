@@ -33,6 +33,13 @@ pub fn write(stream: i32, bytes: &[u8]) {
         return;
     }
     let buf = stdout_buffer();
+    if bytes.len() >= CAPACITY {
+        // Big writes go straight out: copying a 1.5 GB string into the
+        // buffer first would need that much memory again.
+        flush_stdout();
+        platform::write_all(STDOUT_FD, bytes);
+        return;
+    }
     if buf.capacity() == 0 {
         buf.reserve(CAPACITY);
     }
