@@ -73,6 +73,7 @@ extern "C" {
         machine: LLVMTargetMachineRef,
         level: c_uint,
         callback: Option<FunctionCallback>,
+        late: Option<FunctionCallback>,
         ctx: *mut c_void,
     ) -> LLVMErrorRef;
     #[cfg(test)]
@@ -136,6 +137,11 @@ impl GcConfig {
 struct PassState {
     config: GcConfig,
     errors: Vec<String>,
+    /// Coroutines the pass processed whose arithmetic is still to be frozen
+    /// (at the peephole point after the next InstCombine; -O1 and up).
+    to_freeze: HashSet<LLVMValueRef>,
+    /// Whether freezing waits for that point (false at -O0, no InstCombine).
+    freeze_late: bool,
 }
 
 /// Runs LLVM's `default<On>` on the module with the gc-frame-spill pass in
@@ -149,15 +155,18 @@ pub fn run_pipeline(
     let mut state = PassState {
         config,
         errors: Vec::new(),
+        to_freeze: HashSet::new(),
+        freeze_late: level > 0,
     };
     // SAFETY: the module and machine are live for the call; `state` outlives
-    // it and only the callback, on this thread, touches it meanwhile.
+    // it and only the callbacks, on this thread, touch it meanwhile.
     let error = unsafe {
         weft_run_pipeline(
             module.as_mut_ptr(),
             machine.as_mut_ptr(),
             c_uint::from(level.min(3)),
             Some(spill_callback),
+            Some(freeze_callback),
             &mut state as *mut PassState as *mut c_void,
         )
     };
@@ -198,6 +207,8 @@ pub fn run_pass_only(module: &Module, config: GcConfig) -> Result<(), String> {
     let mut state = PassState {
         config,
         errors: Vec::new(),
+        to_freeze: HashSet::new(),
+        freeze_late: false,
     };
     let mut f = module.get_first_function();
     while let Some(function) = f {
@@ -262,7 +273,15 @@ unsafe extern "C" fn spill_callback(function: LLVMValueRef, ctx: *mut c_void) ->
     }
     let state = ctx as *mut PassState;
     let config = (*state).config;
-    let outcome = catch_unwind(AssertUnwindSafe(|| spill_function(function, config)));
+    let freeze_late = (*state).freeze_late;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        spill_function(function, config, !freeze_late)
+    }));
+    if let Ok(Ok(o)) = &outcome {
+        if o.coroutine && freeze_late {
+            (*state).to_freeze.insert(function);
+        }
+    }
     let error = match outcome {
         Ok(Ok(outcome)) => return outcome.flags(),
         Ok(Err(e)) => e,
@@ -281,6 +300,23 @@ unsafe extern "C" fn spill_callback(function: LLVMValueRef, ctx: *mut c_void) ->
     let _ = catch_unwind(AssertUnwindSafe(|| neutralize(function)));
     let _ = catch_unwind(AssertUnwindSafe(|| (*state).errors.push(error)));
     CHANGED | CHANGED_CFG
+}
+
+/// The peephole point (after each InstCombine): freezes the arithmetic of a
+/// coroutine the pass processed since, so the InstCombine before CoroSplit
+/// never sees those freezes.
+unsafe extern "C" fn freeze_callback(function: LLVMValueRef, ctx: *mut c_void) -> c_uint {
+    if ctx.is_null() || function.is_null() {
+        return 0;
+    }
+    let state = ctx as *mut PassState;
+    if !(*state).to_freeze.remove(&function) {
+        return 0;
+    }
+    match catch_unwind(AssertUnwindSafe(|| freeze_across_suspends(function))) {
+        Ok(true) => CHANGED,
+        _ => 0,
+    }
 }
 
 /// Replaces a function's body by a single `unreachable` block.
@@ -1296,6 +1332,8 @@ struct Outcome {
     changed: bool,
     /// What got a root slot, in slot order (names of values and allocas).
     slots: Vec<String>,
+    /// The function is a coroutine before CoroSplit.
+    coroutine: bool,
 }
 
 impl Outcome {
@@ -1319,7 +1357,11 @@ struct Demotion {
 
 /// Runs the pass on one function: analyses first (every unsupported case is
 /// reported before anything changes), then rewrites.
-unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Outcome, String> {
+unsafe fn spill_function(
+    function: LLVMValueRef,
+    config: GcConfig,
+    freeze_now: bool,
+) -> Result<Outcome, String> {
     if LLVMIsDeclaration(function) != 0 {
         return Ok(Outcome::default());
     }
@@ -1329,7 +1371,10 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
     let unsupported = |what: String| format!("function `{fname}`: unsupported: {what}");
     if let Some(id) = presplit_coro_id(function, &body).map_err(unsupported)? {
         let mut outcome = spill_coroutine(&env, function, &body, id).map_err(unsupported)?;
-        outcome.changed |= freeze_across_suspends(function);
+        if freeze_now {
+            outcome.changed |= freeze_across_suspends(function);
+        }
+        outcome.coroutine = true;
         return Ok(outcome);
     }
     let frames = frame_areas(&env, function, &body);
@@ -1349,6 +1394,7 @@ unsafe fn spill_function(function: LLVMValueRef, config: GcConfig) -> Result<Out
         return Ok(Outcome {
             changed: cleared,
             slots: Vec::new(),
+            coroutine: false,
         });
     }
     if LLVMHasPersonalityFn(function) != 0 {
@@ -1637,6 +1683,7 @@ unsafe fn assign_slots(
     let mut outcome = Outcome {
         changed: true,
         slots: Vec::new(),
+        coroutine: false,
     };
     let mut next = 0u64;
     for &(alloca, count) in allocas {
@@ -2045,6 +2092,7 @@ unsafe fn spill_coroutine(
         return Ok(Outcome {
             changed: clear_tail_markers(body),
             slots: Vec::new(),
+            coroutine: false,
         });
     }
 
@@ -2613,7 +2661,7 @@ declare i64 @peek(ptr addrspace(1)) memory(read)
     fn spill(module: &Module, name: &str, config: GcConfig) -> Result<Outcome, String> {
         let f = module.get_function(name).expect("no such function");
         // SAFETY: the function belongs to the live module.
-        unsafe { spill_function(f.as_value_ref(), config) }
+        unsafe { spill_function(f.as_value_ref(), config, true) }
     }
 
     fn text(module: &Module, name: &str) -> String {
@@ -3373,6 +3421,7 @@ resume1:
                 module.as_mut_ptr(),
                 machine.as_mut_ptr(),
                 c_uint::from(level),
+                None,
                 None,
                 std::ptr::null_mut(),
             )

@@ -48,9 +48,11 @@ constexpr unsigned WeftChangedCfg = 2;
 struct WeftGcFrameSpillPass : PassInfoMixin<WeftGcFrameSpillPass> {
   WeftFunctionCallback Callback;
   void *Ctx;
+  const char *Name;
 
-  WeftGcFrameSpillPass(WeftFunctionCallback Callback, void *Ctx)
-      : Callback(Callback), Ctx(Ctx) {}
+  WeftGcFrameSpillPass(WeftFunctionCallback Callback, void *Ctx,
+                       const char *Name = "weft-gc-frame-spill")
+      : Callback(Callback), Ctx(Ctx), Name(Name) {}
 
   PreservedAnalyses run(Function &F, FunctionAnalysisManager &) {
     if (F.isDeclaration())
@@ -70,7 +72,7 @@ struct WeftGcFrameSpillPass : PassInfoMixin<WeftGcFrameSpillPass> {
   static bool isRequired() { return true; }
 
   void printPipeline(raw_ostream &OS, function_ref<StringRef(StringRef)>) {
-    OS << "weft-gc-frame-spill";
+    OS << Name;
   }
 };
 
@@ -79,14 +81,25 @@ TargetMachine *unwrapMachine(LLVMTargetMachineRef P) {
 }
 
 // Registers the pass at its extension points and parses `default<On>` into MPM.
+// `Late` (may be null) runs after every InstCombine (the peephole extension
+// point); the pass uses it to freeze a coroutine's arithmetic after the last
+// InstCombine before CoroSplit, which would otherwise analyse each freeze at
+// a cost that grows with the function (see `freeze_across_suspends`).
 Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
-                    WeftFunctionCallback Callback, void *Ctx) {
+                    WeftFunctionCallback Callback, WeftFunctionCallback Late,
+                    void *Ctx) {
   if (Callback) {
     PB.registerScalarOptimizerLateEPCallback(
         [=](FunctionPassManager &FPM, OptimizationLevel L) {
           if (L != OptimizationLevel::O0)
             FPM.addPass(WeftGcFrameSpillPass(Callback, Ctx));
         });
+    if (Late)
+      PB.registerPeepholeEPCallback(
+          [=](FunctionPassManager &FPM, OptimizationLevel L) {
+            if (L != OptimizationLevel::O0)
+              FPM.addPass(WeftGcFrameSpillPass(Late, Ctx, "weft-freeze-across-suspends"));
+          });
     PB.registerVectorizerEndEPCallback(
         [=](FunctionPassManager &FPM, OptimizationLevel L) {
           if (L == OptimizationLevel::O0)
@@ -106,7 +119,7 @@ extern "C" {
 // LLVMGetErrorMessage). Mirrors LLVMRunPasses with default options.
 LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
                                unsigned Level, WeftFunctionCallback Callback,
-                               void *Ctx) {
+                               WeftFunctionCallback Late, void *Ctx) {
   Module *Mod = unwrap(M);
   PassInstrumentationCallbacks PIC;
   PipelineTuningOptions PTO;
@@ -127,7 +140,7 @@ LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
   SI.registerCallbacks(PIC, &MAM);
 
   ModulePassManager MPM;
-  if (Error E = buildPipeline(PB, MPM, Level, Callback, Ctx))
+  if (Error E = buildPipeline(PB, MPM, Level, Callback, Late, Ctx))
     return wrap(std::move(E));
   MPM.run(*Mod, MAM);
   return nullptr;
@@ -145,7 +158,7 @@ char *weft_describe_pipeline(LLVMTargetMachineRef TM, unsigned Level) {
   WeftFunctionCallback Never = [](LLVMValueRef, void *) -> unsigned { return 0; };
   std::string Text;
   raw_string_ostream OS(Text);
-  if (Error E = buildPipeline(PB, MPM, Level, Never, nullptr)) {
+  if (Error E = buildPipeline(PB, MPM, Level, Never, Never, nullptr)) {
     OS << "error: " << toString(std::move(E));
   } else {
     MPM.printPipeline(OS, [&PIC](StringRef ClassName) {
