@@ -237,14 +237,14 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         }
         Some(kind @ (Emit::Asm | Emit::Obj)) => {
             let bytes =
-                optimize::emit(&module, &machine, kind == Emit::Asm).map_err(Failure::Other)?;
+                optimize::emit(&module, &machine, kind == Emit::Asm).map_err(internal)?;
             write_output(&output, &bytes)?;
             return Ok(Built { runnable: output });
         }
         _ => {}
     }
 
-    let object = optimize::emit(&module, &machine, false).map_err(Failure::Other)?;
+    let object = optimize::emit(&module, &machine, false).map_err(internal)?;
     timer.phase("emit");
     let tmp = tempfile_path(&output);
     std::fs::write(&tmp, &object)
@@ -275,6 +275,11 @@ pub fn verify_ir_file(path: &Path) -> Result<(), Failure> {
             problems.join("\n  ")
         ))
     })
+}
+
+/// LLVM failing on IR the compiler made (and verified) is a compiler bug.
+fn internal(msg: String) -> Failure {
+    Failure::Internal(format!("internal compiler error: {msg}"))
 }
 
 /// A scratch object path beside the output, unique to this process.
