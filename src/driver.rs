@@ -236,8 +236,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
             return Ok(Built { runnable: output });
         }
         Some(kind @ (Emit::Asm | Emit::Obj)) => {
-            let bytes =
-                optimize::emit(&module, &machine, kind == Emit::Asm).map_err(internal)?;
+            let bytes = optimize::emit(&module, &machine, kind == Emit::Asm).map_err(internal)?;
             write_output(&output, &bytes)?;
             return Ok(Built { runnable: output });
         }

@@ -1293,7 +1293,9 @@ unsafe fn linked_root_frames(env: &Env, body: &Body, frames: &[FrameArea]) -> Ve
         if !frames.iter().any(|a| a.base == base) {
             continue;
         }
-        let count = stores.iter().find_map(|&c| {
+        // CoroSplit may give the root frames of several inlined calls the
+        // same place in the frame: the largest count covers them all.
+        let count = stores.iter().filter_map(|&c| {
             let value = operand(c, 0);
             if LLVMIsAConstantInt(value).is_null() {
                 return None;
@@ -1302,6 +1304,7 @@ unsafe fn linked_root_frames(env: &Env, body: &Body, frames: &[FrameArea]) -> Ve
             (b == base && o == Some(at + ROOT_FRAME_COUNT_AT))
                 .then(|| LLVMConstIntGetSExtValue(value))
         });
+        let count = count.max();
         if let Some(count) = count {
             let start = at + ROOT_FRAME_SLOTS_AT;
             out.push(FrameArea {
@@ -1496,9 +1499,20 @@ unsafe fn gc_allocas(env: &Env, body: &Body) -> Result<Vec<(LLVMValueRef, u64)>,
     let mut allocas = Vec::new();
     for (bi, list) in body.insts.iter().enumerate() {
         for &inst in list {
-            if LLVMIsAAllocaInst(inst).is_null() || LLVMGetAllocatedType(inst) != env.gc_ty {
+            if LLVMIsAAllocaInst(inst).is_null() {
                 continue;
             }
+            // `alloca ref, N` or (as InstCombine rewrites it) `alloca [N x ref]`.
+            let ty = LLVMGetAllocatedType(inst);
+            let per_element = if ty == env.gc_ty {
+                1
+            } else if LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMArrayTypeKind
+                && LLVMGetElementType(ty) == env.gc_ty
+            {
+                LLVMGetArrayLength2(ty)
+            } else {
+                continue;
+            };
             let size = operand(inst, 0);
             if bi != 0 || LLVMIsAConstantInt(size).is_null() {
                 return Err(format!("dynamic GC alloca `{}`", describe(inst)));
@@ -1506,7 +1520,7 @@ unsafe fn gc_allocas(env: &Env, body: &Body) -> Result<Vec<(LLVMValueRef, u64)>,
             if LLVMGetAlignment(inst) > env.slot_align {
                 return Err(format!("over-aligned GC alloca `{}`", describe(inst)));
             }
-            allocas.push((inst, LLVMConstIntGetZExtValue(size)));
+            allocas.push((inst, LLVMConstIntGetZExtValue(size) * per_element));
         }
     }
     Ok(allocas)

@@ -34,6 +34,7 @@ pub enum RuntimeFn {
     #[allow(dead_code)]
     GcCollect,
     StringConcat,
+    StringJoinPieces,
     StringEq,
     StringCompare,
     StringFromInt,
@@ -133,6 +134,7 @@ impl RuntimeFn {
         RuntimeFn::CoroAlloc,
         RuntimeFn::GcCollect,
         RuntimeFn::StringConcat,
+        RuntimeFn::StringJoinPieces,
         RuntimeFn::StringEq,
         RuntimeFn::StringCompare,
         RuntimeFn::StringFromInt,
@@ -202,6 +204,9 @@ impl RuntimeFn {
             RuntimeFn::CoroAlloc => ("weft_coro_alloc", &[I64], Ptr, false, true),
             RuntimeFn::GcCollect => ("weft_gc_collect", &[], Void, false, false),
             RuntimeFn::StringConcat => ("weft_string_concat", &[Ref, Ref], Ref, false, false),
+            RuntimeFn::StringJoinPieces => {
+                ("weft_string_join_pieces", &[Ptr, I64], Ref, false, false)
+            }
             RuntimeFn::StringEq => ("weft_string_eq", &[Ref, Ref], I32, false, true),
             RuntimeFn::StringCompare => ("weft_string_compare", &[Ref, Ref], I64, false, true),
             RuntimeFn::StringFromInt => ("weft_string_from_int", &[I64], Ref, false, false),

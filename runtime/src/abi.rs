@@ -437,6 +437,12 @@ pub unsafe extern "C" fn weft_format(bits: u64, shape: *const crate::format::Sha
     crate::format::format(bits, shape)
 }
 
+/// An interpolation: one new string of the `n` strings at `pieces` (root slots of the caller); may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_join_pieces(pieces: *const Ref, n: i64) -> Ref {
+    string::join_pieces(pieces, n.max(0) as usize)
+}
+
 /// `str(f)` for a float, formatted like `weft_write_float`.
 #[no_mangle]
 pub extern "C" fn weft_string_from_float(value: f64) -> Ref {

@@ -91,11 +91,14 @@ pub unsafe fn run_pending() {
         return;
     }
     state().running = true;
-    while let Some(h) = state().pending.pop_front() {
+    // Each frame stays queued, so a root, while its cleanups run: they
+    // allocate, and they read the frame's root area after each allocation.
+    while let Some(&h) = state().pending.front() {
         if !ended(h as *mut u8) {
             *coro_state(h as *mut u8) |= STATE_CANCELLED;
             weft_coro_destroy(h as *mut u8);
         }
+        state().pending.pop_front();
     }
     state().running = false;
 }

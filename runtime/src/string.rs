@@ -138,6 +138,34 @@ pub unsafe fn concat(a: Ref, b: Ref) -> Ref {
     s
 }
 
+/// One new string of the `n` strings at `pieces` (an interpolation's parts,
+/// in root slots of the caller's frame, so nothing here needs rooting).
+///
+/// # Safety
+/// `pieces` must hold `n` strings that stay rooted during the call. May collect.
+pub unsafe fn join_pieces(pieces: *const Ref, n: usize) -> Ref {
+    let parts = core::slice::from_raw_parts(pieces, n);
+    let mut total = 0usize;
+    for &p in parts {
+        total = total
+            .checked_add(bytes(p).len())
+            .unwrap_or_else(|| process::out_of_memory(None, "bytes"));
+    }
+    if let [only] = parts {
+        return *only;
+    }
+    let s = alloc(total);
+    let mut out = payload(s, 8);
+    // Read the pieces again: the allocation may have collected, but they
+    // are rooted, and the collector never moves objects.
+    for &p in core::slice::from_raw_parts(pieces, n) {
+        let b = bytes(p);
+        core::ptr::copy_nonoverlapping(b.as_ptr(), out, b.len());
+        out = out.add(b.len());
+    }
+    s
+}
+
 /// Content equality.
 ///
 /// # Safety

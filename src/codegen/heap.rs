@@ -312,9 +312,59 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// A string literal, interpolated parts converted with `str` and joined.
+    /// `"a{x}b{y}"`: the pieces go into an array of GC slots (rooted by the
+    /// pass like any GC alloca) and one runtime call joins up to `CHUNK` of
+    /// them into one new string: one allocation and copy instead of a chain
+    /// of concatenations, each copying everything before it (quadratic in
+    /// the parts, in time and in LLVM's work on the chain).
     pub(super) fn string_expr(&mut self, parts: &[StrPart]) -> Result<Value<'ctx>> {
-        let mut acc: Option<PointerValue<'ctx>> = None;
+        const CHUNK: u32 = 16;
+        if parts.is_empty() {
+            return Ok(Some(self.string_const("")?.into()));
+        }
+        if let [StrPart::Lit(s)] = parts {
+            return Ok(Some(self.string_const(s)?.into()));
+        }
+        let width = CHUNK;
+        let depth = self.interp_depth;
+        let slots = match self.interp_slots.get(depth) {
+            Some(&s) => s,
+            None => {
+                let s = self.entry_alloca(self.gc.array_type(width).into(), "interp.parts")?;
+                self.interp_slots.push(s);
+                s
+            }
+        };
+        self.interp_depth += 1;
+        let joined = self.string_pieces(parts, slots, width);
+        self.interp_depth = depth;
+        joined
+    }
+
+    fn string_pieces(
+        &mut self,
+        parts: &[StrPart],
+        slots: PointerValue<'ctx>,
+        width: u32,
+    ) -> Result<Value<'ctx>> {
+        const CHUNK: u32 = 16;
+        let i64t = self.cx.i64_type();
+        let slot = |cx: &mut Self, i: u32| -> Result<PointerValue<'ctx>> {
+            let idx = [i64t.const_zero(), i64t.const_int(i as u64, false)];
+            // SAFETY (LLVM): `i` is below the array's length.
+            unsafe {
+                cx.b.build_in_bounds_gep(cx.gc.array_type(width), slots, &idx, "interp.part")
+            }
+        };
+        let mut filled = 0u32;
         for part in parts {
+            if filled == CHUNK {
+                // A full chunk becomes the first piece of the next one.
+                let joined = self.join_pieces(slots, filled)?;
+                let first = slot(self, 0)?;
+                self.b.build_store(first, joined)?;
+                filled = 1;
+            }
             let piece = match part {
                 StrPart::Lit(s) => self.string_const(s)?,
                 StrPart::Expr(e) => {
@@ -325,15 +375,23 @@ impl<'ctx> Codegen<'ctx, '_> {
                     self.string_of(v, &ty)?
                 }
             };
-            acc = Some(match acc {
-                None => piece,
-                Some(a) => self.concat(a, piece)?,
-            });
+            let at = slot(self, filled)?;
+            self.b.build_store(at, piece)?;
+            filled += 1;
         }
-        match acc {
-            Some(a) => Ok(Some(a.into())),
-            None => Ok(Some(self.string_const("")?.into())),
-        }
+        Ok(Some(self.join_pieces(slots, filled)?.into()))
+    }
+
+    fn join_pieces(&mut self, slots: PointerValue<'ctx>, n: u32) -> Result<PointerValue<'ctx>> {
+        let n = self.cx.i64_type().const_int(n as u64, false);
+        Ok(self
+            .call_rt(
+                RuntimeFn::StringJoinPieces,
+                &[slots.into(), n.into()],
+                "interp",
+            )?
+            .expect("a string")
+            .into_pointer_value())
     }
 
     pub(super) fn concat(

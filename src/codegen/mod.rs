@@ -83,6 +83,11 @@ pub struct Codegen<'ctx, 'a> {
     /// In a coroutine that blocks on channels: the slot of its last one-arm
     /// select, which the runtime reuses.
     chan_cache: Option<PointerValue<'ctx>>,
+    /// The function's arrays of interpolation pieces, one per nesting depth
+    /// of interpolations (`heap::string_expr`), shared by all of them so
+    /// the copies of a `defer` on each suspend's destroy edge use one.
+    interp_slots: Vec<PointerValue<'ctx>>,
+    interp_depth: usize,
     current: Option<FunctionValue<'ctx>>,
     /// Inside a generator's body: its coroutine.
     coro: Option<coroutine::CoroState<'ctx>>,
@@ -118,6 +123,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             loops: Vec::new(),
             scopes: Vec::new(),
             chan_cache: None,
+            interp_slots: Vec::new(),
+            interp_depth: 0,
             current: None,
             coro: None,
             bytes: HashMap::new(),
@@ -284,6 +291,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.loops.clear();
         self.scopes.clear();
         self.chan_cache = None;
+        self.interp_slots.clear();
+        self.interp_depth = 0;
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
         if info.yields.is_some() || info.is_async {
