@@ -192,6 +192,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     gen.generate()
         .map_err(|e| Failure::Internal(format!("internal compiler error in codegen: {e}")))?;
     let module = gen.module;
+    inject_fault(&context, &module);
     if let Err(e) = module.verify() {
         return Err(Failure::Internal(format!(
             "internal compiler error: invalid LLVM IR:\n{}",
@@ -274,6 +275,21 @@ pub fn verify_ir_file(path: &Path) -> Result<(), Failure> {
             problems.join("\n  ")
         ))
     })
+}
+
+/// `WEFT_FAULT=invalid-ir|panic`: makes this build fail the way a compiler
+/// bug would (a function without a terminator; a Rust panic), so that the
+/// tests of the internal-error path (status 101, the message) have a cause.
+fn inject_fault<'c>(context: &'c Context, module: &inkwell::module::Module<'c>) {
+    match std::env::var("WEFT_FAULT").as_deref() {
+        Ok("invalid-ir") => {
+            let f =
+                module.add_function("weft.fault", context.void_type().fn_type(&[], false), None);
+            context.append_basic_block(f, "no.terminator");
+        }
+        Ok("panic") => panic!("fault injected by WEFT_FAULT"),
+        _ => {}
+    }
 }
 
 /// LLVM failing on IR the compiler made (and verified) is a compiler bug.
