@@ -138,7 +138,13 @@ export async function run(options = {}) {
       exports.weft_flush?.();
     } catch {}
     if ((e instanceof RangeError && /call stack/i.test(e.message)) || stackGone) {
-      writers[2](new TextEncoder().encode("panic: stack overflow\n"));
+      // The innermost Weft function on the engine's stack trace (compiled
+      // functions are named `module.function` in the name section).
+      const frame = String(e?.stack ?? "").match(/at ([A-Za-z][\w]*\.[\w.$\[\], ]*?) \(wasm/);
+      // Without the module's own name V8 puts first, and CoroSplit's suffixes.
+      const name = frame?.[1].replace(/^[^ ]*?\.wasm\./, "").replace(/\.(resume|destroy|cleanup)$/, "");
+      const where = name ? ` in \`${name}\`` : "";
+      writers[2](new TextEncoder().encode(`panic: stack overflow${where}\n`));
       return 101;
     }
     const message = new TextEncoder().encode(`fatal: the program trapped: ${e?.message ?? e}\n`);

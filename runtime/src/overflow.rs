@@ -41,6 +41,132 @@ mod imp {
         fn getrlimit(resource: i32, rlim: *mut RLimit) -> i32;
         fn _exit(code: i32) -> !;
         fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
+        fn open(path: *const u8, flags: i32, ...) -> i32;
+        fn lseek(fd: i32, off: i64, whence: i32) -> i64;
+    }
+
+    /// The Weft function that overflowed, by name: the innermost one among
+    /// the faulting instruction and the return addresses on the stack above
+    /// the fault, looked up in the executable's own symbol table (compiled
+    /// functions are local symbols named `module.function`). Only system
+    /// calls and reads of a private mapping: safe on the alternate stack of
+    /// a process about to exit. `None` when anything is missing.
+    #[cfg(test)]
+    unsafe fn overflowed_function(_pc: u64, _sp: u64) -> Option<(*const u8, usize)> {
+        None
+    }
+
+    #[cfg(not(test))]
+    unsafe fn overflowed_function(pc: u64, sp: u64) -> Option<(*const u8, usize)> {
+        const PROT_READ: i32 = 1;
+        const MAP_PRIVATE: i32 = 2;
+        let fd = open(c"/proc/self/exe".as_ptr() as *const u8, 0);
+        if fd < 0 {
+            return None;
+        }
+        let size = lseek(fd, 0, 2);
+        if size <= 64 {
+            return None;
+        }
+        let image = mmap(
+            core::ptr::null_mut(),
+            size as usize,
+            PROT_READ,
+            MAP_PRIVATE,
+            fd,
+            0,
+        );
+        if image as isize == -1 {
+            return None;
+        }
+        let at = |off: u64, len: u64| -> Option<*const u8> {
+            (off.checked_add(len)? <= size as u64).then(|| image.add(off as usize) as *const u8)
+        };
+        let u16_at = |p: *const u8, o: usize| (p.add(o) as *const u16).read_unaligned() as u64;
+        let u32_at = |p: *const u8, o: usize| (p.add(o) as *const u32).read_unaligned() as u64;
+        let u64_at = |p: *const u8, o: usize| (p.add(o) as *const u64).read_unaligned();
+        if *image != 0x7f || *image.add(4) != 2 {
+            return None; // not a 64-bit ELF
+        }
+        let (shoff, shentsize, shnum) = (
+            u64_at(image, 0x28),
+            u16_at(image, 0x3a),
+            u16_at(image, 0x3c),
+        );
+        // The load bias: where the runtime's own `main` is, against its symbol.
+        let main_at = crate::abi::main as *const () as u64;
+        let mut symbols = None;
+        for i in 0..shnum {
+            let sh = at(shoff + i * shentsize, 64)?;
+            if u32_at(sh, 4) == 2 {
+                // SHT_SYMTAB, and its string table is section sh_link.
+                let link = u32_at(sh, 40);
+                let strsh = at(shoff + link * shentsize, 64)?;
+                symbols = Some((
+                    u64_at(sh, 24),
+                    u64_at(sh, 32),
+                    u64_at(strsh, 24),
+                    u64_at(strsh, 32),
+                ));
+            }
+        }
+        let (symoff, symsize, stroff, strsize) = symbols?;
+        let name_of = |sym: *const u8| -> Option<(*const u8, usize)> {
+            let n = u32_at(sym, 0);
+            let start = at(stroff + n, 1)?;
+            let mut len = 0usize;
+            while (n + len as u64) < strsize && *start.add(len) != 0 {
+                len += 1;
+            }
+            Some((start, len))
+        };
+        let mut bias = None;
+        for k in 0..symsize / 24 {
+            let sym = at(symoff + k * 24, 24)?;
+            if let Some((p, n)) = name_of(sym) {
+                if core::slice::from_raw_parts(p, n) == b"main" {
+                    bias = Some(main_at.wrapping_sub(u64_at(sym, 8)));
+                }
+            }
+        }
+        let bias = bias?;
+        // A Weft function (`module.name`, code) containing `addr`, if any.
+        let weft_function_at = |addr: u64| -> Option<(*const u8, usize)> {
+            let addr = addr.wrapping_sub(bias);
+            for k in 0..symsize / 24 {
+                let sym = at(symoff + k * 24, 24)?;
+                let (value, len) = (u64_at(sym, 8), u64_at(sym, 16));
+                if *sym.add(4) & 0xf != 2 || addr < value || addr >= value + len {
+                    continue; // not a function, or not this one
+                }
+                let (p, mut n) = name_of(sym)?;
+                let name = core::slice::from_raw_parts(p, n);
+                let dotted = name.contains(&b'.') && name[0] != b'.' && name[0] != b'_';
+                // A coroutine's clones are the function it was.
+                for suffix in [&b".resume"[..], b".destroy", b".cleanup"] {
+                    if name.ends_with(suffix) {
+                        n -= suffix.len();
+                    }
+                }
+                return dotted.then_some((p, n));
+            }
+            None
+        };
+        if let Some(found) = weft_function_at(pc) {
+            return Some(found);
+        }
+        // The fault was in the runtime (an allocation, say): the nearest
+        // return address into Weft code is the function that overflowed.
+        for i in 0..4096u64 {
+            let word = sp.checked_add(8 * i)?;
+            if word >= STACK.top.get() {
+                break;
+            }
+            if let Some(found) = weft_function_at(*(word as *const u64)) {
+                return Some(found);
+            }
+        }
+        None
     }
 
     const SIGBUS: i32 = 7;
@@ -111,7 +237,7 @@ mod imp {
         }
     }
 
-    extern "C" fn on_fault(_sig: i32, info: *const u8, _context: *const u8) {
+    extern "C" fn on_fault(_sig: i32, info: *const u8, context: *const u8) {
         // `si_addr` is at byte 16 of a `siginfo_t` on x86-64 Linux.
         // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
         let addr = unsafe { *(info.add(16) as *const u64) };
@@ -123,7 +249,23 @@ mod imp {
         // What stdout holds is the program's output so far; the buffer is
         // the runtime's own and nothing else runs now.
         crate::output::flush_stdout();
-        crate::platform::write_all(crate::output::STDERR_FD, b"panic: stack overflow\n");
+        let err = |b: &[u8]| crate::platform::write_all(crate::output::STDERR_FD, b);
+        err(b"panic: stack overflow");
+        // The saved registers: `uc_mcontext.gregs` at byte 40 of the
+        // x86-64 `ucontext_t`, RSP its 16th, RIP its 17th.
+        // SAFETY: the kernel passes the interrupted context.
+        let (sp, pc) = unsafe {
+            let gregs = context.add(40) as *const u64;
+            (*gregs.add(15), *gregs.add(16))
+        };
+        // SAFETY: see `overflowed_function`.
+        if let Some((name, len)) = unsafe { overflowed_function(pc, sp) } {
+            err(b" in `");
+            // SAFETY: the name lies in the mapped executable.
+            err(unsafe { core::slice::from_raw_parts(name, len) });
+            err(b"`");
+        }
+        err(b"\n");
         // SAFETY: async-signal-safe; no destructors or atexit handlers run.
         unsafe { _exit(101) }
     }
