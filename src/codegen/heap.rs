@@ -26,6 +26,11 @@ const STATIC_BITS: u64 = 2;
 /// Descriptor kinds (runtime/src/gc.rs).
 const KIND_FIXED: u64 = 0;
 
+/// How many pieces of an interpolation one runtime call joins: the size of
+/// the array of GC slots each function gets per nesting depth (8 slots, 64
+/// bytes of every frame that interpolates). Longer literals go by chunks.
+const INTERP_CHUNK: u32 = 8;
+
 impl<'ctx> Codegen<'ctx, '_> {
     // ----- slots --------------------------------------------------------------
 
@@ -313,19 +318,18 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// A string literal, interpolated parts converted with `str` and joined.
     /// `"a{x}b{y}"`: the pieces go into an array of GC slots (rooted by the
-    /// pass like any GC alloca) and one runtime call joins up to `CHUNK` of
+    /// pass like any GC alloca) and one runtime call joins up to `INTERP_CHUNK` of
     /// them into one new string: one allocation and copy instead of a chain
     /// of concatenations, each copying everything before it (quadratic in
     /// the parts, in time and in LLVM's work on the chain).
     pub(super) fn string_expr(&mut self, parts: &[StrPart]) -> Result<Value<'ctx>> {
-        const CHUNK: u32 = 16;
         if parts.is_empty() {
             return Ok(Some(self.string_const("")?.into()));
         }
         if let [StrPart::Lit(s)] = parts {
             return Ok(Some(self.string_const(s)?.into()));
         }
-        let width = CHUNK;
+        let width = INTERP_CHUNK;
         let depth = self.interp_depth;
         let slots = match self.interp_slots.get(depth) {
             Some(&s) => s,
@@ -347,7 +351,6 @@ impl<'ctx> Codegen<'ctx, '_> {
         slots: PointerValue<'ctx>,
         width: u32,
     ) -> Result<Value<'ctx>> {
-        const CHUNK: u32 = 16;
         let i64t = self.cx.i64_type();
         let slot = |cx: &mut Self, i: u32| -> Result<PointerValue<'ctx>> {
             let idx = [i64t.const_zero(), i64t.const_int(i as u64, false)];
@@ -358,7 +361,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         };
         let mut filled = 0u32;
         for part in parts {
-            if filled == CHUNK {
+            if filled == INTERP_CHUNK {
                 // A full chunk becomes the first piece of the next one.
                 let joined = self.join_pieces(slots, filled)?;
                 let first = slot(self, 0)?;
