@@ -164,6 +164,8 @@ pub struct LocalInfo {
     pub name: String,
     pub ty: Type,
     pub mutable: bool,
+    /// What it is, for diagnostics: "a `let` binding", "a parameter", ...
+    pub declared_by: &'static str,
     /// Used by a closure: lives in a heap cell.
     pub captured: bool,
 }
@@ -1012,11 +1014,31 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn new_local(&mut self, name: &Ident, ty: Type, mutable: bool) -> LocalId {
+        self.new_local_by(
+            name,
+            ty,
+            mutable,
+            if mutable {
+                "a `var`"
+            } else {
+                "a `let` binding"
+            },
+        )
+    }
+
+    fn new_local_by(
+        &mut self,
+        name: &Ident,
+        ty: Type,
+        mutable: bool,
+        declared_by: &'static str,
+    ) -> LocalId {
         let id = self.out.locals.len() as LocalId;
         self.out.locals.push(LocalInfo {
             name: name.name.clone(),
             ty,
             mutable,
+            declared_by,
             captured: false,
         });
         self.out.decls.insert(name.span, id);
@@ -1124,7 +1146,7 @@ impl<'a> Checker<'a, '_> {
     ) {
         let mut locals = Vec::new();
         for (p, ty) in params.iter().zip(param_types) {
-            locals.push(self.new_local(&p.name, ty.clone(), false));
+            locals.push(self.new_local_by(&p.name, ty.clone(), false, "a parameter"));
         }
         self.out.fns[id as usize].params = locals;
         let (_, diverges) = self.check_block(body, None);
@@ -1283,7 +1305,7 @@ impl<'a> Checker<'a, '_> {
                     },
                 };
                 self.push_scope();
-                self.new_local(var, elem, false);
+                self.new_local_by(var, elem, false, "a `for` loop variable");
                 self.cx().loops.push(false);
                 self.check_block(body, None);
                 self.cx().loops.pop();
@@ -1396,6 +1418,7 @@ impl<'a> Checker<'a, '_> {
                     self.out.names.insert(target.id, Res::Local(id));
                     let info = &self.out.locals[id as usize];
                     let ty = info.ty.clone();
+                    let declared_by = info.declared_by;
                     if !info.mutable {
                         let decl = self
                             .out
@@ -1407,12 +1430,14 @@ impl<'a> Checker<'a, '_> {
                             "assign-to-immutable",
                             format!("cannot assign twice to immutable variable `{name}`"),
                         )
-                        .with_label(target.span, "cannot assign to a `let` binding");
+                        .with_label(target.span, format!("cannot assign to {declared_by}"));
                         if let Some(decl) = decl {
-                            d = d.with_label(
-                                decl,
-                                "declared with `let` here; use `var` to make it mutable",
-                            );
+                            let label = if declared_by == "a `let` binding" {
+                                "declared with `let` here; use `var` to make it mutable".to_string()
+                            } else {
+                                format!("{declared_by} declared here; copy it into a `var` to change it")
+                            };
+                            d = d.with_label(decl, label);
                         }
                         self.error(d);
                     }
@@ -2386,7 +2411,7 @@ impl<'a> Checker<'a, '_> {
                         .with_label(first, "first bound here"),
                     );
                 }
-                self.new_local(name, ty.clone(), false);
+                self.new_local_by(name, ty.clone(), false, "a pattern binding");
             }
             Pattern::Int(_, span) => {
                 if !matches!(ty, Type::Int | Type::Error) {
