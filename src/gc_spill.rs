@@ -2657,6 +2657,44 @@ declare void @log(ptr addrspace(1)) "weft-nogc"
 declare i64 @peek(ptr addrspace(1)) memory(read)
 "#;
 
+    fn demotion(lo: usize, hi: usize) -> Demotion {
+        Demotion {
+            value: std::ptr::null_mut(),
+            uses: Vec::new(),
+            hull: (lo, hi),
+        }
+    }
+
+    /// Values whose hulls are disjoint share a slot; values that meet, even
+    /// at one position (the call that uses one and defines the next), do not.
+    #[test]
+    fn slots_are_shared_only_between_disjoint_live_ranges() {
+        let chain = [
+            demotion(0, 5),
+            demotion(5, 9),
+            demotion(9, 12),
+            demotion(13, 20),
+        ];
+        let (colors, count) = color_slots(&chain);
+        assert_ne!(colors[0], colors[1]);
+        assert_ne!(colors[1], colors[2]);
+        assert_eq!(colors[0], colors[2]);
+        assert_eq!(count, 2);
+        let nested = [
+            demotion(0, 100),
+            demotion(10, 20),
+            demotion(30, 40),
+            demotion(50, 200),
+        ];
+        let (colors, count) = color_slots(&nested);
+        assert_eq!(count, 2);
+        assert!(colors[1..].iter().all(|&c| c != colors[0]));
+        assert_eq!(colors[1], colors[2]);
+        assert_eq!(colors[2], colors[3]);
+        let (_, none) = color_slots(&[]);
+        assert_eq!(none, 0);
+    }
+
     fn parse<'c>(ctx: &'c Context, target: Target, ir: &str) -> Module<'c> {
         let text = format!("{DECLS}\n{ir}");
         let buf = MemoryBuffer::create_from_memory_range_copy(text.as_bytes(), "test");
