@@ -86,7 +86,7 @@ pub struct Codegen<'ctx, 'a> {
     /// The function's arrays of interpolation pieces, one per nesting depth
     /// of interpolations (`heap::string_expr`), shared by all of them so
     /// the copies of a `defer` on each suspend's destroy edge use one.
-    interp_slots: Vec<PointerValue<'ctx>>,
+    interp_slots: Vec<(PointerValue<'ctx>, u32)>,
     interp_depth: usize,
     current: Option<FunctionValue<'ctx>>,
     /// Inside a generator's body: its coroutine.
