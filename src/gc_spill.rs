@@ -861,11 +861,15 @@ unsafe fn use_sites(v: LLVMValueRef) -> Vec<UseSite> {
 /// Liveness of one value at a time: is it live across a safepoint, i.e. does
 /// some path from its definition reach a safepoint and go on to a use
 /// without passing the definition again? A backward walk from the uses,
-/// which handles loops: a block is visited once per value.
+/// which handles loops: a block is visited once per value. The same walk
+/// gives each value's hull, for sharing root slots.
 struct Liveness<'a> {
     body: &'a Body,
     stamp: Vec<u32>,
     generation: u32,
+    /// Each block's first instruction's position in layout order (for
+    /// `hull`; made on first use).
+    starts: Vec<usize>,
 }
 
 impl<'a> Liveness<'a> {
@@ -874,11 +878,61 @@ impl<'a> Liveness<'a> {
             body,
             stamp: vec![0; body.blocks.len()],
             generation: 0,
+            starts: Vec::new(),
         }
     }
 
     /// The first safepoint found that the value is live across, if any.
     fn live_across(&mut self, def: Def, uses: &[UseSite]) -> Option<LLVMValueRef> {
+        let body = self.body;
+        let mut found = None;
+        self.walk(def, uses, |b, after, before| {
+            found = body.safepoint_between(b, after, before);
+            found.is_some()
+        });
+        found
+    }
+
+    /// Where a value is live, as one range of positions (blocks in layout
+    /// order) containing all of it: its definition, every use, and the whole
+    /// of every block it lives through. A superset of the real live range,
+    /// so two values whose hulls are disjoint are never live at the same
+    /// point and may share a root slot.
+    fn hull(&mut self, def: Def, uses: &[UseSite]) -> (usize, usize) {
+        if self.starts.is_empty() {
+            let mut at = 0;
+            for list in &self.body.insts {
+                self.starts.push(at);
+                at += list.len();
+            }
+            self.starts.push(at);
+        }
+        let starts = std::mem::take(&mut self.starts);
+        let def_at = match def {
+            Def::Entry => 0,
+            Def::At(b, p) => starts[b] + p,
+        };
+        let (mut lo, mut hi) = (def_at, def_at);
+        self.walk(def, uses, |b, after, before| {
+            lo = lo.min(after.map_or(starts[b], |p| starts[b] + p));
+            let end = starts[b + 1].saturating_sub(1).max(starts[b]);
+            hi = hi.max(before.map_or(end, |p| starts[b] + p));
+            false
+        });
+        self.starts = starts;
+        (lo, hi)
+    }
+
+    /// Calls `segment(block, after, before)` for each stretch of a block
+    /// where the value is live: strictly after position `after` and before
+    /// `before` (`None`: the block's start or end), found backwards from the
+    /// uses. Stops early when `segment` returns true.
+    fn walk(
+        &mut self,
+        def: Def,
+        uses: &[UseSite],
+        mut segment: impl FnMut(usize, Option<usize>, Option<usize>) -> bool,
+    ) {
         self.generation += 1;
         let generation = self.generation;
         let body = self.body;
@@ -895,12 +949,12 @@ impl<'a> Liveness<'a> {
                         continue;
                     };
                     if ub == def_block && def_pos.is_none_or(|d| up > d) {
-                        if let Some(s) = body.safepoint_between(ub, def_pos, Some(up)) {
-                            return Some(s);
+                        if segment(ub, def_pos, Some(up)) {
+                            return;
                         }
                     } else {
-                        if let Some(s) = body.safepoint_between(ub, None, Some(up)) {
-                            return Some(s);
+                        if segment(ub, None, Some(up)) {
+                            return;
                         }
                         live_out.extend(&body.preds[ub]);
                     }
@@ -918,17 +972,16 @@ impl<'a> Liveness<'a> {
             }
             self.stamp[b] = generation;
             if b == def_block {
-                if let Some(s) = body.safepoint_between(b, def_pos, None) {
-                    return Some(s);
+                if segment(b, def_pos, None) {
+                    return;
                 }
                 continue;
             }
-            if let Some(s) = body.safepoint_between(b, None, None) {
-                return Some(s);
+            if segment(b, None, None) {
+                return;
             }
             live_out.extend(&body.preds[b]);
         }
-        None
     }
 }
 
@@ -1545,7 +1598,7 @@ unsafe fn demotions(env: &Env, body: &Body, gc: &GcValues) -> Result<Vec<Demotio
                 describe(safepoint)
             )
         })?;
-        let hull = live_hull(body, def_of(body, v), &uses);
+        let hull = liveness.hull(def_of(body, v), &uses);
         demoted.push(Demotion {
             value: v,
             uses,
@@ -1553,72 +1606,6 @@ unsafe fn demotions(env: &Env, body: &Body, gc: &GcValues) -> Result<Vec<Demotio
         });
     }
     Ok(demoted)
-}
-
-/// Positions of every instruction, block after block in layout order.
-fn block_starts(body: &Body) -> Vec<usize> {
-    let mut starts = Vec::with_capacity(body.blocks.len() + 1);
-    let mut at = 0;
-    for list in &body.insts {
-        starts.push(at);
-        at += list.len();
-    }
-    starts.push(at);
-    starts
-}
-
-/// Where a value is live, as one range of positions containing all of it:
-/// its definition, every use, and the whole of every block it lives
-/// through (found backwards from the uses, as `Liveness` does). A superset
-/// of the real live range, so two values whose hulls are disjoint are
-/// never live at the same point and may share a root slot.
-unsafe fn live_hull(body: &Body, def: Def, uses: &[UseSite]) -> (usize, usize) {
-    let starts = block_starts(body);
-    let (def_block, def_pos) = match def {
-        Def::Entry => (0, None),
-        Def::At(b, p) => (b, Some(p)),
-    };
-    let def_at = starts[def_block] + def_pos.unwrap_or(0);
-    let (mut lo, mut hi) = (def_at, def_at);
-    let mut cover = |from: usize, to: usize| {
-        lo = lo.min(from);
-        hi = hi.max(to);
-    };
-    let mut seen = vec![false; body.blocks.len()];
-    let mut live_out: Vec<usize> = Vec::new();
-    for site in uses {
-        match *site {
-            UseSite::Inst(user) => {
-                let Some(&(ub, up)) = body.at.get(&user) else {
-                    continue;
-                };
-                if ub == def_block && def_pos.is_none_or(|d| up > d) {
-                    cover(def_at, starts[ub] + up);
-                } else {
-                    cover(starts[ub], starts[ub] + up);
-                    live_out.extend(&body.preds[ub]);
-                }
-            }
-            UseSite::Phi { block, .. } => {
-                if let Some(&b) = body.index.get(&block) {
-                    live_out.push(b);
-                }
-            }
-        }
-    }
-    while let Some(b) = live_out.pop() {
-        if std::mem::replace(&mut seen[b], true) {
-            continue;
-        }
-        let end = starts[b + 1].saturating_sub(1).max(starts[b]);
-        if b == def_block {
-            cover(def_at, end);
-            continue;
-        }
-        cover(starts[b], end);
-        live_out.extend(&body.preds[b]);
-    }
-    (lo, hi)
 }
 
 /// Root slots for the demoted values, reused between values whose live

@@ -786,22 +786,23 @@ impl<'a> Checker<'a, '_> {
 
     /// Parameters and type parameters of one function have distinct names.
     fn check_unique_names_of(&mut self, f: &FnDecl) {
-        self.check_unique_names(f.params.iter().map(|p| &p.name), "parameter");
-        self.check_unique_names(f.type_params.iter(), "type parameter");
+        let params = f.params.iter().map(|p| &p.name);
+        self.check_unique_names(params, "parameter", "duplicate-parameter");
+        let type_params = f.type_params.iter();
+        self.check_unique_names(type_params, "type parameter", "duplicate-type-parameter");
     }
 
-    /// Reports every name that `names` repeats (`duplicate-parameter`,
-    /// `duplicate-type-parameter`, `duplicate-binding`).
-    fn check_unique_names<'i>(&mut self, names: impl Iterator<Item = &'i Ident>, what: &str) {
+    /// Reports every name that `names` repeats, under the diagnostic `id`.
+    fn check_unique_names<'i>(
+        &mut self,
+        names: impl Iterator<Item = &'i Ident>,
+        what: &str,
+        id: &'static str,
+    ) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for name in names {
             match seen.get(name.name.as_str()) {
                 Some(&first) => {
-                    let id = match what {
-                        "parameter" => "duplicate-parameter",
-                        "type parameter" => "duplicate-type-parameter",
-                        _ => "duplicate-binding",
-                    };
                     self.error(
                         Diagnostic::error(
                             id,
@@ -1049,12 +1050,11 @@ impl<'a> Checker<'a, '_> {
     }
 
     /// Where a local was declared (only for diagnostics: a linear search).
-    fn local_span(&self, id: LocalId) -> Span {
+    fn local_span(&self, id: LocalId) -> Option<Span> {
         self.out
             .decls
             .iter()
             .find_map(|(span, &l)| (l == id).then_some(*span))
-            .unwrap_or_default()
     }
 
     /// Finds a local, capturing it into every closure between its function and here.
@@ -1420,12 +1420,7 @@ impl<'a> Checker<'a, '_> {
                     let ty = info.ty.clone();
                     let declared_by = info.declared_by;
                     if !info.mutable {
-                        let decl = self
-                            .out
-                            .decls
-                            .iter()
-                            .find(|(_, &l)| l == id)
-                            .map(|(s, _)| *s);
+                        let decl = self.local_span(id);
                         let mut d = Diagnostic::error(
                             "assign-to-immutable",
                             format!("cannot assign twice to immutable variable `{name}`"),
@@ -2401,15 +2396,15 @@ impl<'a> Checker<'a, '_> {
                     .and_then(|scope| scope.get(&name.name))
                     .copied();
                 if let Some(first) = first {
-                    let first = self.local_span(first);
-                    self.error(
-                        Diagnostic::error(
-                            "duplicate-binding",
-                            format!("the pattern binds `{}` twice", name.name),
-                        )
-                        .with_label(name.span, "bound again here")
-                        .with_label(first, "first bound here"),
-                    );
+                    let mut d = Diagnostic::error(
+                        "duplicate-binding",
+                        format!("the pattern binds `{}` twice", name.name),
+                    )
+                    .with_label(name.span, "bound again here");
+                    if let Some(at) = self.local_span(first) {
+                        d = d.with_label(at, "first bound here");
+                    }
+                    self.error(d);
                 }
                 self.new_local_by(name, ty.clone(), false, "a pattern binding");
             }
@@ -2724,7 +2719,11 @@ impl<'a> Checker<'a, '_> {
         ret: Option<&TypeExpr>,
         body: &'a Block,
     ) -> Type {
-        self.check_unique_names(params.iter().map(|p| &p.name), "parameter");
+        self.check_unique_names(
+            params.iter().map(|p| &p.name),
+            "parameter",
+            "duplicate-parameter",
+        );
         let mut param_types = Vec::new();
         for p in params {
             match &p.ty {

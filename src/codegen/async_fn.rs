@@ -349,20 +349,6 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(self.ended(h)?.into())
     }
 
-    /// Whether the state word of the coroutine `h` has `flag`.
-    fn state_has(&mut self, h: PointerValue<'ctx>, flag: u64) -> Result<IntValue<'ctx>> {
-        let sp = self.state_ptr(h)?;
-        let i64t = self.cx.i64_type();
-        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
-        let bit = self.b.build_and(st, i64t.const_int(flag, false), "flag")?;
-        self.b.build_int_compare(
-            inkwell::IntPredicate::NE,
-            bit,
-            i64t.const_zero(),
-            "has.flag",
-        )
-    }
-
     /// Awaiting a cancelled task panics with `cancelled`.
     fn panic_if_cancelled(&mut self, h: PointerValue<'ctx>, span: Span) -> Result<()> {
         let cancelled = self.state_has(h, super::coroutine::STATE_CANCELLED)?;

@@ -201,15 +201,6 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(Some((got, out, elem)))
     }
 
-    /// The value a receive put in `out` (only where it got one).
-    pub(super) fn received_value(
-        &mut self,
-        out: PointerValue<'ctx>,
-        elem: &Type,
-    ) -> Result<BasicValueEnum<'ctx>> {
-        self.read_out(out, elem)
-    }
-
     /// `T?` from a receive's status and bits: nil once the channel is closed.
     fn received(
         &mut self,

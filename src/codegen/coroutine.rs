@@ -528,19 +528,27 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")
     }
 
-    /// Whether the coroutine `handle` has ended (finished, or destroyed).
-    pub(super) fn ended(&mut self, handle: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
-        let sp = self.state_ptr(handle)?;
+    /// Whether the state word of the coroutine `h` has any of the `flags`.
+    pub(super) fn state_has(
+        &mut self,
+        h: PointerValue<'ctx>,
+        flags: u64,
+    ) -> Result<IntValue<'ctx>> {
+        let sp = self.state_ptr(h)?;
         let i64t = self.cx.i64_type();
         let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
-        let ending = i64t.const_int(STATE_CANCELLED | STATE_PANICKED, false);
-        let st = self.b.build_and(st, ending, "state.ended")?;
-        let dead = self.b.build_int_compare(
+        let bit = self.b.build_and(st, i64t.const_int(flags, false), "flag")?;
+        self.b.build_int_compare(
             inkwell::IntPredicate::NE,
-            st,
+            bit,
             i64t.const_zero(),
-            "destroyed",
-        )?;
+            "has.flag",
+        )
+    }
+
+    /// Whether the coroutine `handle` has ended (finished, or destroyed).
+    pub(super) fn ended(&mut self, handle: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let dead = self.state_has(handle, STATE_CANCELLED | STATE_PANICKED)?;
         let done = self.done(handle, "finished");
         self.b.build_or(dead, done, "ended")
     }
@@ -578,18 +586,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         let after = self.cx.append_basic_block(f, "gen.after");
         self.b.build_conditional_branch(finished, after, run)?;
         self.b.position_at_end(run);
+        let busy = self.state_has(h, STATE_RUNNING)?;
+        self.panic_if(busy, "generator resumed while it is running", span)?;
         let i64t = self.cx.i64_type();
         let running = i64t.const_int(STATE_RUNNING, false);
         let sp = self.state_ptr(h)?;
         let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
-        let busy = self.b.build_and(st, running, "gen.busy")?;
-        let busy = self.b.build_int_compare(
-            inkwell::IntPredicate::NE,
-            busy,
-            i64t.const_zero(),
-            "gen.busy",
-        )?;
-        self.panic_if(busy, "generator resumed while it is running", span)?;
         let st = self.b.build_or(st, running, "state.running")?;
         self.b.build_store(sp, st)?;
         self.raw_call(resume_fn, &[h.as_value_ref()], "");

@@ -498,7 +498,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     // `while let v = await ch.recv()`: no `T?` box.
                     self.b.build_conditional_branch(got, body_bb, exit)?;
                     self.b.position_at_end(body_bb);
-                    let inner = self.received_value(out, &elem)?;
+                    let inner = self.read_out(out, &elem)?;
                     let local = self.typed.decls[&name.span];
                     self.declare_local(local, Some(inner), &name.name)?;
                     self.loop_body(body, head, exit)?;
@@ -902,7 +902,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 if let Some((got, out, elem)) = self.recv_parts(inner)? {
                     let nil = self.b.build_not(got, "is.nil")?;
                     self.panic_if(nil, "unwrapped a nil value", e.span)?;
-                    return Ok(Some(self.received_value(out, &elem)?));
+                    return Ok(Some(self.read_out(out, &elem)?));
                 }
                 let opt_ty = self.typed.ty(inner).clone();
                 let Some(v) = self.expr(inner)? else {
@@ -975,7 +975,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
         self.b.position_at_end(then_bb);
         if let Some((name, out, elem)) = received {
-            let inner = self.received_value(out, &elem)?;
+            let inner = self.read_out(out, &elem)?;
             let local = self.typed.decls[&name.span];
             self.declare_local(local, Some(inner), &name.name)?;
         }

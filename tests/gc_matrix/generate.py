@@ -52,8 +52,6 @@ fn ok_opt_int(x: int?, i: int) -> bool {
 fn make(i: int) -> @T@ { return @MAKE@ }
 fn ok(x: @T@, i: int) -> bool { return @CHECK@ }
 
-var_failures_placeholder
-
 fn churn() -> int {
     var junk = [Box]()
     for k in 0..20 { junk.push(Box { v: -k, tag: "junk" + str(k) }) }
@@ -259,7 +257,6 @@ def main():
             TEMPLATE.replace("@T@", ty)
             .replace("@MAKE@", mk)
             .replace("@CHECK@", ck)
-            .replace("var_failures_placeholder\n\n", "")
         )
         with open(os.path.join(HERE, f"gc_matrix_{name}.weft"), "w") as f:
             f.write(text)
