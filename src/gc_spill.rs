@@ -74,6 +74,7 @@ extern "C" {
         level: c_uint,
         callback: Option<FunctionCallback>,
         late: Option<FunctionCallback>,
+        thaw: Option<FunctionCallback>,
         ctx: *mut c_void,
     ) -> LLVMErrorRef;
     #[cfg(test)]
@@ -95,6 +96,8 @@ const ROOT_FRAME_MD: &str = "weft.root.frame";
 /// the store of `count` right after `llvm.coro.begin` (which survives
 /// CoroSplit and inlining, and so locates the frame wherever the ramp went).
 const CORO_ROOTS_MD: &str = "weft.coro.roots";
+/// Metadata kind marking the freezes [`freeze_across_suspends`] inserts.
+const KEPT_MD: &str = "weft.kept";
 /// Metadata kind marking the rest of a coroutine's root-area initialisation.
 const CORO_INIT_MD: &str = "weft.coro.init";
 /// The runtime's coroutine frame allocator (`RuntimeFn::CoroAlloc`): it
@@ -167,6 +170,7 @@ pub fn run_pipeline(
             c_uint::from(level.min(3)),
             Some(spill_callback),
             Some(freeze_callback),
+            Some(thaw_callback),
             &mut state as *mut PassState as *mut c_void,
         )
     };
@@ -314,6 +318,19 @@ unsafe extern "C" fn freeze_callback(function: LLVMValueRef, ctx: *mut c_void) -
         return 0;
     }
     match catch_unwind(AssertUnwindSafe(|| freeze_across_suspends(function))) {
+        Ok(true) => CHANGED,
+        _ => 0,
+    }
+}
+
+/// The CGSCC walk's optimizer-late point, which a coroutine's ramp and clones
+/// reach again right after CoroSplit: removes the freezes
+/// [`freeze_across_suspends`] put in, once no suspend is left.
+unsafe extern "C" fn thaw_callback(function: LLVMValueRef, _ctx: *mut c_void) -> c_uint {
+    if function.is_null() {
+        return 0;
+    }
+    match catch_unwind(AssertUnwindSafe(|| thaw(function))) {
         Ok(true) => CHANGED,
         _ => 0,
     }
@@ -750,8 +767,8 @@ impl Body {
 /// binary operators, comparisons and selects from their operands instead of
 /// spilling them; a generator's `x = f(x); yield x` then spills the old `x`
 /// and applies `f` again after each resume, so once inlined into a `for`
-/// loop `f` runs twice per value. A `freeze` is not rematerialized; after
-/// CoroSplit, InstCombine drops the ones of values that cannot be poison.
+/// loop `f` runs twice per value. A `freeze` is not rematerialized; right
+/// after CoroSplit, [`thaw`] takes them out again.
 /// Returns whether it changed anything.
 unsafe fn freeze_across_suspends(function: LLVMValueRef) -> bool {
     let mut body = Body::new(function);
@@ -800,16 +817,49 @@ unsafe fn freeze_across_suspends(function: LLVMValueRef) -> bool {
     if crossing.is_empty() {
         return false;
     }
-    let builder = Builder::new(LLVMGetTypeContext(LLVMTypeOf(function)));
+    let ctx = LLVMGetTypeContext(LLVMTypeOf(function));
+    let builder = Builder::new(ctx);
+    let kept = md_kind(ctx, KEPT_MD);
+    let marker = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, std::ptr::null_mut(), 0));
     for inst in crossing {
         let next = LLVMGetNextInstruction(inst);
         LLVMPositionBuilderBefore(builder.0, next);
         let frozen = LLVMBuildFreeze(builder.0, inst, c"kept".as_ptr());
+        LLVMSetMetadata(frozen, kept, marker);
         // Every use but the freeze's own goes through it.
         LLVMReplaceAllUsesWith(inst, frozen);
         LLVMSetOperand(frozen, 0, inst);
     }
     true
+}
+
+/// Undoes [`freeze_across_suspends`] in a function CoroSplit has split (or
+/// that never was a coroutine): the freezes only had to outlast CoroSplit's
+/// rematerialization, and each one left would cost EarlyCSE and InstCombine
+/// a walk up the dominator tree (quadratic in a long straight-line
+/// coroutine). Nothing between their insertion and here looks at them, so
+/// the values are exactly what they were before. Returns whether it changed
+/// anything.
+unsafe fn thaw(function: LLVMValueRef) -> bool {
+    let kept = md_kind(LLVMGetTypeContext(LLVMTypeOf(function)), KEPT_MD);
+    let mut frozen = Vec::new();
+    for block in blocks_of(function) {
+        for inst in instructions_of(block) {
+            if callee_name(inst).as_deref() == Some("llvm.coro.suspend") {
+                return false;
+            }
+            if opcode(inst) == Some(LLVMOpcode::LLVMFreeze)
+                && !LLVMGetMetadata(inst, kept).is_null()
+            {
+                frozen.push(inst);
+            }
+        }
+    }
+    for &inst in &frozen {
+        LLVMReplaceAllUsesWith(inst, LLVMGetOperand(inst, 0));
+        LLVMInstructionEraseFromParent(inst);
+    }
+    !frozen.is_empty()
 }
 
 /// Where a value is defined: at function entry (an argument) or at an instruction.
@@ -3460,6 +3510,7 @@ resume1:
                 module.as_mut_ptr(),
                 machine.as_mut_ptr(),
                 c_uint::from(level),
+                None,
                 None,
                 None,
                 std::ptr::null_mut(),

@@ -31,6 +31,11 @@ fn llvm_level(level: u8) -> OptimizationLevel {
     }
 }
 
+extern "C" {
+    /// In the shim: prints code generation's `-time-passes` report, if asked for.
+    fn weft_report_codegen_timings();
+}
+
 /// `WEFT_LLVM_ARGS="-time-passes ..."`: LLVM's own command-line options,
 /// for finding out where compile time goes. Parsed once per process.
 fn llvm_args_from_env() {
@@ -119,8 +124,11 @@ pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u
     } else {
         FileType::Object
     };
-    machine
+    let result = machine
         .write_to_memory_buffer(module, kind)
         .map(|buf| buf.as_slice().to_vec())
-        .map_err(|e| format!("LLVM code generation failed: {e}"))
+        .map_err(|e| format!("LLVM code generation failed: {e}"));
+    // SAFETY: prints and resets LLVM's process-wide timers; no other thread uses them.
+    unsafe { weft_report_codegen_timings() };
+    result
 }

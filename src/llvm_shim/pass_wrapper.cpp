@@ -24,6 +24,8 @@
 #include "llvm/IR/InstrTypes.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
+#include "llvm/IR/PassTimingInfo.h"
+#include "llvm/Pass.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/Error.h"
@@ -85,9 +87,13 @@ TargetMachine *unwrapMachine(LLVMTargetMachineRef P) {
 // point); the pass uses it to freeze a coroutine's arithmetic after the last
 // InstCombine before CoroSplit, which would otherwise analyse each freeze at
 // a cost that grows with the function (see `freeze_across_suspends`).
+// `Thaw` (may be null) runs at the CGSCC optimizer-late point, which the CGSCC
+// walk reaches again for a coroutine's ramp and clones right after CoroSplit,
+// before their function simplification; the pass removes those freezes there
+// (each one costs EarlyCSE and InstCombine a walk up the dominator tree).
 Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
                     WeftFunctionCallback Callback, WeftFunctionCallback Late,
-                    void *Ctx) {
+                    WeftFunctionCallback Thaw, void *Ctx) {
   if (Callback) {
     PB.registerScalarOptimizerLateEPCallback(
         [=](FunctionPassManager &FPM, OptimizationLevel L) {
@@ -99,6 +105,15 @@ Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
           [=](FunctionPassManager &FPM, OptimizationLevel L) {
             if (L != OptimizationLevel::O0)
               FPM.addPass(WeftGcFrameSpillPass(Late, Ctx, "weft-freeze-across-suspends"));
+          });
+    if (Thaw)
+      PB.registerCGSCCOptimizerLateEPCallback(
+          [=](CGSCCPassManager &CGPM, OptimizationLevel L) {
+            if (L != OptimizationLevel::O0) {
+              FunctionPassManager FPM;
+              FPM.addPass(WeftGcFrameSpillPass(Thaw, Ctx, "weft-thaw-after-split"));
+              CGPM.addPass(createCGSCCToFunctionPassAdaptor(std::move(FPM)));
+            }
           });
     PB.registerVectorizerEndEPCallback(
         [=](FunctionPassManager &FPM, OptimizationLevel L) {
@@ -119,7 +134,8 @@ extern "C" {
 // LLVMGetErrorMessage). Mirrors LLVMRunPasses with default options.
 LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
                                unsigned Level, WeftFunctionCallback Callback,
-                               WeftFunctionCallback Late, void *Ctx) {
+                               WeftFunctionCallback Late,
+                               WeftFunctionCallback Thaw, void *Ctx) {
   Module *Mod = unwrap(M);
   PassInstrumentationCallbacks PIC;
   PipelineTuningOptions PTO;
@@ -140,9 +156,15 @@ LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
   SI.registerCallbacks(PIC, &MAM);
 
   ModulePassManager MPM;
-  if (Error E = buildPipeline(PB, MPM, Level, Callback, Late, Ctx))
+  if (Error E = buildPipeline(PB, MPM, Level, Callback, Late, Thaw, Ctx))
     return wrap(std::move(E));
   MPM.run(*Mod, MAM);
+  // -time-passes (WEFT_LLVM_ARGS): the timers' groups are process-wide and
+  // would only print from LLVM's static destructors, which never run here.
+  if (TimePassesIsEnabled) {
+    SI.getTimePasses().setOutStream(errs());
+    SI.getTimePasses().print();
+  }
   return nullptr;
 }
 
@@ -158,7 +180,7 @@ char *weft_describe_pipeline(LLVMTargetMachineRef TM, unsigned Level) {
   WeftFunctionCallback Never = [](LLVMValueRef, void *) -> unsigned { return 0; };
   std::string Text;
   raw_string_ostream OS(Text);
-  if (Error E = buildPipeline(PB, MPM, Level, Never, Never, nullptr)) {
+  if (Error E = buildPipeline(PB, MPM, Level, Never, Never, Never, nullptr)) {
     OS << "error: " << toString(std::move(E));
   } else {
     MPM.printPipeline(OS, [&PIC](StringRef ClassName) {
@@ -179,6 +201,13 @@ uint32_t weft_call_memory_effects(LLVMValueRef Call) {
   if (!CB)
     return MemoryEffects::unknown().toIntValue();
   return CB->getMemoryEffects().toIntValue();
+}
+
+// -time-passes for the legacy pass manager that runs code generation: its
+// timers, too, would only print from LLVM's static destructors.
+void weft_report_codegen_timings(void) {
+  if (TimePassesIsEnabled)
+    reportAndResetTimings(&errs());
 }
 
 } // extern "C"
