@@ -112,6 +112,39 @@ WORKLOADS = [
         "compiler's (with its children), from an untimed warm-up build of each; each C row's ratio is against the "
         "Weft build at the same -O level. Issue 6 sets no goal for compile time, so these rows are report only.",
     },
+    # Issue 10's adversarial compile-time shapes (compile/stress.py): one huge
+    # function each, Weft only.
+    {
+        "name": "compile_awaits",
+        "kind": "compile",
+        "what": "one async fn of {lines} `s += await f()` lines, seconds per build",
+        "generate": ["python3", "compile/stress.py", "--shape", "awaits", "--lines", "{lines}", "--out", "{src}"],
+        "lines": 4000,
+        "quick_lines": 200,
+        "builds": [
+            ("Weft -O0", [WEFT, "build", "-O0", "{src}/compile.weft", "-o", "{out}"], None),
+            ("Weft -O2", [WEFT, "build", "-O2", "{src}/compile.weft", "-o", "{out}"], None),
+        ],
+        "goal_text": "a few seconds (issue 10)",
+        "runs": 3,
+        "note": "seconds per build of a whole executable; one coroutine with that many suspends. Issue 10 measured "
+        "39 s at -O2 before its fixes.",
+    },
+    {
+        "name": "compile_interp",
+        "kind": "compile",
+        "what": "one string literal of {lines} `{...}` parts, seconds per build",
+        "generate": ["python3", "compile/stress.py", "--shape", "interp", "--lines", "{lines}", "--out", "{src}"],
+        "lines": 16000,
+        "quick_lines": 1000,
+        "builds": [
+            ("Weft -O0", [WEFT, "build", "-O0", "{src}/compile.weft", "-o", "{out}"], None),
+            ("Weft -O2", [WEFT, "build", "-O2", "{src}/compile.weft", "-o", "{out}"], None),
+        ],
+        "goal_text": "a few seconds (issue 10)",
+        "runs": 3,
+        "note": "seconds per build of a whole executable. Issue 10 measured 34 s at -O2 before its fixes.",
+    },
     # Generators and tasks (issue 4). Workloads with a "pending" field wait
     # for the issue it names and are skipped; `--pending` checks their peers.
     {

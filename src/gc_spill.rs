@@ -80,6 +80,7 @@ extern "C" {
     #[cfg(test)]
     fn weft_describe_pipeline(machine: LLVMTargetMachineRef, level: c_uint) -> *mut c_char;
     fn weft_call_memory_effects(call: LLVMValueRef) -> u32;
+    fn weft_fold_constant_branches(function: LLVMValueRef) -> c_uint;
 }
 
 const CHANGED: c_uint = 1;
@@ -326,12 +327,23 @@ unsafe extern "C" fn freeze_callback(function: LLVMValueRef, ctx: *mut c_void) -
 /// The CGSCC walk's optimizer-late point, which a coroutine's ramp and clones
 /// reach again right after CoroSplit: removes the freezes
 /// [`freeze_across_suspends`] put in, once no suspend is left.
-unsafe extern "C" fn thaw_callback(function: LLVMValueRef, _ctx: *mut c_void) -> c_uint {
-    if function.is_null() {
+unsafe extern "C" fn thaw_callback(function: LLVMValueRef, ctx: *mut c_void) -> c_uint {
+    if ctx.is_null() || function.is_null() {
         return 0;
     }
-    match catch_unwind(AssertUnwindSafe(|| thaw(function))) {
-        Ok(true) => CHANGED,
+    let config = (*(ctx as *mut PassState)).config;
+    match catch_unwind(AssertUnwindSafe(|| thaw(function, config))) {
+        Ok(Thawed::Split) => {
+            // The clone's dead copies of every other path go now, in one
+            // linear walk, before SROA, EarlyCSE and JumpThreading each
+            // work through them.
+            if weft_fold_constant_branches(function) != 0 {
+                CHANGED | CHANGED_CFG
+            } else {
+                CHANGED
+            }
+        }
+        Ok(Thawed::Frozen) => CHANGED,
         _ => 0,
     }
 }
@@ -840,13 +852,13 @@ unsafe fn freeze_across_suspends(function: LLVMValueRef) -> bool {
 /// coroutine). Nothing between their insertion and here looks at them, so
 /// the values are exactly what they were before. Returns whether it changed
 /// anything.
-unsafe fn thaw(function: LLVMValueRef) -> bool {
+unsafe fn thaw(function: LLVMValueRef, config: GcConfig) -> Thawed {
     let kept = md_kind(LLVMGetTypeContext(LLVMTypeOf(function)), KEPT_MD);
     let mut frozen = Vec::new();
     for block in blocks_of(function) {
         for inst in instructions_of(block) {
             if callee_name(inst).as_deref() == Some("llvm.coro.suspend") {
-                return false;
+                return Thawed::Nothing;
             }
             if opcode(inst) == Some(LLVMOpcode::LLVMFreeze)
                 && !LLVMGetMetadata(inst, kept).is_null()
@@ -859,7 +871,23 @@ unsafe fn thaw(function: LLVMValueRef) -> bool {
         LLVMReplaceAllUsesWith(inst, LLVMGetOperand(inst, 0));
         LLVMInstructionEraseFromParent(inst);
     }
-    !frozen.is_empty()
+    // CoroSplit copies the root-area metadata onto the ramp and every clone.
+    let split_coroutine = RootsMd::of_function(&Env::new(function, config), function).is_some();
+    match (split_coroutine, frozen.is_empty()) {
+        (true, _) => Thawed::Split,
+        (false, false) => Thawed::Frozen,
+        (false, true) => Thawed::Nothing,
+    }
+}
+
+/// What [`thaw`] found.
+enum Thawed {
+    /// A suspend is left, or the function never was a coroutine.
+    Nothing,
+    /// Freezes removed from a function that is no coroutine part.
+    Frozen,
+    /// A coroutine's ramp or clone after CoroSplit.
+    Split,
 }
 
 /// Where a value is defined: at function entry (an argument) or at an instruction.

@@ -30,10 +30,17 @@
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/ModRef.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Local.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
 #include <string>
+#include <vector>
 
 using namespace llvm;
 
@@ -125,6 +132,66 @@ Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
   return PB.parsePassPipeline(MPM, Pipeline);
 }
 
+// WEFT_TIME_FUNCTIONS=1: the time function passes spend on each function,
+// summed over passes and printed (largest first) after the pipeline. Which
+// function a slow pass is slow on is what -time-passes cannot say.
+struct FunctionTimes {
+  using Clock = std::chrono::steady_clock;
+  std::map<std::string, double> Seconds;
+  std::map<std::string, std::map<std::string, double>> ByPass;
+  std::vector<Clock::time_point> Started;
+
+  static bool leaf(StringRef PassID) {
+    return !PassID.starts_with("PassManager") && !PassID.contains("PassAdaptor");
+  }
+
+  void registerCallbacks(PassInstrumentationCallbacks &PIC) {
+    PIC.registerBeforeNonSkippedPassCallback([this](StringRef PassID, Any IR) {
+      if (leaf(PassID) && any_cast<const Function *>(&IR))
+        Started.push_back(Clock::now());
+    });
+    auto Done = [this](StringRef PassID, const Function *F) {
+      if (!leaf(PassID) || Started.empty())
+        return;
+      double Spent = std::chrono::duration<double>(Clock::now() - Started.back()).count();
+      Started.pop_back();
+      std::string Name = F ? F->getName().str() : "(deleted)";
+      Seconds[Name] += Spent;
+      ByPass[Name][PassID.str()] += Spent;
+    };
+    PIC.registerAfterPassCallback(
+        [Done](StringRef PassID, Any IR, const PreservedAnalyses &) {
+          if (auto **F = any_cast<const Function *>(&IR))
+            Done(PassID, *F);
+        });
+    PIC.registerAfterPassInvalidatedCallback(
+        [this, Done](StringRef PassID, const PreservedAnalyses &) {
+          // The IR unit is gone; only function passes left a start time.
+          (void)this;
+          Done(PassID, nullptr);
+        });
+  }
+
+  void print(raw_ostream &OS) {
+    std::vector<std::pair<double, std::string>> Order;
+    for (auto &[Name, Secs] : Seconds)
+      Order.push_back({Secs, Name});
+    std::sort(Order.rbegin(), Order.rend());
+    OS << "function passes, seconds per function (largest first):\n";
+    for (size_t I = 0; I < Order.size() && I < 12; ++I) {
+      auto &[Secs, Name] = Order[I];
+      OS << format("%9.3f  %s:", Secs, Name.c_str());
+      std::vector<std::pair<double, std::string>> Passes;
+      for (auto &[Pass, S] : ByPass[Name])
+        Passes.push_back({S, Pass});
+      std::sort(Passes.rbegin(), Passes.rend());
+      for (size_t J = 0; J < Passes.size() && J < 5; ++J)
+        OS << format(" %s %.3f", Passes[J].second.c_str(), Passes[J].first);
+      OS << "\n";
+    }
+  }
+};
+
 } // namespace
 
 extern "C" {
@@ -154,6 +221,11 @@ LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
   StandardInstrumentations SI(Mod->getContext(), /*DebugLogging=*/false,
                               /*VerifyEach=*/false);
   SI.registerCallbacks(PIC, &MAM);
+  FunctionTimes Times;
+  const char *TimeFunctions = std::getenv("WEFT_TIME_FUNCTIONS");
+  bool TimingFunctions = TimeFunctions && *TimeFunctions && *TimeFunctions != '0';
+  if (TimingFunctions)
+    Times.registerCallbacks(PIC);
 
   ModulePassManager MPM;
   if (Error E = buildPipeline(PB, MPM, Level, Callback, Late, Thaw, Ctx))
@@ -161,6 +233,8 @@ LLVMErrorRef weft_run_pipeline(LLVMModuleRef M, LLVMTargetMachineRef TM,
   MPM.run(*Mod, MAM);
   // -time-passes (WEFT_LLVM_ARGS): the timers' groups are process-wide and
   // would only print from LLVM's static destructors, which never run here.
+  if (TimingFunctions)
+    Times.print(errs());
   if (TimePassesIsEnabled) {
     SI.getTimePasses().setOutStream(errs());
     SI.getTimePasses().print();
@@ -208,6 +282,22 @@ uint32_t weft_call_memory_effects(LLVMValueRef Call) {
 void weft_report_codegen_timings(void) {
   if (TimePassesIsEnabled)
     reportAndResetTimings(&errs());
+}
+
+// Folds every branch and switch on a constant and deletes the blocks no
+// longer reachable; returns whether anything changed. CoroSplit leaves each
+// clone a whole copy of the coroutine in which a suspend's outcome is a
+// constant (its resume or its cleanup edge): done right after the split,
+// this is linear, where JumpThreading took a walk per dead block.
+unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
+  auto *F = dyn_cast_or_null<Function>(unwrap(Fn));
+  if (!F || F->isDeclaration())
+    return 0;
+  bool Changed = false;
+  for (BasicBlock &BB : *F)
+    Changed |= ConstantFoldTerminator(&BB, /*DeleteDeadConditions=*/true);
+  Changed |= removeUnreachableBlocks(*F);
+  return Changed;
 }
 
 } // extern "C"
