@@ -6,8 +6,8 @@ import lit.formats
 
 config.name = "weft"
 config.test_format = lit.formats.ShTest(execute_external=True)
-config.suffixes = [".weft"]
-config.excludes = ["Inputs"]
+config.suffixes = [".weft", ".ll"]
+config.excludes = ["Inputs", "Output"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.test_source_root, "Output")
 

@@ -4,7 +4,7 @@
 
 use crate::diagnostics::{self, Diagnostic, SourceMap};
 use crate::link::{self, Target};
-use crate::{codegen, gc_spill, modules, optimize, types};
+use crate::{codegen, gc, modules, optimize, types};
 use inkwell::context::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -212,7 +212,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     }
     if opts.emit == Some(Emit::LlvmIrPresplit) {
         // The IR as CoroSplit receives it: after the gc-frame-spill pass.
-        gc_spill::run_pass_only(&module, gc_spill::GcConfig::for_target(opts.target))
+        optimize::run_pass_only(&module, gc::GcConfig::for_target(opts.target))
             .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
         write_output(&output, module.print_to_string().to_bytes())?;
         return Ok(Built { runnable: output });
@@ -222,7 +222,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
     timer.phase("optimize");
     if opts.verify_gc {
-        gc_spill::verify_gc(&module).map_err(|problems| {
+        gc::verify_gc(&module).map_err(|problems| {
             Failure::Internal(format!(
                 "internal compiler error: the GC invariant does not hold after optimisation:\n  {}",
                 problems.join("\n  ")
@@ -264,12 +264,67 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
 /// itself. The triple in the file picks the target's rules.
 pub fn verify_ir_file(path: &Path) -> Result<(), Failure> {
     let context = Context::create();
+    let module = read_ir(&context, path)?;
+    verify_ir(&module)
+}
+
+/// What `weft opt` runs on an IR file, in this order.
+pub struct OptOptions {
+    pub gc_spill: bool,
+    pub level: Option<u8>,
+    pub verify_gc: bool,
+}
+
+/// `weft opt [--gc-spill] [-O N] [--verify-gc] FILE.ll`: the pass alone, the
+/// whole pipeline with it, and the verifier, on textual IR; writes the IR
+/// (unless only verifying). The IR fixtures of the pass are lit tests this way.
+pub fn opt_ir_file(path: &Path, opts: &OptOptions, out: Option<&Path>) -> Result<(), Failure> {
+    let context = Context::create();
+    let module = read_ir(&context, path)?;
+    let target = if gc::GcConfig::for_module(&module) == gc::GcConfig::for_target(Target::Wasm32) {
+        Target::Wasm32
+    } else {
+        Target::Native
+    };
+    // A file without a triple or data layout gets the target's, as codegen's modules do.
+    let level = opts.level.unwrap_or(2);
+    let machine = optimize::target_machine(target, level).map_err(Failure::Other)?;
+    optimize::configure(&module, &machine);
+    if opts.gc_spill {
+        optimize::run_pass_only(&module, gc::GcConfig::for_target(target)).map_err(internal)?;
+    }
+    if opts.level.is_some() {
+        optimize::optimize(&module, &machine, target, level).map_err(internal)?;
+    }
+    if opts.verify_gc {
+        verify_ir(&module)?;
+    }
+    if !opts.gc_spill && opts.level.is_none() {
+        return Ok(());
+    }
+    let text = module.print_to_string().to_string();
+    match out {
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Failure::Other(format!("cannot write the IR: {e}")))
+        }
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", p.display()))),
+    }
+}
+
+fn read_ir<'c>(context: &'c Context, path: &Path) -> Result<inkwell::module::Module<'c>, Failure> {
     let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_file(path)
         .map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
-    let module = context
+    context
         .create_module_from_ir(buffer)
-        .map_err(|e| Failure::Other(format!("`{}` is not LLVM IR: {e}", path.display())))?;
-    gc_spill::verify_gc(&module).map_err(|problems| {
+        .map_err(|e| Failure::Other(format!("`{}` is not LLVM IR: {e}", path.display())))
+}
+
+fn verify_ir(module: &inkwell::module::Module) -> Result<(), Failure> {
+    gc::verify_gc(module).map_err(|problems| {
         Failure::Internal(format!(
             "the GC invariant does not hold:\n  {}",
             problems.join("\n  ")

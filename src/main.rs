@@ -8,7 +8,7 @@ mod ast;
 mod codegen;
 mod diagnostics;
 mod driver;
-mod gc_spill;
+mod gc;
 mod lexer;
 mod link;
 mod modules;
@@ -97,6 +97,25 @@ enum Command {
         /// The .ll file
         file: PathBuf,
     },
+    /// Run the gc-frame-spill pass, LLVM's pipeline with it, or the GC verifier on
+    /// textual LLVM IR and print the result (a tool for their own tests)
+    #[command(hide = true)]
+    Opt {
+        /// The .ll file (its triple picks the target's rules)
+        file: PathBuf,
+        /// Run the gc-frame-spill pass alone on every function
+        #[arg(long)]
+        gc_spill: bool,
+        /// Run LLVM's whole pipeline at this level, with the pass in it
+        #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
+        level: Option<u8>,
+        /// Then check the GC invariant (a violation is an internal error)
+        #[arg(long)]
+        verify_gc: bool,
+        /// Where to write the IR (default: stdout)
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+    },
 }
 
 fn options(
@@ -153,6 +172,23 @@ fn run_command(cli: Cli) -> u8 {
             Ok(()) => 0,
             Err(f) => report(f),
         },
+        Command::Opt {
+            file,
+            gc_spill,
+            level,
+            verify_gc,
+            output,
+        } => {
+            let opts = driver::OptOptions {
+                gc_spill,
+                level,
+                verify_gc,
+            };
+            match driver::opt_ir_file(&file, &opts, output.as_deref()) {
+                Ok(()) => 0,
+                Err(f) => report(f),
+            }
+        }
         Command::Run { file, args, flags } => {
             let dir = run_cache_dir(&file, &flags);
             if let Err(e) = std::fs::create_dir_all(&dir) {

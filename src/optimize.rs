@@ -1,19 +1,31 @@
 //! The LLVM side of the back end: the target machine, LLVM's own optimisation
-//! pipeline (`default<On>`, with the gc-frame-spill pass placed in it by the
-//! C++ shim, see `gc_spill.rs`), and object or assembly emission.
+//! pipeline (`default<On>`, with the gc-frame-spill pass of `gc/` placed in it
+//! by the C++ shim, `llvm_shim/pass_wrapper.cpp`, which calls back into the
+//! trampolines here), and object or assembly emission.
 //!
 //! Coroutine passes (CoroEarly, CoroSplit, CoroElide, CoroCleanup) are part of
 //! `default<On>` at every level, which is why we run the whole standard
 //! pipeline even at -O0.
 
-use crate::gc_spill::{self, GcConfig};
+use crate::gc::{
+    blocks_of, clear_tail_markers, freeze_across_suspends, instructions_of, spill_function, thaw,
+    value_name, Body, Builder, Env, GcConfig, Thawed, CHANGED, CHANGED_CFG,
+};
 use crate::link::Target;
 use inkwell::module::Module;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine,
     TargetTriple,
 };
+use inkwell::values::AsValueRef;
 use inkwell::OptimizationLevel;
+use llvm_sys::core::*;
+use llvm_sys::error::{LLVMDisposeErrorMessage, LLVMErrorRef, LLVMGetErrorMessage};
+use llvm_sys::prelude::*;
+use llvm_sys::target_machine::LLVMTargetMachineRef;
+use std::collections::HashSet;
+use std::ffi::{c_uint, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub fn triple(target: Target) -> TargetTriple {
     match target {
@@ -109,7 +121,7 @@ pub fn optimize(
     target: Target,
     level: u8,
 ) -> Result<(), String> {
-    gc_spill::run_pipeline(module, machine, level, GcConfig::for_target(target))?;
+    run_pipeline(module, machine, level, GcConfig::for_target(target))?;
     module.verify().map_err(|e| {
         format!(
             "invalid LLVM IR after optimisation:\n{}",
@@ -131,4 +143,255 @@ pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u
     // SAFETY: prints and resets LLVM's process-wide timers; no other thread uses them.
     unsafe { weft_report_codegen_timings() };
     result
+}
+
+/// The callback the shim's pass calls for each function: returns
+/// [`CHANGED`] and [`CHANGED_CFG`] bits.
+type FunctionCallback = unsafe extern "C" fn(LLVMValueRef, *mut c_void) -> c_uint;
+
+extern "C" {
+    pub(crate) fn weft_run_pipeline(
+        module: LLVMModuleRef,
+        machine: LLVMTargetMachineRef,
+        level: c_uint,
+        callback: Option<FunctionCallback>,
+        late: Option<FunctionCallback>,
+        thaw: Option<FunctionCallback>,
+        ctx: *mut c_void,
+    ) -> LLVMErrorRef;
+    #[cfg(test)]
+    fn weft_describe_pipeline(
+        machine: LLVMTargetMachineRef,
+        level: c_uint,
+    ) -> *mut std::ffi::c_char;
+    fn weft_fold_constant_branches(function: LLVMValueRef) -> c_uint;
+}
+
+// ---------------------------------------------------------------------------
+// Running LLVM's pipeline with the pass in it
+
+struct PassState {
+    config: GcConfig,
+    errors: Vec<String>,
+    /// Coroutines the pass processed whose arithmetic is still to be frozen
+    /// (at the peephole point after the next InstCombine; -O1 and up).
+    to_freeze: HashSet<LLVMValueRef>,
+    /// Whether freezing waits for that point (false at -O0, no InstCombine).
+    freeze_late: bool,
+}
+
+/// Runs LLVM's `default<On>` on the module with the gc-frame-spill pass in
+/// place. Errors of the pass are internal compiler errors.
+pub fn run_pipeline(
+    module: &Module,
+    machine: &TargetMachine,
+    level: u8,
+    config: GcConfig,
+) -> Result<(), String> {
+    let mut state = PassState {
+        config,
+        errors: Vec::new(),
+        to_freeze: HashSet::new(),
+        freeze_late: level > 0,
+    };
+    // SAFETY: the module and machine are live for the call; `state` outlives
+    // it and only the callbacks, on this thread, touch it meanwhile.
+    let error = unsafe {
+        weft_run_pipeline(
+            module.as_mut_ptr(),
+            machine.as_mut_ptr(),
+            c_uint::from(level.min(3)),
+            Some(spill_callback),
+            Some(freeze_callback),
+            Some(thaw_callback),
+            &mut state as *mut PassState as *mut c_void,
+        )
+    };
+    if !error.is_null() {
+        return Err(format!("LLVM optimisation failed: {}", take_error(error)));
+    }
+    if !state.errors.is_empty() {
+        return Err(format!(
+            "gc-frame-spill failed:\n  {}",
+            state.errors.join("\n  ")
+        ));
+    }
+    // A function with a root frame can be inlined into a coroutine's resume
+    // function after the pass last saw it, whose calls TailCallElim marked
+    // `tail` while it had no frame: those markers must go too.
+    let mut f = module.get_first_function();
+    while let Some(function) = f {
+        if function.count_basic_blocks() > 0 {
+            // SAFETY: a live function of the module, not being changed elsewhere.
+            unsafe {
+                let raw = function.as_value_ref();
+                let env = Env::new(raw, config);
+                let body = Body::new(raw);
+                if body.insts.iter().flatten().any(|&i| env.is_root_frame(i)) {
+                    clear_tail_markers(&body);
+                }
+            }
+        }
+        f = function.get_next_function();
+    }
+    Ok(())
+}
+
+/// Runs only the gc-frame-spill pass over every defined function, with no
+/// other pass: what `--emit llvm-ir-presplit` shows (the IR as CoroSplit will
+/// see it, before any inlining or simplification).
+pub fn run_pass_only(module: &Module, config: GcConfig) -> Result<(), String> {
+    let mut state = PassState {
+        config,
+        errors: Vec::new(),
+        to_freeze: HashSet::new(),
+        freeze_late: false,
+    };
+    let mut f = module.get_first_function();
+    while let Some(function) = f {
+        if function.count_basic_blocks() > 0 {
+            // SAFETY: a live function of the module; `state` outlives the call.
+            unsafe {
+                spill_callback(
+                    function.as_value_ref(),
+                    &mut state as *mut PassState as *mut c_void,
+                );
+            }
+        }
+        f = function.get_next_function();
+    }
+    if state.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "gc-frame-spill failed:\n  {}",
+            state.errors.join("\n  ")
+        ))
+    }
+}
+
+/// The pass pipeline [`run_pipeline`] runs at this level, as LLVM prints it;
+/// the pass shows as `weft-gc-frame-spill`.
+#[cfg(test)]
+pub fn describe_pipeline(machine: &TargetMachine, level: u8) -> String {
+    // SAFETY: the machine is live; the returned message is ours to dispose.
+    unsafe {
+        let text = weft_describe_pipeline(machine.as_mut_ptr(), c_uint::from(level.min(3)));
+        crate::gc::take_message(text)
+    }
+}
+
+pub(crate) fn take_error(error: LLVMErrorRef) -> String {
+    // SAFETY: consumes the error; the message is disposed after copying.
+    unsafe {
+        let msg = LLVMGetErrorMessage(error);
+        let text = CStr::from_ptr(msg).to_string_lossy().into_owned();
+        LLVMDisposeErrorMessage(msg);
+        text
+    }
+}
+
+/// The trampoline the C++ pass calls for every function it visits. Never
+/// unwinds: a failure (or a panic) is recorded in the state, and the
+/// function's body is replaced by `unreachable` so the rest of LLVM's
+/// pipeline still sees valid IR; the build then fails with the error.
+unsafe extern "C" fn spill_callback(function: LLVMValueRef, ctx: *mut c_void) -> c_uint {
+    if ctx.is_null() || function.is_null() {
+        return 0;
+    }
+    let state = ctx as *mut PassState;
+    let config = (*state).config;
+    let freeze_late = (*state).freeze_late;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        spill_function(function, config, !freeze_late)
+    }));
+    if let Ok(Ok(o)) = &outcome {
+        if o.coroutine && freeze_late {
+            (*state).to_freeze.insert(function);
+        }
+    }
+    let error = match outcome {
+        Ok(Ok(outcome)) => return outcome.flags(),
+        Ok(Err(e)) => e,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            format!(
+                "function `{}`: the pass panicked: {what}",
+                value_name(function)
+            )
+        }
+    };
+    let _ = catch_unwind(AssertUnwindSafe(|| neutralize(function)));
+    let _ = catch_unwind(AssertUnwindSafe(|| (*state).errors.push(error)));
+    CHANGED | CHANGED_CFG
+}
+
+/// The peephole point (after each InstCombine): freezes the arithmetic of a
+/// coroutine the pass processed since, so the InstCombine before CoroSplit
+/// never sees those freezes.
+unsafe extern "C" fn freeze_callback(function: LLVMValueRef, ctx: *mut c_void) -> c_uint {
+    if ctx.is_null() || function.is_null() {
+        return 0;
+    }
+    let state = ctx as *mut PassState;
+    if !(*state).to_freeze.remove(&function) {
+        return 0;
+    }
+    match catch_unwind(AssertUnwindSafe(|| freeze_across_suspends(function))) {
+        Ok(true) => CHANGED,
+        _ => 0,
+    }
+}
+
+/// The CGSCC walk's optimizer-late point, which a coroutine's ramp and clones
+/// reach again right after CoroSplit: removes the freezes
+/// [`freeze_across_suspends`] put in, once no suspend is left.
+unsafe extern "C" fn thaw_callback(function: LLVMValueRef, ctx: *mut c_void) -> c_uint {
+    if ctx.is_null() || function.is_null() {
+        return 0;
+    }
+    let config = (*(ctx as *mut PassState)).config;
+    match catch_unwind(AssertUnwindSafe(|| thaw(function, config))) {
+        Ok(Thawed::Split) => {
+            // The clone's dead copies of every other path go now, in one
+            // linear walk, before SROA, EarlyCSE and JumpThreading each
+            // work through them.
+            if weft_fold_constant_branches(function) != 0 {
+                CHANGED | CHANGED_CFG
+            } else {
+                CHANGED
+            }
+        }
+        Ok(Thawed::Frozen) => CHANGED,
+        _ => 0,
+    }
+}
+
+/// Replaces a function's body by a single `unreachable` block.
+unsafe fn neutralize(function: LLVMValueRef) {
+    let blocks = blocks_of(function);
+    for &block in &blocks {
+        for inst in instructions_of(block) {
+            if !LLVMGetFirstUse(inst).is_null() {
+                LLVMReplaceAllUsesWith(inst, LLVMGetPoison(LLVMTypeOf(inst)));
+            }
+        }
+    }
+    for &block in &blocks {
+        for inst in instructions_of(block) {
+            LLVMInstructionEraseFromParent(inst);
+        }
+    }
+    for block in blocks {
+        LLVMDeleteBasicBlock(block);
+    }
+    let ctx = LLVMGetTypeContext(LLVMTypeOf(function));
+    let block = LLVMAppendBasicBlockInContext(ctx, function, c"entry".as_ptr());
+    let builder = Builder::new(ctx);
+    LLVMPositionBuilderAtEnd(builder.0, block);
+    LLVMBuildUnreachable(builder.0);
 }

@@ -1,13 +1,13 @@
 // The one piece of C++ in weft: LLVM's C API can run a pipeline by name
 // (LLVMRunPasses) but cannot add a pass of our own to the new pass manager.
 // This shim builds the PassBuilder for a target machine, registers Weft's
-// gc-frame-spill pass (a callback into Rust, src/gc_spill.rs) where it must
+// gc-frame-spill pass (a callback into Rust, src/gc/; the trampolines are in src/optimize.rs) where it must
 // run -- after inlining and scalar simplification, before CoroSplit -- and
 // runs `default<On>`. It mirrors LLVMRunPasses (PassBuilderBindings.cpp) so
 // the pipeline is otherwise exactly LLVM's. build.rs compiles it with the
 // `cc` crate against the libLLVM-22.so that llvm-sys links.
 //
-// Placement (checked by the tests in gc_spill.rs, which print the pipeline):
+// Placement (checked by the tests in src/gc/tests, which print the pipeline):
 //  - O1..O3: the ScalarOptimizerLate extension point, the end of the function
 //    simplification pipeline inside the CGSCC walk, i.e. after the inliner
 //    and before coro-split of the same SCC.
