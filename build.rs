@@ -20,6 +20,8 @@ fn main() {
     let runtime = manifest_dir.join("runtime");
     println!("cargo:rerun-if-changed=runtime/src");
     println!("cargo:rerun-if-changed=runtime/Cargo.toml");
+    println!("cargo:rerun-if-changed=abi/src");
+    println!("cargo:rerun-if-changed=abi/Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
 
     build_llvm_shim();

@@ -14,7 +14,6 @@ mod link;
 mod modules;
 mod optimize;
 mod parser;
-mod runtime_abi;
 mod types;
 
 use clap::{Parser, Subcommand, ValueEnum};

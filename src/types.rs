@@ -16,9 +16,9 @@
 
 use crate::ast::*;
 use crate::diagnostics::Diagnostic;
-use crate::runtime_abi::RuntimeFn;
 use std::collections::HashMap;
 use std::fmt;
+use weft_abi::RuntimeFn;
 
 /// The expectation of a context that uses a value but wants no particular
 /// type (`Type::Error` fits everything); `None` means the value is unused.

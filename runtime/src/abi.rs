@@ -1,6 +1,8 @@
 //! The C ABI between compiled Weft code and the runtime: every function the
-//! compiler may call is here, with one doc line each, and the compiler's
-//! `src/runtime_abi.rs` declares exactly these (a unit test there checks it).
+//! compiler may call is here, with one doc line each. Their table (names,
+//! parameter and result kinds, nogc, noreturn) is `weft_abi::RuntimeFn`, from
+//! which the compiler declares them; `abi_check.rs` checks every signature
+//! here against it at compile time.
 //! The data symbols compiled code refers to (the runtime's type descriptors
 //! and the shadow-stack head) are here too. Each function is a thin layer
 //! over the module that implements it.
@@ -25,6 +27,7 @@ use crate::object::{
 };
 use crate::roots::RootFrame;
 use crate::{array, chan, gc, map, output, process, sched, string, task};
+use weft_abi::status;
 
 #[cfg(not(test))]
 extern "C" {
@@ -305,36 +308,36 @@ pub unsafe extern "C" fn weft_chan_new(
     chan::new(capacity.max(0) as usize, elem_is_ref != 0)
 }
 
-/// Sends without blocking, never allocates: 0 done (to the first waiting receiver, made ready, or buffered), 1 would block, 2 closed.
+/// Sends without blocking, never allocates: `DONE` (to the first waiting receiver, made ready, or buffered), `CLOSED`, `WOULD_BLOCK`.
 #[no_mangle]
 pub unsafe extern "C" fn weft_chan_try_send(ch: Ref, bits: i64) -> i32 {
     match chan::try_send(ch, bits as u64) {
-        chan::SendResult::Done => 0,
-        chan::SendResult::WouldBlock => 1,
-        chan::SendResult::Closed => 2,
+        chan::SendResult::Done => status::DONE,
+        chan::SendResult::Closed => status::CLOSED,
+        chan::SendResult::WouldBlock => status::WOULD_BLOCK,
     }
 }
 
-/// Receives without blocking, never allocates: 0 value in `*out`, 1 closed and drained (`*out` untouched), 2 would block.
+/// Receives without blocking, never allocates: `DONE` (the value in `*out`), `CLOSED` (closed and drained, `*out` untouched), `WOULD_BLOCK`.
 #[no_mangle]
 pub unsafe extern "C" fn weft_chan_try_recv(ch: Ref, out: *mut i64) -> i32 {
     match chan::try_recv(ch) {
         chan::RecvResult::Value(bits) => {
             *out = bits as i64;
-            0
+            status::DONE
         }
-        chan::RecvResult::Closed => 1,
-        chan::RecvResult::WouldBlock => 2,
+        chan::RecvResult::Closed => status::CLOSED,
+        chan::RecvResult::WouldBlock => status::WOULD_BLOCK,
     }
 }
 
-/// Closes a channel, completing its waiting receivers and senders with "closed"; never allocates: 0, or 1 if it was closed already.
+/// Closes a channel, completing its waiting receivers and senders with "closed"; never allocates: `DONE`, or `CLOSED` if it was closed already.
 #[no_mangle]
 pub unsafe extern "C" fn weft_chan_close(ch: Ref) -> i32 {
     if chan::close(ch) {
-        0
+        status::DONE
     } else {
-        1
+        status::CLOSED
     }
 }
 

@@ -139,9 +139,9 @@ const VALUE_IS_REF: u64 = 2;
 const CANCELLED: u64 = 4;
 const STARTED: u64 = 8;
 
-/// Completion statuses, as the ABI reports them.
-pub const STATUS_OK: u64 = 0;
-pub const STATUS_CLOSED: u64 = 1;
+/// Completion statuses, as the ABI reports them (`weft_abi::status`).
+pub const STATUS_OK: u64 = weft_abi::status::DONE as u64;
+pub const STATUS_CLOSED: u64 = weft_abi::status::CLOSED as u64;
 
 /// A select: the handle is an interior pointer, so every field is resolved
 /// like a root (the others are object starts or null, which resolve to
@@ -706,6 +706,7 @@ mod tests {
     use crate::object::{FRAME_PREFIX, HEADER_BYTES, POISON_DESC};
     use crate::tests::{heap_lock, node, value};
     use crate::{platform, sched};
+    use weft_abi::status;
 
     /// Distinct fake coroutine handles (outside the heap) for selects whose
     /// tasks never run.
@@ -905,8 +906,8 @@ mod tests {
             let ch = keep(weft_chan_new(0, 0, core::ptr::null(), 0));
             let r1 = blocked(keep, 1, Arm::Recv(ch));
             let r2 = blocked(keep, 2, Arm::Recv(ch));
-            assert_eq!(weft_chan_close(ch), 0);
-            assert_eq!(weft_chan_close(ch), 1);
+            assert_eq!(weft_chan_close(ch), status::DONE);
+            assert_eq!(weft_chan_close(ch), status::CLOSED);
             assert_eq!(sched::take_ready(), handles(&[1, 2]));
             for sel in [r1, r2] {
                 assert_eq!(select_fired(sel), 0);
@@ -914,29 +915,29 @@ mod tests {
             }
             assert!(queues_empty(ch));
             let mut out = 5i64;
-            assert_eq!(weft_chan_try_recv(ch, &mut out), 1);
+            assert_eq!(weft_chan_try_recv(ch, &mut out), status::CLOSED);
             assert_eq!(out, 5);
-            assert_eq!(weft_chan_try_send(ch, 1), 2);
+            assert_eq!(weft_chan_try_send(ch, 1), status::CLOSED);
 
             // Senders blocked on a full buffer get "closed"; the buffer
             // still drains, then receives report "closed".
             let ch = keep(weft_chan_new(2, 0, core::ptr::null(), 0));
-            assert_eq!(weft_chan_try_send(ch, 1), 0);
-            assert_eq!(weft_chan_try_send(ch, 2), 0);
-            assert_eq!(weft_chan_try_send(ch, 3), 1);
+            assert_eq!(weft_chan_try_send(ch, 1), status::DONE);
+            assert_eq!(weft_chan_try_send(ch, 2), status::DONE);
+            assert_eq!(weft_chan_try_send(ch, 3), status::WOULD_BLOCK);
             let s1 = blocked(keep, 3, Arm::Send(ch, 3));
             let s2 = blocked(keep, 4, Arm::Send(ch, 4));
-            assert_eq!(weft_chan_close(ch), 0);
+            assert_eq!(weft_chan_close(ch), status::DONE);
             assert_eq!(sched::take_ready(), handles(&[3, 4]));
             for sel in [s1, s2] {
                 assert_eq!(select_result(sel), (STATUS_CLOSED, None));
             }
-            assert_eq!(weft_chan_try_send(ch, 5), 2);
+            assert_eq!(weft_chan_try_send(ch, 5), status::CLOSED);
             for expected in [1, 2] {
-                assert_eq!(weft_chan_try_recv(ch, &mut out), 0);
+                assert_eq!(weft_chan_try_recv(ch, &mut out), status::DONE);
                 assert_eq!(out, expected);
             }
-            assert_eq!(weft_chan_try_recv(ch, &mut out), 1);
+            assert_eq!(weft_chan_try_recv(ch, &mut out), status::CLOSED);
             assert!(sched::take_ready().is_empty());
 
             // A select on a closed channel is ready at once, with "closed".

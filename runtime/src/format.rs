@@ -15,26 +15,26 @@ use crate::object::{read_u64, slot_to_ref, Ref};
 use crate::{array, map, output, string};
 use std::collections::HashSet;
 
-/// The kinds of shape; the compiler's `codegen/shape.rs` mirrors them.
-pub const INT: u32 = 0;
-pub const FLOAT: u32 = 1;
-pub const BOOL: u32 = 2;
-pub const STRING: u32 = 3;
+/// The kinds of shape (`weft_abi::shape`).
+pub const INT: u32 = weft_abi::shape::INT;
+pub const FLOAT: u32 = weft_abi::shape::FLOAT;
+pub const BOOL: u32 = weft_abi::shape::BOOL;
+pub const STRING: u32 = weft_abi::shape::STRING;
 /// `items`: the fields' shapes, `labels`: their names; `name`: the struct's.
-pub const STRUCT: u32 = 4;
+pub const STRUCT: u32 = weft_abi::shape::STRUCT;
 /// `items`: one `VARIANT` shape per tag.
-pub const ENUM: u32 = 5;
+pub const ENUM: u32 = weft_abi::shape::ENUM;
 /// `items`: the element's shape.
-pub const ARRAY: u32 = 6;
+pub const ARRAY: u32 = weft_abi::shape::ARRAY;
 /// `items`: the key's and the value's shapes.
-pub const MAP: u32 = 7;
+pub const MAP: u32 = weft_abi::shape::MAP;
 /// `items`: the inner shape; `count` 1 when the inner value is boxed (a
 /// one-slot object: optionals of scalars and of optionals), else 0.
-pub const OPTIONAL: u32 = 8;
+pub const OPTIONAL: u32 = weft_abi::shape::OPTIONAL;
 /// Printed as its `name` (functions, channels, tasks, generators, nil).
-pub const OPAQUE: u32 = 9;
+pub const OPAQUE: u32 = weft_abi::shape::OPAQUE;
 /// An enum variant: `name`, and `items` its payload's shapes.
-pub const VARIANT: u32 = 10;
+pub const VARIANT: u32 = weft_abi::shape::VARIANT;
 
 /// One type's shape, as the compiler lays it out in constant data.
 #[repr(C)]

@@ -19,6 +19,7 @@
 //! global state below is accessed without locks.
 
 pub mod abi;
+mod abi_check;
 mod array;
 mod chan;
 mod finalize;

@@ -2,33 +2,36 @@
 //! by every runtime module that builds or reads objects.
 //!
 //! This is the runtime's half of the contract with the compiler (see the GC
-//! spec in ARCHITECTURE.md): an object is a 16-byte header (`desc`, `bits`)
+//! spec in ARCHITECTURE.md); every number the compiler relies on comes from
+//! `weft_abi`: an object is a 16-byte header (`desc`, `bits`)
 //! followed by its payload; every value slot is 8 bytes, and a GC reference
 //! in a slot is a pointer zero-extended to 64 bits (on wasm32 the upper half
 //! is zero). Keeping the accessors here means no other module does pointer
 //! arithmetic on headers by hand.
 
 use core::ptr;
+use weft_abi::{layout, state};
 
 /// Payload is `size` bytes of 8-byte slots; the slots listed in
 /// `ptr_offsets` hold GC references.
-pub const KIND_FIXED: u32 = 0;
+pub const KIND_FIXED: u32 = layout::KIND_FIXED;
 /// Payload is a u64 byte length followed by that many bytes (strings).
-pub const KIND_BYTES: u32 = 1;
+pub const KIND_BYTES: u32 = layout::KIND_BYTES;
 /// Payload is a u64 count followed by that many scalar slots.
-pub const KIND_SCALAR_SLOTS: u32 = 2;
+pub const KIND_SCALAR_SLOTS: u32 = layout::KIND_SCALAR_SLOTS;
 /// Payload is a u64 count followed by that many slots, each a GC reference or null.
-pub const KIND_POINTER_SLOTS: u32 = 3;
+pub const KIND_POINTER_SLOTS: u32 = layout::KIND_POINTER_SLOTS;
 /// Payload is a u64 byte count followed by an LLVM coroutine frame of that
 /// size. The frame's promise sits at `PROMISE_OFFSET` from the frame start
 /// (after the resume and destroy function pointers) and begins with the root
 /// area header: u32 slot count, u32 byte offset of the slots from the promise.
-pub const KIND_FRAME: u32 = 4;
+pub const KIND_FRAME: u32 = layout::KIND_FRAME;
 
 /// Where a coroutine frame's promise starts: after two function pointers.
-pub const PROMISE_OFFSET: usize = 2 * core::mem::size_of::<usize>();
+pub const PROMISE_OFFSET: usize =
+    layout::promise_offset(core::mem::size_of::<usize>() as u64) as usize;
 /// Bytes between a FRAME object's header and its coroutine frame (the size word).
-pub const FRAME_PREFIX: usize = 8;
+pub const FRAME_PREFIX: usize = layout::FRAME_PREFIX as usize;
 
 // Every coroutine's promise is `{ u32 count, u32 slots_offset, u64 value,
 // u64 state, [3 x ref] }`, at `PROMISE_OFFSET` in its frame: the root area
@@ -36,37 +39,37 @@ pub const FRAME_PREFIX: usize = 8;
 // compiled code share. The constants below name them.
 
 /// Byte offset in the promise of the state word (`STATE_*` flags).
-pub const PROMISE_STATE: usize = 16;
+pub const PROMISE_STATE: usize = layout::PROMISE_STATE as usize;
 /// Byte offset in the promise of its reference slots; each slot is a
 /// pointer (`size_of::<usize>()` bytes), so on wasm32 they are 4 bytes apart.
-pub const PROMISE_SLOTS: usize = 24;
+pub const PROMISE_SLOTS: usize = layout::PROMISE_REFS as usize;
 /// Promise slot of the coroutine's reference result (when its value is a
 /// reference), or of its panic (a string) once it panicked.
-pub const SLOT_RESULT: usize = 0;
+pub const SLOT_RESULT: usize = layout::SLOT_RESULT as usize;
 /// Promise slot of the continuation: the awaiting coroutine's handle, if any.
-pub const SLOT_CONTINUATION: usize = 1;
+pub const SLOT_CONTINUATION: usize = layout::SLOT_CONTINUATION as usize;
 /// Promise slot of what a suspended coroutine waits on, tagged in its low
 /// bits (`CHILD_*`): so cancelling a task can reach it.
-pub const SLOT_CHILD: usize = 2;
+pub const SLOT_CHILD: usize = layout::SLOT_CHILD as usize;
 /// State flag: the task was cancelled.
-pub const STATE_CANCELLED: u64 = 1;
+pub const STATE_CANCELLED: u64 = state::CANCELLED;
 /// State flag: the task panicked.
-pub const STATE_PANICKED: u64 = 2;
+pub const STATE_PANICKED: u64 = state::PANICKED;
 /// State flag: a generator being resumed (compiled code sets and clears it
 /// around each resume; resuming it again meanwhile is a panic).
 #[allow(dead_code)]
-pub const STATE_RUNNING: u64 = 4;
+pub const STATE_RUNNING: u64 = state::RUNNING;
 /// Child-slot tags: an awaited call's coroutine handle, a joined task's
 /// handle, a select (`chan`).
-pub const CHILD_CALL: usize = 0;
-pub const CHILD_JOIN: usize = 1;
-pub const CHILD_SELECT: usize = 2;
-pub const CHILD_TAG_MASK: usize = 3;
+pub const CHILD_CALL: usize = state::CHILD_CALL as usize;
+pub const CHILD_JOIN: usize = state::CHILD_JOIN as usize;
+pub const CHILD_SELECT: usize = state::CHILD_SELECT as usize;
+pub const CHILD_TAG_MASK: usize = state::CHILD_TAG_MASK as usize;
 
 /// Header bit: the object was reached by the current mark phase.
 pub const MARK: u64 = 1;
 /// Header bit: the object is immortal and lives in read-only data.
-pub const STATIC: u64 = 2;
+pub const STATIC: u64 = layout::HEADER_STATIC;
 /// Header bit (runtime-private): the cell is free. A free cell keeps the link
 /// to the next free cell in the rest of its `bits` word, so the low three
 /// bits of that word are flags and the link is 8-aligned.
@@ -82,7 +85,7 @@ pub const POISON_DESC: u64 = 0xdbdb_dbdb_dbdb_dbdb;
 pub const POISON_BYTE: u8 = 0xdb;
 
 /// Bytes in an object header.
-pub const HEADER_BYTES: usize = 16;
+pub const HEADER_BYTES: usize = layout::HEADER_BYTES as usize;
 
 /// `TypeDesc::flags` bit of a FIXED descriptor: its pointer fields may hold
 /// interior pointers (coroutine handles) or null, so the collector resolves

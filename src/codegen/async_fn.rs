@@ -20,20 +20,20 @@
 use super::coroutine::Target;
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::runtime_abi::RuntimeFn;
 use crate::types::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use weft_abi::RuntimeFn;
 
 use super::coroutine::{PROMISE_REF, PROMISE_SLOTS, STATE_PANICKED};
 
-/// Index of the continuation among the promise's reference slots.
-const CONTINUATION: u64 = 1;
-/// Index of the child slot: what a suspended coroutine waits on, tagged in
-/// its low bits: an awaited call's handle (0), a joined task's handle
-/// (`JOIN_TAG`) or a select (`channel::SELECT_TAG`). Cancellation follows it.
-const CHILD: u64 = 2;
-const JOIN_TAG: u64 = 1;
+/// The continuation's and the child's promise slots. The child slot holds
+/// what a suspended coroutine waits on, tagged in its low bits: an awaited
+/// call's handle, a joined task's handle (`JOIN_TAG`) or a select
+/// (`channel::SELECT_TAG`). Cancellation follows it.
+use weft_abi::layout::{SLOT_CHILD as CHILD, SLOT_CONTINUATION as CONTINUATION};
+use weft_abi::state::CHILD_JOIN as JOIN_TAG;
+use weft_abi::symbols;
 
 /// The functions `llvm.coro.await.suspend.handle` calls with `(target, frame)`.
 #[derive(Clone, Copy)]
@@ -396,9 +396,11 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// coroutines.
     pub(super) fn scheduler_helpers(&mut self) -> Result<()> {
         let void = self.cx.void_type();
-        let resume =
-            self.module
-                .add_function("weft_resume", void.fn_type(&[self.raw.into()], false), None);
+        let resume = self.module.add_function(
+            symbols::RESUME,
+            void.fn_type(&[self.raw.into()], false),
+            None,
+        );
         self.add_attr(resume, "nounwind");
         let bb = self.cx.append_basic_block(resume, "entry");
         self.b.position_at_end(bb);
@@ -411,7 +413,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_return(None)?;
 
         let destroy = self.module.add_function(
-            "weft_coro_destroy",
+            symbols::CORO_DESTROY,
             void.fn_type(&[self.raw.into()], false),
             None,
         );
@@ -431,7 +433,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.resume_guarded()?;
         }
         let done = self.module.add_function(
-            "weft_coro_done",
+            symbols::CORO_DONE,
             i32t.fn_type(&[self.raw.into()], false),
             None,
         );
@@ -459,7 +461,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         );
         self.add_attr(setjmp, "returns_twice");
         let f = self.module.add_function(
-            "weft_resume_guarded",
+            symbols::RESUME_GUARDED,
             i32t.fn_type(&[self.raw.into(), self.raw.into()], false),
             None,
         );

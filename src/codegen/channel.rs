@@ -13,21 +13,18 @@
 
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::runtime_abi::RuntimeFn;
 use crate::types::{SelectOp, Type};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
+use weft_abi::RuntimeFn;
 
-/// Status codes of `weft_chan_close` and `weft_select_result`, and the
-/// `DONE` of `weft_chan_try_*`, whose other codes follow.
-const DONE: u64 = 0;
-const CLOSED: u64 = 1;
-/// `weft_chan_try_send`: the channel is closed.
-const SEND_CLOSED: u64 = 2;
-/// `weft_chan_try_recv`: nothing to take yet.
-const WOULD_BLOCK: u64 = 2;
+/// The status codes of every channel operation (`weft_abi::status`).
+const DONE: u64 = status::DONE as u64;
+const CLOSED: u64 = status::CLOSED as u64;
+const WOULD_BLOCK: u64 = status::WOULD_BLOCK as u64;
 /// The child-slot tag of a select the coroutine waits on.
-pub(super) const SELECT_TAG: u64 = 2;
+pub(super) use weft_abi::state::CHILD_SELECT as SELECT_TAG;
+use weft_abi::status;
 
 impl<'ctx> Codegen<'ctx, '_> {
     /// `Chan[T](capacity)`.
@@ -104,7 +101,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             let end = self.cx.append_basic_block(f, "chan.end");
             let bits = self.value_bits(v, &elem)?;
             let st = self.rt_int(RuntimeFn::ChanTrySend, &[ch.into(), bits.into()], "send")?;
-            self.panic_on(st, SEND_CLOSED, "send on a closed channel", call.span)?;
+            self.panic_on(st, CLOSED, "send on a closed channel", call.span)?;
             let done = self.is(st, DONE, "sent")?;
             self.b.build_conditional_branch(done, end, slow)?;
             self.b.position_at_end(slow);

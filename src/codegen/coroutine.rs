@@ -19,7 +19,6 @@
 
 use super::{Codegen, Result};
 use crate::ast::*;
-use crate::runtime_abi::RuntimeFn;
 use crate::types::{FnId, Type};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
@@ -30,27 +29,21 @@ use inkwell::values::{
 };
 use llvm_sys::core as llvm;
 use llvm_sys::prelude::LLVMValueRef;
+use weft_abi::RuntimeFn;
 
-/// Bytes from a FRAME object's header to its coroutine frame (header, size word).
-const FRAME_OFFSET: u64 = 24;
-/// The low bit of the reference to an async call's frame elided into its
-/// awaiting caller's frame: the tagged handle itself (frames are 8-aligned).
-const ELIDED_TAG: u64 = 1;
-/// Promise fields: the bits of a yielded scalar, the task state word (see
-/// `runtime/src/object.rs`: cancelled, panicked) and the reference slots.
-const PROMISE_VALUE: u32 = 2;
-pub(super) const PROMISE_STATE: u32 = 3;
-pub(super) const PROMISE_REF: u32 = 4;
-/// The promise's codegen-reserved reference slots: result, continuation, child.
-pub(super) const PROMISE_SLOTS: u32 = 3;
-/// State bits (the runtime's `object::STATE_*`): destroyed by cancellation
-/// or by a loop leaving a generator; ended by a panic.
-pub(super) const STATE_CANCELLED: u64 = 1;
-pub(super) const STATE_PANICKED: u64 = 2;
-/// A generator being resumed: set around `llvm.coro.resume`, so resuming it
-/// again from inside its own body is a panic, not re-entry (the runtime's
-/// `object::STATE_RUNNING`).
-pub(super) const STATE_RUNNING: u64 = 4;
+// The ABI's layouts and bits (`weft_abi`), under the names codegen uses.
+use weft_abi::layout::{self, promise_field, FRAME_OFFSET};
+pub(super) use weft_abi::state::{
+    CANCELLED as STATE_CANCELLED, ELIDED_TAG, PANICKED as STATE_PANICKED, RUNNING as STATE_RUNNING,
+};
+use weft_abi::symbols;
+/// Promise fields, by index in codegen's promise struct: the bits of a
+/// yielded scalar, the task state word and the reference slots.
+const PROMISE_VALUE: u32 = promise_field(layout::PROMISE_VALUE);
+pub(super) const PROMISE_STATE: u32 = promise_field(layout::PROMISE_STATE);
+pub(super) const PROMISE_REF: u32 = promise_field(layout::PROMISE_REFS);
+/// The promise's reserved reference slots: result, continuation, child.
+pub(super) const PROMISE_SLOTS: u32 = layout::PROMISE_SLOTS as u32;
 
 /// What codegen keeps while it emits a coroutine's body.
 #[derive(Clone, Copy)]
@@ -264,10 +257,10 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `weft_running`, the runtime's record of the async coroutine running.
     fn running_global(&mut self) -> PointerValue<'ctx> {
-        if let Some(g) = self.module.get_global("weft_running") {
+        if let Some(g) = self.module.get_global(symbols::RUNNING) {
             return g.as_pointer_value();
         }
-        let g = self.module.add_global(self.raw, None, "weft_running");
+        let g = self.module.add_global(self.raw, None, symbols::RUNNING);
         g.set_linkage(inkwell::module::Linkage::External);
         g.as_pointer_value()
     }

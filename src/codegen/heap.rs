@@ -10,7 +10,6 @@
 
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::runtime_abi::{RuntimeFn, DESC_BOX_REF, DESC_BOX_SCALAR, DESC_STRING};
 use crate::types::{ArrayMethod, FnId, MapMethod, Res, Type};
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
@@ -18,13 +17,13 @@ use inkwell::values::{
     BasicMetadataValueEnum, BasicValueEnum, GlobalValue, IntValue, PointerValue,
 };
 use inkwell::IntPredicate;
+use weft_abi::symbols::{DESC_BOX_REF, DESC_BOX_SCALAR, DESC_STRING};
+use weft_abi::RuntimeFn;
 
-/// Bytes before an object's payload.
-const HEADER: u64 = 16;
-/// The STATIC bit of the header: immortal objects in constant data.
-const STATIC_BITS: u64 = 2;
-/// Descriptor kinds (runtime/src/gc.rs).
-const KIND_FIXED: u64 = 0;
+/// Bytes before an object's payload; the header's STATIC bit (immortal
+/// objects in constant data); the FIXED descriptor kind.
+use weft_abi::layout::{HEADER_BYTES as HEADER, HEADER_STATIC as STATIC_BITS};
+const KIND_FIXED: u64 = weft_abi::layout::KIND_FIXED as u64;
 
 /// The most pieces of an interpolation one runtime call joins. Each function
 /// gets an array of GC slots per nesting depth, as wide as its first

@@ -27,7 +27,6 @@ mod shape;
 
 use crate::ast::*;
 use crate::diagnostics::SourceMap;
-use crate::runtime_abi::{AbiType, RuntimeFn, ENTRY_SYMBOL};
 use crate::types::{Builtin, Callee, Coercion, FnId, FnSource, LocalId, Res, Type, Typed};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
@@ -41,6 +40,8 @@ use inkwell::values::{
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use std::collections::HashMap;
+use weft_abi::symbols::ENTRY as ENTRY_SYMBOL;
+use weft_abi::{AbiType, RuntimeFn};
 
 type Result<T> = std::result::Result<T, BuilderError>;
 

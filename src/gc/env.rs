@@ -29,7 +29,7 @@ impl Env {
     pub(crate) unsafe fn new(function: LLVMValueRef, config: GcConfig) -> Env {
         let module = LLVMGetGlobalParent(function);
         let ctx = LLVMGetModuleContext(module);
-        let name = CString::new(crate::runtime_abi::SHADOW_TOP).unwrap_or_default();
+        let name = CString::new(weft_abi::symbols::SHADOW_TOP).unwrap_or_default();
         let gc_ty = LLVMPointerTypeInContext(ctx, config.gc_addrspace);
         let data_layout = LLVMGetModuleDataLayout(module);
         Env {
@@ -45,14 +45,16 @@ impl Env {
             data_layout,
             slot_size: LLVMABISizeOfType(data_layout, gc_ty),
             slot_align: LLVMABIAlignmentOfType(data_layout, gc_ty),
-            promise_offset: 2 * i64::from(LLVMPointerSize(data_layout)),
+            promise_offset: weft_abi::layout::promise_offset(u64::from(LLVMPointerSize(
+                data_layout,
+            ))) as i64,
         }
     }
 
     /// `@weft_shadow_top`, declared as an external `ptr` global if missing.
     pub(crate) unsafe fn shadow_top(&mut self) -> LLVMValueRef {
         if self.shadow_top.is_null() {
-            let name = CString::new(crate::runtime_abi::SHADOW_TOP).unwrap_or_default();
+            let name = CString::new(weft_abi::symbols::SHADOW_TOP).unwrap_or_default();
             self.shadow_top = LLVMAddGlobal(self.module, self.ptr_ty, name.as_ptr());
         }
         self.shadow_top

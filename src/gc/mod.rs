@@ -105,7 +105,7 @@ pub(crate) const KEPT_MD: &str = "weft.kept";
 pub(crate) const CORO_INIT_MD: &str = "weft.coro.init";
 /// The runtime's coroutine frame allocator (`RuntimeFn::CoroAlloc`): it
 /// returns a `ptr` into a new FRAME object, i.e. a GC reference.
-pub(crate) const CORO_ALLOC: &str = "weft_coro_alloc";
+pub(crate) const CORO_ALLOC: &str = weft_abi::RuntimeFn::CoroAlloc.signature().name;
 /// The suffixes CoroSplit gives the clones of a switched-resume coroutine.
 pub(crate) const CORO_CLONE_SUFFIXES: [&str; 3] = [".resume", ".destroy", ".cleanup"];
 

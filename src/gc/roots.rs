@@ -87,8 +87,8 @@ pub(crate) struct FrameArea {
 
 /// Where a root frame `{ ptr prev, i64 count, [N x ref] }` keeps `count`
 /// and its slots, on both targets (the `i64` aligns the slots to 16).
-pub(crate) const ROOT_FRAME_COUNT_AT: i64 = 8;
-pub(crate) const ROOT_FRAME_SLOTS_AT: i64 = 16;
+pub(crate) const ROOT_FRAME_COUNT_AT: i64 = weft_abi::layout::ROOT_FRAME_COUNT as i64;
+pub(crate) const ROOT_FRAME_SLOTS_AT: i64 = weft_abi::layout::ROOT_FRAME_SLOTS as i64;
 
 /// The constant byte offset a GEP adds, if its indices are constants.
 pub(crate) unsafe fn gep_offset(td: LLVMTargetDataRef, gep: LLVMValueRef) -> Option<i64> {

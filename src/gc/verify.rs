@@ -321,7 +321,7 @@ pub(crate) unsafe fn store_target(
 /// which the runtime reads only during that resume, while the scheduler (or
 /// the awaiting coroutine) holds the frame; it needs no rooting.
 pub(crate) unsafe fn is_running_global(p: LLVMValueRef) -> bool {
-    !LLVMIsAGlobalVariable(p).is_null() && raw_name(p) == "weft_running"
+    !LLVMIsAGlobalVariable(p).is_null() && raw_name(p) == weft_abi::symbols::RUNNING
 }
 
 /// The values a pointer is based on through GEPs, casts, phis and selects

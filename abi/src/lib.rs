@@ -1,8 +1,19 @@
-//! The compiler's side of the runtime's C ABI (`runtime/src/abi.rs`).
+//! The one definition of the ABI between compiled Weft code (the compiler)
+//! and the runtime (`runtime/`); both depend on this crate and neither
+//! restates any of it.
 //!
-//! Codegen declares runtime functions only through `RuntimeFn`, so this list is
-//! the single place where the compiler states what it expects of the runtime;
-//! the test below checks it against the runtime's source.
+//! - [`RuntimeFn`]: every runtime function compiled code may call, with its
+//!   parameter and result kinds and whether it never returns or never
+//!   allocates. The compiler declares runtime functions only from this table;
+//!   the runtime checks each export's Rust signature against it at compile
+//!   time (`runtime/src/abi_check.rs`).
+//! - [`symbols`]: the data symbols and the callbacks compiled code defines.
+//! - [`layout`]: object headers, descriptor kinds, coroutine frames and
+//!   promises, root frames, in bytes (codegen's field indices derive from them).
+//! - [`state`]: task state bits and child-slot tags; [`status`]: the status
+//!   codes of channel operations; [`shape`]: the value-shape codes of
+//!   `weft_format`.
+#![no_std]
 
 /// The LLVM-level shape of an ABI parameter or result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,8 +41,6 @@ pub enum RuntimeFn {
     PanicIndex,
     Alloc,
     CoroAlloc,
-    /// Declared for completeness of the ABI; no Weft construct calls it yet.
-    #[allow(dead_code)]
     GcCollect,
     StringConcat,
     StringJoinPieces,
@@ -60,8 +69,6 @@ pub enum RuntimeFn {
     StringsChars,
     StringsParseInt,
     StringsParseFloat,
-    /// The scheduler (async/await, tasks); declared ahead of the codegen that calls them.
-    #[allow(dead_code)]
     TaskReady,
     TaskCancel,
     GenFinalizable,
@@ -70,38 +77,22 @@ pub enum RuntimeFn {
     TaskPanicIndex,
     TaskReraise,
     TaskUnawaited,
-    #[allow(dead_code)]
     Sleep,
-    #[allow(dead_code)]
     NowMs,
-    #[allow(dead_code)]
     RunAsyncMain,
-    /// Channels and `select`; declared ahead of the codegen that calls them.
-    #[allow(dead_code)]
     ChanNew,
-    #[allow(dead_code)]
     ChanTrySend,
-    #[allow(dead_code)]
     ChanTryRecv,
-    #[allow(dead_code)]
     ChanClose,
-    #[allow(dead_code)]
     SelectNew,
     SelectOneRecv,
     SelectOneSend,
-    #[allow(dead_code)]
     SelectRecv,
-    #[allow(dead_code)]
     SelectSend,
-    #[allow(dead_code)]
     SelectAfter,
-    #[allow(dead_code)]
     SelectStart,
-    #[allow(dead_code)]
     SelectFired,
-    #[allow(dead_code)]
     SelectResult,
-    #[allow(dead_code)]
     SelectCancel,
 }
 
@@ -118,8 +109,7 @@ pub struct Signature {
 use AbiType::*;
 
 impl RuntimeFn {
-    /// Every runtime function; the test below checks it against the runtime.
-    #[cfg(test)]
+    /// Every runtime function (the runtime's `abi_check` maps each to its export).
     pub const ALL: &'static [RuntimeFn] = &[
         RuntimeFn::WriteInt,
         RuntimeFn::WriteFloat,
@@ -187,7 +177,7 @@ impl RuntimeFn {
         RuntimeFn::SelectCancel,
     ];
 
-    pub fn signature(self) -> Signature {
+    pub const fn signature(self) -> Signature {
         // (name, params, result, noreturn, nogc)
         type Row = (&'static str, &'static [AbiType], AbiType, bool, bool);
         let (name, params, ret, noreturn, nogc): Row = match self {
@@ -317,40 +307,276 @@ impl RuntimeFn {
     }
 }
 
-/// Type descriptors the runtime defines for its own objects; the compiler
-/// refers to them by these symbols.
-pub const DESC_STRING: &str = "weft_desc_string";
-pub const DESC_BOX_SCALAR: &str = "weft_desc_box_scalar";
-pub const DESC_BOX_REF: &str = "weft_desc_box_ref";
-/// The head of the shadow stack of root frames.
-pub const SHADOW_TOP: &str = "weft_shadow_top";
+impl AbiType {
+    /// A discriminant for comparing kinds in `const` code.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+}
 
-/// The symbol the runtime's entry point calls; codegen defines it.
-pub const ENTRY_SYMBOL: &str = "weft_main";
+/// Whether a runtime export matches the table's row for `f`: its symbol
+/// `name`, its first `n` parameter kinds, its result kind and whether it
+/// returns. The runtime compares every export in `const` code
+/// (`runtime/src/abi_check.rs`), so a mismatch fails its build.
+pub const fn signature_matches(
+    f: RuntimeFn,
+    name: &str,
+    params: &[AbiType],
+    n: usize,
+    ret: AbiType,
+    noreturn: bool,
+) -> bool {
+    let sig = f.signature();
+    if !str_eq(sig.name, name)
+        || sig.params.len() != n
+        || sig.ret.code() != ret.code()
+        || sig.noreturn != noreturn
+    {
+        return false;
+    }
+    let mut i = 0;
+    while i < n {
+        if sig.params[i].code() != params[i].code() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Symbols shared by compiled code and the runtime.
+pub mod symbols {
+    /// Type descriptors the runtime defines for its own objects.
+    pub const DESC_STRING: &str = "weft_desc_string";
+    pub const DESC_BOX_SCALAR: &str = "weft_desc_box_scalar";
+    pub const DESC_BOX_REF: &str = "weft_desc_box_ref";
+    /// The head of the shadow stack of root frames (the runtime's).
+    pub const SHADOW_TOP: &str = "weft_shadow_top";
+    /// The async coroutine running now (the runtime's; compiled code stores
+    /// each resumed coroutine's handle there).
+    pub const RUNNING: &str = "weft_running";
+    /// The compiler defines these in every program; the runtime calls them.
+    /// Runs the Weft `main`.
+    pub const ENTRY: &str = "weft_main";
+    /// Resumes a coroutine (`llvm.coro.resume`).
+    pub const RESUME: &str = "weft_resume";
+    /// 1 when a coroutine is at its final suspend (`llvm.coro.done`).
+    pub const CORO_DONE: &str = "weft_coro_done";
+    /// Destroys a suspended coroutine (`llvm.coro.destroy`).
+    pub const CORO_DESTROY: &str = "weft_coro_destroy";
+    /// Natively: `_setjmp(env)`, then resumes; 1 when a panic jumped back.
+    pub const RESUME_GUARDED: &str = "weft_resume_guarded";
+    /// The wasm32 module's exported entry point (the runtime's).
+    pub const START: &str = "weft_start";
+}
+
+/// Layouts, in bytes, of what compiled code and the runtime both touch.
+pub mod layout {
+    /// An object's header: `desc` (a descriptor pointer) and `bits` (flags).
+    pub const HEADER_BYTES: u64 = 16;
+    /// Header bit: the object is immortal and lives in read-only data.
+    pub const HEADER_STATIC: u64 = 2;
+    /// Descriptor kinds. FIXED: `size` bytes of 8-byte slots, those listed
+    /// in the descriptor's pointer offsets holding GC references.
+    pub const KIND_FIXED: u32 = 0;
+    /// A u64 byte length followed by that many bytes (strings).
+    pub const KIND_BYTES: u32 = 1;
+    /// A u64 count followed by that many scalar slots.
+    pub const KIND_SCALAR_SLOTS: u32 = 2;
+    /// A u64 count followed by that many slots, each a GC reference or null.
+    pub const KIND_POINTER_SLOTS: u32 = 3;
+    /// A u64 byte count followed by an LLVM coroutine frame of that size.
+    pub const KIND_FRAME: u32 = 4;
+    /// Bytes between a FRAME object's header and its coroutine frame (the size word).
+    pub const FRAME_PREFIX: u64 = 8;
+    /// Bytes from a FRAME object's start to its coroutine frame (the handle).
+    pub const FRAME_OFFSET: u64 = HEADER_BYTES + FRAME_PREFIX;
+    /// Where a coroutine frame's promise starts: after its resume and destroy
+    /// function pointers.
+    pub const fn promise_offset(pointer_bytes: u64) -> u64 {
+        2 * pointer_bytes
+    }
+
+    /// Every coroutine's promise is `{ u32 count, u32 slots_offset, u64 value,
+    /// u64 state, [PROMISE_SLOTS x ref] }` (then, for a coroutine with more
+    /// roots, more reference slots): the root-area header first (what the
+    /// collector reads), then what the runtime and compiled code share.
+    /// These are its fields' byte offsets, in order.
+    pub const PROMISE_FIELDS: [u64; 5] = [
+        PROMISE_COUNT,
+        PROMISE_SLOTS_OFFSET,
+        PROMISE_VALUE,
+        PROMISE_STATE,
+        PROMISE_REFS,
+    ];
+    /// The number of reference slots of the root area (u32).
+    pub const PROMISE_COUNT: u64 = 0;
+    /// The byte offset of the root slots from the promise (u32).
+    pub const PROMISE_SLOTS_OFFSET: u64 = 4;
+    /// The bits of a yielded or returned scalar (u64).
+    pub const PROMISE_VALUE: u64 = 8;
+    /// The state word (`state::*` bits).
+    pub const PROMISE_STATE: u64 = 16;
+    /// The reserved reference slots (each a pointer: on wasm32 4 bytes apart).
+    pub const PROMISE_REFS: u64 = 24;
+    /// How many reference slots the promise reserves: [`SLOT_RESULT`],
+    /// [`SLOT_CONTINUATION`], [`SLOT_CHILD`].
+    pub const PROMISE_SLOTS: u64 = 3;
+    /// Slot of the coroutine's reference result, or of its panic (a string).
+    pub const SLOT_RESULT: u64 = 0;
+    /// Slot of the continuation: the awaiting coroutine's handle, if any.
+    pub const SLOT_CONTINUATION: u64 = 1;
+    /// Slot of what a suspended coroutine waits on, tagged (`state::CHILD_*`).
+    pub const SLOT_CHILD: u64 = 2;
+
+    /// The index of the promise field at byte `offset` (codegen builds the
+    /// promise as a struct in [`PROMISE_FIELDS`] order).
+    pub const fn promise_field(offset: u64) -> u32 {
+        let mut i = 0;
+        while i < PROMISE_FIELDS.len() {
+            if PROMISE_FIELDS[i] == offset {
+                return i as u32;
+            }
+            i += 1;
+        }
+        panic!("not a promise field")
+    }
+
+    /// A shadow-stack root frame: `{ ptr prev, i64 count, [count x ref] }`.
+    pub const ROOT_FRAME_PREV: u64 = 0;
+    pub const ROOT_FRAME_COUNT: u64 = 8;
+    pub const ROOT_FRAME_SLOTS: u64 = 16;
+}
+
+/// Task state bits and tags.
+pub mod state {
+    /// The task was cancelled (or a loop left the generator).
+    pub const CANCELLED: u64 = 1;
+    /// The task panicked.
+    pub const PANICKED: u64 = 2;
+    /// A generator being resumed: set around each resume, so resuming it
+    /// again from inside its own body is a panic, not re-entry.
+    pub const RUNNING: u64 = 4;
+    /// Child-slot tags, in the low bits of the child slot: an awaited call's
+    /// coroutine handle, a joined task's handle, a select.
+    pub const CHILD_CALL: u64 = 0;
+    pub const CHILD_JOIN: u64 = 1;
+    pub const CHILD_SELECT: u64 = 2;
+    pub const CHILD_TAG_MASK: u64 = 3;
+    /// The low bit of a reference to an async call's frame elided into its
+    /// awaiting caller's frame (frames are 8-aligned).
+    pub const ELIDED_TAG: u64 = 1;
+}
+
+/// Status codes of the channel operations, the same for every one of them.
+pub mod status {
+    /// Done: sent, received (the value in `*out`), closed now, or the
+    /// select's arm completed normally.
+    pub const DONE: i32 = 0;
+    /// The channel is (or was already) closed.
+    pub const CLOSED: i32 = 1;
+    /// Not possible without waiting (`weft_chan_try_send`, `weft_chan_try_recv`).
+    pub const WOULD_BLOCK: i32 = 2;
+}
+
+/// The value-shape codes of `weft_format`'s shape tables.
+pub mod shape {
+    pub const INT: u32 = 0;
+    pub const FLOAT: u32 = 1;
+    pub const BOOL: u32 = 2;
+    pub const STRING: u32 = 3;
+    /// A struct: its name and its fields' names and shapes.
+    pub const STRUCT: u32 = 4;
+    /// An enum: its variants.
+    pub const ENUM: u32 = 5;
+    pub const ARRAY: u32 = 6;
+    pub const MAP: u32 = 7;
+    /// `T?`: a box of `T`, or null.
+    pub const OPTIONAL: u32 = 8;
+    /// Printed as its type name (channels, tasks, functions).
+    pub const OPAQUE: u32 = 9;
+    /// One variant of an enum.
+    pub const VARIANT: u32 = 10;
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every `weft_*` function the runtime exports is declared here and vice versa.
     #[test]
-    fn matches_runtime_source() {
-        let src = include_str!("../runtime/src/abi.rs");
-        let mut exported: Vec<&str> = src
-            .lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                let rest = l
-                    .strip_prefix("pub extern \"C\" fn ")
-                    .or_else(|| l.strip_prefix("pub unsafe extern \"C\" fn "))?;
-                let name = &rest[..rest.find('(')?];
-                name.starts_with("weft_").then_some(name)
-            })
-            .filter(|n| *n != "weft_start")
-            .collect();
-        exported.sort();
-        let mut declared: Vec<&str> = RuntimeFn::ALL.iter().map(|f| f.signature().name).collect();
-        declared.sort();
-        assert_eq!(exported, declared);
+    fn promise_fields_are_in_order_and_indexed() {
+        assert_eq!(layout::promise_field(layout::PROMISE_STATE), 3);
+        assert_eq!(layout::promise_field(layout::PROMISE_REFS), 4);
+        assert!(layout::PROMISE_FIELDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn every_function_is_listed_once() {
+        for (i, f) in RuntimeFn::ALL.iter().enumerate() {
+            for g in &RuntimeFn::ALL[i + 1..] {
+                assert_ne!(f.signature().name, g.signature().name);
+            }
+        }
+    }
+
+    #[test]
+    fn signatures_compare() {
+        use AbiType::*;
+        let f = RuntimeFn::WriteInt;
+        assert!(signature_matches(
+            f,
+            "weft_write_int",
+            &[I32, I64],
+            2,
+            Void,
+            false
+        ));
+        assert!(!signature_matches(
+            f,
+            "weft_write_int",
+            &[I64, I64],
+            2,
+            Void,
+            false
+        ));
+        assert!(!signature_matches(
+            f,
+            "weft_write_float",
+            &[I32, I64],
+            2,
+            Void,
+            false
+        ));
+        assert!(!signature_matches(
+            f,
+            "weft_write_int",
+            &[I32, I64],
+            2,
+            Void,
+            true
+        ));
+        assert!(signature_matches(
+            RuntimeFn::Exit,
+            "weft_exit",
+            &[I64],
+            1,
+            Void,
+            true
+        ));
     }
 }
