@@ -61,6 +61,17 @@ pub enum Item {
     Struct(StructDecl),
     Enum(EnumDecl),
     Impl(ImplDecl),
+    Extern(ExternFn),
+}
+
+/// `extern fn name(params) -> T`: a runtime function (its `weft_abi` name),
+/// declared in a standard-library module, which may call it like a function.
+#[derive(Debug)]
+pub struct ExternFn {
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub span: Span,
 }
 
 #[derive(Debug)]

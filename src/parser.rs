@@ -20,9 +20,9 @@
 //! stack). Past either, one `nesting-too-deep` error ends the parse.
 
 use crate::ast::{
-    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, Field, FnDecl, FnKind, Ident, ImplDecl, Import,
-    Item, MatchArm, Module, Param, Pattern, SelectArm, Span, Stmt, StrPart, StructDecl, TypeExpr,
-    UnOp, Variant,
+    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, ExternFn, Field, FnDecl, FnKind, Ident,
+    ImplDecl, Import, Item, MatchArm, Module, Param, Pattern, SelectArm, Span, Stmt, StrPart,
+    StructDecl, TypeExpr, UnOp, Variant,
 };
 use crate::diagnostics::Diagnostic;
 use crate::lexer::{describe, StrTok, Tok, Token};
@@ -630,6 +630,9 @@ impl Parser {
             Tok::Struct => self.struct_decl().map(Item::Struct),
             Tok::Enum => self.enum_decl().map(Item::Enum),
             Tok::Impl => self.impl_decl().map(Item::Impl),
+            Tok::Ident(word) if word == "extern" && self.peek_at(1) == &Tok::Fn => {
+                self.extern_fn().map(Item::Extern)
+            }
             _ => {
                 let found = describe(self.tok());
                 let span = self.span();
@@ -643,6 +646,31 @@ impl Parser {
                 None
             }
         }
+    }
+
+    /// `extern fn name(params) -> T`, without a body.
+    fn extern_fn(&mut self) -> Option<ExternFn> {
+        let start = self.span();
+        self.bump();
+        self.bump();
+        let name = self.expect_ident("a function name")?;
+        if !self.at(&Tok::LParen) {
+            self.expected("`(`");
+            return None;
+        }
+        let params = self.param_list(false);
+        let ret = if self.eat(&Tok::Arrow) {
+            Some(self.ty())
+        } else {
+            None
+        };
+        let end = self.prev_span;
+        Some(ExternFn {
+            name,
+            params,
+            ret,
+            span: start.to(end),
+        })
     }
 
     fn import(&mut self) -> Option<Import> {

@@ -18,7 +18,7 @@ use crate::ast::*;
 use crate::diagnostics::Diagnostic;
 use std::collections::HashMap;
 use std::fmt;
-use weft_abi::RuntimeFn;
+use weft_abi::{AbiType, RuntimeFn};
 
 /// The expectation of a context that uses a value but wants no particular
 /// type (`Type::Error` fits everything); `None` means the value is unused.
@@ -314,7 +314,7 @@ pub enum Callee {
     ChanSend,
     ChanRecv,
     ChanClose,
-    /// `__rt_*` in the standard library: a runtime function.
+    /// A standard-library `extern fn`: a runtime function.
     Runtime(RuntimeFn),
     /// `__llvm_*` in the standard library: an LLVM float intrinsic.
     Intrinsic(&'static str),
@@ -364,7 +364,7 @@ pub struct SourceModule<'a> {
     /// The file's text: generic functions are parsed again per instance.
     pub source: &'a str,
     pub ast: &'a Module,
-    /// Part of the standard library: may use `__rt_*` and `__llvm_*`.
+    /// Part of the standard library: may declare `extern fn` and use `__llvm_*`.
     pub is_stdlib: bool,
     /// Imported module name → index in the program's module list.
     pub imports: HashMap<String, ModId>,
@@ -379,6 +379,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         diags: Vec::new(),
         modules,
         items: vec![HashMap::new(); modules.len()],
+        externs: vec![HashMap::new(); modules.len()],
         ctx: Vec::new(),
         async_call_ok: None,
         after_ok: None,
@@ -412,6 +413,26 @@ enum ItemRef {
     Generic(u32),
 }
 
+/// A standard module's `extern fn`: the runtime function and its Weft types.
+#[derive(Clone)]
+struct ExternSig {
+    rf: RuntimeFn,
+    params: Vec<Type>,
+    ret: Type,
+}
+
+/// The ABI kind a value of this type travels as, if it can cross to the runtime.
+fn abi_kind(t: &Type) -> Option<AbiType> {
+    match t {
+        Type::Int => Some(AbiType::I64),
+        Type::Float => Some(AbiType::F64),
+        Type::Bool => Some(AbiType::I32),
+        Type::Unit => Some(AbiType::Void),
+        _ if t.is_ref() => Some(AbiType::Ref),
+        _ => None,
+    }
+}
+
 /// A generic function as declared: each set of type arguments it is called
 /// with becomes an ordinary function, an instance, parsed again from the
 /// source (fresh expression ids, spans tagged with the instance) and checked
@@ -443,6 +464,8 @@ struct Checker<'a, 'm> {
     modules: &'m [SourceModule<'a>],
     /// Per module: its top-level names.
     items: Vec<HashMap<String, ItemRef>>,
+    /// Per standard module: its `extern fn`s (runtime functions it may call).
+    externs: Vec<HashMap<String, ExternSig>>,
     /// The function being checked, innermost last (closures nest).
     ctx: Vec<FnContext>,
     /// The call that is the operand of `await`, `spawn` or a `select` arm,
@@ -741,6 +764,7 @@ impl<'a> Checker<'a, '_> {
                                 .insert(method.name.name.clone(), id);
                         }
                     }
+                    Item::Extern(x) => self.declare_extern(m, x),
                     Item::Import(_) | Item::Struct(_) | Item::Enum(_) => {}
                 }
             }
@@ -752,6 +776,69 @@ impl<'a> Checker<'a, '_> {
                     .with_label(Span::new(file, 0, 0), "expected `fn main()` in this file"),
             );
         }
+    }
+
+    /// `extern fn`: only in the standard library, only a function of the
+    /// runtime's table, and only with Weft types whose ABI kinds are the
+    /// table's (so codegen can pass the values as they are).
+    fn declare_extern(&mut self, m: usize, x: &ExternFn) {
+        if !self.modules[m].is_stdlib {
+            self.error(
+                Diagnostic::error(
+                    "extern-outside-stdlib",
+                    "`extern fn` declares a runtime function, which only the standard library may call",
+                )
+                .with_label(x.span, "not allowed in a program"),
+            );
+            return;
+        }
+        if self.redefined(m, &x.name) || self.externs[m].contains_key(&x.name.name) {
+            return;
+        }
+        let params: Vec<Type> = x
+            .params
+            .iter()
+            .map(|p| match &p.ty {
+                Some(t) => self.resolve_type(t),
+                None => Type::Error,
+            })
+            .collect();
+        let ret = x.ret.as_ref().map_or(Type::Unit, |t| self.resolve_type(t));
+        let Some(&rf) = RuntimeFn::ALL
+            .iter()
+            .find(|f| f.signature().name == x.name.name)
+        else {
+            self.error(
+                Diagnostic::error(
+                    "unknown-runtime-function",
+                    format!("the runtime has no function `{}`", x.name.name),
+                )
+                .with_label(x.name.span, "not in weft_abi's table"),
+            );
+            return;
+        };
+        let sig = rf.signature();
+        let kinds: Vec<Option<AbiType>> = params.iter().map(abi_kind).collect();
+        let same = kinds.len() == sig.params.len()
+            && kinds.iter().zip(sig.params).all(|(k, p)| *k == Some(*p))
+            && abi_kind(&ret) == Some(sig.ret);
+        if !same {
+            let show = |k: &AbiType| format!("{k:?}");
+            self.error(
+                Diagnostic::error(
+                    "extern-signature-mismatch",
+                    format!(
+                        "`{}` does not have the runtime's signature ({}) -> {:?}",
+                        x.name.name,
+                        sig.params.iter().map(show).collect::<Vec<_>>().join(", "),
+                        sig.ret
+                    ),
+                )
+                .with_label(x.span, "these types pass other ABI kinds"),
+            );
+            return;
+        }
+        self.externs[m].insert(x.name.name.clone(), ExternSig { rf, params, ret });
     }
 
     fn redefined(&mut self, m: usize, name: &Ident) -> bool {
@@ -3251,6 +3338,12 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn builtin_call(&mut self, e: &'a Expr, callee: &Expr, name: &str, args: &'a [Expr]) -> Type {
+        if let Some(x) = self.externs[self.module as usize].get(name) {
+            let ExternSig { rf, params, ret } = x.clone();
+            self.out.calls.insert(e.id, Callee::Runtime(rf));
+            self.check_args(e, name, &params, args, None);
+            return ret;
+        }
         if self.modules[self.module as usize].is_stdlib {
             if let Some(t) = self.stdlib_intrinsic(e, name, args) {
                 return t;
@@ -3398,52 +3491,11 @@ impl<'a> Checker<'a, '_> {
         result
     }
 
-    /// `__rt_*` (runtime functions) and `__llvm_*` (float intrinsics), which
-    /// only standard-library modules may call.
+    /// `__sleep` (a suspend point) and `__llvm_*` (float intrinsics), which
+    /// only standard-library modules may call (runtime functions are `extern fn`).
     fn stdlib_intrinsic(&mut self, e: &'a Expr, name: &str, args: &'a [Expr]) -> Option<Type> {
         use Type::*;
-        let s = || Str;
-        let strs = || Array(Box::new(Str));
         let (callee, params, ret) = match name {
-            "__rt_split" => (
-                Callee::Runtime(RuntimeFn::StringsSplit),
-                vec![s(), s()],
-                strs(),
-            ),
-            "__rt_join" => (
-                Callee::Runtime(RuntimeFn::StringsJoin),
-                vec![strs(), s()],
-                s(),
-            ),
-            "__rt_trim" => (Callee::Runtime(RuntimeFn::StringsTrim), vec![s()], s()),
-            "__rt_find" => (Callee::Runtime(RuntimeFn::StringsFind), vec![s(), s()], Int),
-            "__rt_replace" => (
-                Callee::Runtime(RuntimeFn::StringsReplace),
-                vec![s(), s(), s()],
-                s(),
-            ),
-            "__rt_repeat" => (
-                Callee::Runtime(RuntimeFn::StringsRepeat),
-                vec![s(), Int],
-                s(),
-            ),
-            "__rt_chars" => (Callee::Runtime(RuntimeFn::StringsChars), vec![s()], strs()),
-            "__rt_parse_int" => (
-                Callee::Runtime(RuntimeFn::StringsParseInt),
-                vec![s()],
-                Optional(Box::new(Int)),
-            ),
-            "__rt_parse_float" => (
-                Callee::Runtime(RuntimeFn::StringsParseFloat),
-                vec![s()],
-                Optional(Box::new(Float)),
-            ),
-            "__rt_compare" => (
-                Callee::Runtime(RuntimeFn::StringCompare),
-                vec![s(), s()],
-                Int,
-            ),
-            "__rt_now_ms" => (Callee::Runtime(RuntimeFn::NowMs), vec![], Int),
             "__sleep" => {
                 if !self.in_async() {
                     self.error(
@@ -3526,5 +3578,81 @@ pub fn fits(actual: &Type, expected: &Type) -> bool {
             a.contains_error() || b.contains_error()
         }
         _ => actual.contains_error() || expected.contains_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{lexer, parser};
+
+    /// The diagnostics of checking `main` (a program) importing `lib`, a
+    /// standard-library module named `lib`.
+    fn check_with_stdlib(lib: &str, main: &str) -> Vec<Diagnostic> {
+        let (lib_tokens, _) = lexer::lex(lib, 1);
+        let (lib_ast, next, lib_diags) = parser::parse_from(lib_tokens, 1, 0);
+        let (main_tokens, _) = lexer::lex(main, 0);
+        let (main_ast, count, main_diags) = parser::parse_from(main_tokens, 0, next);
+        assert!(lib_diags.is_empty() && main_diags.is_empty());
+        let modules = [
+            SourceModule {
+                name: "main".into(),
+                file: 0,
+                source: main,
+                ast: &main_ast,
+                is_stdlib: false,
+                imports: HashMap::from([("lib".to_string(), 1)]),
+            },
+            SourceModule {
+                name: "std.lib".into(),
+                file: 1,
+                source: lib,
+                ast: &lib_ast,
+                is_stdlib: true,
+                imports: HashMap::new(),
+            },
+        ];
+        check(&modules, count).1
+    }
+
+    fn ids(diags: &[Diagnostic]) -> Vec<&'static str> {
+        diags.iter().map(|d| d.id).collect()
+    }
+
+    const MAIN: &str = "import lib\nfn main() { print(\"{lib.f()}\") }\n";
+
+    #[test]
+    fn extern_fn_calls_a_runtime_function() {
+        let lib = "extern fn weft_now_ms() -> int\nfn f() -> int { return weft_now_ms() }\n";
+        assert_eq!(ids(&check_with_stdlib(lib, MAIN)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn extern_fn_must_name_a_runtime_function() {
+        let lib = "extern fn weft_no_such() -> int\nfn f() -> int { return 1 }\n";
+        assert_eq!(
+            ids(&check_with_stdlib(lib, MAIN)),
+            ["unknown-runtime-function"]
+        );
+    }
+
+    #[test]
+    fn extern_fn_must_have_the_runtime_signature() {
+        for decl in [
+            "extern fn weft_now_ms() -> float",
+            "extern fn weft_now_ms(x: int) -> int",
+            "extern fn weft_strings_find(s: string, sub: int) -> int",
+        ] {
+            let lib = format!("{decl}\nfn f() -> int {{ return 1 }}\n");
+            let diags = check_with_stdlib(&lib, MAIN);
+            assert_eq!(ids(&diags), ["extern-signature-mismatch"], "{decl}");
+        }
+    }
+
+    #[test]
+    fn extern_fn_is_private_to_its_module() {
+        let lib = "extern fn weft_now_ms() -> int\nfn f() -> int { return 1 }\n";
+        let main = "import lib\nfn main() { print(\"{lib.weft_now_ms()}\") }\n";
+        assert_eq!(ids(&check_with_stdlib(lib, main)), ["unknown-name"]);
     }
 }
