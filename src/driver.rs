@@ -4,7 +4,7 @@
 
 use crate::diagnostics::{self, Diagnostic, SourceMap};
 use crate::link::{self, Target};
-use crate::{codegen, gc, modules, optimize, types};
+use crate::{check, codegen, gc, modules, optimize};
 use inkwell::context::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -159,10 +159,10 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     timer.phase("parse");
     stop_on(&sources, diags)?;
 
-    let source_modules: Vec<types::SourceModule> = program
+    let source_modules: Vec<check::SourceModule> = program
         .modules
         .iter()
-        .map(|m| types::SourceModule {
+        .map(|m| check::SourceModule {
             name: m.name.clone(),
             file: m.file,
             source: sources.source(m.file),
@@ -171,7 +171,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
             imports: m.imports.clone(),
         })
         .collect();
-    let (typed, diags) = types::check(&source_modules, program.expr_count);
+    let (typed, diags) = check::check(&source_modules, program.expr_count);
     timer.phase("check");
     stop_on(&sources, diags)?;
 

@@ -5,6 +5,7 @@
 //! 101 an internal compiler error; `weft run` exits with the program's status.
 
 mod ast;
+mod check;
 mod codegen;
 mod diagnostics;
 mod driver;
@@ -14,7 +15,6 @@ mod link;
 mod modules;
 mod optimize;
 mod parser;
-mod types;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use driver::{Emit, Failure, Options};

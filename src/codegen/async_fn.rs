@@ -20,7 +20,7 @@
 use super::coroutine::Target;
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::types::{AwaitKind, Callee, Type};
+use crate::check::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 use weft_abi::RuntimeFn;

@@ -13,7 +13,7 @@
 
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::types::{SelectOp, Type};
+use crate::check::{SelectOp, Type};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use weft_abi::RuntimeFn;
@@ -184,7 +184,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         };
         let is_recv = matches!(
             self.typed.calls.get(&call.id),
-            Some(crate::types::Callee::ChanRecv)
+            Some(crate::check::Callee::ChanRecv)
         );
         if !is_recv || self.coro.is_none() {
             return Ok(None);

@@ -19,7 +19,7 @@
 
 use super::{Codegen, Result};
 use crate::ast::*;
-use crate::types::{FnId, Type};
+use crate::check::{FnId, Type};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::intrinsics::Intrinsic;

@@ -10,7 +10,7 @@
 
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::types::{ArrayMethod, FnId, MapMethod, Res, Type};
+use crate::check::{ArrayMethod, FnId, MapMethod, Res, Type};
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{

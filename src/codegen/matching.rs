@@ -11,7 +11,7 @@
 
 use super::{Codegen, Result, Value};
 use crate::ast::*;
-use crate::types::{StructId, Type};
+use crate::check::{StructId, Type};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;

@@ -26,8 +26,8 @@ mod matching;
 mod shape;
 
 use crate::ast::*;
+use crate::check::{Builtin, Callee, Coercion, FnId, FnSource, LocalId, Res, Type, Typed};
 use crate::diagnostics::SourceMap;
-use crate::types::{Builtin, Callee, Coercion, FnId, FnSource, LocalId, Res, Type, Typed};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};

@@ -11,7 +11,7 @@
 //! and `{ ptr, i64 }`; the kinds are `format`'s constants.
 
 use super::{Codegen, Result};
-use crate::types::Type;
+use crate::check::Type;
 use inkwell::module::Linkage;
 use inkwell::types::StructType;
 use inkwell::values::{BasicValueEnum, GlobalValue, PointerValue};

@@ -1,0 +1,408 @@
+//! Calls: arguments, direct calls, methods of built-in and user types.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    pub(super) fn check_args(
+        &mut self,
+        call: &Expr,
+        name: &str,
+        params: &[Type],
+        args: &'a [Expr],
+        decl: Option<Span>,
+    ) {
+        if let Some(types) = self.prechecked.take() {
+            if params.len() == args.len() {
+                for ((p, a), t) in params.iter().zip(args).zip(&types) {
+                    self.coerce(a, t, p);
+                }
+                return;
+            }
+        }
+        if params.len() != args.len() {
+            for a in args {
+                self.check_expr(a, ANY);
+            }
+            self.wrong_argument_count(call.span, name, params.len(), args.len(), decl);
+            return;
+        }
+        for (p, a) in params.iter().zip(args) {
+            let t = self.check_expr(a, Some(p));
+            self.coerce(a, &t, p);
+        }
+    }
+
+    pub(super) fn wrong_argument_count(
+        &mut self,
+        call: Span,
+        name: &str,
+        expected: usize,
+        given: usize,
+        decl: Option<Span>,
+    ) {
+        let mut d = Diagnostic::error(
+            "wrong-argument-count",
+            format!(
+                "`{name}` takes {expected} argument{} but {given} {} given",
+                plural(expected),
+                if given == 1 { "was" } else { "were" }
+            ),
+        )
+        .with_label(call, "wrong number of arguments");
+        if let Some(decl) = decl {
+            d = d.with_label(decl, "defined here");
+        }
+        self.error(d);
+    }
+
+    pub(super) fn check_call(&mut self, e: &'a Expr, callee: &'a Expr, args: &'a [Expr]) -> Type {
+        match &callee.kind {
+            ExprKind::Name(name) if self.lookup_local_quiet(name).is_none() => {
+                let ident = Ident {
+                    name: name.clone(),
+                    span: callee.span,
+                };
+                match self.lookup_item(std::slice::from_ref(&ident)) {
+                    Some(ItemRef::Fn(f)) => return self.direct_call(e, callee, f, args),
+                    Some(ItemRef::Generic(g)) => return self.generic_call(e, callee, g, args),
+                    Some(ItemRef::Struct(_)) => {
+                        self.error(
+                            Diagnostic::error("type-as-value", format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
+                                .with_label(callee.span, "not a function"),
+                        );
+                        return Type::Error;
+                    }
+                    None => return self.builtin_call(e, callee, name, args),
+                }
+            }
+            ExprKind::Field(base, method) => {
+                if let Some(t) = self.method_call(e, callee, base, method, args) {
+                    return t;
+                }
+            }
+            _ => {}
+        }
+        let ft = self.check_expr(callee, ANY);
+        match ft {
+            Type::Func(params, ret) => {
+                self.out.calls.insert(e.id, Callee::Indirect);
+                self.check_args(e, "this function", &params, args, None);
+                *ret
+            }
+            Type::Error | Type::Never => {
+                for a in args {
+                    self.check_expr(a, ANY);
+                }
+                Type::Error
+            }
+            other => {
+                for a in args {
+                    self.check_expr(a, ANY);
+                }
+                self.error(
+                    Diagnostic::error("not-callable", format!("a `{other}` cannot be called"))
+                        .with_label(callee.span, "not a function"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    pub(super) fn direct_call(
+        &mut self,
+        e: &Expr,
+        callee: &Expr,
+        f: FnId,
+        args: &'a [Expr],
+    ) -> Type {
+        self.out.names.insert(callee.id, Res::Fn(f));
+        self.out.calls.insert(e.id, Callee::Fn(f));
+        if self.out.fns[f as usize].is_async && self.async_call_ok != Some(e.id) {
+            let name = self.out.fns[f as usize].name.clone();
+            self.error(
+                Diagnostic::error("async-call-without-await", format!("`{name}` is an `async fn`: call it with `await` or `spawn`"))
+                    .with_label(e.span, format!("write `await {name}(...)` to wait for it, or `spawn {name}(...)` to run it as a task")),
+            );
+        }
+        if self.out.fns[f as usize].symbol == AFTER_SYMBOL && self.after_ok != Some(e.id) {
+            self.error(
+                Diagnostic::error("after-outside-select", "`time.after(ms)` is a `select` arm")
+                    .with_label(e.span, "use it as `time.after(ms) => { ... }` in a `select`; to wait, `await time.sleep(ms)`"),
+            );
+        }
+        let info = &self.out.fns[f as usize];
+        let (params, ret, decl, name) = (
+            info.param_types.clone(),
+            info.ret.clone(),
+            info.span,
+            info.name.clone(),
+        );
+        self.check_args(e, &name, &params, args, Some(decl));
+        ret
+    }
+
+    /// `base.method(args)`: a module function, a struct method or static
+    /// method, or a built-in method of arrays, maps and strings. `None` when
+    /// `base.method` is a field holding a function value.
+    pub(super) fn method_call(
+        &mut self,
+        e: &'a Expr,
+        callee: &'a Expr,
+        base: &'a Expr,
+        method: &Ident,
+        args: &'a [Expr],
+    ) -> Option<Type> {
+        if let ExprKind::Name(m) = &base.kind {
+            if self.lookup_local_quiet(m).is_none() {
+                if self.modules[self.module as usize].imports.contains_key(m) {
+                    let path = [
+                        Ident {
+                            name: m.clone(),
+                            span: base.span,
+                        },
+                        method.clone(),
+                    ];
+                    return Some(match self.lookup_item(&path) {
+                        Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
+                        Some(ItemRef::Generic(g)) => self.generic_call(e, callee, g, args),
+                        _ => {
+                            for a in args {
+                                self.check_expr(a, ANY);
+                            }
+                            self.error(
+                                Diagnostic::error(
+                                    "unknown-name",
+                                    format!(
+                                        "module `{m}` has no public function `{}`",
+                                        method.name
+                                    ),
+                                )
+                                .with_label(method.span, "not found"),
+                            );
+                            Type::Error
+                        }
+                    });
+                }
+                let ident = Ident {
+                    name: m.clone(),
+                    span: base.span,
+                };
+                if let Some(t) = self.enum_variant(e, base, method, Some(args)) {
+                    return Some(t);
+                }
+                if let Some(ItemRef::Struct(s)) = self.lookup_item(std::slice::from_ref(&ident)) {
+                    let found = self.out.structs[s as usize]
+                        .methods
+                        .get(&method.name)
+                        .copied();
+                    return Some(match found {
+                        Some(f) => self.direct_call(e, callee, f, args),
+                        None => {
+                            for a in args {
+                                self.check_expr(a, ANY);
+                            }
+                            self.error(
+                                Diagnostic::error(
+                                    "unknown-method",
+                                    format!("`{m}` has no method `{}`", method.name),
+                                )
+                                .with_label(method.span, "not found"),
+                            );
+                            Type::Error
+                        }
+                    });
+                }
+            }
+        }
+        let bt = self.check_expr(base, ANY);
+        let name = method.name.as_str();
+        let arg_count_error = |cx: &mut Self, n: usize| {
+            cx.error(
+                Diagnostic::error(
+                    "wrong-argument-count",
+                    format!(
+                        "`{name}` takes {n} argument{} but {} {} given",
+                        plural(n),
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .with_label(e.span, "wrong number of arguments"),
+            );
+        };
+        let result = match &bt {
+            Type::Struct(s) | Type::Enum(s) => {
+                let info = &self.out.structs[*s as usize];
+                if let Some(&f) = info.methods.get(name) {
+                    let fi = &self.out.fns[f as usize];
+                    let takes_self = matches!(fi.source, FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
+                    if !takes_self {
+                        let sname = info.name.clone();
+                        self.error(
+                            Diagnostic::error(
+                                "static-method-on-value",
+                                format!("`{name}` has no `self`; call it as `{sname}.{name}(...)`"),
+                            )
+                            .with_label(method.span, "not a method of values"),
+                        );
+                        return Some(Type::Error);
+                    }
+                    let params = fi.param_types[1..].to_vec();
+                    let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
+                    if is_async && self.async_call_ok != Some(e.id) {
+                        self.error(
+                            Diagnostic::error("async-call-without-await", format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
+                                .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
+                        );
+                    }
+                    self.out.calls.insert(e.id, Callee::Method(f));
+                    self.check_args(e, name, &params, args, Some(decl));
+                    return Some(ret);
+                }
+                if info.field(name).is_some() {
+                    return None;
+                }
+                let sname = info.name.clone();
+                self.error(
+                    Diagnostic::error(
+                        "unknown-method",
+                        format!("`{sname}` has no method `{name}`"),
+                    )
+                    .with_label(method.span, "not found"),
+                );
+                Type::Error
+            }
+            Type::Array(elem) => {
+                let elem = (**elem).clone();
+                let (m, params, ret) = match name {
+                    "len" => (ArrayMethod::Len, vec![], Type::Int),
+                    "push" => (ArrayMethod::Push, vec![elem.clone()], Type::Unit),
+                    "pop" => (
+                        ArrayMethod::Pop,
+                        vec![],
+                        Type::Optional(Box::new(elem.clone())),
+                    ),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "unknown-method",
+                                format!("arrays have no method `{name}`"),
+                            )
+                            .with_label(method.span, "arrays have `len`, `push` and `pop`"),
+                        );
+                        return Some(Type::Error);
+                    }
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    return Some(ret);
+                }
+                self.check_args(e, name, &params, args, None);
+                self.out.calls.insert(e.id, Callee::Array(m));
+                ret
+            }
+            Type::Map(k, v) => {
+                let (k, v) = ((**k).clone(), (**v).clone());
+                let (m, params, ret) = match name {
+                    "get" => (
+                        MapMethod::Get,
+                        vec![k.clone()],
+                        Type::Optional(Box::new(v.clone())),
+                    ),
+                    "has" => (MapMethod::Has, vec![k.clone()], Type::Bool),
+                    "remove" => (MapMethod::Remove, vec![k.clone()], Type::Bool),
+                    "len" => (MapMethod::Len, vec![], Type::Int),
+                    "keys" => (MapMethod::Keys, vec![], Type::Array(Box::new(k.clone()))),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "unknown-method",
+                                format!("maps have no method `{name}`"),
+                            )
+                            .with_label(
+                                method.span,
+                                "maps have `get`, `has`, `remove`, `len` and `keys`",
+                            ),
+                        );
+                        return Some(Type::Error);
+                    }
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    return Some(ret);
+                }
+                self.check_args(e, name, &params, args, None);
+                self.out.calls.insert(e.id, Callee::Map(m));
+                ret
+            }
+            Type::Task(_) if name == "done" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::TaskDone);
+                Type::Bool
+            }
+            Type::Task(_) if name == "cancel" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::TaskCancel);
+                Type::Unit
+            }
+            Type::Chan(elem) if matches!(name, "send" | "recv" | "close") => {
+                let elem = (**elem).clone();
+                let waits = name != "close";
+                if waits && self.async_call_ok != Some(e.id) {
+                    self.error(
+                        Diagnostic::error(
+                            "chan-op-without-await",
+                            format!("`{name}` waits for the channel: write `await ch.{name}(...)`"),
+                        )
+                        .with_label(e.span, "this channel operation is not awaited"),
+                    );
+                }
+                let (params, result, callee) = match name {
+                    "send" => (vec![elem.clone()], Type::Unit, Callee::ChanSend),
+                    "recv" => (vec![], Type::Optional(Box::new(elem)), Callee::ChanRecv),
+                    _ => (vec![], Type::Unit, Callee::ChanClose),
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    for a in args {
+                        self.check_expr(a, ANY);
+                    }
+                } else {
+                    self.check_args(e, name, &params, args, None);
+                }
+                self.out.calls.insert(e.id, callee);
+                result
+            }
+            Type::Gen(elem) if name == "next" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::GenNext);
+                Type::Optional(elem.clone())
+            }
+            Type::Str if name == "len" => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                self.out.calls.insert(e.id, Callee::StrLen);
+                Type::Int
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "unknown-method",
+                        format!("`{other}` has no method `{name}`"),
+                    )
+                    .with_label(method.span, "not found"),
+                );
+                Type::Error
+            }
+        };
+        Some(result)
+    }
+}

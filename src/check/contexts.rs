@@ -1,0 +1,162 @@
+//! Async contexts: `await`, `spawn`, `select`, and what `defer` may not do.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    /// Whether `e` is a call of an `async fn` (checked already).
+    pub(super) fn is_async_call(&self, e: &Expr) -> bool {
+        matches!(self.out.calls.get(&e.id), Some(Callee::Fn(f) | Callee::Method(f)) if self.out.fns[*f as usize].is_async)
+    }
+
+    pub(super) fn in_async(&self) -> bool {
+        self.ctx.last().is_some_and(|c| c.is_async)
+    }
+
+    /// `select { v = ch.recv() => {..} ch.send(x) => {..} time.after(ms) => {..} }`.
+    pub(super) fn check_select(&mut self, e: &Expr, arms: &'a [SelectArm]) -> Type {
+        self.not_in_defer("select", e.span);
+        if !self.in_async() {
+            self.error(
+                Diagnostic::error("select-outside-async", "`select` outside of an `async fn`")
+                    .with_label(e.span, "`select` waits, and only async functions can wait"),
+            );
+        }
+        if arms.is_empty() {
+            self.error(
+                Diagnostic::error("empty-select", "a `select` needs at least one arm")
+                    .with_label(e.span, "this would wait forever"),
+            );
+        }
+        for arm in arms {
+            let saved = (
+                self.async_call_ok.replace(arm.op.id),
+                self.after_ok.replace(arm.op.id),
+            );
+            let t = self.check_expr(&arm.op, ANY);
+            (self.async_call_ok, self.after_ok) = saved;
+            let op = match self.out.calls.get(&arm.op.id) {
+                Some(Callee::ChanRecv) => Some(SelectOp::Recv),
+                Some(Callee::ChanSend) => Some(SelectOp::Send),
+                Some(Callee::Fn(f)) if self.out.fns[*f as usize].symbol == AFTER_SYMBOL => {
+                    Some(SelectOp::After)
+                }
+                _ => None,
+            };
+            match op {
+                Some(op) => {
+                    self.out.select_ops.insert(arm.op.id, op);
+                }
+                None if !t.contains_error() => self.error(
+                    Diagnostic::error(
+                        "invalid-select-arm",
+                        "a `select` arm waits on `ch.recv()`, `ch.send(v)` or `time.after(ms)`",
+                    )
+                    .with_label(arm.op.span, "not a channel operation or `time.after`"),
+                ),
+                None => {}
+            }
+            self.push_scope();
+            if let Some(binding) = &arm.binding {
+                let ty = if op == Some(SelectOp::Recv) {
+                    t
+                } else {
+                    if op.is_some() {
+                        self.error(
+                            Diagnostic::error("select-binding", "only a `recv` arm binds a value")
+                                .with_label(binding.span, "remove `name =`"),
+                        );
+                    }
+                    Type::Error
+                };
+                self.new_local(binding, ty, false);
+            }
+            self.check_block(&arm.body, None);
+            self.pop_scope();
+        }
+        Type::Unit
+    }
+
+    /// `return`, `yield` and `await` cannot appear in a `defer`.
+    pub(super) fn not_in_defer(&mut self, what: &str, span: Span) {
+        if self.ctx.last().is_some_and(|c| c.in_defer) {
+            self.error(
+                Diagnostic::error("control-flow-in-defer", format!("`{what}` inside a `defer`"))
+                    .with_label(span, "not allowed here")
+                    .with_note(
+                        "a `defer` runs while its block exits, also when a task is cancelled or panics: it can neither leave the block nor wait",
+                    ),
+            );
+        }
+    }
+
+    pub(super) fn check_await(&mut self, e: &Expr, inner: &'a Expr) -> Type {
+        self.not_in_defer("await", e.span);
+        if !self.in_async() {
+            self.check_expr(inner, ANY);
+            self.error(
+                Diagnostic::error("await-outside-async", "`await` outside of an `async fn`")
+                    .with_label(
+                        e.span,
+                        "only async functions can await; mark this function `async fn`",
+                    ),
+            );
+            return Type::Error;
+        }
+        let saved = self.async_call_ok.replace(inner.id);
+        let t = self.check_expr(inner, ANY);
+        self.async_call_ok = saved;
+        if self.is_async_call(inner) {
+            self.out.awaits.insert(e.id, AwaitKind::Call);
+            return t;
+        }
+        if matches!(
+            self.out.calls.get(&inner.id),
+            Some(Callee::ChanSend | Callee::ChanRecv)
+        ) {
+            self.out.awaits.insert(e.id, AwaitKind::Chan);
+            return t;
+        }
+        match t {
+            Type::Task(result) => {
+                self.out.awaits.insert(e.id, AwaitKind::Task);
+                *result
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error("await-non-async", format!("cannot `await` a `{other}`"))
+                        .with_label(
+                            inner.span,
+                            "expected a call of an `async fn` or a `Task[T]`",
+                        ),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    pub(super) fn check_spawn(&mut self, e: &Expr, inner: &'a Expr) -> Type {
+        let saved = self.async_call_ok.replace(inner.id);
+        let t = self.check_expr(inner, ANY);
+        self.async_call_ok = saved;
+        if !self.is_async_call(inner) {
+            if !t.contains_error() {
+                self.error(
+                    Diagnostic::error("spawn-non-async", "`spawn` needs a call of an `async fn`")
+                        .with_label(inner.span, "not an async call"),
+                );
+            }
+            return Type::Error;
+        }
+        if !self.in_async() {
+            self.error(
+                Diagnostic::error("spawn-outside-async", "`spawn` outside of an `async fn`")
+                    .with_label(
+                    e.span,
+                    "tasks run on the scheduler of an `async fn main`; spawn them from async code",
+                ),
+            );
+        }
+        Type::Task(Box::new(t))
+    }
+}

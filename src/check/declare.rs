@@ -1,0 +1,546 @@
+//! The first pass: every module's items declared, and type expressions resolved.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    /// A struct or enum may not take a built-in type's name: every use of
+    /// the name would mean the built-in, and messages would read "expected
+    /// `string`, found `string`".
+    pub(super) fn builtin_type_name(&mut self, name: &Ident) -> bool {
+        if !BUILTIN_TYPE_NAMES.contains(&name.name.as_str()) {
+            return false;
+        }
+        self.error(
+            Diagnostic::error(
+                "builtin-type-name",
+                format!("`{}` is the name of a built-in type", name.name),
+            )
+            .with_label(name.span, "choose another name for this type"),
+        );
+        true
+    }
+
+    pub(super) fn declare(&mut self, modules: &[SourceModule<'a>]) {
+        // Structs first, so function signatures can name them.
+        for (m, module) in modules.iter().enumerate() {
+            for item in &module.ast.items {
+                match item {
+                    Item::Struct(s) if self.builtin_type_name(&s.name) => {}
+                    Item::Enum(e) if self.builtin_type_name(&e.name) => {}
+                    Item::Struct(s) => {
+                        if self.redefined(m, &s.name) {
+                            continue;
+                        }
+                        let id = self.out.structs.len() as StructId;
+                        self.out.structs.push(StructInfo {
+                            name: s.name.name.clone(),
+                            fields: Vec::new(),
+                            span: s.name.span,
+                            methods: HashMap::new(),
+                            is_enum: false,
+                            variants: Vec::new(),
+                        });
+                        self.items[m].insert(s.name.name.clone(), ItemRef::Struct(id));
+                    }
+                    Item::Enum(e) => {
+                        if self.redefined(m, &e.name) {
+                            continue;
+                        }
+                        let id = self.out.structs.len() as StructId;
+                        self.out.structs.push(StructInfo {
+                            name: e.name.name.clone(),
+                            fields: Vec::new(),
+                            span: e.name.span,
+                            methods: HashMap::new(),
+                            is_enum: true,
+                            variants: Vec::new(),
+                        });
+                        self.items[m].insert(e.name.name.clone(), ItemRef::Struct(id));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (m, module) in modules.iter().enumerate() {
+            self.module = m as ModId;
+            for item in &module.ast.items {
+                if let Item::Struct(s) = item {
+                    let Some(ItemRef::Struct(id)) = self.items[m].get(&s.name.name).copied() else {
+                        continue;
+                    };
+                    if self.out.structs[id as usize].span != s.name.span {
+                        continue;
+                    }
+                    let mut fields: Vec<(String, Type)> = Vec::new();
+                    for f in &s.fields {
+                        if fields.iter().any(|(n, _)| *n == f.name.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    "duplicate-field",
+                                    format!("the field `{}` is declared twice", f.name.name),
+                                )
+                                .with_label(f.name.span, "declared again here"),
+                            );
+                            continue;
+                        }
+                        let t = self.resolve_type(&f.ty);
+                        fields.push((f.name.name.clone(), t));
+                    }
+                    self.out.structs[id as usize].fields = fields;
+                }
+                if let Item::Enum(e) = item {
+                    let Some(ItemRef::Struct(id)) = self.items[m].get(&e.name.name).copied() else {
+                        continue;
+                    };
+                    if self.out.structs[id as usize].span != e.name.span {
+                        continue;
+                    }
+                    let mut variants: Vec<(String, Vec<Type>)> = Vec::new();
+                    for v in &e.variants {
+                        if variants.iter().any(|(n, _)| *n == v.name.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    "duplicate-variant",
+                                    format!("the variant `{}` is declared twice", v.name.name),
+                                )
+                                .with_label(v.name.span, "declared again here"),
+                            );
+                            continue;
+                        }
+                        let payload = v.payload.iter().map(|t| self.resolve_type(t)).collect();
+                        variants.push((v.name.name.clone(), payload));
+                    }
+                    if variants.is_empty() {
+                        self.error(
+                            Diagnostic::error(
+                                "empty-enum",
+                                format!("the enum `{}` has no variants", e.name.name),
+                            )
+                            .with_label(e.name.span, "an enum needs at least one variant"),
+                        );
+                    }
+                    self.out.structs[id as usize].variants = variants;
+                }
+            }
+        }
+        for module in modules.iter() {
+            for item in &module.ast.items {
+                match item {
+                    Item::Fn(f) => self.check_unique_names_of(f),
+                    Item::Impl(imp) => imp
+                        .methods
+                        .iter()
+                        .for_each(|f| self.check_unique_names_of(f)),
+                    _ => {}
+                }
+            }
+        }
+        for (m, module) in modules.iter().enumerate() {
+            self.module = m as ModId;
+            for item in &module.ast.items {
+                match item {
+                    Item::Fn(f) if !f.type_params.is_empty() => {
+                        if self.redefined(m, &f.name) {
+                            continue;
+                        }
+                        let g = self.generics.len() as u32;
+                        self.generics.push(Generic {
+                            decl: f,
+                            module: m as ModId,
+                        });
+                        self.items[m].insert(f.name.name.clone(), ItemRef::Generic(g));
+                    }
+                    Item::Fn(f) => {
+                        if self.redefined(m, &f.name) {
+                            continue;
+                        }
+                        let id = self.declare_fn(f, None);
+                        self.items[m].insert(f.name.name.clone(), ItemRef::Fn(id));
+                        if m == 0 && f.name.name == "main" {
+                            self.out.main = Some(id);
+                            let info = &self.out.fns[id as usize];
+                            if !f.params.is_empty() || info.ret != Type::Unit {
+                                self.error(
+                                    Diagnostic::error("invalid-main", "`main` takes no parameters and returns nothing")
+                                        .with_label(f.name.span, "declared here")
+                                        .with_note("use `args()` for command-line arguments and `exit(n)` for the status"),
+                                );
+                            }
+                        }
+                    }
+                    Item::Impl(imp) => {
+                        let target = match self.items[m].get(&imp.target.name) {
+                            Some(ItemRef::Struct(id)) => *id,
+                            _ => {
+                                self.error(
+                                    Diagnostic::error(
+                                        "unknown-type",
+                                        format!("unknown struct or enum `{}`", imp.target.name),
+                                    )
+                                    .with_label(
+                                        imp.target.span,
+                                        "`impl` needs a struct or enum declared in this file",
+                                    ),
+                                );
+                                continue;
+                            }
+                        };
+                        for method in &imp.methods {
+                            if self.out.structs[target as usize]
+                                .methods
+                                .contains_key(&method.name.name)
+                                || self.out.structs[target as usize]
+                                    .field(&method.name.name)
+                                    .is_some()
+                            {
+                                self.error(
+                                    Diagnostic::error(
+                                        "duplicate-definition",
+                                        format!(
+                                            "`{}` already has a field or method `{}`",
+                                            imp.target.name, method.name.name
+                                        ),
+                                    )
+                                    .with_label(method.name.span, "defined again here"),
+                                );
+                                continue;
+                            }
+                            let id = self.declare_fn(method, Some(target));
+                            self.out.structs[target as usize]
+                                .methods
+                                .insert(method.name.name.clone(), id);
+                        }
+                    }
+                    Item::Extern(x) => self.declare_extern(m, x),
+                    Item::Import(_) | Item::Struct(_) | Item::Enum(_) => {}
+                }
+            }
+        }
+        if self.out.main.is_none() {
+            let file = modules.first().map(|m| m.file).unwrap_or(0);
+            self.error(
+                Diagnostic::error("missing-main", "this program has no `main` function")
+                    .with_label(Span::new(file, 0, 0), "expected `fn main()` in this file"),
+            );
+        }
+    }
+
+    /// `extern fn`: only in the standard library, only a function of the
+    /// runtime's table, and only with Weft types whose ABI kinds are the
+    /// table's (so codegen can pass the values as they are).
+    pub(super) fn declare_extern(&mut self, m: usize, x: &ExternFn) {
+        if !self.modules[m].is_stdlib {
+            self.error(
+                Diagnostic::error(
+                    "extern-outside-stdlib",
+                    "`extern fn` declares a runtime function, which only the standard library may call",
+                )
+                .with_label(x.span, "not allowed in a program"),
+            );
+            return;
+        }
+        if self.redefined(m, &x.name) || self.externs[m].contains_key(&x.name.name) {
+            return;
+        }
+        let params: Vec<Type> = x
+            .params
+            .iter()
+            .map(|p| match &p.ty {
+                Some(t) => self.resolve_type(t),
+                None => Type::Error,
+            })
+            .collect();
+        let ret = x.ret.as_ref().map_or(Type::Unit, |t| self.resolve_type(t));
+        let Some(&rf) = RuntimeFn::ALL
+            .iter()
+            .find(|f| f.signature().name == x.name.name)
+        else {
+            self.error(
+                Diagnostic::error(
+                    "unknown-runtime-function",
+                    format!("the runtime has no function `{}`", x.name.name),
+                )
+                .with_label(x.name.span, "not in weft_abi's table"),
+            );
+            return;
+        };
+        let sig = rf.signature();
+        let kinds: Vec<Option<AbiType>> = params.iter().map(abi_kind).collect();
+        let same = kinds.len() == sig.params.len()
+            && kinds.iter().zip(sig.params).all(|(k, p)| *k == Some(*p))
+            && abi_kind(&ret) == Some(sig.ret);
+        if !same {
+            let show = |k: &AbiType| format!("{k:?}");
+            self.error(
+                Diagnostic::error(
+                    "extern-signature-mismatch",
+                    format!(
+                        "`{}` does not have the runtime's signature ({}) -> {:?}",
+                        x.name.name,
+                        sig.params.iter().map(show).collect::<Vec<_>>().join(", "),
+                        sig.ret
+                    ),
+                )
+                .with_label(x.span, "these types pass other ABI kinds"),
+            );
+            return;
+        }
+        self.externs[m].insert(x.name.name.clone(), ExternSig { rf, params, ret });
+    }
+
+    pub(super) fn redefined(&mut self, m: usize, name: &Ident) -> bool {
+        if let Some(prev) = self.items[m].get(&name.name).copied() {
+            let prev_span = match prev {
+                ItemRef::Fn(f) => self.out.fns[f as usize].span,
+                ItemRef::Struct(s) => self.out.structs[s as usize].span,
+                ItemRef::Generic(g) => self.generics[g as usize].decl.name.span,
+            };
+            self.error(
+                Diagnostic::error(
+                    "duplicate-definition",
+                    format!("`{}` is defined twice", name.name),
+                )
+                .with_label(name.span, "redefined here")
+                .with_label(prev_span, "first defined here"),
+            );
+            return true;
+        }
+        if self.modules[m].imports.contains_key(&name.name) {
+            self.error(
+                Diagnostic::error(
+                    "duplicate-definition",
+                    format!("`{}` is also the name of an imported module", name.name),
+                )
+                .with_label(name.span, "rename this item"),
+            );
+            return true;
+        }
+        false
+    }
+
+    /// Parameters and type parameters of one function have distinct names.
+    pub(super) fn check_unique_names_of(&mut self, f: &FnDecl) {
+        let params = f.params.iter().map(|p| &p.name);
+        self.check_unique_names(params, "parameter", "duplicate-parameter");
+        let type_params = f.type_params.iter();
+        self.check_unique_names(type_params, "type parameter", "duplicate-type-parameter");
+    }
+
+    /// Reports every name that `names` repeats, under the diagnostic `id`.
+    pub(super) fn check_unique_names<'i>(
+        &mut self,
+        names: impl Iterator<Item = &'i Ident>,
+        what: &str,
+        id: &'static str,
+    ) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for name in names {
+            match seen.get(name.name.as_str()) {
+                Some(&first) => {
+                    self.error(
+                        Diagnostic::error(
+                            id,
+                            format!("the {what} `{}` is declared twice", name.name),
+                        )
+                        .with_label(name.span, "declared again here")
+                        .with_label(first, "first declared here"),
+                    );
+                }
+                None => {
+                    seen.insert(&name.name, name.span);
+                }
+            }
+        }
+    }
+
+    pub(super) fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
+        let mut saved_args = None;
+        if let (Some(t), Some(_)) = (f.type_params.first(), owner) {
+            self.error(unsupported("a generic method", t.span));
+            // Its type parameters stand for errors, reported once, here.
+            let errors = f.type_params.iter().map(|t| (t.name.clone(), Type::Error));
+            saved_args = Some(std::mem::replace(&mut self.type_args, errors.collect()));
+        }
+        let mut param_types = Vec::new();
+        for (i, p) in f.params.iter().enumerate() {
+            let t = match (&p.ty, owner) {
+                (Some(t), _) => self.resolve_type(t),
+                (None, Some(s)) if i == 0 => self.out.structs[s as usize].ty(s),
+                (None, _) => {
+                    self.error(
+                        Diagnostic::error(
+                            "misplaced-self",
+                            "`self` can only be the first parameter of a method",
+                        )
+                        .with_label(p.span, "not allowed here"),
+                    );
+                    Type::Error
+                }
+            };
+            param_types.push(t);
+        }
+        let mut ret = match &f.ret {
+            Some(t) => self.resolve_type(t),
+            None => Type::Unit,
+        };
+        // A generator's `-> T` is what it yields; calling it gives a `Gen[T]`.
+        let yields = if f.kind == FnKind::Gen {
+            if ret == Type::Unit {
+                self.error(
+                    Diagnostic::error("gen-without-type", "a `gen fn` must declare what it yields")
+                        .with_label(f.name.span, "write `gen fn name(...) -> T`"),
+                );
+                ret = Type::Error;
+            }
+            let y = ret.clone();
+            ret = Type::Gen(Box::new(y.clone()));
+            Some(y)
+        } else {
+            None
+        };
+        let module = &self.modules[self.module as usize].name;
+        let symbol = match owner {
+            Some(s) => format!(
+                "{module}.{}.{}",
+                self.out.structs[s as usize].name, f.name.name
+            ),
+            None => format!("{module}.{}", f.name.name),
+        };
+        let id = self.out.fns.len() as FnId;
+        self.out.fns.push(FnInfo {
+            symbol,
+            name: f.name.name.clone(),
+            params: Vec::new(),
+            param_types,
+            ret,
+            span: f.name.span,
+            source: FnSource::Decl(f),
+            captures: Vec::new(),
+            is_closure: false,
+            yields,
+            is_async: f.kind == FnKind::Async,
+        });
+        if let Some(saved) = saved_args {
+            let errors = std::mem::replace(&mut self.type_args, saved);
+            self.instance_args.insert(id, errors);
+        }
+        id
+    }
+
+    pub(super) fn resolve_type(&mut self, t: &TypeExpr) -> Type {
+        match t {
+            TypeExpr::Named { path, args, span } => {
+                let name = path
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                if name == "<error>" {
+                    return Type::Error;
+                }
+                if let (true, Some(t)) = (args.is_empty(), self.type_args.get(&name)) {
+                    return t.clone();
+                }
+                let arity = |cx: &mut Self, n: usize| {
+                    if args.len() != n {
+                        cx.error(
+                            Diagnostic::error(
+                                "wrong-type-arguments",
+                                format!(
+                                    "`{name}` takes {n} type argument{} but {} were given",
+                                    plural(n),
+                                    args.len()
+                                ),
+                            )
+                            .with_label(*span, "wrong number of type arguments"),
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                };
+                // Every name here is in `BUILTIN_TYPE_NAMES`.
+                match name.as_str() {
+                    "int" | "float" | "bool" | "string" if !arity(self, 0) => Type::Error,
+                    "int" => Type::Int,
+                    "float" => Type::Float,
+                    "bool" => Type::Bool,
+                    "string" => Type::Str,
+                    "Map" => {
+                        if !arity(self, 2) {
+                            return Type::Error;
+                        }
+                        let k = self.resolve_type(&args[0]);
+                        let v = self.resolve_type(&args[1]);
+                        if !matches!(k, Type::Int | Type::Str | Type::Error) {
+                            self.error(
+                                Diagnostic::error(
+                                    "invalid-map-key",
+                                    format!("map keys must be `int` or `string`, not `{k}`"),
+                                )
+                                .with_label(args[0].span(), "not a valid key type"),
+                            );
+                        }
+                        Type::Map(Box::new(k), Box::new(v))
+                    }
+                    "Gen" => {
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Gen(Box::new(self.resolve_type(&args[0])))
+                    }
+                    "Task" => {
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Task(Box::new(self.resolve_type(&args[0])))
+                    }
+                    "Chan" => {
+                        if !arity(self, 1) {
+                            return Type::Error;
+                        }
+                        Type::Chan(Box::new(self.resolve_type(&args[0])))
+                    }
+                    _ => match self.lookup_item(path) {
+                        Some(ItemRef::Struct(id)) if args.is_empty() => {
+                            self.out.structs[id as usize].ty(id)
+                        }
+                        _ => {
+                            self.error(
+                                Diagnostic::error("unknown-type", format!("unknown type `{name}`"))
+                                    .with_label(*span, "not a type in scope"),
+                            );
+                            Type::Error
+                        }
+                    },
+                }
+            }
+            TypeExpr::Array(inner, _) => Type::Array(Box::new(self.resolve_type(inner))),
+            TypeExpr::Optional(inner, _) => Type::Optional(Box::new(self.resolve_type(inner))),
+            TypeExpr::Func { params, ret, .. } => {
+                let params = params.iter().map(|p| self.resolve_type(p)).collect();
+                let ret = match ret {
+                    Some(r) => self.resolve_type(r),
+                    None => Type::Unit,
+                };
+                Type::Func(params, Box::new(ret))
+            }
+        }
+    }
+
+    /// `name` in this module, or `module.name` through an import.
+    pub(super) fn lookup_item(&self, path: &[Ident]) -> Option<ItemRef> {
+        match path {
+            [one] => self.items[self.module as usize].get(&one.name).copied(),
+            [m, one] => {
+                let target = *self.modules[self.module as usize].imports.get(&m.name)?;
+                let item = self.items[target as usize].get(&one.name).copied()?;
+                // Names starting with `_` are private to their module.
+                (!one.name.starts_with('_')).then_some(item)
+            }
+            _ => None,
+        }
+    }
+
+    // ----- scopes ---------------------------------------------------------
+}

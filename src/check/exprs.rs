@@ -1,0 +1,818 @@
+//! Expressions: names, literals, struct literals, fields, operators, closures.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    /// The `T` of a `T?`, or an error.
+    pub(super) fn optional_inner(&mut self, t: &Type, span: Span) -> Type {
+        match t {
+            Type::Optional(inner) => (**inner).clone(),
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "not-optional",
+                        format!("expected an optional, found `{other}`"),
+                    )
+                    .with_label(span, "`if let` and `while let` unwrap a `T?`"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    pub(super) fn expect(&mut self, actual: &Type, expected: &Type, span: Span) {
+        if !fits(actual, expected) {
+            self.mismatch(actual, expected, span);
+        }
+    }
+
+    pub(super) fn mismatch(&mut self, actual: &Type, expected: &Type, span: Span) {
+        let mut d = Diagnostic::error(
+            "type-mismatch",
+            format!("expected `{expected}`, found `{actual}`"),
+        )
+        .with_label(span, format!("this is a `{actual}`"));
+        if let Type::Optional(inner) = actual {
+            if fits(inner, expected) {
+                d = d.with_note("unwrap the optional with `x!` or `if let v = x { ... }`");
+            }
+        }
+        self.error(d);
+    }
+
+    /// Like `expect`, but a `T` where `T?` is wanted is wrapped (recorded for codegen).
+    pub(super) fn coerce(&mut self, e: &Expr, actual: &Type, expected: &Type) {
+        if fits(actual, expected) {
+            return;
+        }
+        if let Type::Optional(inner) = expected {
+            if fits(actual, inner) && *actual != Type::Nil {
+                self.out.coercions.insert(e.id, Coercion::WrapOptional);
+                return;
+            }
+        }
+        self.mismatch(actual, expected, e.span);
+    }
+
+    pub(super) fn set(&mut self, e: &Expr, t: Type) -> Type {
+        self.out.expr_types[e.id as usize] = t.clone();
+        t
+    }
+
+    // ----- expressions ------------------------------------------------------
+
+    /// `want`: the type the context expects, if any. It guides `[]`, `nil`
+    /// and closures, and says the value is used (an `if` then needs an `else`).
+    pub(super) fn check_expr(&mut self, e: &'a Expr, want: Option<&Type>) -> Type {
+        let t = self.expr_type(e, want);
+        self.set(e, t)
+    }
+
+    pub(super) fn expr_type(&mut self, e: &'a Expr, want: Option<&Type>) -> Type {
+        match &e.kind {
+            ExprKind::Int(_) => Type::Int,
+            ExprKind::Float(_) => Type::Float,
+            ExprKind::Bool(_) => Type::Bool,
+            ExprKind::Nil => Type::Nil,
+            ExprKind::Str(parts) => {
+                for p in parts {
+                    if let StrPart::Expr(inner) = p {
+                        let t = self.check_expr(inner, ANY);
+                        if matches!(t, Type::Unit) {
+                            self.error(
+                                Diagnostic::error(
+                                    "no-value",
+                                    "this expression has no value to interpolate",
+                                )
+                                .with_label(inner.span, "produces no value"),
+                            );
+                        }
+                    }
+                }
+                Type::Str
+            }
+            ExprKind::Name(name) => self.check_name(e, name),
+            ExprKind::Array(items) => {
+                let want_elem = match want {
+                    Some(Type::Array(t)) => Some((**t).clone()),
+                    _ => None,
+                };
+                let mut elem: Option<Type> = want_elem.clone();
+                for item in items {
+                    let t = self.check_expr(item, elem.as_ref().or(ANY));
+                    if t == Type::Unit {
+                        self.error(
+                            Diagnostic::error("no-value", "this expression has no value")
+                                .with_label(item.span, "an array element must be a value"),
+                        );
+                        self.set(item, Type::Error);
+                        continue;
+                    }
+                    match &elem {
+                        None if !matches!(t, Type::Never | Type::Nil | Type::Error) => {
+                            elem = Some(t)
+                        }
+                        Some(expected) => {
+                            let expected = expected.clone();
+                            self.coerce(item, &t, &expected);
+                        }
+                        None => {}
+                    }
+                }
+                match elem {
+                    Some(t) => Type::Array(Box::new(t)),
+                    None if items
+                        .iter()
+                        .any(|i| self.out.expr_types[i.id as usize].is_error()) =>
+                    {
+                        Type::Error
+                    }
+                    None => {
+                        self.error(
+                            Diagnostic::error(
+                                "cannot-infer",
+                                "cannot infer the element type of this array",
+                            )
+                            .with_label(e.span, "write `[T]()` for an empty array"),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::Construct(ty, args) => {
+                let t = self.resolve_type(ty);
+                match &t {
+                    Type::Array(_) | Type::Map(..) => {
+                        if !args.is_empty() {
+                            self.error(
+                                Diagnostic::error(
+                                    "wrong-argument-count",
+                                    format!("`{t}()` takes no arguments"),
+                                )
+                                .with_label(e.span, "remove the arguments"),
+                            );
+                        }
+                        t
+                    }
+                    Type::Chan(_) => {
+                        match args.as_slice() {
+                            [cap] => {
+                                let c = self.check_expr(cap, Some(&Type::Int));
+                                self.coerce(cap, &c, &Type::Int);
+                            }
+                            _ => {
+                                for a in args {
+                                    self.check_expr(a, ANY);
+                                }
+                                self.error(
+                                    Diagnostic::error(
+                                        "wrong-argument-count",
+                                        format!("`{t}(capacity)` takes one argument"),
+                                    )
+                                    .with_label(
+                                        e.span,
+                                        "write `Chan[T](0)` for an unbuffered channel",
+                                    ),
+                                );
+                            }
+                        }
+                        t
+                    }
+                    Type::Error => Type::Error,
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "invalid-constructor",
+                                format!("`{t}` cannot be constructed this way"),
+                            )
+                            .with_label(
+                                e.span,
+                                "only `[T]()`, `Map[K, V]()` and `Chan[T](n)` construct like this",
+                            ),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::StructLit { name, fields } => self.check_struct_lit(e, name, fields),
+            ExprKind::Unary(op, inner) => {
+                let t = self.check_expr(inner, ANY);
+                match (op, &t) {
+                    (_, Type::Error | Type::Never) => t,
+                    (UnOp::Neg, Type::Int | Type::Float) => t,
+                    (UnOp::Not, Type::Bool | Type::Int) => t,
+                    _ => {
+                        let sym = if *op == UnOp::Neg { "-" } else { "!" };
+                        self.error(
+                            Diagnostic::error(
+                                "invalid-operand",
+                                format!("cannot apply unary `{sym}` to `{t}`"),
+                            )
+                            .with_label(inner.span, format!("this is a `{t}`")),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::Binary(op, l, r) => {
+                let lt = self.check_expr(l, ANY);
+                let hint = if matches!(lt, Type::Nil | Type::Error | Type::Never) {
+                    None
+                } else {
+                    Some(lt.clone())
+                };
+                let rt = self.check_expr(r, hint.as_ref().or(ANY));
+                self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
+            }
+            ExprKind::Call(callee, args) => self.check_call(e, callee, args),
+            ExprKind::Field(base, field) => self.check_field(e, base, field),
+            ExprKind::Index(base, index) => {
+                let bt = self.check_expr(base, ANY);
+                match bt {
+                    Type::Array(elem) => {
+                        let it = self.check_expr(index, Some(&Type::Int));
+                        self.expect(&it, &Type::Int, index.span);
+                        *elem
+                    }
+                    Type::Map(k, v) => {
+                        let it = self.check_expr(index, Some(&k));
+                        self.expect(&it, &k, index.span);
+                        *v
+                    }
+                    Type::Error | Type::Never => {
+                        self.check_expr(index, ANY);
+                        Type::Error
+                    }
+                    other => {
+                        self.check_expr(index, ANY);
+                        self.error(
+                            Diagnostic::error("not-indexable", format!("cannot index a `{other}`"))
+                                .with_label(base.span, "only arrays and maps can be indexed"),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::Unwrap(inner) => {
+                let t = self.check_expr(inner, ANY);
+                match t {
+                    Type::Optional(inner) => *inner,
+                    Type::Error | Type::Never => Type::Error,
+                    other => {
+                        self.error(
+                            Diagnostic::error(
+                                "not-optional",
+                                format!("cannot unwrap a `{other}` with `!`"),
+                            )
+                            .with_label(e.span, "`!` unwraps an optional `T?`"),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+            ExprKind::Range { .. } => {
+                self.error(
+                    Diagnostic::error(
+                        "range-outside-for",
+                        "a range can only be used in a `for` loop",
+                    )
+                    .with_label(e.span, "write `for i in a..b { }`"),
+                );
+                Type::Error
+            }
+            ExprKind::If { cond, then, els } => {
+                let c = self.check_expr(cond, Some(&Type::Bool));
+                self.expect(&c, &Type::Bool, cond.span);
+                self.check_if_arms(e, then, els.as_deref(), want)
+            }
+            ExprKind::IfLet {
+                name,
+                value,
+                then,
+                els,
+            } => {
+                let t = self.check_expr(value, ANY);
+                let inner = self.optional_inner(&t, value.span);
+                self.push_scope();
+                self.new_local(name, inner, false);
+                let result = self.check_if_arms(e, then, els.as_deref(), want);
+                self.pop_scope();
+                result
+            }
+            ExprKind::Block(b) => self.check_block(b, want).0,
+            ExprKind::Closure { params, ret, body } => {
+                self.check_closure(e, params, ret.as_ref(), body)
+            }
+            ExprKind::Error => Type::Error,
+            ExprKind::Match(scrutinee, arms) => self.check_match(e, scrutinee, arms, want),
+            ExprKind::Await(inner) => self.check_await(e, inner),
+            ExprKind::Spawn(inner) => self.check_spawn(e, inner),
+            ExprKind::Select(arms) => self.check_select(e, arms),
+        }
+    }
+
+    /// The arms of `if` / `if let` (the `then` block is checked here, the
+    /// condition by the caller).
+    pub(super) fn check_if_arms(
+        &mut self,
+        e: &Expr,
+        then: &'a Block,
+        els: Option<&'a Expr>,
+        want: Option<&Type>,
+    ) -> Type {
+        let (tt, tdiv) = self.check_block(then, want);
+        match els {
+            None => {
+                if want.is_some() && !matches!(tt, Type::Unit | Type::Never | Type::Error) {
+                    self.error(
+                        Diagnostic::error(
+                            "if-without-else",
+                            "`if` used as a value needs an `else`",
+                        )
+                        .with_label(e.span, "this `if` has no `else` branch"),
+                    );
+                }
+                Type::Unit
+            }
+            Some(els) => {
+                // An optional is expected: each arm is checked against it
+                // (`if c { "a" } else { nil }` is a `string?`).
+                let optional = want.filter(|w| matches!(w, Type::Optional(_)));
+                let hint = match (&tt, want) {
+                    _ if optional.is_some() => optional.cloned(),
+                    (Type::Never | Type::Nil | Type::Error, w) => w.cloned(),
+                    (t, Some(_)) => Some(t.clone()),
+                    (_, None) => None,
+                };
+                let et = self.check_expr(els, hint.as_ref().or(want));
+                if let Some(w) = optional {
+                    if fits_optional(&tt, w) && fits_optional(&et, w) {
+                        if let Some(tail) = block_tail(then) {
+                            self.coerce(tail, &tt, w);
+                        }
+                        self.coerce(els, &et, w);
+                        return w.clone();
+                    }
+                }
+                if want.is_none() {
+                    return if tdiv && et == Type::Never {
+                        Type::Never
+                    } else {
+                        Type::Unit
+                    };
+                }
+                match (&tt, &et) {
+                    (Type::Never, _) => et,
+                    (_, Type::Never) => tt,
+                    (Type::Nil, Type::Optional(_)) => et,
+                    (Type::Optional(_), Type::Nil) => tt,
+                    _ if fits(&et, &tt) => tt,
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "branch-type-mismatch",
+                                "`if` and `else` have different types",
+                            )
+                            .with_label(els.span, format!("this is a `{et}`"))
+                            .with_label(then.span, format!("this is a `{tt}`")),
+                        );
+                        Type::Error
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_name(&mut self, e: &Expr, name: &str) -> Type {
+        if let Some(id) = self.lookup_local(name) {
+            self.out.names.insert(e.id, Res::Local(id));
+            return self.out.locals[id as usize].ty.clone();
+        }
+        let ident = Ident {
+            name: name.to_string(),
+            span: e.span,
+        };
+        match self.lookup_item(std::slice::from_ref(&ident)) {
+            Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+            Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
+            Some(ItemRef::Struct(_)) => {
+                self.error(
+                    Diagnostic::error("type-as-value", format!("`{name}` is a type, not a value"))
+                        .with_label(e.span, format!("build one with `{name} {{ ... }}`")),
+                );
+                Type::Error
+            }
+            None => {
+                let d = if self.modules[self.module as usize]
+                    .imports
+                    .contains_key(name)
+                {
+                    Diagnostic::error(
+                        "module-as-value",
+                        format!("`{name}` is a module, not a value"),
+                    )
+                    .with_label(e.span, format!("use its items as `{name}.item`"))
+                } else {
+                    Diagnostic::error(
+                        "unknown-name",
+                        format!("cannot find `{name}` in this scope"),
+                    )
+                    .with_label(e.span, "not found")
+                };
+                self.error(d);
+                Type::Error
+            }
+        }
+    }
+
+    pub(super) fn fn_value(&mut self, e: &Expr, f: FnId) -> Type {
+        self.out.names.insert(e.id, Res::Fn(f));
+        let info = &self.out.fns[f as usize];
+        if info.is_async {
+            // Calling the value would run the coroutine's ramp as if it
+            // were the function: not until async function values exist.
+            let name = info.name.clone();
+            self.error(
+                Diagnostic::error(
+                    "async-fn-value",
+                    format!("the async function `{name}` cannot be used as a value"),
+                )
+                .with_label(
+                    e.span,
+                    format!("call it: `await {name}(...)` or `spawn {name}(...)`"),
+                ),
+            );
+            return Type::Error;
+        }
+        Type::Func(info.param_types.clone(), Box::new(info.ret.clone()))
+    }
+
+    pub(super) fn check_struct_lit(
+        &mut self,
+        e: &Expr,
+        path: &[Ident],
+        fields: &'a [(Ident, Expr)],
+    ) -> Type {
+        let found = self
+            .lookup_item(path)
+            .filter(|r| matches!(r, ItemRef::Struct(i) if !self.out.structs[*i as usize].is_enum));
+        let Some(ItemRef::Struct(id)) = found else {
+            let name = path
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            self.error(
+                Diagnostic::error("unknown-type", format!("unknown struct `{name}`"))
+                    .with_label(e.span, "not a struct in scope"),
+            );
+            for (_, v) in fields {
+                self.check_expr(v, ANY);
+            }
+            return Type::Error;
+        };
+        self.out.struct_lits.insert(e.id, id);
+        let decl: Vec<(String, Type)> = self.out.structs[id as usize].fields.clone();
+        let sname = self.out.structs[id as usize].name.clone();
+        let mut seen = vec![false; decl.len()];
+        for (name, value) in fields {
+            match decl.iter().position(|(n, _)| *n == name.name) {
+                Some(i) => {
+                    let expected = decl[i].1.clone();
+                    let t = self.check_expr(value, Some(&expected));
+                    self.coerce(value, &t, &expected);
+                    if seen[i] {
+                        self.error(
+                            Diagnostic::error(
+                                "duplicate-field",
+                                format!("the field `{}` is given twice", name.name),
+                            )
+                            .with_label(name.span, "given again here"),
+                        );
+                    }
+                    seen[i] = true;
+                }
+                None => {
+                    self.check_expr(value, ANY);
+                    self.error(
+                        Diagnostic::error(
+                            "unknown-field",
+                            format!("`{sname}` has no field `{}`", name.name),
+                        )
+                        .with_label(name.span, "unknown field"),
+                    );
+                }
+            }
+        }
+        let missing: Vec<&str> = decl
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| !**s)
+            .map(|((n, _), _)| n.as_str())
+            .collect();
+        if !missing.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "missing-field",
+                    format!(
+                        "missing field{} {} in `{sname}`",
+                        plural(missing.len()),
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .with_label(e.span, "every field needs a value"),
+            );
+        }
+        Type::Struct(id)
+    }
+
+    pub(super) fn check_field(&mut self, e: &'a Expr, base: &'a Expr, field: &Ident) -> Type {
+        // `module.item` used as a value.
+        if let ExprKind::Name(m) = &base.kind {
+            if self.lookup_local_quiet(m).is_none()
+                && self.modules[self.module as usize].imports.contains_key(m)
+            {
+                let path = [
+                    Ident {
+                        name: m.clone(),
+                        span: base.span,
+                    },
+                    field.clone(),
+                ];
+                return match self.lookup_item(&path) {
+                    Some(ItemRef::Fn(f)) => self.fn_value(e, f),
+                    Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "unknown-name",
+                                format!("module `{m}` has no public item `{}`", field.name),
+                            )
+                            .with_label(field.span, "not found"),
+                        );
+                        Type::Error
+                    }
+                };
+            }
+        }
+        if let Some(t) = self.enum_variant(e, base, field, None) {
+            return t;
+        }
+        let bt = self.check_expr(base, ANY);
+        match &bt {
+            Type::Struct(id) => {
+                let info = &self.out.structs[*id as usize];
+                if let Some((index, t)) = info.field(&field.name) {
+                    let t = t.clone();
+                    self.out.fields.insert(e.id, index);
+                    return t;
+                }
+                let d = if info.methods.contains_key(&field.name) {
+                    Diagnostic::error(
+                        "method-as-value",
+                        format!("`{}` is a method; call it", field.name),
+                    )
+                    .with_label(field.span, format!("write `.{}(...)`", field.name))
+                } else {
+                    Diagnostic::error(
+                        "unknown-field",
+                        format!("`{}` has no field `{}`", info.name, field.name),
+                    )
+                    .with_label(field.span, "unknown field")
+                };
+                self.error(d);
+                Type::Error
+            }
+            Type::Error | Type::Never => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "unknown-field",
+                        format!("`{other}` has no field `{}`", field.name),
+                    )
+                    .with_label(field.span, "unknown field"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    /// `E.V` (unit variant, `args` None) or `E.V(args)` when `base` names an
+    /// enum `E` (not shadowed by a local). `None` when `base` is not an enum.
+    pub(super) fn enum_variant(
+        &mut self,
+        e: &Expr,
+        base: &Expr,
+        variant: &Ident,
+        args: Option<&'a [Expr]>,
+    ) -> Option<Type> {
+        let ExprKind::Name(name) = &base.kind else {
+            return None;
+        };
+        if self.lookup_local_quiet(name).is_some() {
+            return None;
+        }
+        let ident = Ident {
+            name: name.clone(),
+            span: base.span,
+        };
+        let Some(ItemRef::Struct(id)) = self.lookup_item(std::slice::from_ref(&ident)) else {
+            return None;
+        };
+        let info = &self.out.structs[id as usize];
+        if !info.is_enum {
+            return None;
+        }
+        let Some(tag) = info.variant(&variant.name) else {
+            if args.is_some() && info.methods.contains_key(&variant.name) {
+                return None; // a static method of the enum
+            }
+            for a in args.unwrap_or_default() {
+                self.check_expr(a, ANY);
+            }
+            self.error(
+                Diagnostic::error(
+                    "unknown-variant",
+                    format!("`{name}` has no variant `{}`", variant.name),
+                )
+                .with_label(variant.span, "not a variant of this enum"),
+            );
+            return Some(Type::Error);
+        };
+        let payload = info.variants[tag].1.clone();
+        self.out.variants.insert(e.id, (id, tag));
+        match args {
+            Some(args) => {
+                self.check_args(
+                    e,
+                    &variant.name,
+                    &payload,
+                    args,
+                    Some(info_span(&self.out.structs[id as usize])),
+                );
+            }
+            None if !payload.is_empty() => {
+                self.error(
+                    Diagnostic::error(
+                        "wrong-argument-count",
+                        format!(
+                            "the variant `{name}.{}` holds {} value{}",
+                            variant.name,
+                            payload.len(),
+                            plural(payload.len())
+                        ),
+                    )
+                    .with_label(e.span, format!("write `{name}.{}(...)`", variant.name)),
+                );
+            }
+            None => {}
+        }
+        Some(Type::Enum(id))
+    }
+
+    pub(super) fn binary_type(
+        &mut self,
+        op: BinOp,
+        lt: &Type,
+        rt: &Type,
+        span: Span,
+        lspan: Span,
+        rspan: Span,
+    ) -> Type {
+        use BinOp::*;
+        if lt.contains_error() || rt.contains_error() {
+            return match op {
+                Eq | Ne | Lt | Le | Gt | Ge | And | Or => Type::Bool,
+                _ => Type::Error,
+            };
+        }
+        let mismatch = |cx: &mut Self, what: &str| {
+            cx.error(
+                Diagnostic::error(
+                    "invalid-operand",
+                    format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()),
+                )
+                .with_label(span, what.to_string())
+                .with_label(lspan, format!("`{lt}`"))
+                .with_label(rspan, format!("`{rt}`")),
+            );
+            Type::Error
+        };
+        let same = lt == rt || *lt == Type::Never || *rt == Type::Never;
+        let operand = if *lt == Type::Never { rt } else { lt };
+        match op {
+            Add if same && *operand == Type::Str => Type::Str,
+            Add | Sub | Mul | Div | Rem => {
+                if same && operand.is_numeric() {
+                    operand.clone()
+                } else {
+                    mismatch(self, "both sides must be `int` or both `float` (convert with `float(x)` or `int(x)`)")
+                }
+            }
+            Lt | Le | Gt | Ge => {
+                if same && (operand.is_numeric() || *operand == Type::Str) {
+                    Type::Bool
+                } else {
+                    mismatch(self, "both sides must be `int`, `float` or `string`")
+                }
+            }
+            Eq | Ne => {
+                let nil_check = (matches!(lt, Type::Optional(_)) && *rt == Type::Nil)
+                    || (*lt == Type::Nil && matches!(rt, Type::Optional(_)));
+                if same && !matches!(operand, Type::Unit | Type::Nil) || nil_check {
+                    Type::Bool
+                } else if *lt == Type::Nil || *rt == Type::Nil {
+                    mismatch(self, "only an optional `T?` can be compared with `nil`")
+                } else {
+                    mismatch(self, "both sides must have the same type")
+                }
+            }
+            And | Or => {
+                if same && matches!(operand, Type::Bool | Type::Never) {
+                    Type::Bool
+                } else {
+                    mismatch(self, "both sides must be `bool`")
+                }
+            }
+            BitAnd | BitOr | BitXor => {
+                if same && matches!(operand, Type::Int | Type::Bool | Type::Never) {
+                    operand.clone()
+                } else {
+                    mismatch(self, "both sides must be `int` or both `bool`")
+                }
+            }
+            Shl | Shr => {
+                if same && matches!(operand, Type::Int | Type::Never) {
+                    Type::Int
+                } else {
+                    mismatch(self, "both sides must be `int`")
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_closure(
+        &mut self,
+        e: &'a Expr,
+        params: &'a [Param],
+        ret: Option<&TypeExpr>,
+        body: &'a Block,
+    ) -> Type {
+        self.check_unique_names(
+            params.iter().map(|p| &p.name),
+            "parameter",
+            "duplicate-parameter",
+        );
+        let mut param_types = Vec::new();
+        for p in params {
+            match &p.ty {
+                Some(t) => param_types.push(self.resolve_type(t)),
+                None => {
+                    self.error(
+                        Diagnostic::error("closure-param-type", "closure parameters need a type")
+                            .with_label(p.span, "write `name: type`"),
+                    );
+                    param_types.push(Type::Error);
+                }
+            }
+        }
+        let ret = match ret {
+            Some(t) => self.resolve_type(t),
+            None => Type::Unit,
+        };
+        let parent = self.cx().fn_id;
+        let id = self.out.fns.len() as FnId;
+        let symbol = format!("{}.closure{}", self.out.fns[parent as usize].symbol, e.id);
+        self.out.fns.push(FnInfo {
+            symbol,
+            name: "closure".into(),
+            params: Vec::new(),
+            param_types: param_types.clone(),
+            ret: ret.clone(),
+            span: e.span,
+            source: FnSource::Closure(e),
+            captures: Vec::new(),
+            is_closure: true,
+            yields: None,
+            is_async: false,
+        });
+        self.out.names.insert(e.id, Res::Fn(id));
+        self.ctx.push(FnContext {
+            fn_id: id,
+            scopes: vec![HashMap::new()],
+            ret: ret.clone(),
+            yields: None,
+            is_async: false,
+            loops: Vec::new(),
+            in_defer: false,
+        });
+        self.body(id, params, &param_types, body, &ret, e.span);
+        self.ctx.pop();
+        Type::Func(param_types, Box::new(ret))
+    }
+}

@@ -1,0 +1,281 @@
+//! Name resolution and type checking for a whole program (the root file and
+//! every module it imports).
+//!
+//! Two passes: `declare` collects every module's items (structs and enums
+//! with their fields and variants, functions with their signatures, generic
+//! functions, `impl` methods, the standard library's `extern fn`s), then one
+//! walk per function gives every expression a `Type`, every local a
+//! `LocalId`, and every name, call and coercion a resolution, all kept in side
+//! tables (`Typed`) keyed by `ExprId` (unique across files) or declaration span,
+//! so codegen reads the trees plus these tables instead of a second tree.
+//! Errors are collected, not thrown; an erroneous expression gets
+//! `Type::Error`, which fits everywhere so one mistake does not cascade.
+//!
+//! Closures are lambda-lifted here: each gets its own `FnId`, and a local it
+//! uses from an enclosing function is marked `captured`, which makes codegen
+//! keep that local in a heap cell shared by both (capture by reference).
+//!
+//! The files: `typed.rs` (the output: types and side tables), `declare.rs`
+//! (the first pass, and type resolution), `locals.rs` (scopes and locals),
+//! `stmts.rs` (function bodies and statements), `exprs.rs` (expressions,
+//! struct literals, fields, closures, operators), `calls.rs` (calls and
+//! methods), `builtins.rs` (the built-in functions and the standard
+//! library's intrinsics), `generics.rs` (instantiation), `patterns.rs`
+//! (`match`, patterns and exhaustiveness), `contexts.rs` (`await`, `spawn`,
+//! `select` and `defer` contexts).
+
+mod builtins;
+mod calls;
+mod contexts;
+mod declare;
+mod exprs;
+mod generics;
+mod locals;
+mod patterns;
+mod stmts;
+#[cfg(test)]
+mod tests;
+mod typed;
+
+pub use typed::*;
+
+use crate::ast::*;
+use crate::diagnostics::Diagnostic;
+use std::collections::HashMap;
+use std::fmt;
+use weft_abi::{AbiType, RuntimeFn};
+
+/// The expectation of a context that uses a value but wants no particular
+/// type (`Type::Error` fits everything); `None` means the value is unused.
+const ANY: Option<&Type> = Some(&Type::Error);
+
+/// How many generic instances deep one instantiation may go.
+const MAX_INSTANCE_DEPTH: usize = 64;
+
+/// The names `resolve_type` gives built-in meanings; no struct or enum may take one.
+const BUILTIN_TYPE_NAMES: [&str; 8] = [
+    "int", "float", "bool", "string", "Map", "Gen", "Task", "Chan",
+];
+
+pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, Vec<Diagnostic>) {
+    let mut cx = Checker {
+        out: Typed {
+            expr_types: vec![Type::Error; expr_count as usize],
+            ..Typed::default()
+        },
+        diags: Vec::new(),
+        modules,
+        items: vec![HashMap::new(); modules.len()],
+        externs: vec![HashMap::new(); modules.len()],
+        ctx: Vec::new(),
+        async_call_ok: None,
+        after_ok: None,
+        module: 0,
+        generics: Vec::new(),
+        instances: HashMap::new(),
+        instance_args: HashMap::new(),
+        instance_parent: HashMap::new(),
+        type_args: HashMap::new(),
+        next_expr_id: expr_count,
+        next_instance: 0,
+        prechecked: None,
+    };
+    cx.declare(modules);
+    let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
+    STRUCT_NAMES.with(|n| *n.borrow_mut() = names);
+    let mut id = 0;
+    // Closures append to `fns` while we go; check them too.
+    while (id as usize) < cx.out.fns.len() {
+        cx.check_fn(id);
+        id += 1;
+    }
+    (cx.out, cx.diags)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ItemRef {
+    Fn(FnId),
+    Struct(StructId),
+    /// A generic function (index into `Checker::generics`).
+    Generic(u32),
+}
+
+/// A standard module's `extern fn`: the runtime function and its Weft types.
+#[derive(Clone)]
+struct ExternSig {
+    rf: RuntimeFn,
+    params: Vec<Type>,
+    ret: Type,
+}
+
+/// The ABI kind a value of this type travels as, if it can cross to the runtime.
+fn abi_kind(t: &Type) -> Option<AbiType> {
+    match t {
+        Type::Int => Some(AbiType::I64),
+        Type::Float => Some(AbiType::F64),
+        Type::Bool => Some(AbiType::I32),
+        Type::Unit => Some(AbiType::Void),
+        _ if t.is_ref() => Some(AbiType::Ref),
+        _ => None,
+    }
+}
+
+/// A generic function as declared: each set of type arguments it is called
+/// with becomes an ordinary function, an instance, parsed again from the
+/// source (fresh expression ids, spans tagged with the instance) and checked
+/// with its type parameters bound.
+#[derive(Clone, Copy)]
+struct Generic<'a> {
+    decl: &'a FnDecl,
+    module: ModId,
+}
+
+struct FnContext {
+    fn_id: FnId,
+    scopes: Vec<HashMap<String, LocalId>>,
+    ret: Type,
+    /// In a `gen fn`: the type of its `yield`s.
+    yields: Option<Type>,
+    /// In an `async fn`: `await` is allowed.
+    is_async: bool,
+    /// For each enclosing loop: whether a `break` leaves it.
+    loops: Vec<bool>,
+    /// Inside the expression of a `defer`: it cannot leave the block it
+    /// runs at the exit of, nor wait (it also runs when a task is cancelled).
+    in_defer: bool,
+}
+
+struct Checker<'a, 'm> {
+    out: Typed<'a>,
+    diags: Vec<Diagnostic>,
+    modules: &'m [SourceModule<'a>],
+    /// Per module: its top-level names.
+    items: Vec<HashMap<String, ItemRef>>,
+    /// Per standard module: its `extern fn`s (runtime functions it may call).
+    externs: Vec<HashMap<String, ExternSig>>,
+    /// The function being checked, innermost last (closures nest).
+    ctx: Vec<FnContext>,
+    /// The call that is the operand of `await`, `spawn` or a `select` arm,
+    /// the one place calling an `async fn` or a channel operation is
+    /// allowed. An id, not a flag: calls inside the receiver or arguments of
+    /// that call (`await pick(c).send(f())`) are checked on their own.
+    async_call_ok: Option<ExprId>,
+    /// The operand of a `select` arm, where `time.after(ms)` is allowed.
+    after_ok: Option<ExprId>,
+    module: ModId,
+    generics: Vec<Generic<'a>>,
+    /// Instances by generic function and type arguments.
+    instances: HashMap<String, FnId>,
+    /// Each instance's type arguments, bound while its body is checked.
+    instance_args: HashMap<FnId, HashMap<String, Type>>,
+    /// The instance whose body asked for each instance (none for a call
+    /// from ordinary code): the chain a runaway instantiation reports.
+    instance_parent: HashMap<FnId, Option<FnId>>,
+    /// The type parameters in scope and what they stand for.
+    type_args: HashMap<String, Type>,
+    next_expr_id: u32,
+    next_instance: u32,
+    /// The argument types of a call checked already (a generic call infers
+    /// its type arguments from them first).
+    prechecked: Option<Vec<Type>>,
+}
+
+/// Binds the type parameters `names` that `te` (a parameter's declared
+/// type) mentions to the parts of `actual` (the argument's type) in their
+/// place; the first binding wins, and the call's own check reports any
+/// mismatch afterwards.
+fn unify(te: &TypeExpr, actual: &Type, names: &[String], bound: &mut HashMap<String, Type>) {
+    match (te, actual) {
+        (TypeExpr::Named { path, args, .. }, _) if path.len() == 1 => {
+            let head = path[0].name.as_str();
+            match (head, args.as_slice(), actual) {
+                (_, [], Type::Nil | Type::Never | Type::Error) => {}
+                (_, [], _) if names.iter().any(|n| n == head) => {
+                    bound
+                        .entry(head.to_string())
+                        .or_insert_with(|| actual.clone());
+                }
+                ("Task", [a], Type::Task(t))
+                | ("Gen", [a], Type::Gen(t))
+                | ("Chan", [a], Type::Chan(t)) => unify(a, t, names, bound),
+                ("Map", [k, v], Type::Map(tk, tv)) => {
+                    unify(k, tk, names, bound);
+                    unify(v, tv, names, bound);
+                }
+                _ => {}
+            }
+        }
+        (TypeExpr::Array(inner, _), Type::Array(t)) => unify(inner, t, names, bound),
+        (TypeExpr::Optional(inner, _), Type::Optional(t)) => unify(inner, t, names, bound),
+        (TypeExpr::Optional(inner, _), t) => unify(inner, t, names, bound),
+        (TypeExpr::Func { params, ret, .. }, Type::Func(ps, r)) => {
+            for (p, t) in params.iter().zip(ps) {
+                unify(p, t, names, bound);
+            }
+            if let Some(ret) = ret {
+                unify(ret, r, names, bound);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The symbol of `time.after`, which only a `select` arm may call.
+pub const AFTER_SYMBOL: &str = "std.time.after";
+
+fn unsupported(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("unsupported", format!("{what} is not supported yet"))
+        .with_label(span, "not supported by this version of weft")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+impl<'a> Checker<'a, '_> {
+    pub(super) fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    // ----- declarations -------------------------------------------------
+}
+
+fn info_span(info: &StructInfo) -> Span {
+    info.span
+}
+
+/// Whether a value of type `actual` can be used where `expected` is wanted
+/// without any conversion.
+/// Whether a value of `actual` can stand where the optional `expected` is
+/// wanted: as it is, or wrapped.
+fn fits_optional(actual: &Type, expected: &Type) -> bool {
+    match expected {
+        Type::Optional(inner) => fits(actual, expected) || fits(actual, inner),
+        _ => fits(actual, expected),
+    }
+}
+
+/// The expression that gives a block its value, if it ends in one.
+fn block_tail(block: &Block) -> Option<&Expr> {
+    match block.stmts.last() {
+        Some(Stmt::Expr(e)) => Some(e),
+        _ => None,
+    }
+}
+
+pub fn fits(actual: &Type, expected: &Type) -> bool {
+    if actual == expected || matches!(actual, Type::Never | Type::Error) || expected.is_error() {
+        return true;
+    }
+    match (actual, expected) {
+        (Type::Nil, Type::Optional(_)) => true,
+        (Type::Array(a), Type::Array(b)) | (Type::Optional(a), Type::Optional(b)) => {
+            a.contains_error() || b.contains_error()
+        }
+        _ => actual.contains_error() || expected.contains_error(),
+    }
+}

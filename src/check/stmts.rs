@@ -1,0 +1,378 @@
+//! Function bodies, blocks and statements (assignments included).
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    pub(super) fn check_fn(&mut self, id: FnId) {
+        let info = &self.out.fns[id as usize];
+        let source = info.source;
+        let ret = info.ret.clone();
+        let param_types = info.param_types.clone();
+        let span = info.span;
+        self.module = self.module_of(span);
+        self.type_args = self.instance_args.get(&id).cloned().unwrap_or_default();
+        let (params, body): (&'a [Param], &'a Block) = match source {
+            FnSource::Decl(d) => (&d.params, &d.body),
+            FnSource::Closure(e) => match &e.kind {
+                ExprKind::Closure { params, body, .. } => (params, body),
+                _ => return,
+            },
+        };
+        if matches!(source, FnSource::Closure(_)) {
+            // A closure is checked where it appears, inside its parent's context.
+            return;
+        }
+        // A generator's body returns nothing; its calls return the `Gen[T]`.
+        let yields = self.out.fns[id as usize].yields.clone();
+        let ret = if yields.is_some() { Type::Unit } else { ret };
+        let is_async = self.out.fns[id as usize].is_async;
+        self.ctx.push(FnContext {
+            fn_id: id,
+            scopes: vec![HashMap::new()],
+            ret: ret.clone(),
+            yields,
+            is_async,
+            loops: Vec::new(),
+            in_defer: false,
+        });
+        self.body(id, params, &param_types, body, &ret, span);
+        self.ctx.pop();
+    }
+
+    pub(super) fn body(
+        &mut self,
+        id: FnId,
+        params: &'a [Param],
+        param_types: &[Type],
+        body: &'a Block,
+        ret: &Type,
+        span: Span,
+    ) {
+        let mut locals = Vec::new();
+        for (p, ty) in params.iter().zip(param_types) {
+            locals.push(self.new_local_by(&p.name, ty.clone(), false, "a parameter"));
+        }
+        self.out.fns[id as usize].params = locals;
+        let (_, diverges) = self.check_block(body, None);
+        if !diverges && !matches!(ret, Type::Unit | Type::Error) {
+            let end = Span {
+                start: body.span.end.saturating_sub(1),
+                ..body.span
+            };
+            let name = self.out.fns[id as usize].name.clone();
+            self.error(
+                Diagnostic::error(
+                    "missing-return",
+                    format!("function `{name}` may end without returning a `{ret}`"),
+                )
+                .with_label(end, "the end of the function can be reached")
+                .with_label(span, "declared to return a value"),
+            );
+        }
+    }
+
+    /// Checks a block; returns the type of its value (its trailing expression
+    /// when `want` is given) and whether control can never leave its end.
+    pub(super) fn check_block(&mut self, block: &'a Block, want: Option<&Type>) -> (Type, bool) {
+        self.push_scope();
+        let mut diverges = false;
+        let mut value = Type::Unit;
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            if want.is_some() && i == last {
+                if let Stmt::Expr(e) = stmt {
+                    value = self.check_expr(e, want);
+                    diverges |= value == Type::Never;
+                    continue;
+                }
+            }
+            diverges |= self.check_stmt(stmt);
+        }
+        self.pop_scope();
+        if diverges {
+            value = Type::Never;
+        }
+        (value, diverges)
+    }
+
+    /// Returns whether the statement never completes normally.
+    pub(super) fn check_stmt(&mut self, stmt: &'a Stmt) -> bool {
+        match stmt {
+            Stmt::Let {
+                mutable,
+                name,
+                ty,
+                value,
+                ..
+            } => {
+                let declared = ty.as_ref().map(|t| self.resolve_type(t));
+                let actual = self.check_expr(value, declared.as_ref().or(ANY));
+                let ty = match declared {
+                    Some(d) => {
+                        self.coerce(value, &actual, &d);
+                        d
+                    }
+                    None => {
+                        match actual {
+                            Type::Unit => self.error(
+                                Diagnostic::error(
+                                    "no-value",
+                                    "this expression has no value to bind",
+                                )
+                                .with_label(value.span, "produces no value"),
+                            ),
+                            Type::Nil => self.error(
+                                Diagnostic::error("cannot-infer", "cannot infer the type of `nil`")
+                                    .with_label(value.span, "add a type: `let x: int? = nil`"),
+                            ),
+                            _ => {}
+                        }
+                        if matches!(actual, Type::Never | Type::Nil | Type::Unit) {
+                            Type::Error
+                        } else {
+                            actual.clone()
+                        }
+                    }
+                };
+                self.new_local(name, ty, *mutable);
+                actual == Type::Never
+            }
+            Stmt::Assign {
+                target,
+                op,
+                value,
+                span,
+            } => self.check_assign(target, *op, value, *span),
+            Stmt::Expr(e) => self.check_expr(e, None) == Type::Never,
+            Stmt::While { cond, body, .. } => {
+                let t = self.check_expr(cond, Some(&Type::Bool));
+                self.expect(&t, &Type::Bool, cond.span);
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                false
+            }
+            Stmt::WhileLet {
+                name, value, body, ..
+            } => {
+                let t = self.check_expr(value, ANY);
+                let inner = self.optional_inner(&t, value.span);
+                self.push_scope();
+                self.new_local(name, inner, false);
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                self.pop_scope();
+                false
+            }
+            Stmt::Loop { body, .. } => {
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                let broke = self.cx().loops.pop().unwrap_or(false);
+                !broke
+            }
+            Stmt::For {
+                var,
+                iter,
+                body,
+                span,
+            } => {
+                let elem = match &iter.kind {
+                    ExprKind::Range { start, end, .. } => {
+                        let a = self.check_expr(start, Some(&Type::Int));
+                        let b = self.check_expr(end, Some(&Type::Int));
+                        self.expect(&a, &Type::Int, start.span);
+                        self.expect(&b, &Type::Int, end.span);
+                        self.out.expr_types[iter.id as usize] = Type::Unit;
+                        Type::Int
+                    }
+                    _ => match self.check_expr(iter, ANY) {
+                        Type::Array(elem) => {
+                            self.out.for_arrays.insert(*span, (*elem).clone());
+                            *elem
+                        }
+                        Type::Gen(elem) => {
+                            self.out.for_gens.insert(*span, (*elem).clone());
+                            *elem
+                        }
+                        Type::Error => Type::Error,
+                        other => {
+                            self.error(
+                                Diagnostic::error(
+                                    "not-iterable",
+                                    format!("cannot iterate over a `{other}`"),
+                                )
+                                .with_label(iter.span, "expected a range `a..b` or an array"),
+                            );
+                            Type::Error
+                        }
+                    },
+                };
+                self.push_scope();
+                self.new_local_by(var, elem, false, "a `for` loop variable");
+                self.cx().loops.push(false);
+                self.check_block(body, None);
+                self.cx().loops.pop();
+                self.pop_scope();
+                false
+            }
+            Stmt::Break(span) | Stmt::Continue(span) => {
+                let is_break = matches!(stmt, Stmt::Break(_));
+                match self.cx().loops.last_mut() {
+                    Some(broke) => *broke |= is_break,
+                    None => {
+                        let word = if is_break { "break" } else { "continue" };
+                        self.error(
+                            Diagnostic::error(
+                                "break-outside-loop",
+                                format!("`{word}` outside of a loop"),
+                            )
+                            .with_label(*span, "not inside `while`, `loop` or `for`"),
+                        );
+                    }
+                }
+                true
+            }
+            Stmt::Return(value, span) => {
+                self.not_in_defer("return", *span);
+                let ret = self.cx().ret.clone();
+                match value {
+                    Some(v) if self.cx().yields.is_some() => {
+                        self.check_expr(v, ANY);
+                        self.error(
+                            Diagnostic::error(
+                                "return-value-in-gen",
+                                "a generator cannot return a value",
+                            )
+                            .with_label(
+                                v.span,
+                                "use `yield` to produce values; `return` just ends the generator",
+                            ),
+                        );
+                    }
+                    Some(v) => {
+                        let t = self.check_expr(v, Some(&ret));
+                        if ret == Type::Unit && !t.is_error() {
+                            self.error(
+                                Diagnostic::error(
+                                    "return-value-in-unit-fn",
+                                    "this function does not return a value",
+                                )
+                                .with_label(
+                                    v.span,
+                                    "remove this value, or declare `-> T` on the function",
+                                ),
+                            );
+                        } else {
+                            self.coerce(v, &t, &ret);
+                        }
+                    }
+                    None => {
+                        if !matches!(ret, Type::Unit | Type::Error) {
+                            self.error(
+                                Diagnostic::error(
+                                    "missing-return-value",
+                                    format!("this function must return a `{ret}`"),
+                                )
+                                .with_label(*span, "`return` without a value"),
+                            );
+                        }
+                    }
+                }
+                true
+            }
+            Stmt::Yield(value, span) => {
+                self.not_in_defer("yield", *span);
+                match self.cx().yields.clone() {
+                    Some(y) => {
+                        let t = self.check_expr(value, Some(&y));
+                        self.coerce(value, &t, &y);
+                    }
+                    None => {
+                        self.check_expr(value, ANY);
+                        self.error(
+                            Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
+                                .with_label(*span, "only generators can yield"),
+                        );
+                    }
+                }
+                false
+            }
+            Stmt::Defer(value, _) => {
+                let loops = std::mem::take(&mut self.cx().loops);
+                let outer = std::mem::replace(&mut self.cx().in_defer, true);
+                self.check_expr(value, ANY);
+                self.cx().in_defer = outer;
+                self.cx().loops = loops;
+                false
+            }
+        }
+    }
+
+    pub(super) fn check_assign(
+        &mut self,
+        target: &'a Expr,
+        op: Option<BinOp>,
+        value: &'a Expr,
+        span: Span,
+    ) -> bool {
+        let target_ty = match &target.kind {
+            ExprKind::Name(name) => match self.lookup_local(name) {
+                Some(id) => {
+                    self.out.names.insert(target.id, Res::Local(id));
+                    let info = &self.out.locals[id as usize];
+                    let ty = info.ty.clone();
+                    let declared_by = info.declared_by;
+                    if !info.mutable {
+                        let decl = self.local_span(id);
+                        let mut d = Diagnostic::error(
+                            "assign-to-immutable",
+                            format!("cannot assign twice to immutable variable `{name}`"),
+                        )
+                        .with_label(target.span, format!("cannot assign to {declared_by}"));
+                        if let Some(decl) = decl {
+                            let label = if declared_by == "a `let` binding" {
+                                "declared with `let` here; use `var` to make it mutable".to_string()
+                            } else {
+                                format!("{declared_by} declared here; copy it into a `var` to change it")
+                            };
+                            d = d.with_label(decl, label);
+                        }
+                        self.error(d);
+                    }
+                    ty
+                }
+                None => {
+                    self.check_expr(target, ANY);
+                    Type::Error
+                }
+            },
+            ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, ANY),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "invalid-assignment-target",
+                        "cannot assign to this expression",
+                    )
+                    .with_label(target.span, "not a variable, element or field"),
+                );
+                Type::Error
+            }
+        };
+        if !target_ty.is_error() {
+            self.out.expr_types[target.id as usize] = target_ty.clone();
+        }
+        let value_ty = self.check_expr(value, Some(&target_ty));
+        match op {
+            None => self.coerce(value, &value_ty, &target_ty),
+            Some(op) => {
+                let result =
+                    self.binary_type(op, &target_ty, &value_ty, span, target.span, value.span);
+                if !result.is_error() && result != target_ty {
+                    self.expect(&result, &target_ty, span);
+                }
+            }
+        }
+        value_ty == Type::Never
+    }
+}

@@ -1,0 +1,342 @@
+//! What the checker produces: the types of Weft values and the side tables
+//! (`Typed`) codegen reads beside the trees.
+
+use super::*;
+
+pub type LocalId = u32;
+pub type FnId = u32;
+pub type StructId = u32;
+pub type ModId = u32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Array(Box<Type>),
+    Map(Box<Type>, Box<Type>),
+    Optional(Box<Type>),
+    Struct(StructId),
+    /// An enum; its id indexes `Typed::structs` too (nominal types share one table).
+    Enum(StructId),
+    Func(Vec<Type>, Box<Type>),
+    /// A generator of `T` (`Gen[T]`): a coroutine frame.
+    Gen(Box<Type>),
+    /// A running task (`Task[T]`): the coroutine frame of a spawned async call.
+    Task(Box<Type>),
+    /// A channel of `T` (`Chan[T]`): a runtime object.
+    Chan(Box<Type>),
+    /// The type of statements and of functions without `-> T`.
+    Unit,
+    /// The type of `nil` before it meets an optional.
+    Nil,
+    /// The type of expressions that never complete (`exit(1)`, `return`).
+    Never,
+    /// Stands in after an error so it is reported once.
+    Error,
+}
+
+// Struct names for `Display`; filled in by the checker.
+thread_local! {
+    pub(super) static STRUCT_NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Int => f.write_str("int"),
+            Type::Float => f.write_str("float"),
+            Type::Bool => f.write_str("bool"),
+            Type::Str => f.write_str("string"),
+            Type::Array(t) => write!(f, "[{t}]"),
+            Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
+            Type::Gen(t) => write!(f, "Gen[{t}]"),
+            Type::Task(t) => write!(f, "Task[{t}]"),
+            Type::Chan(t) => write!(f, "Chan[{t}]"),
+            Type::Optional(t) => write!(f, "{t}?"),
+            Type::Struct(id) | Type::Enum(id) => {
+                let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
+                f.write_str(&name.unwrap_or_else(|| "struct".into()))
+            }
+            Type::Func(params, ret) => {
+                f.write_str("fn(")?;
+                for (i, p) in params.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                f.write_str(")")?;
+                if **ret != Type::Unit {
+                    write!(f, " -> {ret}")?;
+                }
+                Ok(())
+            }
+            Type::Unit => f.write_str("()"),
+            Type::Nil => f.write_str("nil"),
+            Type::Never => f.write_str("never"),
+            Type::Error => f.write_str("{error}"),
+        }
+    }
+}
+
+impl Type {
+    /// A GC reference at run time.
+    pub fn is_ref(&self) -> bool {
+        matches!(
+            self,
+            Type::Str
+                | Type::Enum(_)
+                | Type::Array(_)
+                | Type::Map(..)
+                | Type::Optional(_)
+                | Type::Struct(_)
+                | Type::Func(..)
+                | Type::Gen(_)
+                | Type::Task(_)
+                | Type::Chan(_)
+                | Type::Nil
+        )
+    }
+    /// `T?` is the same nullable reference as `T` when `T` is a non-optional
+    /// reference; otherwise the value is boxed.
+    pub fn optional_is_boxed(inner: &Type) -> bool {
+        !inner.is_ref() || matches!(inner, Type::Optional(_) | Type::Nil)
+    }
+    pub(super) fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Float | Type::Error | Type::Never)
+    }
+    pub(super) fn is_error(&self) -> bool {
+        matches!(self, Type::Error)
+    }
+    pub(super) fn contains_error(&self) -> bool {
+        match self {
+            Type::Error => true,
+            Type::Array(t) | Type::Optional(t) | Type::Gen(t) | Type::Task(t) | Type::Chan(t) => {
+                t.contains_error()
+            }
+            Type::Map(k, v) => k.contains_error() || v.contains_error(),
+            Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
+            _ => false,
+        }
+    }
+}
+
+/// How a value is adapted to the type its context expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coercion {
+    /// `T` used where `T?` is expected: box it (or keep the reference).
+    WrapOptional,
+}
+
+#[derive(Debug)]
+pub struct LocalInfo {
+    pub name: String,
+    pub ty: Type,
+    pub mutable: bool,
+    /// What it is, for diagnostics: "a `let` binding", "a parameter", ...
+    pub declared_by: &'static str,
+    /// Used by a closure: lives in a heap cell.
+    pub captured: bool,
+}
+
+/// A struct, or an enum (`is_enum`, with `variants` instead of fields).
+#[derive(Debug)]
+pub struct StructInfo {
+    pub name: String,
+    pub fields: Vec<(String, Type)>,
+    pub span: Span,
+    pub methods: HashMap<String, FnId>,
+    pub is_enum: bool,
+    /// For enums: each variant's name and payload types; the tag is the index.
+    pub variants: Vec<(String, Vec<Type>)>,
+}
+
+impl StructInfo {
+    pub fn variant(&self, name: &str) -> Option<usize> {
+        self.variants.iter().position(|(n, _)| n == name)
+    }
+    /// The type of values of this struct or enum.
+    pub fn ty(&self, id: StructId) -> Type {
+        if self.is_enum {
+            Type::Enum(id)
+        } else {
+            Type::Struct(id)
+        }
+    }
+    pub fn field(&self, name: &str) -> Option<(usize, &Type)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, (n, _))| n == name)
+            .map(|(i, (_, t))| (i, t))
+    }
+}
+
+/// Where a function's body is.
+#[derive(Clone, Copy, Debug)]
+pub enum FnSource<'a> {
+    Decl(&'a FnDecl),
+    /// A closure expression (`ExprKind::Closure`).
+    Closure(&'a Expr),
+}
+
+#[derive(Debug)]
+pub struct FnInfo<'a> {
+    /// The symbol: `module.name`, `module.Type.method` or `module.fn.closureN`.
+    pub symbol: String,
+    pub name: String,
+    pub params: Vec<LocalId>,
+    pub param_types: Vec<Type>,
+    pub ret: Type,
+    pub span: Span,
+    pub source: FnSource<'a>,
+    /// For closures: the enclosing locals it uses, in env-slot order.
+    pub captures: Vec<LocalId>,
+    pub is_closure: bool,
+    /// For `gen fn`: the type it yields (its calls return `Gen[T]`).
+    pub yields: Option<Type>,
+    /// An `async fn`: a coroutine called only with `await` or `spawn`.
+    pub is_async: bool,
+}
+
+/// What a name in an expression refers to.
+#[derive(Clone, Copy, Debug)]
+pub enum Res {
+    Local(LocalId),
+    /// A named function used as a value.
+    Fn(FnId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Print,
+    Println,
+    Eprintln,
+    Exit,
+    ToInt,
+    ToFloat,
+    Str,
+    Len,
+    Assert,
+    Panic,
+    Args,
+}
+
+/// What an `await` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwaitKind {
+    /// `await f(x)`: runs the call in this task.
+    Call,
+    /// `await t`: joins a task.
+    Task,
+    /// `await ch.send(v)` or `await ch.recv()`.
+    Chan,
+}
+
+/// What one arm of a `select` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectOp {
+    Recv,
+    Send,
+    /// `time.after(ms)`.
+    After,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayMethod {
+    Len,
+    Push,
+    Pop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapMethod {
+    Get,
+    Has,
+    Remove,
+    Len,
+    Keys,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Callee {
+    /// A direct call of a named function or a static method.
+    Fn(FnId),
+    /// `recv.m(args)`: the receiver is the callee expression's base.
+    Method(FnId),
+    /// A call through a function value.
+    Indirect,
+    Builtin(Builtin),
+    Array(ArrayMethod),
+    Map(MapMethod),
+    /// `s.len()` on a string.
+    StrLen,
+    /// `g.next()` on a generator.
+    GenNext,
+    /// `t.done()` on a task.
+    TaskDone,
+    /// `__sleep(ms)` in the `time` module: suspends the task for `ms`.
+    Sleep,
+    /// `t.cancel()` on a task.
+    TaskCancel,
+    /// `ch.send(v)`, `ch.recv()`, `ch.close()` on a channel.
+    ChanSend,
+    ChanRecv,
+    ChanClose,
+    /// A standard-library `extern fn`: a runtime function.
+    Runtime(RuntimeFn),
+    /// `__llvm_*` in the standard library: an LLVM float intrinsic.
+    Intrinsic(&'static str),
+}
+
+/// Everything codegen needs to know beyond the ASTs.
+#[derive(Default, Debug)]
+pub struct Typed<'a> {
+    pub expr_types: Vec<Type>,
+    pub names: HashMap<ExprId, Res>,
+    pub calls: HashMap<ExprId, Callee>,
+    pub coercions: HashMap<ExprId, Coercion>,
+    /// For a `Field` expression: the struct field index.
+    pub fields: HashMap<ExprId, usize>,
+    /// For a `StructLit`: the struct.
+    pub struct_lits: HashMap<ExprId, StructId>,
+    /// A variant constructor call `E.V(..)` or unit variant `E.V`: (enum, tag).
+    pub variants: HashMap<ExprId, (StructId, usize)>,
+    /// A pattern that tests a variant (by the pattern's span): (enum, tag).
+    pub pattern_variants: HashMap<Span, (StructId, usize)>,
+    /// The local declared by a `let`, `for`, `if let`, parameter or closure parameter, keyed by its name's span.
+    pub decls: HashMap<Span, LocalId>,
+    /// For `for x in e` loops over arrays: the element type (absent for ranges).
+    pub for_arrays: HashMap<Span, Type>,
+    /// For `for x in g` loops over generators: the element type.
+    pub for_gens: HashMap<Span, Type>,
+    /// For each `await`: what it waits for.
+    pub awaits: HashMap<ExprId, AwaitKind>,
+    /// What each `select` arm's operation (by its expression) waits for.
+    pub select_ops: HashMap<ExprId, SelectOp>,
+    pub locals: Vec<LocalInfo>,
+    pub fns: Vec<FnInfo<'a>>,
+    pub structs: Vec<StructInfo>,
+    pub main: Option<FnId>,
+}
+
+impl Typed<'_> {
+    pub fn ty(&self, e: &Expr) -> &Type {
+        &self.expr_types[e.id as usize]
+    }
+}
+
+/// One parsed file of the program.
+pub struct SourceModule<'a> {
+    pub name: String,
+    pub file: u32,
+    /// The file's text: generic functions are parsed again per instance.
+    pub source: &'a str,
+    pub ast: &'a Module,
+    /// Part of the standard library: may declare `extern fn` and use `__llvm_*`.
+    pub is_stdlib: bool,
+    /// Imported module name → index in the program's module list.
+    pub imports: HashMap<String, ModId>,
+}
