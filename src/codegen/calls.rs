@@ -1,0 +1,346 @@
+//! Calls: direct, method, indirect and runtime calls, and the built-in
+//! functions (`print`, `len`, `str`, `assert`, ...) with the output they write.
+
+use super::*;
+
+impl<'ctx> Codegen<'ctx, '_> {
+    pub(super) fn args(
+        &mut self,
+        args: &[Expr],
+        params: &[Type],
+    ) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
+        let mut values = Vec::new();
+        for (a, p) in args.iter().zip(params) {
+            match self.expr_as(a, p)? {
+                Some(v) => values.push(v.into()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(values))
+    }
+
+    pub(super) fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        if let Some(&(id, tag)) = self.typed.variants.get(&e.id) {
+            return self.variant_value(id, tag, args);
+        }
+        let Some(&kind) = self.typed.calls.get(&e.id) else {
+            return Ok(None);
+        };
+        let result = match kind {
+            Callee::Fn(id) => {
+                let params = self.typed.fns[id as usize].param_types.clone();
+                let Some(values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
+                self.b
+                    .build_call(self.fns[id as usize], &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
+            }
+            Callee::Method(id) => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(recv) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                let params = self.typed.fns[id as usize].param_types[1..].to_vec();
+                let Some(mut values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
+                values.insert(0, recv.into());
+                self.b
+                    .build_call(self.fns[id as usize], &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
+            }
+            Callee::Indirect => {
+                let Type::Func(params, ret) = self.typed.ty(callee).clone() else {
+                    return Ok(None);
+                };
+                let Some(closure) = self.expr(callee)? else {
+                    return Ok(None);
+                };
+                let Some(mut values) = self.args(args, &params)? else {
+                    return Ok(None);
+                };
+                let closure = closure.into_pointer_value();
+                values.insert(0, closure.into());
+                let code = self.load_raw_slot(closure, 0)?;
+                let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
+                param_types.extend(
+                    params
+                        .iter()
+                        .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+                );
+                let fn_type = self.fn_type(&ret, &param_types);
+                self.b
+                    .build_indirect_call(fn_type, code, &values, "call")?
+                    .try_as_basic_value()
+                    .basic()
+            }
+            Callee::Builtin(b) => self.builtin(b, args, e.span)?,
+            Callee::Array(m) => self.array_method(m, callee, args)?,
+            Callee::Map(m) => self.map_method(m, callee, args)?,
+            Callee::TaskDone => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(t) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                Some(self.task_done(t.into_pointer_value())?)
+            }
+            Callee::ChanClose => self.chan_close(e)?,
+            // Only reached through `await` and `select`, which handle them.
+            Callee::ChanSend | Callee::ChanRecv => None,
+            Callee::TaskCancel => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(t) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                self.task_cancel(t.into_pointer_value(), e.span)?;
+                None
+            }
+            Callee::Sleep => {
+                self.sleep(&args[0])?;
+                None
+            }
+            Callee::GenNext => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Type::Gen(elem) = self.typed.ty(base).clone() else {
+                    return Ok(None);
+                };
+                let Some(g) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                Some(self.gen_next(g.into_pointer_value(), &elem, callee.span)?)
+            }
+            Callee::StrLen => {
+                let ExprKind::Field(base, _) = &callee.kind else {
+                    return Ok(None);
+                };
+                let Some(s) = self.expr(base)? else {
+                    return Ok(None);
+                };
+                Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
+            }
+            Callee::Runtime(rf) => {
+                let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
+                for a in args {
+                    let Some(v) = self.expr(a)? else {
+                        return Ok(None);
+                    };
+                    values.push(v.into());
+                }
+                // Runtime results that are `T?` of scalars come boxed already.
+                self.call_rt(rf, &values, "rt")?
+            }
+            Callee::Intrinsic(name) => {
+                let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
+                for a in args {
+                    let Some(v) = self.expr(a)? else {
+                        return Ok(None);
+                    };
+                    values.push(v.into());
+                }
+                let f64t = self.cx.f64_type();
+                let intrinsic = Intrinsic::find(name).expect("a known LLVM intrinsic");
+                let decl = intrinsic
+                    .get_declaration(&self.module, &[f64t.into()])
+                    .expect("declarable for f64");
+                self.b
+                    .build_call(decl, &values, "math")?
+                    .try_as_basic_value()
+                    .basic()
+            }
+        };
+        if self.typed.ty(e) == &Type::Never {
+            // A diverging call (a panic ends the task with a branch to the
+            // final suspend): whatever the expression goes on to build is
+            // dead code.
+            if !self.terminated() {
+                self.b.build_unreachable()?;
+            }
+            self.dead_block();
+        }
+        Ok(result)
+    }
+
+    pub(super) fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> Result<Value<'ctx>> {
+        match b {
+            Builtin::Print | Builtin::Println | Builtin::Eprintln => {
+                let stream = if b == Builtin::Eprintln { 2 } else { 1 };
+                let newline = b != Builtin::Print;
+                match args.first() {
+                    // A literal and its newline go out in one write.
+                    Some(Expr {
+                        kind: ExprKind::Str(parts),
+                        ..
+                    }) if parts.len() == 1 && matches!(parts[0], StrPart::Lit(_)) => {
+                        let StrPart::Lit(s) = &parts[0] else {
+                            unreachable!()
+                        };
+                        let mut text = s.clone();
+                        if newline {
+                            text.push('\n');
+                        }
+                        self.write_bytes(stream, text.as_bytes())?;
+                    }
+                    Some(a) => {
+                        let ty = self.typed.ty(a).clone();
+                        if let Some(v) = self.expr(a)? {
+                            self.write_value(stream, &ty, v)?;
+                        }
+                        if newline {
+                            self.write_bytes(stream, b"\n")?;
+                        }
+                    }
+                    None if newline => self.write_bytes(stream, b"\n")?,
+                    None => {}
+                }
+                Ok(None)
+            }
+            Builtin::Exit => {
+                if let Some(code) = self.expr(&args[0])? {
+                    self.call_rt(RuntimeFn::Exit, &[code.into()], "")?;
+                }
+                Ok(None)
+            }
+            Builtin::Panic => {
+                if let Some(msg) = self.expr(&args[0])? {
+                    self.raise(PanicMsg::Str(msg), span)?;
+                }
+                Ok(None)
+            }
+            Builtin::Assert => {
+                let Some(c) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
+                let f = self.func();
+                let fail = self.cx.append_basic_block(f, "assert.fail");
+                let ok = self.cx.append_basic_block(f, "assert.ok");
+                self.b
+                    .build_conditional_branch(c.into_int_value(), ok, fail)?;
+                self.b.position_at_end(fail);
+                match args.get(1) {
+                    Some(msg) => {
+                        let prefix = self.string_const("assertion failed: ")?;
+                        if let Some(m) = self.expr(msg)? {
+                            let text = self
+                                .call_rt(
+                                    RuntimeFn::StringConcat,
+                                    &[prefix.into(), m.into()],
+                                    "msg",
+                                )?
+                                .expect("a string");
+                            self.raise(PanicMsg::Str(text), span)?;
+                        }
+                        if !self.terminated() {
+                            self.b.build_unreachable()?;
+                        }
+                    }
+                    None => self.panic("assertion failed", span)?,
+                }
+                self.b.position_at_end(ok);
+                Ok(None)
+            }
+            Builtin::ToInt | Builtin::ToFloat => {
+                let from = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
+                Ok(Some(match (b, from) {
+                    (Builtin::ToInt, Type::Float) => {
+                        // Saturating, NaN to 0: a conversion is never undefined.
+                        let i64t = self.cx.i64_type();
+                        let f64t = self.cx.f64_type();
+                        let sat = Intrinsic::find("llvm.fptosi.sat").expect("LLVM has fptosi.sat");
+                        let decl = sat
+                            .get_declaration(&self.module, &[i64t.into(), f64t.into()])
+                            .expect("fptosi.sat.i64.f64 exists");
+                        self.b
+                            .build_call(decl, &[v.into()], "to_int")?
+                            .try_as_basic_value()
+                            .basic()
+                            .expect("returns a value")
+                    }
+                    (Builtin::ToFloat, Type::Int) => self
+                        .b
+                        .build_signed_int_to_float(
+                            v.into_int_value(),
+                            self.cx.f64_type(),
+                            "to_float",
+                        )?
+                        .into(),
+                    _ => v,
+                }))
+            }
+            Builtin::Str => {
+                let ty = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
+                Ok(Some(self.string_of(v, &ty)?.into()))
+            }
+            Builtin::Len => {
+                let ty = self.typed.ty(&args[0]).clone();
+                let Some(v) = self.expr(&args[0])? else {
+                    return Ok(None);
+                };
+                let p = v.into_pointer_value();
+                Ok(match ty {
+                    Type::Map(..) => self.call_rt(RuntimeFn::MapLen, &[p.into()], "len")?,
+                    _ => Some(self.load_slot(p, 0, &Type::Int)?),
+                })
+            }
+            Builtin::Args => self.call_rt(RuntimeFn::Args, &[], "args"),
+        }
+    }
+
+    pub(super) fn write_bytes(&mut self, stream: u64, bytes: &[u8]) -> Result<()> {
+        let p = self.bytes_ptr(bytes)?;
+        let i32t = self.cx.i32_type();
+        let len = self.cx.i64_type().const_int(bytes.len() as u64, false);
+        self.call_rt(
+            RuntimeFn::WriteStr,
+            &[i32t.const_int(stream, false).into(), p.into(), len.into()],
+            "",
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn write_value(
+        &mut self,
+        stream: u64,
+        ty: &Type,
+        v: BasicValueEnum<'ctx>,
+    ) -> Result<()> {
+        let i32t = self.cx.i32_type();
+        let s = i32t.const_int(stream, false).into();
+        match ty {
+            Type::Int => {
+                self.call_rt(RuntimeFn::WriteInt, &[s, v.into()], "")?;
+            }
+            Type::Float => {
+                self.call_rt(RuntimeFn::WriteFloat, &[s, v.into()], "")?;
+            }
+            Type::Bool => {
+                let wide = self
+                    .b
+                    .build_int_z_extend(v.into_int_value(), i32t, "bool.wide")?;
+                self.call_rt(RuntimeFn::WriteBool, &[s, wide.into()], "")?;
+            }
+            Type::Unit | Type::Never | Type::Error => {}
+            _ => {
+                let text = self.string_of(v, ty)?;
+                self.call_rt(RuntimeFn::WriteString, &[s, text.into()], "")?;
+            }
+        }
+        Ok(())
+    }
+}

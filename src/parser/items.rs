@@ -1,0 +1,414 @@
+//! Items (functions, `extern fn`, structs, enums, `impl`, imports) and type expressions.
+
+use super::*;
+
+impl Parser {
+    // ----- items --------------------------------------------------------
+
+    pub(super) fn module(&mut self) -> Module {
+        let mut items = Vec::new();
+        while !self.at_eof() {
+            if self.eat(&Tok::Semi) {
+                continue;
+            }
+            let start = self.pos;
+            match self.item() {
+                Some(item) => items.push(item),
+                None => {
+                    if self.pos == start {
+                        self.bump();
+                    }
+                    self.skip_to_item(false);
+                }
+            }
+        }
+        Module { items }
+    }
+
+    pub(super) fn item(&mut self) -> Option<Item> {
+        match self.tok() {
+            Tok::Import => self.import().map(Item::Import),
+            Tok::Fn | Tok::Async | Tok::Gen => self.fn_decl(false).map(Item::Fn),
+            Tok::Struct => self.struct_decl().map(Item::Struct),
+            Tok::Enum => self.enum_decl().map(Item::Enum),
+            Tok::Impl => self.impl_decl().map(Item::Impl),
+            Tok::Ident(word) if word == "extern" && self.peek_at(1) == &Tok::Fn => {
+                self.extern_fn().map(Item::Extern)
+            }
+            _ => {
+                let found = describe(self.tok());
+                let span = self.span();
+                self.report(
+                    Diagnostic::error(
+                        "expected-item",
+                        format!("expected an item such as `fn`, found {found}"),
+                    )
+                    .with_label(span, "expected `fn`, `struct`, `enum`, `impl` or `import`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `extern fn name(params) -> T`, without a body.
+    pub(super) fn extern_fn(&mut self) -> Option<ExternFn> {
+        let start = self.span();
+        self.bump();
+        self.bump();
+        let name = self.expect_ident("a function name")?;
+        if !self.at(&Tok::LParen) {
+            self.expected("`(`");
+            return None;
+        }
+        let params = self.param_list(false);
+        let ret = if self.eat(&Tok::Arrow) {
+            Some(self.ty())
+        } else {
+            None
+        };
+        let end = self.prev_span;
+        Some(ExternFn {
+            name,
+            params,
+            ret,
+            span: start.to(end),
+        })
+    }
+
+    pub(super) fn import(&mut self) -> Option<Import> {
+        let start = self.span();
+        self.bump();
+        let name = self.expect_ident("a module name")?;
+        Some(Import {
+            span: start.to(name.span),
+            name,
+        })
+    }
+
+    /// `fn`, `async fn` or `gen fn`; `self` without a type is allowed as the
+    /// first parameter of a method.
+    pub(super) fn fn_decl(&mut self, method: bool) -> Option<FnDecl> {
+        let start = self.span();
+        let kind = match self.tok() {
+            Tok::Async => FnKind::Async,
+            Tok::Gen => FnKind::Gen,
+            _ => FnKind::Plain,
+        };
+        if kind != FnKind::Plain {
+            self.bump();
+        }
+        if !self.expect(&Tok::Fn) {
+            return None;
+        }
+        let name = self.expect_ident("a function name")?;
+        // `fn f[T, U](...)`: type parameters.
+        let mut type_params = Vec::new();
+        if self.at(&Tok::LBracket) {
+            let open = self.span();
+            self.bump();
+            type_params = self.delimited(open, Tok::RBracket, |p| {
+                p.expect_ident("a type parameter name")
+            });
+        }
+        if !self.at(&Tok::LParen) {
+            self.expected("`(`");
+            return None;
+        }
+        let params = self.param_list(method);
+        let ret = if self.eat(&Tok::Arrow) {
+            Some(self.ty())
+        } else {
+            None
+        };
+        if !self.at(&Tok::LBrace) {
+            self.expected("`{`");
+            return None;
+        }
+        let body = self.block();
+        Some(FnDecl {
+            kind,
+            name,
+            type_params,
+            params,
+            ret,
+            body,
+            span: start.to(self.prev_span),
+        })
+    }
+
+    pub(super) fn param_list(&mut self, allow_self: bool) -> Vec<Param> {
+        let open = self.span();
+        if !self.expect(&Tok::LParen) {
+            return Vec::new();
+        }
+        let mut index = 0;
+        self.delimited(open, Tok::RParen, |p| {
+            let first = index == 0;
+            index += 1;
+            p.param(allow_self && first)
+        })
+    }
+
+    pub(super) fn param(&mut self, self_ok: bool) -> Option<Param> {
+        let name = self.expect_ident("a parameter name")?;
+        if self_ok && name.name == "self" && !self.at(&Tok::Colon) {
+            return Some(Param {
+                span: name.span,
+                name,
+                ty: None,
+            });
+        }
+        if !self.expect(&Tok::Colon) {
+            return None;
+        }
+        let ty = self.ty();
+        Some(Param {
+            span: name.span.to(ty.span()),
+            name,
+            ty: Some(ty),
+        })
+    }
+
+    pub(super) fn struct_decl(&mut self) -> Option<StructDecl> {
+        let start = self.span();
+        self.bump();
+        let name = self.expect_ident("a struct name")?;
+        let open = self.span();
+        if !self.expect(&Tok::LBrace) {
+            return None;
+        }
+        let fields = self.brace_list(open, |p| {
+            let name = p.expect_ident("a field name")?;
+            if !p.expect(&Tok::Colon) {
+                return None;
+            }
+            let ty = p.ty();
+            Some(Field { name, ty })
+        });
+        Some(StructDecl {
+            name,
+            fields,
+            span: start.to(self.prev_span),
+        })
+    }
+
+    pub(super) fn enum_decl(&mut self) -> Option<EnumDecl> {
+        let start = self.span();
+        self.bump();
+        let name = self.expect_ident("an enum name")?;
+        let open = self.span();
+        if !self.expect(&Tok::LBrace) {
+            return None;
+        }
+        let variants = self.brace_list(open, |p| {
+            let name = p.expect_ident("a variant name")?;
+            let payload = if p.at(&Tok::LParen) && p.continues() {
+                let open = p.span();
+                p.bump();
+                p.delimited(open, Tok::RParen, |q| Some(q.ty()))
+            } else {
+                Vec::new()
+            };
+            Some(Variant {
+                span: name.span.to(p.prev_span),
+                name,
+                payload,
+            })
+        });
+        Some(EnumDecl {
+            name,
+            variants,
+            span: start.to(self.prev_span),
+        })
+    }
+
+    pub(super) fn impl_decl(&mut self) -> Option<ImplDecl> {
+        let start = self.span();
+        self.bump();
+        let target = self.expect_ident("a type name")?;
+        let open = self.span();
+        if !self.expect(&Tok::LBrace) {
+            return None;
+        }
+        let ctx = self.set_ctx(true, false);
+        let mut methods = Vec::new();
+        loop {
+            while self.eat(&Tok::Semi) {}
+            if self.at(&Tok::RBrace) || self.at_eof() {
+                break;
+            }
+            let is_fn = matches!(self.tok(), Tok::Fn | Tok::Async | Tok::Gen);
+            if !is_fn && self.item_starts_here() {
+                break;
+            }
+            let before = self.pos;
+            let method = if is_fn {
+                self.fn_decl(true)
+            } else {
+                self.expected("`fn` or `}`");
+                None
+            };
+            match method {
+                Some(m) => methods.push(m),
+                None => {
+                    if self.pos == before {
+                        self.bump();
+                    }
+                    self.skip_to_item(true);
+                }
+            }
+        }
+        self.restore(ctx);
+        self.expect_close(&Tok::RBrace, open);
+        Some(ImplDecl {
+            target,
+            methods,
+            span: start.to(self.prev_span),
+        })
+    }
+
+    // ----- types --------------------------------------------------------
+    //
+    // From here on, functions are on the recursive path of nested input.
+    // Each keeps its own frame small (building nodes and diagnostics in
+    // separate helpers), because debug builds give every temporary its own
+    // stack slot and `MAX_DEPTH` levels must fit comfortably in a thread's stack.
+
+    pub(super) fn ty(&mut self) -> TypeExpr {
+        let start = self.span();
+        if !self.enter() {
+            return error_type(start);
+        }
+        let base = match self.tok() {
+            Tok::Ident(_) => self.named_type(),
+            Tok::LBracket => self.array_type(),
+            Tok::Fn => self.fn_type(),
+            _ => self.expected_type(),
+        };
+        let t = self.optional_suffixes(base, start);
+        self.leave();
+        t
+    }
+
+    pub(super) fn expected_type(&mut self) -> TypeExpr {
+        let span = self.span();
+        if !self.halted() {
+            let found = describe(self.tok());
+            self.report(
+                Diagnostic::error("expected-type", format!("expected a type, found {found}"))
+                    .with_label(span, "expected a type here"),
+            );
+        }
+        error_type(span)
+    }
+
+    /// `T?`, `T??`: each `?` is one more level of the tree.
+    pub(super) fn optional_suffixes(&mut self, mut t: TypeExpr, start: Span) -> TypeExpr {
+        let mut links = 0;
+        while self.at(&Tok::Question) && self.continues() {
+            if !self.enter() {
+                break;
+            }
+            links += 1;
+            self.bump();
+            t = TypeExpr::Optional(Box::new(t), start.to(self.prev_span));
+        }
+        self.leave_chain(links);
+        t
+    }
+
+    /// `[T]`
+    pub(super) fn array_type(&mut self) -> TypeExpr {
+        let open = self.span();
+        self.bump();
+        let ctx = self.set_ctx(false, false);
+        let inner = Box::new(self.ty());
+        self.restore(ctx);
+        self.expect_close(&Tok::RBracket, open);
+        TypeExpr::Array(inner, open.to(self.prev_span))
+    }
+
+    /// `fn(int, int) -> int`
+    pub(super) fn fn_type(&mut self) -> TypeExpr {
+        let start = self.span();
+        self.bump();
+        let open = self.span();
+        let params = if self.expect(&Tok::LParen) {
+            self.delimited(open, Tok::RParen, |p| Some(p.ty()))
+        } else {
+            Vec::new()
+        };
+        let ret = if self.eat(&Tok::Arrow) {
+            Some(Box::new(self.ty()))
+        } else {
+            None
+        };
+        TypeExpr::Func {
+            params,
+            ret,
+            span: start.to(self.prev_span),
+        }
+    }
+
+    /// `int`, `time.Timer`, `Map[string, int]`.
+    pub(super) fn named_type(&mut self) -> TypeExpr {
+        let start = self.span();
+        let mut path = Vec::new();
+        path.extend(self.expect_ident("a type"));
+        while self.at(&Tok::Dot) && matches!(self.peek_at(1), Tok::Ident(_)) {
+            self.bump();
+            path.extend(self.expect_ident("a type name"));
+        }
+        let args = if self.at(&Tok::LBracket) && self.continues() {
+            let open = self.span();
+            self.bump();
+            self.delimited(open, Tok::RBracket, |p| Some(p.ty()))
+        } else {
+            Vec::new()
+        };
+        TypeExpr::Named {
+            path,
+            args,
+            span: start.to(self.prev_span),
+        }
+    }
+
+    /// Tries to read a type followed by `(`, the head of a constructor such as
+    /// `Map[string, int]()`. Errors are silent; on failure nothing is consumed.
+    pub(super) fn speculate_type(&mut self) -> Option<TypeExpr> {
+        let (pos, prev, depth, links) = (self.pos, self.prev_span, self.depth, self.links);
+        let ctx = Ctx {
+            newlines_significant: self.newlines_significant,
+            no_struct: self.no_struct,
+        };
+        self.speculating = true;
+        let ty = self.ty();
+        let ok = !self.spec_failed && self.at(&Tok::LParen) && self.continues();
+        self.speculating = false;
+        self.spec_failed = false;
+        self.depth = depth;
+        self.links = links;
+        self.restore(ctx);
+        if ok {
+            Some(ty)
+        } else {
+            self.pos = pos;
+            self.prev_span = prev;
+            None
+        }
+    }
+
+    /// Whether the `[` at `bracket` closes with `]` immediately followed by `(`.
+    pub(super) fn constructor_ahead(&self, bracket: usize) -> bool {
+        let Some(&close) = self.bracket_close.get(bracket) else {
+            return false;
+        };
+        if close == u32::MAX {
+            return false;
+        }
+        match self.tokens.get(close as usize + 1) {
+            Some(t) => t.tok == Tok::LParen && (!self.newlines_significant || !t.newline_before),
+            None => false,
+        }
+    }
+}
