@@ -2,7 +2,7 @@
 //! optimise, emit, link. Each phase either hands its product to the next or
 //! returns diagnostics; the driver renders them and stops.
 
-use crate::diagnostics::{self, Diagnostic, SourceMap};
+use crate::diagnostics::{self, DiagId, Diagnostic, SourceMap};
 use crate::link::{self, Target};
 use crate::{check, codegen, gc, modules, optimize};
 use inkwell::context::Context;
@@ -77,7 +77,7 @@ fn read_source(sources: &mut SourceMap, path: &Path) -> Result<u32, Failure> {
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // Lossy decoding keeps the valid prefix byte for byte, so `at` is still right.
             let file = sources.add(name, text);
-            let d = Diagnostic::error("invalid-utf8", "source file is not valid UTF-8")
+            let d = Diagnostic::error(DiagId::InvalidUtf8, "source file is not valid UTF-8")
                 .with_label(
                     crate::ast::Span::new(file, at, at + 1),
                     "this byte is not UTF-8",

@@ -8,7 +8,7 @@
 //! goes on, so one run reports every problem in a file.
 
 use crate::ast::Span;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{DiagId, Diagnostic};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
@@ -261,7 +261,7 @@ impl<'a> Lexer<'a> {
         Span::new(self.file, start, end)
     }
 
-    fn error(&mut self, id: &'static str, msg: String, start: usize, end: usize, label: &str) {
+    fn error(&mut self, id: DiagId, msg: String, start: usize, end: usize, label: &str) {
         let span = self.span(start, end);
         self.diags
             .push(Diagnostic::error(id, msg).with_label(span, label.to_string()));
@@ -348,7 +348,7 @@ impl<'a> Lexer<'a> {
                     }
                     if depth > 0 {
                         self.error(
-                            "unterminated-comment",
+                            DiagId::UnterminatedComment,
                             "unterminated block comment".into(),
                             start,
                             start + 2,
@@ -432,7 +432,7 @@ impl<'a> Lexer<'a> {
                     format!("`{ch}`")
                 };
                 self.error(
-                    "unexpected-character",
+                    DiagId::UnexpectedCharacter,
                     format!("unexpected character {shown}"),
                     start,
                     self.pos,
@@ -466,7 +466,7 @@ impl<'a> Lexer<'a> {
                 Ok(v) => Tok::Int(v as i64),
                 Err(_) => {
                     self.error(
-                        "invalid-number",
+                        DiagId::InvalidNumber,
                         "invalid integer literal".into(),
                         start,
                         self.pos,
@@ -514,7 +514,7 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
             }
             self.error(
-                "invalid-number",
+                DiagId::InvalidNumber,
                 "invalid number literal".into(),
                 start,
                 self.pos,
@@ -535,7 +535,7 @@ impl<'a> Lexer<'a> {
                 Err(_) if text == "9223372036854775808" => Tok::IntMinMagnitude,
                 Err(_) => {
                     self.error(
-                        "integer-too-large",
+                        DiagId::IntegerTooLarge,
                         "integer literal is too large for `int`".into(),
                         start,
                         self.pos,
@@ -555,7 +555,7 @@ impl<'a> Lexer<'a> {
         loop {
             if self.pos >= end || self.bytes[self.pos] == b'\n' {
                 self.error(
-                    "unterminated-string",
+                    DiagId::UnterminatedString,
                     "unterminated string literal".into(),
                     start,
                     start + 1,
@@ -603,7 +603,7 @@ impl<'a> Lexer<'a> {
                                 }
                                 None => {
                                     self.error(
-                                        "invalid-escape",
+                                        DiagId::InvalidEscape,
                                         "invalid unicode escape".into(),
                                         esc_start,
                                         p.min(end),
@@ -619,7 +619,7 @@ impl<'a> Lexer<'a> {
                             let ch = self.src[self.pos..].chars().next().unwrap_or(' ');
                             self.pos += ch.len_utf8();
                             self.error(
-                                "invalid-escape",
+                                DiagId::InvalidEscape,
                                 format!("unknown escape sequence `\\{ch}`"),
                                 esc_start,
                                 self.pos,
@@ -636,7 +636,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     if self.depth >= MAX_INTERPOLATION_DEPTH {
                         self.error(
-                            "nesting-too-deep",
+                            DiagId::NestingTooDeep,
                             "string interpolation nested too deeply".into(),
                             open,
                             open + 1,
@@ -653,7 +653,7 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                     } else {
                         self.error(
-                            "unterminated-string",
+                            DiagId::UnterminatedString,
                             "unterminated interpolation in string literal".into(),
                             open,
                             open + 1,
@@ -663,7 +663,7 @@ impl<'a> Lexer<'a> {
                     }
                     if toks.len() == 1 {
                         self.error(
-                            "empty-interpolation",
+                            DiagId::EmptyInterpolation,
                             "empty interpolation in string literal".into(),
                             open,
                             self.pos,

@@ -7,7 +7,7 @@
 //! Expression ids run on across files so the checker's tables never collide.
 
 use crate::ast::{Item, Module, Span};
-use crate::diagnostics::{Diagnostic, SourceMap};
+use crate::diagnostics::{DiagId, Diagnostic, SourceMap};
 use crate::{lexer, parser};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,8 +86,11 @@ pub fn load(
         for (name, span) in imports {
             if modules[i].imports.contains_key(&name) {
                 diags.push(
-                    Diagnostic::error("duplicate-import", format!("`{name}` is imported twice"))
-                        .with_label(span, "imported again here"),
+                    Diagnostic::error(
+                        DiagId::DuplicateImport,
+                        format!("`{name}` is imported twice"),
+                    )
+                    .with_label(span, "imported again here"),
                 );
                 continue;
             }
@@ -102,7 +105,7 @@ pub fn load(
                     Err(_) => {
                         diags.push(
                             Diagnostic::error(
-                                "unknown-module",
+                                DiagId::UnknownModule,
                                 format!("cannot find module `{name}`"),
                             )
                             .with_label(
@@ -136,7 +139,7 @@ pub fn load(
                     _ => {
                         diags.push(
                             Diagnostic::error(
-                                "unknown-module",
+                                DiagId::UnknownModule,
                                 format!("cannot read module `{name}`"),
                             )
                             .with_label(

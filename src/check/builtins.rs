@@ -42,13 +42,13 @@ impl<'a> Checker<'a, '_> {
                     .contains_key(name)
                 {
                     Diagnostic::error(
-                        "module-as-value",
+                        DiagId::ModuleAsValue,
                         format!("`{name}` is a module, not a function"),
                     )
                     .with_label(callee.span, format!("call its functions as `{name}.f()`"))
                 } else {
                     Diagnostic::error(
-                        "unknown-name",
+                        DiagId::UnknownName,
                         format!("cannot find function `{name}` in this scope"),
                     )
                     .with_label(callee.span, "not found")
@@ -94,7 +94,7 @@ impl<'a> Checker<'a, '_> {
             };
             self.error(
                 Diagnostic::error(
-                    "wrong-argument-count",
+                    DiagId::WrongArgumentCount,
                     format!(
                         "`{name}` takes {n} argument{} but {} {} given",
                         plural(max),
@@ -109,7 +109,7 @@ impl<'a> Checker<'a, '_> {
         let no_value = |cx: &mut Self, t: &Type, a: &Expr| {
             if matches!(t, Type::Unit) {
                 cx.error(
-                    Diagnostic::error("no-value", "this expression has no value")
+                    Diagnostic::error(DiagId::NoValue, "this expression has no value")
                         .with_label(a.span, "produces no value"),
                 );
             }
@@ -136,7 +136,7 @@ impl<'a> Checker<'a, '_> {
                     let t = &arg_types[0];
                     self.error(
                         Diagnostic::error(
-                            "invalid-conversion",
+                            DiagId::InvalidConversion,
                             format!("cannot convert `{t}` with `{name}`"),
                         )
                         .with_label(
@@ -153,7 +153,7 @@ impl<'a> Checker<'a, '_> {
                 ) {
                     let t = &arg_types[0];
                     self.error(
-                        Diagnostic::error("invalid-operand", format!("`len` of a `{t}`"))
+                        Diagnostic::error(DiagId::InvalidOperand, format!("`len` of a `{t}`"))
                             .with_label(args[0].span, "expected a string, array or map"),
                     );
                 }
@@ -177,7 +177,7 @@ impl<'a> Checker<'a, '_> {
                 if !self.in_async() {
                     self.error(
                         Diagnostic::error(
-                            "await-outside-async",
+                            DiagId::AwaitOutsideAsync,
                             "`__sleep` outside of an `async fn`",
                         )
                         .with_label(e.span, "only async functions can suspend"),

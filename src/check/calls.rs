@@ -41,7 +41,7 @@ impl<'a> Checker<'a, '_> {
         decl: Option<Span>,
     ) {
         let mut d = Diagnostic::error(
-            "wrong-argument-count",
+            DiagId::WrongArgumentCount,
             format!(
                 "`{name}` takes {expected} argument{} but {given} {} given",
                 plural(expected),
@@ -67,7 +67,7 @@ impl<'a> Checker<'a, '_> {
                     Some(ItemRef::Generic(g)) => return self.generic_call(e, callee, g, args),
                     Some(ItemRef::Struct(_)) => {
                         self.error(
-                            Diagnostic::error("type-as-value", format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
+                            Diagnostic::error(DiagId::TypeAsValue, format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
                                 .with_label(callee.span, "not a function"),
                         );
                         return Type::Error;
@@ -100,7 +100,7 @@ impl<'a> Checker<'a, '_> {
                     self.check_expr(a, ANY);
                 }
                 self.error(
-                    Diagnostic::error("not-callable", format!("a `{other}` cannot be called"))
+                    Diagnostic::error(DiagId::NotCallable, format!("a `{other}` cannot be called"))
                         .with_label(callee.span, "not a function"),
                 );
                 Type::Error
@@ -120,13 +120,13 @@ impl<'a> Checker<'a, '_> {
         if self.out.fns[f as usize].is_async && self.async_call_ok != Some(e.id) {
             let name = self.out.fns[f as usize].name.clone();
             self.error(
-                Diagnostic::error("async-call-without-await", format!("`{name}` is an `async fn`: call it with `await` or `spawn`"))
+                Diagnostic::error(DiagId::AsyncCallWithoutAwait, format!("`{name}` is an `async fn`: call it with `await` or `spawn`"))
                     .with_label(e.span, format!("write `await {name}(...)` to wait for it, or `spawn {name}(...)` to run it as a task")),
             );
         }
         if self.out.fns[f as usize].symbol == AFTER_SYMBOL && self.after_ok != Some(e.id) {
             self.error(
-                Diagnostic::error("after-outside-select", "`time.after(ms)` is a `select` arm")
+                Diagnostic::error(DiagId::AfterOutsideSelect, "`time.after(ms)` is a `select` arm")
                     .with_label(e.span, "use it as `time.after(ms) => { ... }` in a `select`; to wait, `await time.sleep(ms)`"),
             );
         }
@@ -171,7 +171,7 @@ impl<'a> Checker<'a, '_> {
                             }
                             self.error(
                                 Diagnostic::error(
-                                    "unknown-name",
+                                    DiagId::UnknownName,
                                     format!(
                                         "module `{m}` has no public function `{}`",
                                         method.name
@@ -203,7 +203,7 @@ impl<'a> Checker<'a, '_> {
                             }
                             self.error(
                                 Diagnostic::error(
-                                    "unknown-method",
+                                    DiagId::UnknownMethod,
                                     format!("`{m}` has no method `{}`", method.name),
                                 )
                                 .with_label(method.span, "not found"),
@@ -219,7 +219,7 @@ impl<'a> Checker<'a, '_> {
         let arg_count_error = |cx: &mut Self, n: usize| {
             cx.error(
                 Diagnostic::error(
-                    "wrong-argument-count",
+                    DiagId::WrongArgumentCount,
                     format!(
                         "`{name}` takes {n} argument{} but {} {} given",
                         plural(n),
@@ -240,7 +240,7 @@ impl<'a> Checker<'a, '_> {
                         let sname = info.name.clone();
                         self.error(
                             Diagnostic::error(
-                                "static-method-on-value",
+                                DiagId::StaticMethodOnValue,
                                 format!("`{name}` has no `self`; call it as `{sname}.{name}(...)`"),
                             )
                             .with_label(method.span, "not a method of values"),
@@ -251,7 +251,7 @@ impl<'a> Checker<'a, '_> {
                     let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
                     if is_async && self.async_call_ok != Some(e.id) {
                         self.error(
-                            Diagnostic::error("async-call-without-await", format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
+                            Diagnostic::error(DiagId::AsyncCallWithoutAwait, format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
                                 .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
                         );
                     }
@@ -265,7 +265,7 @@ impl<'a> Checker<'a, '_> {
                 let sname = info.name.clone();
                 self.error(
                     Diagnostic::error(
-                        "unknown-method",
+                        DiagId::UnknownMethod,
                         format!("`{sname}` has no method `{name}`"),
                     )
                     .with_label(method.span, "not found"),
@@ -285,7 +285,7 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         self.error(
                             Diagnostic::error(
-                                "unknown-method",
+                                DiagId::UnknownMethod,
                                 format!("arrays have no method `{name}`"),
                             )
                             .with_label(method.span, "arrays have `len`, `push` and `pop`"),
@@ -316,7 +316,7 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         self.error(
                             Diagnostic::error(
-                                "unknown-method",
+                                DiagId::UnknownMethod,
                                 format!("maps have no method `{name}`"),
                             )
                             .with_label(
@@ -355,7 +355,7 @@ impl<'a> Checker<'a, '_> {
                 if waits && self.async_call_ok != Some(e.id) {
                     self.error(
                         Diagnostic::error(
-                            "chan-op-without-await",
+                            DiagId::ChanOpWithoutAwait,
                             format!("`{name}` waits for the channel: write `await ch.{name}(...)`"),
                         )
                         .with_label(e.span, "this channel operation is not awaited"),
@@ -395,7 +395,7 @@ impl<'a> Checker<'a, '_> {
             other => {
                 self.error(
                     Diagnostic::error(
-                        "unknown-method",
+                        DiagId::UnknownMethod,
                         format!("`{other}` has no method `{name}`"),
                     )
                     .with_label(method.span, "not found"),

@@ -17,13 +17,16 @@ impl<'a> Checker<'a, '_> {
         self.not_in_defer("select", e.span);
         if !self.in_async() {
             self.error(
-                Diagnostic::error("select-outside-async", "`select` outside of an `async fn`")
-                    .with_label(e.span, "`select` waits, and only async functions can wait"),
+                Diagnostic::error(
+                    DiagId::SelectOutsideAsync,
+                    "`select` outside of an `async fn`",
+                )
+                .with_label(e.span, "`select` waits, and only async functions can wait"),
             );
         }
         if arms.is_empty() {
             self.error(
-                Diagnostic::error("empty-select", "a `select` needs at least one arm")
+                Diagnostic::error(DiagId::EmptySelect, "a `select` needs at least one arm")
                     .with_label(e.span, "this would wait forever"),
             );
         }
@@ -48,7 +51,7 @@ impl<'a> Checker<'a, '_> {
                 }
                 None if !t.contains_error() => self.error(
                     Diagnostic::error(
-                        "invalid-select-arm",
+                        DiagId::InvalidSelectArm,
                         "a `select` arm waits on `ch.recv()`, `ch.send(v)` or `time.after(ms)`",
                     )
                     .with_label(arm.op.span, "not a channel operation or `time.after`"),
@@ -62,8 +65,11 @@ impl<'a> Checker<'a, '_> {
                 } else {
                     if op.is_some() {
                         self.error(
-                            Diagnostic::error("select-binding", "only a `recv` arm binds a value")
-                                .with_label(binding.span, "remove `name =`"),
+                            Diagnostic::error(
+                                DiagId::SelectBinding,
+                                "only a `recv` arm binds a value",
+                            )
+                            .with_label(binding.span, "remove `name =`"),
                         );
                     }
                     Type::Error
@@ -80,7 +86,7 @@ impl<'a> Checker<'a, '_> {
     pub(super) fn not_in_defer(&mut self, what: &str, span: Span) {
         if self.ctx.last().is_some_and(|c| c.in_defer) {
             self.error(
-                Diagnostic::error("control-flow-in-defer", format!("`{what}` inside a `defer`"))
+                Diagnostic::error(DiagId::ControlFlowInDefer, format!("`{what}` inside a `defer`"))
                     .with_label(span, "not allowed here")
                     .with_note(
                         "a `defer` runs while its block exits, also when a task is cancelled or panics: it can neither leave the block nor wait",
@@ -94,11 +100,14 @@ impl<'a> Checker<'a, '_> {
         if !self.in_async() {
             self.check_expr(inner, ANY);
             self.error(
-                Diagnostic::error("await-outside-async", "`await` outside of an `async fn`")
-                    .with_label(
-                        e.span,
-                        "only async functions can await; mark this function `async fn`",
-                    ),
+                Diagnostic::error(
+                    DiagId::AwaitOutsideAsync,
+                    "`await` outside of an `async fn`",
+                )
+                .with_label(
+                    e.span,
+                    "only async functions can await; mark this function `async fn`",
+                ),
             );
             return Type::Error;
         }
@@ -124,7 +133,7 @@ impl<'a> Checker<'a, '_> {
             Type::Error | Type::Never => Type::Error,
             other => {
                 self.error(
-                    Diagnostic::error("await-non-async", format!("cannot `await` a `{other}`"))
+                    Diagnostic::error(DiagId::AwaitNonAsync, format!("cannot `await` a `{other}`"))
                         .with_label(
                             inner.span,
                             "expected a call of an `async fn` or a `Task[T]`",
@@ -142,16 +151,22 @@ impl<'a> Checker<'a, '_> {
         if !self.is_async_call(inner) {
             if !t.contains_error() {
                 self.error(
-                    Diagnostic::error("spawn-non-async", "`spawn` needs a call of an `async fn`")
-                        .with_label(inner.span, "not an async call"),
+                    Diagnostic::error(
+                        DiagId::SpawnNonAsync,
+                        "`spawn` needs a call of an `async fn`",
+                    )
+                    .with_label(inner.span, "not an async call"),
                 );
             }
             return Type::Error;
         }
         if !self.in_async() {
             self.error(
-                Diagnostic::error("spawn-outside-async", "`spawn` outside of an `async fn`")
-                    .with_label(
+                Diagnostic::error(
+                    DiagId::SpawnOutsideAsync,
+                    "`spawn` outside of an `async fn`",
+                )
+                .with_label(
                     e.span,
                     "tasks run on the scheduler of an `async fn main`; spawn them from async code",
                 ),

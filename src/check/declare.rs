@@ -12,7 +12,7 @@ impl<'a> Checker<'a, '_> {
         }
         self.error(
             Diagnostic::error(
-                "builtin-type-name",
+                DiagId::BuiltinTypeName,
                 format!("`{}` is the name of a built-in type", name.name),
             )
             .with_label(name.span, "choose another name for this type"),
@@ -76,7 +76,7 @@ impl<'a> Checker<'a, '_> {
                         if fields.iter().any(|(n, _)| *n == f.name.name) {
                             self.error(
                                 Diagnostic::error(
-                                    "duplicate-field",
+                                    DiagId::DuplicateField,
                                     format!("the field `{}` is declared twice", f.name.name),
                                 )
                                 .with_label(f.name.span, "declared again here"),
@@ -100,7 +100,7 @@ impl<'a> Checker<'a, '_> {
                         if variants.iter().any(|(n, _)| *n == v.name.name) {
                             self.error(
                                 Diagnostic::error(
-                                    "duplicate-variant",
+                                    DiagId::DuplicateVariant,
                                     format!("the variant `{}` is declared twice", v.name.name),
                                 )
                                 .with_label(v.name.span, "declared again here"),
@@ -113,7 +113,7 @@ impl<'a> Checker<'a, '_> {
                     if variants.is_empty() {
                         self.error(
                             Diagnostic::error(
-                                "empty-enum",
+                                DiagId::EmptyEnum,
                                 format!("the enum `{}` has no variants", e.name.name),
                             )
                             .with_label(e.name.span, "an enum needs at least one variant"),
@@ -161,7 +161,7 @@ impl<'a> Checker<'a, '_> {
                             let info = &self.out.fns[id as usize];
                             if !f.params.is_empty() || info.ret != Type::Unit {
                                 self.error(
-                                    Diagnostic::error("invalid-main", "`main` takes no parameters and returns nothing")
+                                    Diagnostic::error(DiagId::InvalidMain, "`main` takes no parameters and returns nothing")
                                         .with_label(f.name.span, "declared here")
                                         .with_note("use `args()` for command-line arguments and `exit(n)` for the status"),
                                 );
@@ -174,7 +174,7 @@ impl<'a> Checker<'a, '_> {
                             _ => {
                                 self.error(
                                     Diagnostic::error(
-                                        "unknown-type",
+                                        DiagId::UnknownType,
                                         format!("unknown struct or enum `{}`", imp.target.name),
                                     )
                                     .with_label(
@@ -195,7 +195,7 @@ impl<'a> Checker<'a, '_> {
                             {
                                 self.error(
                                     Diagnostic::error(
-                                        "duplicate-definition",
+                                        DiagId::DuplicateDefinition,
                                         format!(
                                             "`{}` already has a field or method `{}`",
                                             imp.target.name, method.name.name
@@ -219,7 +219,7 @@ impl<'a> Checker<'a, '_> {
         if self.out.main.is_none() {
             let file = modules.first().map(|m| m.file).unwrap_or(0);
             self.error(
-                Diagnostic::error("missing-main", "this program has no `main` function")
+                Diagnostic::error(DiagId::MissingMain, "this program has no `main` function")
                     .with_label(Span::new(file, 0, 0), "expected `fn main()` in this file"),
             );
         }
@@ -232,7 +232,7 @@ impl<'a> Checker<'a, '_> {
         if !self.modules[m].is_stdlib {
             self.error(
                 Diagnostic::error(
-                    "extern-outside-stdlib",
+                    DiagId::ExternOutsideStdlib,
                     "`extern fn` declares a runtime function, which only the standard library may call",
                 )
                 .with_label(x.span, "not allowed in a program"),
@@ -257,7 +257,7 @@ impl<'a> Checker<'a, '_> {
         else {
             self.error(
                 Diagnostic::error(
-                    "unknown-runtime-function",
+                    DiagId::UnknownRuntimeFunction,
                     format!("the runtime has no function `{}`", x.name.name),
                 )
                 .with_label(x.name.span, "not in weft_abi's table"),
@@ -273,7 +273,7 @@ impl<'a> Checker<'a, '_> {
             let show = |k: &AbiType| format!("{k:?}");
             self.error(
                 Diagnostic::error(
-                    "extern-signature-mismatch",
+                    DiagId::ExternSignatureMismatch,
                     format!(
                         "`{}` does not have the runtime's signature ({}) -> {:?}",
                         x.name.name,
@@ -297,7 +297,7 @@ impl<'a> Checker<'a, '_> {
             };
             self.error(
                 Diagnostic::error(
-                    "duplicate-definition",
+                    DiagId::DuplicateDefinition,
                     format!("`{}` is defined twice", name.name),
                 )
                 .with_label(name.span, "redefined here")
@@ -308,7 +308,7 @@ impl<'a> Checker<'a, '_> {
         if self.modules[m].imports.contains_key(&name.name) {
             self.error(
                 Diagnostic::error(
-                    "duplicate-definition",
+                    DiagId::DuplicateDefinition,
                     format!("`{}` is also the name of an imported module", name.name),
                 )
                 .with_label(name.span, "rename this item"),
@@ -321,9 +321,13 @@ impl<'a> Checker<'a, '_> {
     /// Parameters and type parameters of one function have distinct names.
     pub(super) fn check_unique_names_of(&mut self, f: &FnDecl) {
         let params = f.params.iter().map(|p| &p.name);
-        self.check_unique_names(params, "parameter", "duplicate-parameter");
+        self.check_unique_names(params, "parameter", DiagId::DuplicateParameter);
         let type_params = f.type_params.iter();
-        self.check_unique_names(type_params, "type parameter", "duplicate-type-parameter");
+        self.check_unique_names(
+            type_params,
+            "type parameter",
+            DiagId::DuplicateTypeParameter,
+        );
     }
 
     /// Reports every name that `names` repeats, under the diagnostic `id`.
@@ -331,7 +335,7 @@ impl<'a> Checker<'a, '_> {
         &mut self,
         names: impl Iterator<Item = &'i Ident>,
         what: &str,
-        id: &'static str,
+        id: DiagId,
     ) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for name in names {
@@ -366,16 +370,9 @@ impl<'a> Checker<'a, '_> {
             let t = match (&p.ty, owner) {
                 (Some(t), _) => self.resolve_type(t),
                 (None, Some(s)) if i == 0 => self.out.structs[s as usize].ty(s),
-                (None, _) => {
-                    self.error(
-                        Diagnostic::error(
-                            "misplaced-self",
-                            "`self` can only be the first parameter of a method",
-                        )
-                        .with_label(p.span, "not allowed here"),
-                    );
-                    Type::Error
-                }
+                // The parser gives a typeless parameter only to a method's
+                // first `self` (elsewhere it reports `misplaced-self`).
+                (None, _) => Type::Error,
             };
             param_types.push(t);
         }
@@ -387,8 +384,11 @@ impl<'a> Checker<'a, '_> {
         let yields = if f.kind == FnKind::Gen {
             if ret == Type::Unit {
                 self.error(
-                    Diagnostic::error("gen-without-type", "a `gen fn` must declare what it yields")
-                        .with_label(f.name.span, "write `gen fn name(...) -> T`"),
+                    Diagnostic::error(
+                        DiagId::GenWithoutType,
+                        "a `gen fn` must declare what it yields",
+                    )
+                    .with_label(f.name.span, "write `gen fn name(...) -> T`"),
                 );
                 ret = Type::Error;
             }
@@ -445,7 +445,7 @@ impl<'a> Checker<'a, '_> {
                     if args.len() != n {
                         cx.error(
                             Diagnostic::error(
-                                "wrong-type-arguments",
+                                DiagId::WrongTypeArguments,
                                 format!(
                                     "`{name}` takes {n} type argument{} but {} were given",
                                     plural(n),
@@ -475,7 +475,7 @@ impl<'a> Checker<'a, '_> {
                         if !matches!(k, Type::Int | Type::Str | Type::Error) {
                             self.error(
                                 Diagnostic::error(
-                                    "invalid-map-key",
+                                    DiagId::InvalidMapKey,
                                     format!("map keys must be `int` or `string`, not `{k}`"),
                                 )
                                 .with_label(args[0].span(), "not a valid key type"),
@@ -507,8 +507,11 @@ impl<'a> Checker<'a, '_> {
                         }
                         _ => {
                             self.error(
-                                Diagnostic::error("unknown-type", format!("unknown type `{name}`"))
-                                    .with_label(*span, "not a type in scope"),
+                                Diagnostic::error(
+                                    DiagId::UnknownType,
+                                    format!("unknown type `{name}`"),
+                                )
+                                .with_label(*span, "not a type in scope"),
                             );
                             Type::Error
                         }

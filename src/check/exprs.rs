@@ -11,7 +11,7 @@ impl<'a> Checker<'a, '_> {
             other => {
                 self.error(
                     Diagnostic::error(
-                        "not-optional",
+                        DiagId::NotOptional,
                         format!("expected an optional, found `{other}`"),
                     )
                     .with_label(span, "`if let` and `while let` unwrap a `T?`"),
@@ -29,7 +29,7 @@ impl<'a> Checker<'a, '_> {
 
     pub(super) fn mismatch(&mut self, actual: &Type, expected: &Type, span: Span) {
         let mut d = Diagnostic::error(
-            "type-mismatch",
+            DiagId::TypeMismatch,
             format!("expected `{expected}`, found `{actual}`"),
         )
         .with_label(span, format!("this is a `{actual}`"));
@@ -82,7 +82,7 @@ impl<'a> Checker<'a, '_> {
                         if matches!(t, Type::Unit) {
                             self.error(
                                 Diagnostic::error(
-                                    "no-value",
+                                    DiagId::NoValue,
                                     "this expression has no value to interpolate",
                                 )
                                 .with_label(inner.span, "produces no value"),
@@ -103,7 +103,7 @@ impl<'a> Checker<'a, '_> {
                     let t = self.check_expr(item, elem.as_ref().or(ANY));
                     if t == Type::Unit {
                         self.error(
-                            Diagnostic::error("no-value", "this expression has no value")
+                            Diagnostic::error(DiagId::NoValue, "this expression has no value")
                                 .with_label(item.span, "an array element must be a value"),
                         );
                         self.set(item, Type::Error);
@@ -131,7 +131,7 @@ impl<'a> Checker<'a, '_> {
                     None => {
                         self.error(
                             Diagnostic::error(
-                                "cannot-infer",
+                                DiagId::CannotInfer,
                                 "cannot infer the element type of this array",
                             )
                             .with_label(e.span, "write `[T]()` for an empty array"),
@@ -147,7 +147,7 @@ impl<'a> Checker<'a, '_> {
                         if !args.is_empty() {
                             self.error(
                                 Diagnostic::error(
-                                    "wrong-argument-count",
+                                    DiagId::WrongArgumentCount,
                                     format!("`{t}()` takes no arguments"),
                                 )
                                 .with_label(e.span, "remove the arguments"),
@@ -167,7 +167,7 @@ impl<'a> Checker<'a, '_> {
                                 }
                                 self.error(
                                     Diagnostic::error(
-                                        "wrong-argument-count",
+                                        DiagId::WrongArgumentCount,
                                         format!("`{t}(capacity)` takes one argument"),
                                     )
                                     .with_label(
@@ -183,7 +183,7 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         self.error(
                             Diagnostic::error(
-                                "invalid-constructor",
+                                DiagId::InvalidConstructor,
                                 format!("`{t}` cannot be constructed this way"),
                             )
                             .with_label(
@@ -206,7 +206,7 @@ impl<'a> Checker<'a, '_> {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
                         self.error(
                             Diagnostic::error(
-                                "invalid-operand",
+                                DiagId::InvalidOperand,
                                 format!("cannot apply unary `{sym}` to `{t}`"),
                             )
                             .with_label(inner.span, format!("this is a `{t}`")),
@@ -247,8 +247,11 @@ impl<'a> Checker<'a, '_> {
                     other => {
                         self.check_expr(index, ANY);
                         self.error(
-                            Diagnostic::error("not-indexable", format!("cannot index a `{other}`"))
-                                .with_label(base.span, "only arrays and maps can be indexed"),
+                            Diagnostic::error(
+                                DiagId::NotIndexable,
+                                format!("cannot index a `{other}`"),
+                            )
+                            .with_label(base.span, "only arrays and maps can be indexed"),
                         );
                         Type::Error
                     }
@@ -262,7 +265,7 @@ impl<'a> Checker<'a, '_> {
                     other => {
                         self.error(
                             Diagnostic::error(
-                                "not-optional",
+                                DiagId::NotOptional,
                                 format!("cannot unwrap a `{other}` with `!`"),
                             )
                             .with_label(e.span, "`!` unwraps an optional `T?`"),
@@ -274,7 +277,7 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Range { .. } => {
                 self.error(
                     Diagnostic::error(
-                        "range-outside-for",
+                        DiagId::RangeOutsideFor,
                         "a range can only be used in a `for` loop",
                     )
                     .with_label(e.span, "write `for i in a..b { }`"),
@@ -327,7 +330,7 @@ impl<'a> Checker<'a, '_> {
                 if want.is_some() && !matches!(tt, Type::Unit | Type::Never | Type::Error) {
                     self.error(
                         Diagnostic::error(
-                            "if-without-else",
+                            DiagId::IfWithoutElse,
                             "`if` used as a value needs an `else`",
                         )
                         .with_label(e.span, "this `if` has no `else` branch"),
@@ -371,7 +374,7 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         self.error(
                             Diagnostic::error(
-                                "branch-type-mismatch",
+                                DiagId::BranchTypeMismatch,
                                 "`if` and `else` have different types",
                             )
                             .with_label(els.span, format!("this is a `{et}`"))
@@ -398,8 +401,11 @@ impl<'a> Checker<'a, '_> {
             Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
             Some(ItemRef::Struct(_)) => {
                 self.error(
-                    Diagnostic::error("type-as-value", format!("`{name}` is a type, not a value"))
-                        .with_label(e.span, format!("build one with `{name} {{ ... }}`")),
+                    Diagnostic::error(
+                        DiagId::TypeAsValue,
+                        format!("`{name}` is a type, not a value"),
+                    )
+                    .with_label(e.span, format!("build one with `{name} {{ ... }}`")),
                 );
                 Type::Error
             }
@@ -409,13 +415,13 @@ impl<'a> Checker<'a, '_> {
                     .contains_key(name)
                 {
                     Diagnostic::error(
-                        "module-as-value",
+                        DiagId::ModuleAsValue,
                         format!("`{name}` is a module, not a value"),
                     )
                     .with_label(e.span, format!("use its items as `{name}.item`"))
                 } else {
                     Diagnostic::error(
-                        "unknown-name",
+                        DiagId::UnknownName,
                         format!("cannot find `{name}` in this scope"),
                     )
                     .with_label(e.span, "not found")
@@ -435,7 +441,7 @@ impl<'a> Checker<'a, '_> {
             let name = info.name.clone();
             self.error(
                 Diagnostic::error(
-                    "async-fn-value",
+                    DiagId::AsyncFnValue,
                     format!("the async function `{name}` cannot be used as a value"),
                 )
                 .with_label(
@@ -464,7 +470,7 @@ impl<'a> Checker<'a, '_> {
                 .collect::<Vec<_>>()
                 .join(".");
             self.error(
-                Diagnostic::error("unknown-type", format!("unknown struct `{name}`"))
+                Diagnostic::error(DiagId::UnknownType, format!("unknown struct `{name}`"))
                     .with_label(e.span, "not a struct in scope"),
             );
             for (_, v) in fields {
@@ -485,7 +491,7 @@ impl<'a> Checker<'a, '_> {
                     if seen[i] {
                         self.error(
                             Diagnostic::error(
-                                "duplicate-field",
+                                DiagId::DuplicateField,
                                 format!("the field `{}` is given twice", name.name),
                             )
                             .with_label(name.span, "given again here"),
@@ -497,7 +503,7 @@ impl<'a> Checker<'a, '_> {
                     self.check_expr(value, ANY);
                     self.error(
                         Diagnostic::error(
-                            "unknown-field",
+                            DiagId::UnknownField,
                             format!("`{sname}` has no field `{}`", name.name),
                         )
                         .with_label(name.span, "unknown field"),
@@ -514,7 +520,7 @@ impl<'a> Checker<'a, '_> {
         if !missing.is_empty() {
             self.error(
                 Diagnostic::error(
-                    "missing-field",
+                    DiagId::MissingField,
                     format!(
                         "missing field{} {} in `{sname}`",
                         plural(missing.len()),
@@ -550,7 +556,7 @@ impl<'a> Checker<'a, '_> {
                     _ => {
                         self.error(
                             Diagnostic::error(
-                                "unknown-name",
+                                DiagId::UnknownName,
                                 format!("module `{m}` has no public item `{}`", field.name),
                             )
                             .with_label(field.span, "not found"),
@@ -574,13 +580,13 @@ impl<'a> Checker<'a, '_> {
                 }
                 let d = if info.methods.contains_key(&field.name) {
                     Diagnostic::error(
-                        "method-as-value",
+                        DiagId::MethodAsValue,
                         format!("`{}` is a method; call it", field.name),
                     )
                     .with_label(field.span, format!("write `.{}(...)`", field.name))
                 } else {
                     Diagnostic::error(
-                        "unknown-field",
+                        DiagId::UnknownField,
                         format!("`{}` has no field `{}`", info.name, field.name),
                     )
                     .with_label(field.span, "unknown field")
@@ -592,7 +598,7 @@ impl<'a> Checker<'a, '_> {
             other => {
                 self.error(
                     Diagnostic::error(
-                        "unknown-field",
+                        DiagId::UnknownField,
                         format!("`{other}` has no field `{}`", field.name),
                     )
                     .with_label(field.span, "unknown field"),
@@ -637,7 +643,7 @@ impl<'a> Checker<'a, '_> {
             }
             self.error(
                 Diagnostic::error(
-                    "unknown-variant",
+                    DiagId::UnknownVariant,
                     format!("`{name}` has no variant `{}`", variant.name),
                 )
                 .with_label(variant.span, "not a variant of this enum"),
@@ -659,7 +665,7 @@ impl<'a> Checker<'a, '_> {
             None if !payload.is_empty() => {
                 self.error(
                     Diagnostic::error(
-                        "wrong-argument-count",
+                        DiagId::WrongArgumentCount,
                         format!(
                             "the variant `{name}.{}` holds {} value{}",
                             variant.name,
@@ -694,7 +700,7 @@ impl<'a> Checker<'a, '_> {
         let mismatch = |cx: &mut Self, what: &str| {
             cx.error(
                 Diagnostic::error(
-                    "invalid-operand",
+                    DiagId::InvalidOperand,
                     format!("cannot apply `{}` to `{lt}` and `{rt}`", op.symbol()),
                 )
                 .with_label(span, what.to_string())
@@ -766,17 +772,14 @@ impl<'a> Checker<'a, '_> {
         self.check_unique_names(
             params.iter().map(|p| &p.name),
             "parameter",
-            "duplicate-parameter",
+            DiagId::DuplicateParameter,
         );
         let mut param_types = Vec::new();
         for p in params {
             match &p.ty {
                 Some(t) => param_types.push(self.resolve_type(t)),
+                // The parser reports a typeless `self` here (`misplaced-self`).
                 None => {
-                    self.error(
-                        Diagnostic::error("closure-param-type", "closure parameters need a type")
-                            .with_label(p.span, "write `name: type`"),
-                    );
                     param_types.push(Type::Error);
                 }
             }

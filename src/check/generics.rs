@@ -7,7 +7,7 @@ impl<'a> Checker<'a, '_> {
         let name = self.generics[g as usize].decl.name.name.clone();
         self.error(
             Diagnostic::error(
-                "generic-as-value",
+                DiagId::GenericAsValue,
                 format!("`{name}` is generic: it can only be called"),
             )
             .with_label(
@@ -53,7 +53,7 @@ impl<'a> Checker<'a, '_> {
                 None => {
                     self.error(
                         Diagnostic::error(
-                            "cannot-infer-type",
+                            DiagId::CannotInferType,
                             format!("cannot infer the type `{n}` of this call of `{name}`"),
                         )
                         .with_label(e.span, format!("no argument says what `{n}` is")),
@@ -109,7 +109,7 @@ impl<'a> Checker<'a, '_> {
         let shown: Vec<String> = targs.iter().map(|t| t.to_string()).collect();
         let chain = self.instance_chain(parent);
         let mut d = Diagnostic::error(
-            "instantiation-too-deep",
+            DiagId::InstantiationTooDeep,
             format!(
                 "instantiating `{name}[{}]` goes {MAX_INSTANCE_DEPTH} generic instances deep",
                 shown.join(", ")

@@ -40,7 +40,7 @@ mod typed;
 pub use typed::*;
 
 use crate::ast::*;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{DiagId, Diagnostic};
 use std::collections::HashMap;
 use std::fmt;
 use weft_abi::{AbiType, RuntimeFn};
@@ -224,7 +224,7 @@ fn unify(te: &TypeExpr, actual: &Type, names: &[String], bound: &mut HashMap<Str
 pub const AFTER_SYMBOL: &str = "std.time.after";
 
 fn unsupported(what: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("unsupported", format!("{what} is not supported yet"))
+    Diagnostic::error(DiagId::Unsupported, format!("{what} is not supported yet"))
         .with_label(span, "not supported by this version of weft")
 }
 

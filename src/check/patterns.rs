@@ -34,7 +34,7 @@ impl<'a> Checker<'a, '_> {
                     let r = r.clone();
                     self.error(
                         Diagnostic::error(
-                            "branch-type-mismatch",
+                            DiagId::BranchTypeMismatch,
                             "`match` arms have different types",
                         )
                         .with_label(arm.body.span, format!("this is a `{t}`"))
@@ -60,7 +60,7 @@ impl<'a> Checker<'a, '_> {
             if !ty.contains_error() {
                 cx.error(
                     Diagnostic::error(
-                        "pattern-type-mismatch",
+                        DiagId::PatternTypeMismatch,
                         format!("a {what} pattern cannot match a `{ty}`"),
                     )
                     .with_label(span, "this pattern"),
@@ -87,7 +87,7 @@ impl<'a> Checker<'a, '_> {
                     .copied();
                 if let Some(first) = first {
                     let mut d = Diagnostic::error(
-                        "duplicate-binding",
+                        DiagId::DuplicateBinding,
                         format!("the pattern binds `{}` twice", name.name),
                     )
                     .with_label(name.span, "bound again here");
@@ -135,7 +135,7 @@ impl<'a> Checker<'a, '_> {
                     let ename = info.name.clone();
                     self.error(
                         Diagnostic::error(
-                            "unknown-variant",
+                            DiagId::UnknownVariant,
                             format!("`{ename}` has no variant `{last}`"),
                         )
                         .with_label(*span, "not a variant of the matched enum"),
@@ -149,7 +149,7 @@ impl<'a> Checker<'a, '_> {
                 if payload.len() != args.len() {
                     self.error(
                         Diagnostic::error(
-                            "wrong-pattern-arity",
+                            DiagId::WrongPatternArity,
                             format!(
                                 "the variant `{last}` holds {} value{}, the pattern has {}",
                                 payload.len(),
@@ -236,7 +236,7 @@ impl<'a> Checker<'a, '_> {
         if !missing.is_empty() {
             self.error(
                 Diagnostic::error(
-                    "non-exhaustive-match",
+                    DiagId::NonExhaustiveMatch,
                     format!("this `match` does not cover {}", missing.join(", ")),
                 )
                 .with_label(e.span, "some values match no arm")

@@ -62,7 +62,7 @@ impl<'a> Checker<'a, '_> {
             let name = self.out.fns[id as usize].name.clone();
             self.error(
                 Diagnostic::error(
-                    "missing-return",
+                    DiagId::MissingReturn,
                     format!("function `{name}` may end without returning a `{ret}`"),
                 )
                 .with_label(end, "the end of the function can be reached")
@@ -116,14 +116,17 @@ impl<'a> Checker<'a, '_> {
                         match actual {
                             Type::Unit => self.error(
                                 Diagnostic::error(
-                                    "no-value",
+                                    DiagId::NoValue,
                                     "this expression has no value to bind",
                                 )
                                 .with_label(value.span, "produces no value"),
                             ),
                             Type::Nil => self.error(
-                                Diagnostic::error("cannot-infer", "cannot infer the type of `nil`")
-                                    .with_label(value.span, "add a type: `let x: int? = nil`"),
+                                Diagnostic::error(
+                                    DiagId::CannotInfer,
+                                    "cannot infer the type of `nil`",
+                                )
+                                .with_label(value.span, "add a type: `let x: int? = nil`"),
                             ),
                             _ => {}
                         }
@@ -199,7 +202,7 @@ impl<'a> Checker<'a, '_> {
                         other => {
                             self.error(
                                 Diagnostic::error(
-                                    "not-iterable",
+                                    DiagId::NotIterable,
                                     format!("cannot iterate over a `{other}`"),
                                 )
                                 .with_label(iter.span, "expected a range `a..b` or an array"),
@@ -224,7 +227,7 @@ impl<'a> Checker<'a, '_> {
                         let word = if is_break { "break" } else { "continue" };
                         self.error(
                             Diagnostic::error(
-                                "break-outside-loop",
+                                DiagId::BreakOutsideLoop,
                                 format!("`{word}` outside of a loop"),
                             )
                             .with_label(*span, "not inside `while`, `loop` or `for`"),
@@ -241,7 +244,7 @@ impl<'a> Checker<'a, '_> {
                         self.check_expr(v, ANY);
                         self.error(
                             Diagnostic::error(
-                                "return-value-in-gen",
+                                DiagId::ReturnValueInGen,
                                 "a generator cannot return a value",
                             )
                             .with_label(
@@ -255,7 +258,7 @@ impl<'a> Checker<'a, '_> {
                         if ret == Type::Unit && !t.is_error() {
                             self.error(
                                 Diagnostic::error(
-                                    "return-value-in-unit-fn",
+                                    DiagId::ReturnValueInUnitFn,
                                     "this function does not return a value",
                                 )
                                 .with_label(
@@ -271,7 +274,7 @@ impl<'a> Checker<'a, '_> {
                         if !matches!(ret, Type::Unit | Type::Error) {
                             self.error(
                                 Diagnostic::error(
-                                    "missing-return-value",
+                                    DiagId::MissingReturnValue,
                                     format!("this function must return a `{ret}`"),
                                 )
                                 .with_label(*span, "`return` without a value"),
@@ -291,8 +294,11 @@ impl<'a> Checker<'a, '_> {
                     None => {
                         self.check_expr(value, ANY);
                         self.error(
-                            Diagnostic::error("yield-outside-gen", "`yield` outside of a `gen fn`")
-                                .with_label(*span, "only generators can yield"),
+                            Diagnostic::error(
+                                DiagId::YieldOutsideGen,
+                                "`yield` outside of a `gen fn`",
+                            )
+                            .with_label(*span, "only generators can yield"),
                         );
                     }
                 }
@@ -326,7 +332,7 @@ impl<'a> Checker<'a, '_> {
                     if !info.mutable {
                         let decl = self.local_span(id);
                         let mut d = Diagnostic::error(
-                            "assign-to-immutable",
+                            DiagId::AssignToImmutable,
                             format!("cannot assign twice to immutable variable `{name}`"),
                         )
                         .with_label(target.span, format!("cannot assign to {declared_by}"));
@@ -351,7 +357,7 @@ impl<'a> Checker<'a, '_> {
             _ => {
                 self.error(
                     Diagnostic::error(
-                        "invalid-assignment-target",
+                        DiagId::InvalidAssignmentTarget,
                         "cannot assign to this expression",
                     )
                     .with_label(target.span, "not a variable, element or field"),

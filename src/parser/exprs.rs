@@ -190,7 +190,7 @@ impl Parser {
     pub(super) fn int_too_large(&mut self, span: Span) {
         self.report(
             Diagnostic::error(
-                "integer-too-large",
+                DiagId::IntegerTooLarge,
                 "integer literal is too large for `int`",
             )
             .with_label(
@@ -223,7 +223,7 @@ impl Parser {
             let span = self.span();
             self.report(
                 Diagnostic::error(
-                    "expected-expression",
+                    DiagId::ExpectedExpression,
                     format!("expected an expression, found {found}"),
                 )
                 .with_label(span, "expected an expression here"),
@@ -409,7 +409,7 @@ impl Parser {
         let at = self.span();
         self.report(
             Diagnostic::error(
-                "invalid-interpolation",
+                DiagId::InvalidInterpolation,
                 format!("expected `}}` after the interpolated expression, found {found}"),
             )
             .with_label(at, "an interpolation holds a single expression")

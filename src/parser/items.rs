@@ -40,7 +40,7 @@ impl Parser {
                 let span = self.span();
                 self.report(
                     Diagnostic::error(
-                        "expected-item",
+                        DiagId::ExpectedItem,
                         format!("expected an item such as `fn`, found {found}"),
                     )
                     .with_label(span, "expected `fn`, `struct`, `enum`, `impl` or `import`"),
@@ -151,11 +151,27 @@ impl Parser {
 
     pub(super) fn param(&mut self, self_ok: bool) -> Option<Param> {
         let name = self.expect_ident("a parameter name")?;
-        if self_ok && name.name == "self" && !self.at(&Tok::Colon) {
+        if name.name == "self" && !self.at(&Tok::Colon) {
+            if self_ok {
+                return Some(Param {
+                    span: name.span,
+                    name,
+                    ty: None,
+                });
+            }
+            // A typeless `self` anywhere else: said once, here; the
+            // parameter gets the error type so the checker stays quiet.
+            self.report(
+                Diagnostic::error(
+                    DiagId::MisplacedSelf,
+                    "`self` can only be the first parameter of a method",
+                )
+                .with_label(name.span, "not allowed here"),
+            );
             return Some(Param {
                 span: name.span,
+                ty: Some(error_type(name.span)),
                 name,
-                ty: None,
             });
         }
         if !self.expect(&Tok::Colon) {
@@ -295,8 +311,11 @@ impl Parser {
         if !self.halted() {
             let found = describe(self.tok());
             self.report(
-                Diagnostic::error("expected-type", format!("expected a type, found {found}"))
-                    .with_label(span, "expected a type here"),
+                Diagnostic::error(
+                    DiagId::ExpectedType,
+                    format!("expected a type, found {found}"),
+                )
+                .with_label(span, "expected a type here"),
             );
         }
         error_type(span)

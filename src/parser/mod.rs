@@ -28,7 +28,7 @@ use crate::ast::{
     ImplDecl, Import, Item, MatchArm, Module, Param, Pattern, SelectArm, Span, Stmt, StrPart,
     StructDecl, TypeExpr, UnOp, Variant,
 };
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{DiagId, Diagnostic};
 use crate::lexer::{describe, StrTok, Tok, Token};
 
 /// Deepest nesting of expressions, blocks, types and patterns the parser builds.
@@ -345,8 +345,11 @@ impl Parser {
         let found = describe(self.tok());
         let span = self.span();
         self.report(
-            Diagnostic::error("expected-token", format!("expected {what}, found {found}"))
-                .with_label(span, format!("expected {what} here")),
+            Diagnostic::error(
+                DiagId::ExpectedToken,
+                format!("expected {what}, found {found}"),
+            )
+            .with_label(span, format!("expected {what} here")),
         );
     }
 
@@ -375,9 +378,12 @@ impl Parser {
         let found = describe(self.tok());
         let span = self.span();
         self.report(
-            Diagnostic::error("expected-token", format!("expected {want}, found {found}"))
-                .with_label(span, format!("expected {want} here"))
-                .with_label(open, format!("to close this {opener}")),
+            Diagnostic::error(
+                DiagId::ExpectedToken,
+                format!("expected {want}, found {found}"),
+            )
+            .with_label(span, format!("expected {want} here"))
+            .with_label(open, format!("to close this {opener}")),
         );
         false
     }
@@ -425,8 +431,11 @@ impl Parser {
             } else {
                 let span = self.span();
                 self.diags.push(
-                    Diagnostic::error("nesting-too-deep", "expression or block nested too deeply")
-                        .with_label(span, format!("nesting limit of {limit} reached here")),
+                    Diagnostic::error(
+                        DiagId::NestingTooDeep,
+                        "expression or block nested too deeply",
+                    )
+                    .with_label(span, format!("nesting limit of {limit} reached here")),
                 );
                 self.aborted = true;
                 self.pos = self.tokens.len().saturating_sub(1);

@@ -44,7 +44,7 @@ impl Parser {
                 _ => {
                     self.report(
                         Diagnostic::error(
-                            "expected-pattern",
+                            DiagId::ExpectedPattern,
                             "a string pattern cannot contain interpolation",
                         )
                         .with_label(span, "use a plain string literal here"),
@@ -68,7 +68,7 @@ impl Parser {
             let span = self.span();
             self.report(
                 Diagnostic::error(
-                    "expected-pattern",
+                    DiagId::ExpectedPattern,
                     format!("expected a pattern, found {found}"),
                 )
                 .with_label(span, "expected a pattern here"),
@@ -161,7 +161,7 @@ impl Parser {
         let span = self.span();
         self.report(
             Diagnostic::error(
-                "expected-newline",
+                DiagId::ExpectedNewline,
                 format!("expected `;` or a line break after the statement, found {found}"),
             )
             .with_label(span, "start a new line or add `;` before this"),

@@ -2,7 +2,12 @@
 //!
 //! Every phase returns `Diagnostic`s with a stable kebab-case id
 //! (`error[await-outside-async]`) and labelled spans; only `render` knows about
-//! codespan-reporting and the terminal. Ids are what lit tests check for.
+//! codespan-reporting and the terminal. Ids are what lit tests check for;
+//! `catalogue.rs` is the closed set of them.
+
+mod catalogue;
+
+pub use catalogue::DiagId;
 
 use crate::ast::Span;
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
@@ -19,9 +24,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(id: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn error(id: DiagId, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
-            id,
+            id: id.name(),
             message: message.into(),
             labels: Vec::new(),
             notes: Vec::new(),
