@@ -1,7 +1,7 @@
 //! Loading a program: the root file and every module it imports, parsed.
 //!
 //! `import name` means the standard module `name` (from `stdlib/`, embedded in
-//! the compiler) when there is one, else `name.weft` beside the importing
+//! the compiler) when there is one, else `<name>.weft` beside the importing
 //! file. Each file is read and parsed once, however many modules import it;
 //! import cycles are harmless because every name is used qualified.
 //! Expression ids run on across files so the checker's tables never collide.

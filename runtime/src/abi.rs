@@ -34,7 +34,7 @@ extern "C" {
     /// Defined by the compiler in every program: runs the Weft `main`.
     fn weft_main();
     /// Defined by the compiler in every program: resumes a coroutine (`llvm.coro.resume`).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(target_arch = "wasm32"), expect(dead_code))]
     pub(crate) fn weft_resume(handle: *mut u8);
     /// Defined by the compiler in every program: 1 when a coroutine is at its final suspend (`llvm.coro.done`).
     pub(crate) fn weft_coro_done(handle: *mut u8) -> i32;

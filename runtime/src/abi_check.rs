@@ -144,7 +144,7 @@ macro_rules! exports {
                 concat!("`", stringify!($f), "` does not match weft_abi's row for ", stringify!($id))
             );
         )*
-        #[allow(dead_code)]
+        #[expect(dead_code)]
         const fn every_function_has_a_row(f: RuntimeFn) {
             match f {
                 $(RuntimeFn::$id => {})*

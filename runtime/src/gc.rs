@@ -269,7 +269,6 @@ fn heap() -> &'static mut Heap {
 }
 
 /// Chooses stress mode and statistics; called once at start-up.
-#[cfg_attr(test, allow(dead_code))]
 pub fn configure(stress: bool, stats: bool) {
     let heap = heap();
     heap.stress = stress;

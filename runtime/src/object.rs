@@ -57,7 +57,7 @@ pub const STATE_CANCELLED: u64 = state::CANCELLED;
 pub const STATE_PANICKED: u64 = state::PANICKED;
 /// State flag: a generator being resumed (compiled code sets and clears it
 /// around each resume; resuming it again meanwhile is a panic).
-#[allow(dead_code)]
+#[expect(dead_code)]
 pub const STATE_RUNNING: u64 = state::RUNNING;
 /// Child-slot tags: an awaited call's coroutine handle, a joined task's
 /// handle, a select (`chan`).

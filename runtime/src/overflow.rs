@@ -41,9 +41,9 @@ mod imp {
         fn getrlimit(resource: i32, rlim: *mut RLimit) -> i32;
         fn _exit(code: i32) -> !;
         fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
-        #[cfg_attr(test, allow(dead_code))]
+        #[cfg_attr(test, expect(dead_code))]
         fn open(path: *const u8, flags: i32, ...) -> i32;
-        #[cfg_attr(test, allow(dead_code))]
+        #[cfg_attr(test, expect(dead_code))]
         fn lseek(fd: i32, off: i64, whence: i32) -> i64;
     }
 

@@ -96,13 +96,11 @@ mod imp {
 
     /// Whether the environment variable is set to something other than
     /// empty or `0`.
-    #[cfg_attr(test, allow(dead_code))]
     pub fn env_flag(name: &str) -> bool {
         std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
     }
 
     /// The environment variable as a decimal integer, if it is set to one.
-    #[cfg_attr(test, allow(dead_code))]
     pub fn env_u64(name: &str) -> Option<u64> {
         std::env::var(name).ok()?.trim().parse().ok()
     }
@@ -124,7 +122,7 @@ mod imp {
     ///
     /// # Safety
     /// `argv` must hold `argc` C strings that live as long as the process.
-    #[cfg_attr(test, allow(dead_code))]
+    #[cfg_attr(test, expect(dead_code))]
     pub unsafe fn set_args(argc: i32, argv: *const *const u8) {
         ARGV.count.set(argc.max(0) as usize);
         ARGV.values.set(argv);

@@ -10,7 +10,7 @@ use crate::{array, gc, output, platform, string};
 /// Reads `WEFT_GC_STRESS` and `WEFT_GC_STATS`, starts the program's clock
 /// (`weft_now_ms`) and seeds the random choices of `select` (`WEFT_SEED`,
 /// natively, else the clock); called once before `weft_main`.
-#[cfg_attr(test, allow(dead_code))]
+#[cfg_attr(test, expect(dead_code))]
 pub fn init() {
     gc::configure(
         platform::env_flag("WEFT_GC_STRESS"),

@@ -23,7 +23,6 @@ static STATE: State = State(Cell::new(0));
 
 /// Seeds the generator for the program: from `WEFT_SEED` if it is set to an
 /// integer, else from the clock. Called once before `weft_main`.
-#[cfg_attr(test, allow(dead_code))]
 pub fn init() {
     match platform::env_u64("WEFT_SEED") {
         Some(seed) => seed_with(seed),

@@ -479,7 +479,7 @@ pub unsafe fn run_async_main(main: *mut u8) -> Outcome {
 
 /// Whether an async main has been registered and has not finished: then the
 /// entry point must leave the ending to `poll`.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg_attr(all(not(target_arch = "wasm32"), not(test)), expect(dead_code))]
 pub fn async_main_pending() -> bool {
     sched().main_state == Main::Running
 }
@@ -492,7 +492,7 @@ pub fn async_main_pending() -> bool {
 ///
 /// # Safety
 /// The registered handles must still be valid coroutines.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg_attr(all(not(target_arch = "wasm32"), not(test)), expect(dead_code))]
 pub unsafe fn poll() -> Outcome {
     if sched().main_state != Main::Running {
         return Outcome::NotRunning;

@@ -1,0 +1,103 @@
+//! Tidy checks over the sources: module docs name only files that exist,
+//! and nothing silences dead-code warnings with `allow` (`expect(dead_code)`
+//! is the form to use: the compiler then reports it once the item is used).
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["src", "runtime/src", "abi/src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    files.push(root().join("build.rs"));
+    files.sort();
+    files
+}
+
+/// The backticked names in `text` that look like files: `x.rs`, `a/b.weft`.
+fn file_names(text: &str) -> Vec<String> {
+    const EXTENSIONS: [&str; 9] = [
+        ".rs", ".weft", ".ll", ".py", ".md", ".js", ".cpp", ".html", ".toml",
+    ];
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| !t.contains(' ') && !t.contains('*') && !t.contains('<'))
+        .filter(|t| !t.starts_with('.') && EXTENSIONS.iter().any(|e| t.ends_with(e)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where a name in a module doc may be relative to: the file's folder and
+/// its parents up to the repository (and the shared folder beside it).
+fn exists(name: &str, file: &Path) -> bool {
+    let name = name.trim_start_matches("../shared/");
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        for base in [d.to_path_buf(), d.join("src")] {
+            if base.join(name).exists() {
+                return true;
+            }
+        }
+        if d == root() {
+            break;
+        }
+        dir = d.parent();
+    }
+    root().join("../shared").join(name).exists()
+}
+
+#[test]
+fn module_docs_name_only_files_that_exist() {
+    let mut missing = Vec::new();
+    for file in sources() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let docs: String = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for name in file_names(&docs) {
+            if !exists(&name, &file) {
+                missing.push(format!("{}: `{name}`", file.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "module docs name missing files:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn no_allow_dead_code() {
+    let offenders: Vec<String> = sources()
+        .into_iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .contains(concat!("allow(", "dead_code)"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "use expect(dead_code): {offenders:?}");
+}
