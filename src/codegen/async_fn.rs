@@ -18,7 +18,7 @@
 //! internal calling convention.
 
 use super::coroutine::Target;
-use super::{Codegen, Result, Value};
+use super::{impossible, Codegen, Lowered, Result, Value};
 use crate::ast::*;
 use crate::check::{AwaitKind, Callee, Type};
 use inkwell::module::Linkage;
@@ -190,12 +190,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         let i64t = self.cx.i64_type();
         // SAFETY (LLVM): index 1 of the two reference slots.
         unsafe {
-            self.b.build_in_bounds_gep(
+            Ok(self.b.build_in_bounds_gep(
                 self.gc.array_type(PROMISE_SLOTS),
                 slots,
                 &[i64t.const_zero(), i64t.const_int(index, false)],
                 "promise.slot",
-            )
+            )?)
         }
     }
 
@@ -208,7 +208,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// `await f(x)` or `await t`.
     pub(super) fn await_expr(&mut self, e: &Expr, inner: &Expr) -> Result<Value<'ctx>> {
         let Some(state) = self.coro else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         // `await time.sleep(ms)` suspends this coroutine directly: no frame
         // for `sleep` itself, which matters when a million tasks sleep.
@@ -216,7 +216,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             if let Some(Callee::Fn(f)) = self.typed.calls.get(&inner.id) {
                 if self.typed.fns[*f as usize].symbol == "std.time.sleep" && args.len() == 1 {
                     self.sleep(&args[0])?;
-                    return Ok(None);
+                    return Ok(self.nothing());
                 }
             }
         }
@@ -225,9 +225,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         if kind == Some(AwaitKind::Chan) {
             return self.chan_await(inner);
         }
-        let Some(callee) = self.expr(inner)? else {
-            return Ok(None);
-        };
+        let callee = value!(self.expr(inner)?);
         let callee = callee.into_pointer_value();
         if kind == Some(AwaitKind::Call) {
             // Awaited at once and never seen again after it finishes: its
@@ -310,20 +308,18 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.unwind(state)?;
         self.b.position_at_end(fine);
         if self.basic_type(&result_ty).is_none() {
-            return Ok(None);
+            return Ok(self.nothing());
         }
         let h = self.frame_handle(callee)?;
-        Ok(Some(self.result_of(h, &result_ty)?))
+        Ok(Lowered::Value(self.result_of(h, &result_ty)?))
     }
 
     /// `spawn f(x)`: the new coroutine goes to the ready queue; its frame is the task.
     pub(super) fn spawn_expr(&mut self, inner: &Expr) -> Result<Value<'ctx>> {
-        let Some(task) = self.expr(inner)? else {
-            return Ok(None);
-        };
+        let task = value!(self.expr(inner)?);
         let h = self.gen_handle(task.into_pointer_value())?;
         self.call_rt(RuntimeFn::TaskReady, &[h.into()], "")?;
-        Ok(Some(task))
+        Ok(Lowered::Value(task))
     }
 
     /// `t.cancel()`: the runtime destroys the task's coroutines at their
@@ -362,7 +358,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(());
         };
         if let Some(value) = value {
-            let Some(v) = self.expr(value)? else {
+            let Lowered::Value(v) = self.expr(value)? else {
                 return Ok(());
             };
             if state.is_async {
@@ -382,7 +378,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some(state) = self.coro else {
             return Ok(());
         };
-        let Some(ms) = self.expr(ms)? else {
+        let Lowered::Value(ms) = self.expr(ms)? else {
             return Ok(());
         };
         self.call_rt(RuntimeFn::Sleep, &[ms.into(), state.handle.into()], "")?;

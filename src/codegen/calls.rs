@@ -9,11 +9,13 @@ impl<'ctx> Codegen<'ctx, '_> {
         args: &[Expr],
         params: &[Type],
     ) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
+        // `None` when an argument diverged: the call is never reached.
         let mut values = Vec::new();
         for (a, p) in args.iter().zip(params) {
             match self.expr_as(a, p)? {
-                Some(v) => values.push(v.into()),
-                None => return Ok(None),
+                Lowered::Value(v) => values.push(v.into()),
+                Lowered::Diverged => return Ok(None),
+                Lowered::Unit => return impossible("a unit argument"),
             }
         }
         Ok(Some(values))
@@ -24,13 +26,13 @@ impl<'ctx> Codegen<'ctx, '_> {
             return self.variant_value(id, tag, args);
         }
         let Some(&kind) = self.typed.calls.get(&e.id) else {
-            return Ok(None);
+            return impossible("a call the checker did not resolve");
         };
         let result = match kind {
             Callee::Fn(id) => {
                 let params = self.typed.fns[id as usize].param_types.clone();
                 let Some(values) = self.args(args, &params)? else {
-                    return Ok(None);
+                    return Ok(Lowered::Diverged);
                 };
                 self.b
                     .build_call(self.fns[id as usize], &values, "call")?
@@ -39,14 +41,12 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Callee::Method(id) => {
                 let ExprKind::Field(base, _) = &callee.kind else {
-                    return Ok(None);
+                    return impossible("a method call without a receiver");
                 };
-                let Some(recv) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let recv = value!(self.expr(base)?);
                 let params = self.typed.fns[id as usize].param_types[1..].to_vec();
                 let Some(mut values) = self.args(args, &params)? else {
-                    return Ok(None);
+                    return Ok(Lowered::Diverged);
                 };
                 values.insert(0, recv.into());
                 self.b
@@ -56,13 +56,11 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Callee::Indirect => {
                 let Type::Func(params, ret) = self.typed.ty(callee).clone() else {
-                    return Ok(None);
+                    return impossible("an indirect call of a non-function");
                 };
-                let Some(closure) = self.expr(callee)? else {
-                    return Ok(None);
-                };
+                let closure = value!(self.expr(callee)?);
                 let Some(mut values) = self.args(args, &params)? else {
-                    return Ok(None);
+                    return Ok(Lowered::Diverged);
                 };
                 let closure = closure.into_pointer_value();
                 values.insert(0, closure.into());
@@ -79,28 +77,24 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .try_as_basic_value()
                     .basic()
             }
-            Callee::Builtin(b) => self.builtin(b, args, e.span)?,
-            Callee::Array(m) => self.array_method(m, callee, args)?,
-            Callee::Map(m) => self.map_method(m, callee, args)?,
+            Callee::Builtin(b) => self.builtin(b, args, e.span)?.value(),
+            Callee::Array(m) => self.array_method(m, callee, args)?.value(),
+            Callee::Map(m) => self.map_method(m, callee, args)?.value(),
             Callee::TaskDone => {
                 let ExprKind::Field(base, _) = &callee.kind else {
-                    return Ok(None);
+                    return impossible("a method call without a receiver");
                 };
-                let Some(t) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let t = value!(self.expr(base)?);
                 Some(self.task_done(t.into_pointer_value())?)
             }
-            Callee::ChanClose => self.chan_close(e)?,
+            Callee::ChanClose => self.chan_close(e)?.value(),
             // Only reached through `await` and `select`, which handle them.
             Callee::ChanSend | Callee::ChanRecv => None,
             Callee::TaskCancel => {
                 let ExprKind::Field(base, _) = &callee.kind else {
-                    return Ok(None);
+                    return impossible("a method call without a receiver");
                 };
-                let Some(t) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let t = value!(self.expr(base)?);
                 self.task_cancel(t.into_pointer_value(), e.span)?;
                 None
             }
@@ -110,31 +104,25 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Callee::GenNext => {
                 let ExprKind::Field(base, _) = &callee.kind else {
-                    return Ok(None);
+                    return impossible("a method call without a receiver");
                 };
                 let Type::Gen(elem) = self.typed.ty(base).clone() else {
-                    return Ok(None);
+                    return impossible("`next` of a non-generator");
                 };
-                let Some(g) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let g = value!(self.expr(base)?);
                 Some(self.gen_next(g.into_pointer_value(), &elem, callee.span)?)
             }
             Callee::StrLen => {
                 let ExprKind::Field(base, _) = &callee.kind else {
-                    return Ok(None);
+                    return impossible("a method call without a receiver");
                 };
-                let Some(s) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let s = value!(self.expr(base)?);
                 Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
             }
             Callee::Runtime(rf) => {
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
                 for a in args {
-                    let Some(v) = self.expr(a)? else {
-                        return Ok(None);
-                    };
+                    let v = value!(self.expr(a)?);
                     values.push(v.into());
                 }
                 // Runtime results that are `T?` of scalars come boxed already.
@@ -143,9 +131,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             Callee::Intrinsic(name) => {
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
                 for a in args {
-                    let Some(v) = self.expr(a)? else {
-                        return Ok(None);
-                    };
+                    let v = value!(self.expr(a)?);
                     values.push(v.into());
                 }
                 let f64t = self.cx.f64_type();
@@ -168,7 +154,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             self.dead_block();
         }
-        Ok(result)
+        Ok(self.lowered(result))
     }
 
     pub(super) fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> Result<Value<'ctx>> {
@@ -193,9 +179,8 @@ impl<'ctx> Codegen<'ctx, '_> {
                     }
                     Some(a) => {
                         let ty = self.typed.ty(a).clone();
-                        if let Some(v) = self.expr(a)? {
-                            self.write_value(stream, &ty, v)?;
-                        }
+                        let v = value!(self.expr(a)?);
+                        self.write_value(stream, &ty, v)?;
                         if newline {
                             self.write_bytes(stream, b"\n")?;
                         }
@@ -203,24 +188,21 @@ impl<'ctx> Codegen<'ctx, '_> {
                     None if newline => self.write_bytes(stream, b"\n")?,
                     None => {}
                 }
-                Ok(None)
+                Ok(self.nothing())
             }
             Builtin::Exit => {
-                if let Some(code) = self.expr(&args[0])? {
-                    self.call_rt(RuntimeFn::Exit, &[code.into()], "")?;
-                }
-                Ok(None)
+                let code = value!(self.expr(&args[0])?);
+                self.call_rt(RuntimeFn::Exit, &[code.into()], "")?;
+                Ok(self.nothing())
             }
             Builtin::Panic => {
-                if let Some(msg) = self.expr(&args[0])? {
+                if let Lowered::Value(msg) = self.expr(&args[0])? {
                     self.raise(PanicMsg::Str(msg), span)?;
                 }
-                Ok(None)
+                Ok(self.nothing())
             }
             Builtin::Assert => {
-                let Some(c) = self.expr(&args[0])? else {
-                    return Ok(None);
-                };
+                let c = value!(self.expr(&args[0])?);
                 let f = self.func();
                 let fail = self.cx.append_basic_block(f, "assert.fail");
                 let ok = self.cx.append_basic_block(f, "assert.ok");
@@ -230,7 +212,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 match args.get(1) {
                     Some(msg) => {
                         let prefix = self.string_const("assertion failed: ")?;
-                        if let Some(m) = self.expr(msg)? {
+                        if let Lowered::Value(m) = self.expr(msg)? {
                             let text = self
                                 .call_rt(
                                     RuntimeFn::StringConcat,
@@ -247,14 +229,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                     None => self.panic("assertion failed", span)?,
                 }
                 self.b.position_at_end(ok);
-                Ok(None)
+                Ok(self.nothing())
             }
             Builtin::ToInt | Builtin::ToFloat => {
                 let from = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else {
-                    return Ok(None);
-                };
-                Ok(Some(match (b, from) {
+                let v = value!(self.expr(&args[0])?);
+                Ok(Lowered::Value(match (b, from) {
                     (Builtin::ToInt, Type::Float) => {
                         // Saturating, NaN to 0: a conversion is never undefined.
                         let i64t = self.cx.i64_type();
@@ -282,23 +262,23 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Builtin::Str => {
                 let ty = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else {
-                    return Ok(None);
-                };
-                Ok(Some(self.string_of(v, &ty)?.into()))
+                let v = value!(self.expr(&args[0])?);
+                Ok(Lowered::Value(self.string_of(v, &ty)?.into()))
             }
             Builtin::Len => {
                 let ty = self.typed.ty(&args[0]).clone();
-                let Some(v) = self.expr(&args[0])? else {
-                    return Ok(None);
-                };
+                let v = value!(self.expr(&args[0])?);
                 let p = v.into_pointer_value();
-                Ok(match ty {
+                let len = match ty {
                     Type::Map(..) => self.call_rt(RuntimeFn::MapLen, &[p.into()], "len")?,
                     _ => Some(self.load_slot(p, 0, &Type::Int)?),
-                })
+                };
+                Ok(self.lowered(len))
             }
-            Builtin::Args => self.call_rt(RuntimeFn::Args, &[], "args"),
+            Builtin::Args => {
+                let args = self.call_rt(RuntimeFn::Args, &[], "args")?;
+                Ok(self.lowered(args))
+            }
         }
     }
 

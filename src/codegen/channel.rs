@@ -11,7 +11,7 @@
 //! coroutine's child slot holds the select (tagged `SELECT_TAG`) so that
 //! cancelling the task can take its waiters out of the channels.
 
-use super::{Codegen, Result, Value};
+use super::{impossible, Codegen, Lowered, Result, Value};
 use crate::ast::*;
 use crate::check::{SelectOp, Type};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
@@ -30,14 +30,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// `Chan[T](capacity)`.
     pub(super) fn chan_new(&mut self, e: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
         let Type::Chan(elem) = self.typed.ty(e).clone() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let Some(cap) = args.first() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
-        let Some(n) = self.expr(cap)? else {
-            return Ok(None);
-        };
+        let n = value!(self.expr(cap)?);
         let n = n.into_int_value();
         let negative = self.b.build_int_compare(
             IntPredicate::SLT,
@@ -52,7 +50,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         )?;
         let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
         let (loc, loc_len) = self.location(cap.span)?;
-        self.call_rt(
+        self.rt_value(
             RuntimeFn::ChanNew,
             &[n.into(), is_ref.into(), loc.into(), loc_len.into()],
             "chan",
@@ -61,41 +59,43 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// The channel and its element type in `ch.op(...)`.
     fn chan_of(&mut self, call: &Expr) -> Result<Option<(PointerValue<'ctx>, Type)>> {
+        // `None`: the channel expression diverged.
         let ExprKind::Call(callee, _) = &call.kind else {
-            return Ok(None);
+            return impossible("a channel operation that is not a call");
         };
         let ExprKind::Field(base, _) = &callee.kind else {
-            return Ok(None);
+            return impossible("a channel operation without a receiver");
         };
         let Type::Chan(elem) = self.typed.ty(base).clone() else {
-            return Ok(None);
+            return impossible("a channel operation on a non-channel");
         };
-        Ok(self.expr(base)?.map(|c| (c.into_pointer_value(), *elem)))
+        Ok(self
+            .expr(base)?
+            .value()
+            .map(|c| (c.into_pointer_value(), *elem)))
     }
 
     /// `ch.close()`.
     pub(super) fn chan_close(&mut self, call: &Expr) -> Result<Value<'ctx>> {
         let Some((ch, _)) = self.chan_of(call)? else {
-            return Ok(None);
+            return Ok(Lowered::Diverged);
         };
         let st = self.rt_int(RuntimeFn::ChanClose, &[ch.into()], "close")?;
         self.panic_on(st, CLOSED, "close of a closed channel", call.span)?;
-        Ok(None)
+        Ok(self.nothing())
     }
 
     /// `await ch.send(v)` / `await ch.recv()`.
     pub(super) fn chan_await(&mut self, call: &Expr) -> Result<Value<'ctx>> {
         let ExprKind::Call(_, args) = &call.kind else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let Some((ch, elem)) = self.chan_of(call)? else {
-            return Ok(None);
+            return Ok(Lowered::Diverged);
         };
         let out = self.out_slot("chan.out")?;
         if let Some(value) = args.first() {
-            let Some(v) = self.expr(value)? else {
-                return Ok(None);
-            };
+            let v = value!(self.expr(value)?);
             let f = self.func();
             let slow = self.cx.append_basic_block(f, "chan.wait");
             let end = self.cx.append_basic_block(f, "chan.end");
@@ -112,10 +112,10 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.panic_on(st, CLOSED, "send on a closed channel", call.span)?;
             self.b.build_unconditional_branch(end)?;
             self.b.position_at_end(end);
-            return Ok(None);
+            return Ok(self.nothing());
         }
         let st = self.recv_status(ch, out)?;
-        Ok(Some(self.received(st, out, &elem)?))
+        Ok(Lowered::Value(self.received(st, out, &elem)?))
     }
 
     /// A blocking send or receive (`rf`: `SelectOneSend`/`SelectOneRecv`) on
@@ -218,7 +218,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_store(result, wrapped)?;
         self.b.build_unconditional_branch(after)?;
         self.b.position_at_end(after);
-        self.b.build_load(self.gc, result, "recv")
+        Ok(self.b.build_load(self.gc, result, "recv")?)
     }
 
     /// `select { ... }`.
@@ -229,16 +229,14 @@ impl<'ctx> Codegen<'ctx, '_> {
         for (i, arm) in arms.iter().enumerate() {
             let idx = i64t.const_int(i as u64, false);
             let Some(&op) = self.typed.select_ops.get(&arm.op.id) else {
-                return Ok(None);
+                return impossible("a shape the checker rules out");
             };
             let ExprKind::Call(_, args) = &arm.op.kind else {
-                return Ok(None);
+                return impossible("a shape the checker rules out");
             };
             match op {
                 SelectOp::After => {
-                    let Some(ms) = self.expr(&args[0])? else {
-                        return Ok(None);
-                    };
+                    let ms = value!(self.expr(&args[0])?);
                     self.call_rt(
                         RuntimeFn::SelectAfter,
                         &[sel.into(), idx.into(), ms.into()],
@@ -247,7 +245,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 }
                 SelectOp::Recv => {
                     let Some((ch, _)) = self.chan_of(&arm.op)? else {
-                        return Ok(None);
+                        return Ok(Lowered::Diverged);
                     };
                     self.call_rt(
                         RuntimeFn::SelectRecv,
@@ -257,11 +255,9 @@ impl<'ctx> Codegen<'ctx, '_> {
                 }
                 SelectOp::Send => {
                     let Some((ch, elem)) = self.chan_of(&arm.op)? else {
-                        return Ok(None);
+                        return Ok(Lowered::Diverged);
                     };
-                    let Some(v) = self.expr(&args[0])? else {
-                        return Ok(None);
-                    };
+                    let v = value!(self.expr(&args[0])?);
                     let bits = self.value_bits(v, &elem)?;
                     self.call_rt(
                         RuntimeFn::SelectSend,
@@ -312,7 +308,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
         }
         self.b.position_at_end(end);
-        Ok(None)
+        Ok(self.nothing())
     }
 
     /// The slot of this coroutine's last one-arm select (null at first).
@@ -393,7 +389,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     fn is(&mut self, v: IntValue<'ctx>, code: u64, name: &str) -> Result<IntValue<'ctx>> {
         let c = v.get_type().const_int(code, false);
-        self.b.build_int_compare(IntPredicate::EQ, v, c, name)
+        Ok(self.b.build_int_compare(IntPredicate::EQ, v, c, name)?)
     }
 
     /// Panics with `msg` when the status `v` is `code`.

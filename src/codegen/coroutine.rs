@@ -17,7 +17,7 @@
 //! FRAME object; its coroutine handle is 24 bytes in (header, size word).
 //! Frames are reclaimed by the GC, so `llvm.coro.free` frees nothing.
 
-use super::{Codegen, Result};
+use super::{Codegen, Lowered, Result};
 use crate::ast::*;
 use crate::check::{FnId, Type};
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -126,8 +126,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         let off = self.cx.i64_type().const_int(FRAME_OFFSET, false);
         // SAFETY (LLVM): the frame lies inside the FRAME object.
         unsafe {
-            self.b
-                .build_in_bounds_gep(self.cx.i8_type(), raw, &[off], "gen.handle")
+            Ok(self
+                .b
+                .build_in_bounds_gep(self.cx.i8_type(), raw, &[off], "gen.handle")?)
         }
     }
 
@@ -158,12 +159,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         )?;
         // SAFETY (LLVM): either way the result is the frame's start.
         unsafe {
-            self.b.build_gep(
+            Ok(self.b.build_gep(
                 self.cx.i8_type(),
                 raw,
                 &[off.into_int_value()],
                 "call.handle",
-            )
+            )?)
         }
     }
 
@@ -477,7 +478,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let Some(state) = self.coro else {
             return Ok(());
         };
-        let Some(v) = self.expr(value)? else {
+        let Lowered::Value(v) = self.expr(value)? else {
             return Ok(());
         };
         self.store_yielded(state, v, ty)?;
@@ -518,7 +519,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn state_ptr(&mut self, handle: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let p = self.promise_of(handle)?;
         let pt = self.promise_type();
-        self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")
+        Ok(self.b.build_struct_gep(pt, p, PROMISE_STATE, "state")?)
     }
 
     /// Whether the state word of the coroutine `h` has any of the `flags`.
@@ -531,19 +532,19 @@ impl<'ctx> Codegen<'ctx, '_> {
         let i64t = self.cx.i64_type();
         let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
         let bit = self.b.build_and(st, i64t.const_int(flags, false), "flag")?;
-        self.b.build_int_compare(
+        Ok(self.b.build_int_compare(
             inkwell::IntPredicate::NE,
             bit,
             i64t.const_zero(),
             "has.flag",
-        )
+        )?)
     }
 
     /// Whether the coroutine `handle` has ended (finished, or destroyed).
     pub(super) fn ended(&mut self, handle: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
         let dead = self.state_has(handle, STATE_CANCELLED | STATE_PANICKED)?;
         let done = self.done(handle, "finished");
-        self.b.build_or(dead, done, "ended")
+        Ok(self.b.build_or(dead, done, "ended")?)
     }
 
     /// Drops a generator that may be suspended: destroying it runs the
@@ -640,7 +641,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let pt = self.promise_type();
         if ty.is_ref() {
             let slot = self.b.build_struct_gep(pt, p, PROMISE_REF, "gen.slot")?;
-            self.b.build_load(self.gc, slot, "gen.value")
+            Ok(self.b.build_load(self.gc, slot, "gen.value")?)
         } else {
             let field = self.b.build_struct_gep(pt, p, PROMISE_VALUE, "gen.bits")?;
             let bits = self
@@ -671,7 +672,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_store(result, wrapped)?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        self.b.build_load(self.gc, result, "next")
+        Ok(self.b.build_load(self.gc, result, "next")?)
     }
 
     /// `for x in g { ... }`: resume, bind the yielded value, run the body.
@@ -683,7 +684,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         body: &Block,
     ) -> Result<()> {
         let f = self.func();
-        let Some(g) = self.expr(iter)? else {
+        let Lowered::Value(g) = self.expr(iter)? else {
             return Ok(());
         };
         let slot = self.entry_alloca(self.gc.into(), "for.gen")?;

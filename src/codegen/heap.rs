@@ -8,7 +8,7 @@
 //! string operations are runtime calls. `str(v)` of a composite type is a
 //! generated function per type, built once and reused.
 
-use super::{Codegen, Result, Value};
+use super::{impossible, Codegen, Lowered, Result, Value};
 use crate::ast::*;
 use crate::check::{ArrayMethod, FnId, MapMethod, Res, Type};
 use inkwell::module::Linkage;
@@ -44,7 +44,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         let i8t = self.cx.i8_type();
         let off = self.cx.i64_type().const_int(HEADER + offset, false);
         // SAFETY (LLVM): the offset stays inside the object, whose layout we define.
-        unsafe { self.b.build_in_bounds_gep(i8t, obj, &[off], "slot") }
+        Ok(unsafe { self.b.build_in_bounds_gep(i8t, obj, &[off], "slot") }?)
     }
 
     pub(super) fn load_typed(
@@ -325,10 +325,10 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// the parts, in time and in LLVM's work on the chain).
     pub(super) fn string_expr(&mut self, parts: &[StrPart]) -> Result<Value<'ctx>> {
         if parts.is_empty() {
-            return Ok(Some(self.string_const("")?.into()));
+            return Ok(Lowered::Value(self.string_const("")?.into()));
         }
         if let [StrPart::Lit(s)] = parts {
-            return Ok(Some(self.string_const(s)?.into()));
+            return Ok(Lowered::Value(self.string_const(s)?.into()));
         }
         let depth = self.interp_depth;
         let (slots, width) = match self.interp_slots.get(depth) {
@@ -358,7 +358,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             let idx = [i64t.const_zero(), i64t.const_int(i as u64, false)];
             // SAFETY (LLVM): `i` is below the array's length.
             unsafe {
-                cx.b.build_in_bounds_gep(cx.gc.array_type(width), slots, &idx, "interp.part")
+                Ok(cx
+                    .b
+                    .build_in_bounds_gep(cx.gc.array_type(width), slots, &idx, "interp.part")?)
             }
         };
         let mut filled = 0u32;
@@ -374,9 +376,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 StrPart::Lit(s) => self.string_const(s)?,
                 StrPart::Expr(e) => {
                     let ty = self.typed.ty(e).clone();
-                    let Some(v) = self.expr(e)? else {
-                        return Ok(None);
-                    };
+                    let v = value!(self.expr(e)?);
                     self.string_of(v, &ty)?
                 }
             };
@@ -384,7 +384,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.store_piece(at, piece)?;
             filled += 1;
         }
-        Ok(Some(self.join_pieces(slots, filled)?.into()))
+        Ok(Lowered::Value(self.join_pieces(slots, filled)?.into()))
     }
 
     /// Volatile: the SLP vectorizer would otherwise try every run of these
@@ -583,39 +583,37 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     pub(super) fn array_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Value<'ctx>> {
         let Type::Array(elem) = self.typed.ty(e).clone() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let arr = self.new_array(&elem, items.len() as u64)?;
         // The array is kept in a stack slot, which the spill pass roots.
         let slot = self.entry_alloca(self.gc.into(), "array.lit")?;
         self.b.build_store(slot, arr)?;
         for item in items {
-            let Some(v) = self.expr(item)? else {
-                return Ok(None);
-            };
+            let v = value!(self.expr(item)?);
             let arr = self
                 .b
                 .build_load(self.gc, slot, "array")?
                 .into_pointer_value();
             self.push(arr, v, &elem)?;
         }
-        Ok(Some(self.b.build_load(self.gc, slot, "array")?))
+        Ok(Lowered::Value(self.b.build_load(self.gc, slot, "array")?))
     }
 
     pub(super) fn construct(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         match self.typed.ty(e).clone() {
-            Type::Array(elem) => Ok(Some(self.new_array(&elem, 0)?.into())),
+            Type::Array(elem) => Ok(Lowered::Value(self.new_array(&elem, 0)?.into())),
             Type::Chan(_) => match &e.kind {
                 ExprKind::Construct(_, args) => self.chan_new(e, args),
-                _ => Ok(None),
+                _ => Ok(self.nothing()),
             },
             Type::Map(k, v) => {
                 let i32t = self.cx.i32_type();
                 let ks = i32t.const_int((*k == Type::Str) as u64, false);
                 let vr = i32t.const_int(v.is_ref() as u64, false);
-                self.call_rt(RuntimeFn::MapNew, &[ks.into(), vr.into()], "map")
+                self.rt_value(RuntimeFn::MapNew, &[ks.into(), vr.into()], "map")
             }
-            _ => Ok(None),
+            _ => Ok(self.nothing()),
         }
     }
 
@@ -634,8 +632,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             .build_int_add(scaled, i64t.const_int(HEADER + 8, false), "elem.offset")?;
         // SAFETY (LLVM): the caller checked the index against the length.
         unsafe {
-            self.b
-                .build_in_bounds_gep(self.cx.i8_type(), data, &[off], "elem")
+            Ok(self
+                .b
+                .build_in_bounds_gep(self.cx.i8_type(), data, &[off], "elem")?)
         }
     }
 
@@ -669,23 +668,19 @@ impl<'ctx> Codegen<'ctx, '_> {
         args: &[Expr],
     ) -> Result<Value<'ctx>> {
         let ExprKind::Field(base, _) = &callee.kind else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let Type::Array(elem) = self.typed.ty(base).clone() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
-        let Some(arr) = self.expr(base)? else {
-            return Ok(None);
-        };
+        let arr = value!(self.expr(base)?);
         let arr = arr.into_pointer_value();
         match m {
-            ArrayMethod::Len => Ok(Some(self.load_slot(arr, 0, &Type::Int)?)),
+            ArrayMethod::Len => Ok(Lowered::Value(self.load_slot(arr, 0, &Type::Int)?)),
             ArrayMethod::Push => {
-                let Some(v) = self.expr(&args[0])? else {
-                    return Ok(None);
-                };
+                let v = value!(self.expr(&args[0])?);
                 self.push(arr, v, &elem)?;
-                Ok(None)
+                Ok(self.nothing())
             }
             ArrayMethod::Pop => {
                 let f = self.func();
@@ -713,7 +708,9 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.b.build_store(result, wrapped)?;
                 self.b.build_unconditional_branch(done)?;
                 self.b.position_at_end(done);
-                Ok(Some(self.b.build_load(self.gc, result, "popped")?))
+                Ok(Lowered::Value(
+                    self.b.build_load(self.gc, result, "popped")?,
+                ))
             }
         }
     }
@@ -736,12 +733,12 @@ impl<'ctx> Codegen<'ctx, '_> {
             )?
             .expect("an i32")
             .into_int_value();
-        self.b.build_int_compare(
+        Ok(self.b.build_int_compare(
             IntPredicate::NE,
             found,
             self.cx.i32_type().const_zero(),
             "found",
-        )
+        )?)
     }
 
     /// `m[k]` as a value: panics when the key is absent.
@@ -771,32 +768,30 @@ impl<'ctx> Codegen<'ctx, '_> {
         args: &[Expr],
     ) -> Result<Value<'ctx>> {
         let ExprKind::Field(base, _) = &callee.kind else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let Type::Map(k, v) = self.typed.ty(base).clone() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
-        let Some(map) = self.expr(base)? else {
-            return Ok(None);
-        };
+        let map = value!(self.expr(base)?);
         let map = map.into_pointer_value();
         let key_bits = match args.first() {
-            Some(a) => match self.expr(a)? {
-                Some(key) => Some(self.value_bits(key, &k)?),
-                None => return Ok(None),
-            },
+            Some(a) => {
+                let key = value!(self.expr(a)?);
+                Some(self.value_bits(key, &k)?)
+            }
             None => None,
         };
-        let i32_to_bool = |cx: &mut Self, r: Value<'ctx>| -> Result<Value<'ctx>> {
+        let i32_to_bool = |cx: &mut Self, r: Option<BasicValueEnum<'ctx>>| -> Result<Value<'ctx>> {
             let r = r.expect("an i32").into_int_value();
-            Ok(Some(
+            Ok(Lowered::Value(
                 cx.b.build_int_compare(IntPredicate::NE, r, cx.cx.i32_type().const_zero(), "bool")?
                     .into(),
             ))
         };
         match m {
-            MapMethod::Len => self.call_rt(RuntimeFn::MapLen, &[map.into()], "len"),
-            MapMethod::Keys => self.call_rt(RuntimeFn::MapKeys, &[map.into()], "keys"),
+            MapMethod::Len => self.rt_value(RuntimeFn::MapLen, &[map.into()], "len"),
+            MapMethod::Keys => self.rt_value(RuntimeFn::MapKeys, &[map.into()], "keys"),
             MapMethod::Has => {
                 let r = self.call_rt(
                     RuntimeFn::MapHas,
@@ -828,7 +823,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.b.build_store(result, wrapped)?;
                 self.b.build_unconditional_branch(done)?;
                 self.b.position_at_end(done);
-                Ok(Some(self.b.build_load(self.gc, result, "got")?))
+                Ok(Lowered::Value(self.b.build_load(self.gc, result, "got")?))
             }
         }
     }
@@ -854,14 +849,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         fields: &[(Ident, Expr)],
     ) -> Result<Value<'ctx>> {
         let Some(&id) = self.typed.struct_lits.get(&e.id) else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         // Values first, in source order; then the object.
         let mut values = Vec::new();
         for (name, value) in fields {
-            let Some(v) = self.expr(value)? else {
-                return Ok(None);
-            };
+            let v = value!(self.expr(value)?);
             let index = self.typed.structs[id as usize]
                 .field(&name.name)
                 .map(|(i, _)| i)
@@ -875,13 +868,13 @@ impl<'ctx> Codegen<'ctx, '_> {
             let ty = self.typed.structs[id as usize].fields[index].1.clone();
             self.store_slot(obj, 8 * index as u64, &ty, v)?;
         }
-        Ok(Some(obj.into()))
+        Ok(Lowered::Value(obj.into()))
     }
 
     /// A closure object: its code, then the cells of the locals it captures.
     pub(super) fn closure(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         let Some(Res::Fn(id)) = self.typed.names.get(&e.id).copied() else {
-            return Ok(None);
+            return impossible("a shape the checker rules out");
         };
         let captures = self.typed.fns[id as usize].captures.clone();
         let n = captures.len() as u64;
@@ -899,7 +892,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             let p = self.slot_ptr(obj, 8 * (i as u64 + 1))?;
             self.b.build_store(p, cell)?;
         }
-        Ok(Some(obj.into()))
+        Ok(Lowered::Value(obj.into()))
     }
 
     /// A named function as a value: a static closure whose code ignores the environment.

@@ -9,7 +9,7 @@
 //! arm's pattern is compiled to tests that branch to the next arm on failure,
 //! binding names as they go; the checker proved some arm always matches.
 
-use super::{Codegen, Result, Value};
+use super::{Codegen, Lowered, Result, Value};
 use crate::ast::*;
 use crate::check::{StructId, Type};
 use inkwell::basic_block::BasicBlock;
@@ -40,13 +40,11 @@ impl<'ctx> Codegen<'ctx, '_> {
     ) -> Result<Value<'ctx>> {
         let payload = self.typed.structs[id as usize].variants[tag].1.clone();
         if payload.is_empty() {
-            return Ok(Some(self.unit_variant(id, tag)?.into()));
+            return Ok(Lowered::Value(self.unit_variant(id, tag)?.into()));
         }
         let mut values = Vec::new();
         for a in args {
-            let Some(v) = self.expr(a)? else {
-                return Ok(None);
-            };
+            let v = value!(self.expr(a)?);
             values.push(v);
         }
         let desc = self.variant_desc(id, tag);
@@ -56,7 +54,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         for (i, (v, ty)) in values.into_iter().zip(&payload).enumerate() {
             self.store_slot(obj, 8 * (i as u64 + 1), ty, v)?;
         }
-        Ok(Some(obj.into()))
+        Ok(Lowered::Value(obj.into()))
     }
 
     /// The static object of a variant without payload.
@@ -96,9 +94,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             Some(t) => Some(self.entry_alloca(t, "match.value")?),
             None => None,
         };
-        let Some(v) = self.expr(scrutinee)? else {
-            return Ok(None);
-        };
+        let v = value!(self.expr(scrutinee)?);
         // The scrutinee lives in a stack slot: GC-typed, so the spill pass roots it.
         let held = self.entry_alloca(v.get_type(), "match.scrutinee")?;
         self.b.build_store(held, v)?;
@@ -111,7 +107,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.pattern(v, &arm.pattern, next)?;
             let value = self.expr(&arm.body)?;
             if !self.terminated() {
-                if let (Some(slot), Some(value)) = (slot, value) {
+                if let (Some(slot), Lowered::Value(value)) = (slot, value) {
                     self.b.build_store(slot, value)?;
                 }
                 self.b.build_unconditional_branch(end)?;
@@ -122,8 +118,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.panic("no match arm matched", e.span)?;
         self.b.position_at_end(end);
         match (slot, result_llvm) {
-            (Some(slot), Some(t)) => Ok(Some(self.b.build_load(t, slot, "match.result")?)),
-            _ => Ok(None),
+            (Some(slot), Some(t)) => Ok(Lowered::Value(self.b.build_load(
+                t,
+                slot,
+                "match.result",
+            )?)),
+            _ => Ok(self.nothing()),
         }
     }
 
@@ -199,7 +199,8 @@ impl<'ctx> Codegen<'ctx, '_> {
     ) -> Result<inkwell::values::IntValue<'ctx>> {
         let t = self.load_slot(obj, 0, &Type::Int)?.into_int_value();
         let k = self.cx.i64_type().const_int(tag as u64, false);
-        self.b
-            .build_int_compare(IntPredicate::EQ, t, k, "is.variant")
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::EQ, t, k, "is.variant")?)
     }
 }

@@ -17,6 +17,19 @@
 //! User functions are `internal` and named by their module path; the only
 //! exported symbol is `weft_main`, which the runtime's entry point calls.
 
+/// The value of a lowered operand, or: return `Diverged` from the enclosing
+/// lowering function when the operand diverged (the code after it is dead),
+/// and an internal error when it had no value (the checker's `no-value`).
+macro_rules! value {
+    ($lowered:expr) => {
+        match $lowered {
+            $crate::codegen::Lowered::Value(v) => v,
+            $crate::codegen::Lowered::Diverged => return Ok($crate::codegen::Lowered::Diverged),
+            $crate::codegen::Lowered::Unit => return $crate::codegen::impossible("a unit operand"),
+        }
+    };
+}
+
 mod async_fn;
 mod calls;
 mod channel;
@@ -44,7 +57,54 @@ use std::collections::HashMap;
 use weft_abi::symbols::ENTRY as ENTRY_SYMBOL;
 use weft_abi::{AbiType, RuntimeFn};
 
-type Result<T> = std::result::Result<T, BuilderError>;
+pub(crate) type Result<T> = std::result::Result<T, CodegenError>;
+
+/// Why lowering failed: LLVM's builder refused, or codegen met a shape the
+/// checker should have ruled out. Both are internal compiler errors.
+#[derive(Debug)]
+pub enum CodegenError {
+    Builder(BuilderError),
+    Internal(String),
+}
+
+impl From<BuilderError> for CodegenError {
+    fn from(e: BuilderError) -> Self {
+        CodegenError::Builder(e)
+    }
+}
+
+impl std::fmt::Display for CodegenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CodegenError::Builder(e) => write!(f, "{e}"),
+            CodegenError::Internal(what) => f.write_str(what),
+        }
+    }
+}
+
+/// A shape the checker rules out, met anyway: an internal error, not a guess.
+pub(crate) fn impossible<T>(what: &str) -> Result<T> {
+    Err(CodegenError::Internal(format!("unexpected shape: {what}")))
+}
+
+/// What lowering an expression gave: a value, nothing (a unit expression),
+/// or nothing because control never gets past it (a panic, `return`, ...).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lowered<'ctx> {
+    Value(BasicValueEnum<'ctx>),
+    Unit,
+    Diverged,
+}
+
+impl<'ctx> Lowered<'ctx> {
+    /// The value, when there is one.
+    fn value(self) -> Option<BasicValueEnum<'ctx>> {
+        match self {
+            Lowered::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
 
 /// The message of a panic.
 enum PanicMsg<'ctx, 's> {
@@ -54,7 +114,7 @@ enum PanicMsg<'ctx, 's> {
     /// `index {i} out of range for length {n}`.
     Index(IntValue<'ctx>, IntValue<'ctx>),
 }
-type Value<'ctx> = Option<BasicValueEnum<'ctx>>;
+type Value<'ctx> = Lowered<'ctx>;
 
 /// How the target wants GC references and object headers laid out.
 #[derive(Clone, Copy)]
@@ -267,13 +327,24 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         rf: RuntimeFn,
         args: &[BasicMetadataValueEnum<'ctx>],
         name: &str,
-    ) -> Result<Value<'ctx>> {
+    ) -> Result<Option<BasicValueEnum<'ctx>>> {
         let f = self.runtime_fn(rf);
         Ok(self
             .b
             .build_call(f, args, name)?
             .try_as_basic_value()
             .basic())
+    }
+
+    /// A runtime call as a lowering: its value, or `nothing`.
+    fn rt_value(
+        &mut self,
+        rf: RuntimeFn,
+        args: &[BasicMetadataValueEnum<'ctx>],
+        name: &str,
+    ) -> Result<Value<'ctx>> {
+        let v = self.call_rt(rf, args, name)?;
+        Ok(self.lowered(v))
     }
 
     // ----- functions ------------------------------------------------------
@@ -344,6 +415,29 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             .is_some()
     }
 
+    /// What a lowering that made no value gave: `Diverged` when control cannot
+    /// reach the insertion point (its block ended, or codegen went on in a
+    /// dead block after a jump that leaves for good), else `Unit`.
+    fn nothing(&self) -> Lowered<'ctx> {
+        let Some(bb) = self.b.get_insert_block() else {
+            return Lowered::Unit;
+        };
+        let entry = self.current.and_then(|f| f.get_first_basic_block());
+        if bb.get_terminator().is_some() || (bb.get_first_use().is_none() && Some(bb) != entry) {
+            Lowered::Diverged
+        } else {
+            Lowered::Unit
+        }
+    }
+
+    /// An LLVM call's result as a lowering: its value, or else `nothing`.
+    fn lowered(&self, v: Option<BasicValueEnum<'ctx>>) -> Lowered<'ctx> {
+        match v {
+            Some(v) => Lowered::Value(v),
+            None => self.nothing(),
+        }
+    }
+
     fn func(&self) -> FunctionValue<'ctx> {
         self.current.expect("inside a function")
     }
@@ -365,11 +459,16 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Some(first) => tmp.position_before(&first),
             None => tmp.position_at_end(entry),
         }
-        tmp.build_alloca(ty, name)
+        Ok(tmp.build_alloca(ty, name)?)
     }
 
     /// Creates a local's slot, and its cell when a closure captures it.
-    fn declare_local(&mut self, local: LocalId, init: Value<'ctx>, name: &str) -> Result<()> {
+    fn declare_local(
+        &mut self,
+        local: LocalId,
+        init: Option<BasicValueEnum<'ctx>>,
+        name: &str,
+    ) -> Result<()> {
         let info = &self.typed.locals[local as usize];
         let ty = info.ty.clone();
         if info.captured {
@@ -406,7 +505,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 .into_pointer_value();
             self.load_slot(cell, 0, &ty)
         } else {
-            self.b.build_load(self.llvm_type(&ty), slot, &name)
+            Ok(self.b.build_load(self.llvm_type(&ty), slot, &name)?)
         }
     }
 
@@ -444,14 +543,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             if want_value && i == last {
                 if let Stmt::Expr(e) = stmt {
-                    value = self.expr(e)?;
+                    value = Some(self.expr(e)?);
                     break;
                 }
             }
             self.stmt(stmt)?;
         }
         self.pop_scope()?;
-        Ok(value)
+        Ok(value.unwrap_or_else(|| self.nothing()))
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
@@ -459,7 +558,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Stmt::Let { name, value, .. } => {
                 let local = self.typed.decls[&name.span];
                 let ty = self.typed.locals[local as usize].ty.clone();
-                let v = self.expr_as(value, &ty)?;
+                let v = self.expr_as(value, &ty)?.value();
                 self.declare_local(local, v, &name.name)?;
             }
             Stmt::Assign {
@@ -475,7 +574,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let exit = self.cx.append_basic_block(f, "while.end");
                 self.b.build_unconditional_branch(head)?;
                 self.b.position_at_end(head);
-                match self.expr(cond)? {
+                match self.expr(cond)?.value() {
                     Some(c) => {
                         self.b
                             .build_conditional_branch(c.into_int_value(), body_bb, exit)?
@@ -504,7 +603,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     let local = self.typed.decls[&name.span];
                     self.declare_local(local, Some(inner), &name.name)?;
                     self.loop_body(body, head, exit)?;
-                } else if let Some(v) = self.expr(value)? {
+                } else if let Lowered::Value(v) = self.expr(value)? {
                     let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                     self.b.build_conditional_branch(is_nil, exit, body_bb)?;
                     self.b.position_at_end(body_bb);
@@ -576,7 +675,19 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Stmt::Return(value, _) => {
                 let ret_ty = self.current_ret();
                 let v = match value {
-                    Some(v) => self.expr_as(v, &ret_ty)?,
+                    Some(v) => match self.expr_as(v, &ret_ty)? {
+                        Lowered::Value(v) => Some(v),
+                        Lowered::Unit => None,
+                        // `return f(panic(...))`: nothing is returned, and
+                        // the code here is dead (a `ret void` here was invalid IR).
+                        Lowered::Diverged => {
+                            if !self.terminated() {
+                                self.b.build_unreachable()?;
+                            }
+                            self.dead_block();
+                            return Ok(());
+                        }
+                    },
                     None => None,
                 };
                 self.run_cleanups(0)?;
@@ -637,7 +748,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 _ => return Ok(()),
             },
             ExprKind::Field(base, _) => {
-                let Some(obj) = self.expr(base)? else {
+                let Lowered::Value(obj) = self.expr(base)? else {
                     return Ok(());
                 };
                 let index = self.typed.fields[&target.id];
@@ -645,7 +756,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             ExprKind::Index(base, index) => {
                 let base_ty = self.typed.ty(base).clone();
-                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else {
+                let (Some(obj), Some(i)) = (self.expr(base)?.value(), self.expr(index)?.value())
+                else {
                     return Ok(());
                 };
                 if let Type::Map(..) = base_ty {
@@ -662,7 +774,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             _ => return Ok(()),
         };
         let new_value = match op {
-            None => self.expr_as(value, &target_ty)?,
+            None => self.expr_as(value, &target_ty)?.value(),
             Some(op) => {
                 let old = match &place {
                     Place::Local(l) => self.read_local(*l)?,
@@ -676,7 +788,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                         self.map_index(*m, *k, &base_ty, target.span)?
                     }
                 };
-                match self.expr(value)? {
+                match self.expr(value)?.value() {
                     Some(rhs) => Some(self.binary_values(op, &target_ty, old, rhs, value.span)?),
                     None => None,
                 }
@@ -712,7 +824,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     ) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
-        let (Some(a), Some(b)) = (self.expr(start)?, self.expr(end)?) else {
+        let (Some(a), Some(b)) = (self.expr(start)?.value(), self.expr(end)?.value()) else {
             return Ok(());
         };
         let counter = self.entry_alloca(i64t.into(), "for.index")?;
@@ -760,7 +872,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn for_array(&mut self, var: &Ident, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
-        let Some(arr) = self.expr(iter)? else {
+        let Lowered::Value(arr) = self.expr(iter)? else {
             return Ok(());
         };
         let arr_slot = self.entry_alloca(self.gc.into(), "for.array")?;
@@ -812,9 +924,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn expr(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         let v = self.expr_raw(e)?;
         match (self.typed.coercions.get(&e.id), v) {
-            (Some(Coercion::WrapOptional), Some(v)) => {
+            (Some(Coercion::WrapOptional), Lowered::Value(v)) => {
                 let ty = self.typed.ty(e).clone();
-                Ok(Some(self.wrap_optional(v, &ty)?))
+                Ok(Lowered::Value(self.wrap_optional(v, &ty)?))
             }
             _ => Ok(v),
         }
@@ -822,7 +934,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn expr_raw(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         let i64t = self.cx.i64_type();
-        Ok(Some(match &e.kind {
+        Ok(Lowered::Value(match &e.kind {
             ExprKind::Int(v) => i64t.const_int(*v as u64, true).into(),
             ExprKind::Float(v) => self.cx.f64_type().const_float(*v).into(),
             ExprKind::Bool(v) => self.cx.bool_type().const_int(*v as u64, false).into(),
@@ -831,15 +943,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Name(_) => match self.typed.names.get(&e.id) {
                 Some(Res::Local(local)) => self.read_local(*local)?,
                 Some(Res::Fn(f)) => self.fn_value(*f)?.into(),
-                None => return Ok(None),
+                None => return impossible("a name the checker did not resolve"),
             },
             ExprKind::Array(items) => return self.array_literal(e, items),
             ExprKind::Construct(..) => return self.construct(e),
             ExprKind::StructLit { fields, .. } => return self.struct_literal(e, fields),
             ExprKind::Unary(op, inner) => {
-                let Some(v) = self.expr(inner)? else {
-                    return Ok(None);
-                };
+                let v = value!(self.expr(inner)?);
                 match (op, self.typed.ty(inner)) {
                     (UnOp::Neg, Type::Float) => {
                         self.b.build_float_neg(v.into_float_value(), "neg")?.into()
@@ -854,13 +964,12 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Binary(op, l, r) => {
                 let lt = self.typed.ty(l).clone();
                 let rt = self.typed.ty(r).clone();
-                let (Some(a), Some(b)) = (self.expr(l)?, self.expr(r)?) else {
-                    return Ok(None);
-                };
+                let a = value!(self.expr(l)?);
+                let b = value!(self.expr(r)?);
                 if matches!(op, BinOp::Eq | BinOp::Ne) {
                     let ty = if lt == Type::Nil { rt } else { lt };
                     let eq = self.equal(a, b, &ty)?;
-                    return Ok(Some(if *op == BinOp::Ne {
+                    return Ok(Lowered::Value(if *op == BinOp::Ne {
                         self.b.build_not(eq, "ne")?.into()
                     } else {
                         eq.into()
@@ -874,20 +983,17 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     return self.variant_value(id, tag, &[]);
                 }
                 if let Some(Res::Fn(f)) = self.typed.names.get(&e.id) {
-                    return Ok(Some(self.fn_value(*f)?.into()));
+                    return Ok(Lowered::Value(self.fn_value(*f)?.into()));
                 }
-                let Some(obj) = self.expr(base)? else {
-                    return Ok(None);
-                };
+                let obj = value!(self.expr(base)?);
                 let index = self.typed.fields[&e.id];
                 let ty = self.typed.ty(e).clone();
                 self.load_slot(obj.into_pointer_value(), 8 * index as u64, &ty)?
             }
             ExprKind::Index(base, index) => {
                 let base_ty = self.typed.ty(base).clone();
-                let (Some(obj), Some(i)) = (self.expr(base)?, self.expr(index)?) else {
-                    return Ok(None);
-                };
+                let obj = value!(self.expr(base)?);
+                let i = value!(self.expr(index)?);
                 if let Type::Map(..) = base_ty {
                     self.map_index(obj.into_pointer_value(), i, &base_ty, e.span)?
                 } else {
@@ -904,12 +1010,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 if let Some((got, out, elem)) = self.recv_parts(inner)? {
                     let nil = self.b.build_not(got, "is.nil")?;
                     self.panic_if(nil, "unwrapped a nil value", e.span)?;
-                    return Ok(Some(self.read_out(out, &elem)?));
+                    return Ok(Lowered::Value(self.read_out(out, &elem)?));
                 }
                 let opt_ty = self.typed.ty(inner).clone();
-                let Some(v) = self.expr(inner)? else {
-                    return Ok(None);
-                };
+                let v = value!(self.expr(inner)?);
                 self.unwrap_checked(v.into_pointer_value(), &opt_ty, e.span)?
             }
             ExprKind::If { cond, then, els } => {
@@ -930,7 +1034,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Spawn(inner) => return self.spawn_expr(inner),
             ExprKind::Select(arms) => return self.select(arms),
             ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
-            _ => return Ok(None),
+            _ => return impossible("an expression kind the checker rejects"),
         }))
     }
 
@@ -955,9 +1059,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let mut bound = None;
         let mut received = None;
         if let Some(cond) = cond {
-            let Some(c) = self.expr(cond)? else {
-                return Ok(None);
-            };
+            let c = value!(self.expr(cond)?);
             self.b
                 .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
         } else if let Some((name, value)) = let_binding {
@@ -967,9 +1069,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 received = Some((name, out, elem));
             } else {
                 let opt_ty = self.typed.ty(value).clone();
-                let Some(v) = self.expr(value)? else {
-                    return Ok(None);
-                };
+                let v = value!(self.expr(value)?);
                 let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                 self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
                 bound = Some((name, v.into_pointer_value(), opt_ty));
@@ -997,8 +1097,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         }
         self.b.position_at_end(end_bb);
         match (slot, result_llvm) {
-            (Some(slot), Some(t)) => Ok(Some(self.b.build_load(t, slot, "if.result")?)),
-            _ => Ok(None),
+            (Some(slot), Some(t)) => Ok(Lowered::Value(self.b.build_load(t, slot, "if.result")?)),
+            _ => Ok(self.nothing()),
         }
     }
 
@@ -1012,7 +1112,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         if self.terminated() {
             return Ok(());
         }
-        if let (Some(slot), Some(v)) = (slot, v) {
+        if let (Some(slot), Lowered::Value(v)) = (slot, v) {
             self.b.build_store(slot, v)?;
         }
         self.b.build_unconditional_branch(end)?;
@@ -1021,9 +1121,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn short_circuit(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Value<'ctx>> {
         let f = self.func();
-        let Some(a) = self.expr(l)? else {
-            return Ok(None);
-        };
+        let a = value!(self.expr(l)?);
         let lhs_end = self.b.get_insert_block().expect("positioned");
         let and = op == BinOp::And;
         let rhs_bb = self
@@ -1041,19 +1139,23 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.position_at_end(rhs_bb);
         let b = self.expr(r)?;
         let rhs_end = self.b.get_insert_block().expect("positioned");
-        let rhs_live = !self.terminated();
+        // A diverging right-hand side (`c && panic(..)`) does not reach the
+        // join: its (dead) block must not become a predecessor without a value.
+        let rhs_live = !self.terminated() && matches!(b, Lowered::Value(_));
         if rhs_live {
             self.b.build_unconditional_branch(end_bb)?;
+        } else if !self.terminated() {
+            self.b.build_unreachable()?;
         }
         self.b.position_at_end(end_bb);
         let bool_t = self.cx.bool_type();
         let phi = self.b.build_phi(bool_t, if and { "and" } else { "or" })?;
         let short = bool_t.const_int((!and) as u64, false);
         phi.add_incoming(&[(&short, lhs_end)]);
-        if let (true, Some(b)) = (rhs_live, b) {
+        if let (true, Lowered::Value(b)) = (rhs_live, b) {
             phi.add_incoming(&[(&b.into_int_value(), rhs_end)]);
         }
-        Ok(Some(phi.as_basic_value()))
+        Ok(Lowered::Value(phi.as_basic_value()))
     }
 
     fn binary_values(
