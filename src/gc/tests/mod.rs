@@ -131,43 +131,6 @@ entry:
 "#;
 
 #[test]
-fn value_live_across_unknown_call_gets_a_slot() {
-    let ctx = Context::create();
-    let m = native(&ctx, LIVE_ACROSS);
-    let outcome = spill(&m, "f", NATIVE).unwrap();
-    assert_eq!(outcome.slots, ["a"]);
-    assert_valid(&m);
-    let ir = text(&m, "f");
-    assert!(
-        ir.contains("%frame.roots = alloca { ptr, i64, [1 x ptr addrspace(1)] }"),
-        "{ir}"
-    );
-    assert!(ir.contains("!weft.root.frame"), "{ir}");
-    assert!(ir.contains("store i64 1, ptr %frame.count"), "{ir}");
-    assert!(ir.contains("call void @llvm.memset"), "{ir}");
-    // Push, then the store right after the definition, the reload right before the use, the pop.
-    let push = line_of(&ir, "store ptr %frame.roots, ptr @weft_shadow_top");
-    let def = line_of(&ir, "%a = call ptr addrspace(1) @alloc()");
-    let spill_store = line_of(&ir, "store ptr addrspace(1) %a, ptr %root.0");
-    let safepoint = line_of(&ir, "call void @gc()");
-    let reload = line_of(&ir, "%gc.reload = load ptr addrspace(1), ptr %root.0");
-    let use_ = line_of(&ir, "call void @use(ptr addrspace(1) %gc.reload)");
-    let pop = line_of(&ir, "store ptr %frame.prev, ptr @weft_shadow_top");
-    let ret = line_of(&ir, "ret void");
-    assert!(
-        push < def && def + 1 == spill_store && spill_store < safepoint,
-        "{ir}"
-    );
-    assert!(
-        safepoint < reload && reload + 1 == use_ && use_ < pop && pop + 1 == ret,
-        "{ir}"
-    );
-    assert!(m.get_global("weft_shadow_top").is_some());
-    assert_eq!(verify_gc(&m), Ok(()));
-    assert_idempotent(&m, NATIVE);
-}
-
-#[test]
 fn spilled_through_the_pipeline_at_o0_and_o2() {
     for level in [0, 2] {
         let ctx = Context::create();
@@ -185,124 +148,6 @@ fn spilled_through_the_pipeline_at_o0_and_o2() {
         );
         assert_eq!(verify_gc(&m), Ok(()), "O{level}");
         assert_idempotent(&m, NATIVE);
-    }
-}
-
-#[test]
-fn nogc_calls_intrinsics_and_readonly_calls_are_not_safepoints() {
-    let ctx = Context::create();
-    let m = native(
-        &ctx,
-        r#"
-define i64 @f() {
-entry:
-  %a = call ptr addrspace(1) @alloc()
-  call void @log(ptr addrspace(1) %a)
-  call void @gc() "weft-nogc"
-  %n = call i64 @peek(ptr addrspace(1) %a)
-  call void @llvm.memset.p1.i64(ptr addrspace(1) %a, i8 0, i64 8, i1 false)
-  call void @use(ptr addrspace(1) %a)
-  ret i64 %n
-}
-"#,
-    );
-    let outcome = spill(&m, "f", NATIVE).unwrap();
-    assert!(!outcome.changed && outcome.slots.is_empty(), "{outcome:?}");
-    assert!(!text(&m, "f").contains("frame.roots"));
-    assert_eq!(verify_gc(&m), Ok(()));
-}
-
-#[test]
-fn gc_alloca_becomes_a_slot() {
-    let ctx = Context::create();
-    let m = native(
-        &ctx,
-        r#"
-define void @f() {
-entry:
-  %x.addr = alloca ptr addrspace(1), align 8
-  call void @llvm.lifetime.start.p0(ptr %x.addr)
-  %a = call ptr addrspace(1) @alloc()
-  store ptr addrspace(1) %a, ptr %x.addr, align 8
-  call void @gc()
-  %b = load ptr addrspace(1), ptr %x.addr, align 8
-  call void @use(ptr addrspace(1) %b)
-  call void @llvm.lifetime.end.p0(ptr %x.addr)
-  ret void
-}
-"#,
-    );
-    let outcome = spill(&m, "f", NATIVE).unwrap();
-    assert_eq!(outcome.slots, ["x.addr"]);
-    assert_valid(&m);
-    let ir = text(&m, "f");
-    assert!(!ir.contains("alloca ptr addrspace(1)"), "{ir}");
-    assert!(!ir.contains("llvm.lifetime"), "{ir}");
-    assert!(
-        ir.contains("%x.addr = getelementptr inbounds { ptr, i64, [1 x ptr addrspace(1)] }, ptr %frame.roots, i32 0, i32 2, i64 0"),
-        "{ir}"
-    );
-    assert!(
-        ir.contains("store ptr addrspace(1) %a, ptr %x.addr"),
-        "{ir}"
-    );
-    assert_eq!(verify_gc(&m), Ok(()));
-    assert_idempotent(&m, NATIVE);
-}
-
-const LOOP: &str = r#"
-define ptr addrspace(1) @loop(i64 %n) {
-entry:
-  %keep = call ptr addrspace(1) @alloc()
-  %init = call ptr addrspace(1) @alloc()
-  br label %head
-head:
-  %acc = phi ptr addrspace(1) [ %init, %entry ], [ %next, %body ]
-  %i = phi i64 [ 0, %entry ], [ %i1, %body ]
-  %c = icmp slt i64 %i, %n
-  br i1 %c, label %body, label %exit
-body:
-  %next = call ptr addrspace(1) @alloc()
-  call void @use2(ptr addrspace(1) %acc, ptr addrspace(1) %next)
-  %i1 = add i64 %i, 1
-  br label %head
-exit:
-  call void @use(ptr addrspace(1) %keep)
-  ret ptr addrspace(1) %acc
-}
-"#;
-
-#[test]
-fn loops_and_phis() {
-    let ctx = Context::create();
-    let m = native(&ctx, LOOP);
-    let outcome = spill(&m, "loop", NATIVE).unwrap();
-    // %keep crosses the loop's calls; %acc crosses `%next = call @alloc()`;
-    // %next reaches the phi after `call @use2`. %init reaches the phi
-    // before any call, so it needs no slot.
-    assert_eq!(outcome.slots, ["keep", "acc", "next"]);
-    assert_valid(&m);
-    let ir = text(&m, "loop");
-    // The phi reads %next through a reload at the end of %body.
-    assert!(ir.contains("[ %init, %entry ]"), "{ir}");
-    let body = &ir[ir.find("body:").unwrap()..ir.find("exit:").unwrap()];
-    let lines: Vec<&str> = body.lines().collect();
-    let br = line_of(body, "br label %head");
-    let reload = lines[br - 1].trim();
-    assert!(
-        reload.ends_with("= load ptr addrspace(1), ptr %root.2, align 8"),
-        "{body}"
-    );
-    let name = reload.split(' ').next().unwrap();
-    assert!(ir.contains(&format!("[ {name}, %body ]")), "{ir}");
-    assert_eq!(verify_gc(&m), Ok(()));
-    assert_idempotent(&m, NATIVE);
-    for level in [0, 2] {
-        let ctx = Context::create();
-        let m = native(&ctx, LOOP);
-        pipeline(&m, Target::Native, level);
-        assert_eq!(verify_gc(&m), Ok(()), "O{level}");
-        assert!(text(&m, "loop").contains("frame.roots"), "O{level}");
     }
 }
 
@@ -594,40 +439,6 @@ fn verifier_rejects_a_value_live_across_a_safepoint() {
         "{problems:?}"
     );
     assert!(problems[0].contains("call void @gc()"), "{problems:?}");
-}
-
-#[test]
-fn verifier_rejects_stores_outside_root_slots_and_heap_objects() {
-    let ctx = Context::create();
-    let m = native(
-        &ctx,
-        r#"
-@global = global ptr addrspace(1) null
-define void @bad(ptr %out) {
-entry:
-  %local = alloca ptr addrspace(1)
-  %a = call ptr addrspace(1) @alloc()
-  store ptr addrspace(1) %a, ptr %out
-  store ptr addrspace(1) %a, ptr @global
-  store ptr addrspace(1) %a, ptr %local
-  %field = getelementptr i8, ptr addrspace(1) %a, i64 16
-  store ptr addrspace(1) %a, ptr addrspace(1) %field
-  ret void
-}
-"#,
-    );
-    let problems = verify_gc(&m).unwrap_err();
-    assert_eq!(problems.len(), 3, "{problems:?}");
-    for (p, target) in problems.iter().zip(["%out", "@global", "%local"]) {
-        assert!(
-            p.contains("function `bad`") && p.contains("stored outside"),
-            "{p}"
-        );
-        assert!(p.contains(&format!("ptr {target}")), "{p}");
-    }
-    // After the pass the GC alloca is a root slot; the other two remain wrong.
-    spill(&m, "bad", NATIVE).unwrap();
-    assert_eq!(verify_gc(&m).unwrap_err().len(), 2);
 }
 
 #[test]
