@@ -207,7 +207,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `await f(x)` or `await t`.
     pub(super) fn await_expr(&mut self, e: &Expr, inner: &Expr) -> Result<Value<'ctx>> {
-        let Some(state) = self.coro else {
+        let Some(state) = self.f.coro else {
             return impossible("a shape the checker rules out");
         };
         // `await time.sleep(ms)` suspends this coroutine directly: no frame
@@ -326,7 +326,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// suspension points (running their `defer`s) and wakes its awaiter.
     pub(super) fn task_cancel(&mut self, task: PointerValue<'ctx>, span: Span) -> Result<()> {
         let h = self.gen_handle(task)?;
-        let me = match self.coro {
+        let me = match self.f.coro {
             Some(state) => state.handle,
             None => self.raw.const_null(),
         };
@@ -354,7 +354,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// `return` inside a coroutine: an async function's result goes to the
     /// promise, then control goes to the final suspend.
     pub(super) fn coro_return(&mut self, value: Option<&Expr>, ty: &Type) -> Result<()> {
-        let Some(state) = self.coro else {
+        let Some(state) = self.f.coro else {
             return Ok(());
         };
         if let Some(value) = value {
@@ -375,7 +375,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `__sleep(ms)` in `time.sleep`: the timer resumes this coroutine.
     pub(super) fn sleep(&mut self, ms: &Expr) -> Result<()> {
-        let Some(state) = self.coro else {
+        let Some(state) = self.f.coro else {
             return Ok(());
         };
         let Lowered::Value(ms) = self.expr(ms)? else {

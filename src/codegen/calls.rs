@@ -35,7 +35,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                     return Ok(Lowered::Diverged);
                 };
                 self.b
-                    .build_call(self.fns[id as usize], &values, "call")?
+                    .build_call(self.m.fns[id as usize], &values, "call")?
                     .try_as_basic_value()
                     .basic()
             }
@@ -50,7 +50,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 };
                 values.insert(0, recv.into());
                 self.b
-                    .build_call(self.fns[id as usize], &values, "call")?
+                    .build_call(self.m.fns[id as usize], &values, "call")?
                     .try_as_basic_value()
                     .basic()
             }

@@ -128,7 +128,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     ) -> Result<PointerValue<'ctx>> {
         let cache = self.chan_cache()?;
         let last = self.b.build_load(self.gc, cache, "last.select")?;
-        let handle = self.coro.expect("in an async function").handle;
+        let handle = self.f.coro.expect("in an async function").handle;
         let mut args: Vec<BasicMetadataValueEnum<'ctx>> =
             vec![last.into(), handle.into(), ch.into()];
         if let Some(bits) = bits {
@@ -186,7 +186,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.typed.calls.get(&call.id),
             Some(crate::check::Callee::ChanRecv)
         );
-        if !is_recv || self.coro.is_none() {
+        if !is_recv || self.f.coro.is_none() {
             return Ok(None);
         }
         let Some((ch, elem)) = self.chan_of(call)? else {
@@ -313,11 +313,11 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// The slot of this coroutine's last one-arm select (null at first).
     fn chan_cache(&mut self) -> Result<PointerValue<'ctx>> {
-        if let Some(slot) = self.chan_cache {
+        if let Some(slot) = self.f.chan_cache {
             return Ok(slot);
         }
         let slot = self.entry_alloca(self.gc.into(), "chan.cache")?;
-        let state = self.coro.expect("in an async function");
+        let state = self.f.coro.expect("in an async function");
         let after = state
             .begin
             .get_next_instruction()
@@ -325,12 +325,13 @@ impl<'ctx> Codegen<'ctx, '_> {
         let init = self.cx.create_builder();
         init.position_before(&after);
         init.build_store(slot, self.gc.const_null())?;
-        self.chan_cache = Some(slot);
+        self.f.chan_cache = Some(slot);
         Ok(slot)
     }
 
     fn select_new(&mut self, arms: u64) -> Result<PointerValue<'ctx>> {
         let handle = self
+            .f
             .coro
             .expect("channel operations are in async functions")
             .handle;
@@ -345,6 +346,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// fires; returns the arm that did.
     fn select_wait(&mut self, sel: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
         let state = self
+            .f
             .coro
             .expect("channel operations are in async functions");
         let f = self.func();

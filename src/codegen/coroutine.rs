@@ -269,7 +269,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// The body of a `gen fn` or an `async fn`.
     pub(super) fn coroutine(&mut self, id: FnId, body: &Block) -> Result<()> {
         let is_async = self.typed.fns[id as usize].is_async;
-        let f = self.fns[id as usize];
+        let f = self.m.fns[id as usize];
         let kind = Attribute::get_named_enum_kind_id("presplitcoroutine");
         f.add_attribute(
             AttributeLoc::Function,
@@ -432,9 +432,9 @@ impl<'ctx> Codegen<'ctx, '_> {
         }
 
         self.b.position_at_end(start);
-        self.coro = Some(state);
+        self.f.coro = Some(state);
         self.block(body)?;
-        self.coro = None;
+        self.f.coro = None;
         if !self.terminated() {
             self.b.build_unconditional_branch(finish)?;
         }
@@ -475,7 +475,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `yield v`: the value goes to the promise, then the generator suspends.
     pub(super) fn yield_value(&mut self, value: &Expr, ty: &Type) -> Result<()> {
-        let Some(state) = self.coro else {
+        let Some(state) = self.f.coro else {
             return Ok(());
         };
         let Lowered::Value(v) = self.expr(value)? else {

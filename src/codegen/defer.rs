@@ -27,40 +27,40 @@ pub(super) enum Cleanup<'ctx> {
 
 impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn push_scope(&mut self) {
-        self.scopes.push(Vec::new());
+        self.f.scopes.push(Vec::new());
     }
 
     /// Leaves the innermost scope; runs its cleanups if control falls off its end.
     pub(super) fn pop_scope(&mut self) -> Result<()> {
         if !self.terminated() {
-            self.run_cleanups(self.scopes.len().saturating_sub(1))?;
+            self.run_cleanups(self.f.scopes.len().saturating_sub(1))?;
         }
-        self.scopes.pop();
+        self.f.scopes.pop();
         Ok(())
     }
 
     pub(super) fn defer(&mut self, e: &Expr) {
-        if let Some(scope) = self.scopes.last_mut() {
+        if let Some(scope) = self.f.scopes.last_mut() {
             scope.push(Cleanup::Defer(e as *const Expr));
         }
     }
 
     pub(super) fn defer_drop_gen(&mut self, slot: PointerValue<'ctx>) {
-        if let Some(scope) = self.scopes.last_mut() {
+        if let Some(scope) = self.f.scopes.last_mut() {
             scope.push(Cleanup::DropGen(slot));
         }
     }
 
     /// Runs the cleanups of the scopes from `depth` on, innermost first.
     pub(super) fn run_cleanups(&mut self, depth: usize) -> Result<()> {
-        let pending: Vec<Cleanup<'ctx>> = self.scopes[depth.min(self.scopes.len())..]
+        let pending: Vec<Cleanup<'ctx>> = self.f.scopes[depth.min(self.f.scopes.len())..]
             .iter()
             .flatten()
             .copied()
             .collect();
         // The cleanups run outside the scopes they belong to: a `defer`
         // inside a `defer` belongs to the inner block only.
-        let saved = std::mem::take(&mut self.scopes);
+        let saved = std::mem::take(&mut self.f.scopes);
         for c in pending.into_iter().rev() {
             if self.terminated() {
                 break;
@@ -80,13 +80,13 @@ impl<'ctx> Codegen<'ctx, '_> {
                 }
             }
         }
-        self.scopes = saved;
+        self.f.scopes = saved;
         Ok(())
     }
 
     /// Whether any cleanup is pending at this point.
     pub(super) fn has_cleanups(&self) -> bool {
-        self.scopes.iter().any(|s| !s.is_empty())
+        self.f.scopes.iter().any(|s| !s.is_empty())
     }
 
     /// The destroy edge of a suspend point: a block that runs every pending

@@ -208,7 +208,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         ref_slots: &[u64],
     ) -> GlobalValue<'ctx> {
         let key = format!("desc.{name}");
-        if let Some(&g) = self.descs.get(&key) {
+        if let Some(&g) = self.m.descs.get(&key) {
             return g;
         }
         let i32t = self.cx.i32_type();
@@ -231,7 +231,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         g.set_constant(true);
         g.set_linkage(Linkage::Private);
         g.set_alignment(8);
-        self.descs.insert(key, g);
+        self.m.descs.insert(key, g);
         g
     }
 
@@ -293,7 +293,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// A string literal: a static string object, shared by equal literals.
     pub(super) fn string_const(&mut self, text: &str) -> Result<PointerValue<'ctx>> {
-        if let Some(&p) = self.strings.get(text) {
+        if let Some(&p) = self.m.strings.get(text) {
             return Ok(p);
         }
         let desc = self.runtime_desc(DESC_STRING);
@@ -305,7 +305,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         values.push(i64t.const_int(text.len() as u64, false).into());
         values.push(bytes.into());
         let ty = self.cx.struct_type(&types, false);
-        let name = format!("str.{}", self.strings.len());
+        let name = format!("str.{}", self.m.strings.len());
         let g = self.module.add_global(ty, None, &name);
         g.set_initializer(&self.cx.const_struct(&values, false));
         g.set_constant(true);
@@ -313,7 +313,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         g.set_unnamed_addr(true);
         g.set_alignment(8);
         let r = self.static_ref(g);
-        self.strings.insert(text.to_string(), r);
+        self.m.strings.insert(text.to_string(), r);
         Ok(r)
     }
 
@@ -330,20 +330,20 @@ impl<'ctx> Codegen<'ctx, '_> {
         if let [StrPart::Lit(s)] = parts {
             return Ok(Lowered::Value(self.string_const(s)?.into()));
         }
-        let depth = self.interp_depth;
-        let (slots, width) = match self.interp_slots.get(depth) {
+        let depth = self.f.interp_depth;
+        let (slots, width) = match self.f.interp_slots.get(depth) {
             Some(&sw) => sw,
             None => {
                 // Sized by the first interpolation at this depth.
                 let width = (parts.len() as u32).min(INTERP_CHUNK);
                 let s = self.entry_alloca(self.gc.array_type(width).into(), "interp.parts")?;
-                self.interp_slots.push((s, width));
+                self.f.interp_slots.push((s, width));
                 (s, width)
             }
         };
-        self.interp_depth += 1;
+        self.f.interp_depth += 1;
         let joined = self.string_pieces(parts, slots, width);
-        self.interp_depth = depth;
+        self.f.interp_depth = depth;
         joined
     }
 
@@ -883,11 +883,11 @@ impl<'ctx> Codegen<'ctx, '_> {
             .fixed_desc(&format!("closure{n}"), n + 1, &refs)
             .as_pointer_value();
         let obj = self.alloc(desc, 8 * (n + 1), "closure")?;
-        let code = self.fns[id as usize].as_global_value().as_pointer_value();
+        let code = self.m.fns[id as usize].as_global_value().as_pointer_value();
         let p = self.slot_ptr(obj, 0)?;
         self.b.build_store(p, code)?;
         for (i, local) in captures.iter().enumerate() {
-            let slot = self.locals[local];
+            let slot = self.f.locals[local];
             let cell = self.b.build_load(self.gc, slot, "cell")?;
             let p = self.slot_ptr(obj, 8 * (i as u64 + 1))?;
             self.b.build_store(p, cell)?;
@@ -897,7 +897,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// A named function as a value: a static closure whose code ignores the environment.
     pub(super) fn fn_value(&mut self, id: FnId) -> Result<PointerValue<'ctx>> {
-        if let Some(&p) = self.fn_values.get(&id) {
+        if let Some(&p) = self.m.fn_values.get(&id) {
             return Ok(p);
         }
         let info = &self.typed.fns[id as usize];
@@ -921,7 +921,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             wrapper.get_param_iter().skip(1).map(Into::into).collect();
         let r = self
             .b
-            .build_call(self.fns[id as usize], &args, "call")?
+            .build_call(self.m.fns[id as usize], &args, "call")?
             .try_as_basic_value()
             .basic();
         match r {
@@ -944,7 +944,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         g.set_linkage(Linkage::Private);
         g.set_alignment(8);
         let r = self.static_ref(g);
-        self.fn_values.insert(id, r);
+        self.m.fn_values.insert(id, r);
         Ok(r)
     }
 

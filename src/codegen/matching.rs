@@ -60,7 +60,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// The static object of a variant without payload.
     fn unit_variant(&mut self, id: StructId, tag: usize) -> Result<PointerValue<'ctx>> {
         let key = format!("variant.{id}.{tag}");
-        if let Some(&p) = self.unit_variants.get(&key) {
+        if let Some(&p) = self.m.unit_variants.get(&key) {
             return Ok(p);
         }
         let desc = self.variant_desc(id, tag);
@@ -77,7 +77,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         g.set_linkage(inkwell::module::Linkage::Private);
         g.set_alignment(8);
         let r = self.static_ref(g);
-        self.unit_variants.insert(key, r);
+        self.m.unit_variants.insert(key, r);
         Ok(r)
     }
 

@@ -125,17 +125,24 @@ pub struct Layout {
     pub ptr32: bool,
 }
 
-pub struct Codegen<'ctx, 'a> {
-    cx: &'ctx Context,
-    pub module: Module<'ctx>,
-    b: Builder<'ctx>,
-    typed: &'a Typed<'a>,
-    sources: &'a SourceMap,
-    layout: Layout,
-    gc: PointerType<'ctx>,
-    raw: PointerType<'ctx>,
+/// Everything that lives as long as the module: declarations, constant
+/// data, descriptors, shapes and the functions made on demand.
+struct ModuleState<'ctx> {
     fns: Vec<FunctionValue<'ctx>>,
     runtime: HashMap<RuntimeFn, FunctionValue<'ctx>>,
+    bytes: HashMap<Vec<u8>, PointerValue<'ctx>>,
+    strings: HashMap<String, PointerValue<'ctx>>,
+    unit_variants: HashMap<String, PointerValue<'ctx>>,
+    descs: HashMap<String, GlobalValue<'ctx>>,
+    /// `shape.rs`: the shape of each type `str` has met, by its name.
+    shapes: HashMap<String, inkwell::values::GlobalValue<'ctx>>,
+    fn_values: HashMap<FnId, PointerValue<'ctx>>,
+}
+
+/// What lowering one function keeps; a fresh one for each function.
+#[derive(Default)]
+struct FnState<'ctx> {
+    current: Option<FunctionValue<'ctx>>,
     /// Each local's stack slot; for captured locals the slot holds the cell.
     locals: HashMap<LocalId, PointerValue<'ctx>>,
     /// (continue target, break target, scope depth of its body) for each enclosing loop.
@@ -150,16 +157,21 @@ pub struct Codegen<'ctx, 'a> {
     /// the copies of a `defer` on each suspend's destroy edge use one.
     interp_slots: Vec<(PointerValue<'ctx>, u32)>,
     interp_depth: usize,
-    current: Option<FunctionValue<'ctx>>,
     /// Inside a generator's body: its coroutine.
     coro: Option<coroutine::CoroState<'ctx>>,
-    bytes: HashMap<Vec<u8>, PointerValue<'ctx>>,
-    strings: HashMap<String, PointerValue<'ctx>>,
-    unit_variants: HashMap<String, PointerValue<'ctx>>,
-    descs: HashMap<String, GlobalValue<'ctx>>,
-    /// `shape.rs`: the shape of each type `str` has met, by its name.
-    shapes: HashMap<String, inkwell::values::GlobalValue<'ctx>>,
-    fn_values: HashMap<FnId, PointerValue<'ctx>>,
+}
+
+pub struct Codegen<'ctx, 'a> {
+    cx: &'ctx Context,
+    pub module: Module<'ctx>,
+    b: Builder<'ctx>,
+    typed: &'a Typed<'a>,
+    sources: &'a SourceMap,
+    layout: Layout,
+    gc: PointerType<'ctx>,
+    raw: PointerType<'ctx>,
+    m: ModuleState<'ctx>,
+    f: FnState<'ctx>,
 }
 
 impl<'ctx, 'a> Codegen<'ctx, 'a> {
@@ -179,22 +191,17 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             layout,
             gc: cx.ptr_type(AddressSpace::from(layout.gc_address_space)),
             raw: cx.ptr_type(AddressSpace::default()),
-            fns: Vec::new(),
-            runtime: HashMap::new(),
-            locals: HashMap::new(),
-            loops: Vec::new(),
-            scopes: Vec::new(),
-            chan_cache: None,
-            interp_slots: Vec::new(),
-            interp_depth: 0,
-            current: None,
-            coro: None,
-            bytes: HashMap::new(),
-            strings: HashMap::new(),
-            unit_variants: HashMap::new(),
-            descs: HashMap::new(),
-            shapes: HashMap::new(),
-            fn_values: HashMap::new(),
+            m: ModuleState {
+                fns: Vec::new(),
+                runtime: HashMap::new(),
+                bytes: HashMap::new(),
+                strings: HashMap::new(),
+                unit_variants: HashMap::new(),
+                descs: HashMap::new(),
+                shapes: HashMap::new(),
+                fn_values: HashMap::new(),
+            },
+            f: FnState::default(),
         }
     }
 
@@ -221,7 +228,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 .module
                 .add_function(&info.symbol, fn_type, Some(Linkage::Internal));
             self.add_attr(f, "nounwind");
-            self.fns.push(f);
+            self.m.fns.push(f);
         }
         for id in 0..self.typed.fns.len() {
             self.function(id as FnId)?;
@@ -253,9 +260,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.position_at_end(bb);
         if let Some(main) = self.typed.main {
             if self.typed.fns[main as usize].is_async {
-                self.run_async_main(self.fns[main as usize])?;
+                self.run_async_main(self.m.fns[main as usize])?;
             } else {
-                self.b.build_call(self.fns[main as usize], &[], "")?;
+                self.b.build_call(self.m.fns[main as usize], &[], "")?;
             }
         }
         self.b.build_return(None)?;
@@ -280,7 +287,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn runtime_fn(&mut self, rf: RuntimeFn) -> FunctionValue<'ctx> {
-        if let Some(&f) = self.runtime.get(&rf) {
+        if let Some(&f) = self.m.runtime.get(&rf) {
             return f;
         }
         let sig = rf.signature();
@@ -318,7 +325,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.cx.create_string_attribute("weft-nogc", ""),
             );
         }
-        self.runtime.insert(rf, f);
+        self.m.runtime.insert(rf, f);
         f
     }
 
@@ -358,14 +365,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 _ => return Ok(()),
             },
         };
-        let f = self.fns[id as usize];
-        self.current = Some(f);
-        self.locals.clear();
-        self.loops.clear();
-        self.scopes.clear();
-        self.chan_cache = None;
-        self.interp_slots.clear();
-        self.interp_depth = 0;
+        let f = self.m.fns[id as usize];
+        self.f = FnState {
+            current: Some(f),
+            ..FnState::default()
+        };
         let entry = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(entry);
         if info.yields.is_some() || info.is_async {
@@ -385,7 +389,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 )?;
                 let cell = self.load_slot(env, 8 * (i as u64 + 1), &Type::Str)?;
                 self.b.build_store(slot, cell)?;
-                self.locals.insert(local, slot);
+                self.f.locals.insert(local, slot);
             }
         }
         for (i, &local) in info.params.iter().enumerate() {
@@ -422,7 +426,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let Some(bb) = self.b.get_insert_block() else {
             return Lowered::Unit;
         };
-        let entry = self.current.and_then(|f| f.get_first_basic_block());
+        let entry = self.f.current.and_then(|f| f.get_first_basic_block());
         if bb.get_terminator().is_some() || (bb.get_first_use().is_none() && Some(bb) != entry) {
             Lowered::Diverged
         } else {
@@ -439,7 +443,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn func(&self) -> FunctionValue<'ctx> {
-        self.current.expect("inside a function")
+        self.f.current.expect("inside a function")
     }
 
     /// Continues in a new block with no predecessors after a jump that leaves for good.
@@ -475,7 +479,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             let slot = self.entry_alloca(self.gc.into(), &format!("{}.cell", info.name))?;
             let cell = self.alloc_box(&ty)?;
             self.b.build_store(slot, cell)?;
-            self.locals.insert(local, slot);
+            self.f.locals.insert(local, slot);
             if let Some(v) = init {
                 let cell = self
                     .b
@@ -485,7 +489,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
         } else {
             let slot = self.entry_alloca(self.llvm_type(&ty), name)?;
-            self.locals.insert(local, slot);
+            self.f.locals.insert(local, slot);
             if let Some(v) = init {
                 self.b.build_store(slot, v)?;
             }
@@ -497,7 +501,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let info = &self.typed.locals[local as usize];
         let ty = info.ty.clone();
         let name = info.name.clone();
-        let slot = self.locals[&local];
+        let slot = self.f.locals[&local];
         if info.captured {
             let cell = self
                 .b
@@ -512,7 +516,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn write_local(&mut self, local: LocalId, v: BasicValueEnum<'ctx>) -> Result<()> {
         let info = &self.typed.locals[local as usize];
         let ty = info.ty.clone();
-        let slot = self.locals[&local];
+        let slot = self.f.locals[&local];
         if info.captured {
             let cell = self
                 .b
@@ -651,7 +655,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
             },
             Stmt::Break(_) | Stmt::Continue(_) => {
-                if let Some(&(cont, brk, depth)) = self.loops.last() {
+                if let Some(&(cont, brk, depth)) = self.f.loops.last() {
                     let target = if matches!(stmt, Stmt::Break(_)) {
                         brk
                     } else {
@@ -664,7 +668,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.dead_block();
                 }
             }
-            Stmt::Return(value, _) if self.coro.is_some() => {
+            Stmt::Return(value, _) if self.f.coro.is_some() => {
                 let ty = self.current_ret();
                 self.coro_return(value.as_ref(), &ty)?;
             }
@@ -707,13 +711,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     /// What the current generator yields.
     fn current_info_yields(&self) -> Type {
         let f = self.func();
-        let id = self.fns.iter().position(|g| *g == f).unwrap_or(0);
+        let id = self.m.fns.iter().position(|g| *g == f).unwrap_or(0);
         self.typed.fns[id].yields.clone().unwrap_or(Type::Error)
     }
 
     fn current_ret(&self) -> Type {
         let f = self.func();
-        let id = self.fns.iter().position(|g| *g == f).unwrap_or(0);
+        let id = self.m.fns.iter().position(|g| *g == f).unwrap_or(0);
         self.typed.fns[id].ret.clone()
     }
 
@@ -724,9 +728,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         cont: BasicBlock<'ctx>,
         exit: BasicBlock<'ctx>,
     ) -> Result<()> {
-        self.loops.push((cont, exit, self.scopes.len()));
+        self.f.loops.push((cont, exit, self.f.scopes.len()));
         self.block(body)?;
-        self.loops.pop();
+        self.f.loops.pop();
         if !self.terminated() {
             self.b.build_unconditional_branch(cont)?;
         }
@@ -1308,7 +1312,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     /// re-raises it (see `runtime/src/task.rs`).
     fn raise(&mut self, msg: PanicMsg<'ctx, '_>, span: Span) -> Result<()> {
         let (loc, loc_len) = self.location(span)?;
-        let task = self.coro.filter(|s| s.is_async);
+        let task = self.f.coro.filter(|s| s.is_async);
         let i64t = self.cx.i64_type();
         let (rf, mut args): (RuntimeFn, Vec<BasicMetadataValueEnum>) = match msg {
             PanicMsg::Const(m) => {
@@ -1365,11 +1369,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// A private constant holding raw `bytes`; equal byte strings share one global.
     fn bytes_ptr(&mut self, bytes: &[u8]) -> Result<PointerValue<'ctx>> {
-        if let Some(&p) = self.bytes.get(bytes) {
+        if let Some(&p) = self.m.bytes.get(bytes) {
             return Ok(p);
         }
         let value = self.cx.const_string(bytes, false);
-        let name = format!("bytes.{}", self.bytes.len());
+        let name = format!("bytes.{}", self.m.bytes.len());
         let global = self.module.add_global(value.get_type(), None, &name);
         global.set_initializer(&value);
         global.set_constant(true);
@@ -1377,7 +1381,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         global.set_unnamed_addr(true);
         global.set_alignment(1);
         let p = global.as_pointer_value();
-        self.bytes.insert(bytes.to_vec(), p);
+        self.m.bytes.insert(bytes.to_vec(), p);
         Ok(p)
     }
 }

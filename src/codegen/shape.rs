@@ -58,12 +58,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// The shape of `ty`, made on first use.
     pub(super) fn shape(&mut self, ty: &Type) -> Result<PointerValue<'ctx>> {
         let key = ty.to_string();
-        if let Some(g) = self.shapes.get(&key) {
+        if let Some(g) = self.m.shapes.get(&key) {
             return Ok(g.as_pointer_value());
         }
         // Declared before its parts, which may refer back to it.
         let g = self.shape_global(&format!("shape.{key}"));
-        self.shapes.insert(key, g);
+        self.m.shapes.insert(key, g);
         let parts = match ty {
             Type::Int => self.leaf(INT, ""),
             Type::Float => self.leaf(FLOAT, ""),
