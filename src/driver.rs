@@ -218,8 +218,14 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         return Ok(Built { runnable: output });
     }
 
-    optimize::optimize(&module, &machine, opts.target, opts.opt_level)
-        .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
+    optimize::optimize(
+        &module,
+        &machine,
+        opts.target,
+        opts.opt_level,
+        opts.verify_gc,
+    )
+    .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
     timer.phase("optimize");
     if opts.verify_gc {
         gc::verify_gc(&module).map_err(|problems| {
@@ -294,7 +300,7 @@ pub fn opt_ir_file(path: &Path, opts: &OptOptions, out: Option<&Path>) -> Result
         optimize::run_pass_only(&module, gc::GcConfig::for_target(target)).map_err(internal)?;
     }
     if opts.level.is_some() {
-        optimize::optimize(&module, &machine, target, level).map_err(internal)?;
+        optimize::optimize(&module, &machine, target, level, opts.verify_gc).map_err(internal)?;
     }
     if opts.verify_gc {
         verify_ir(&module)?;

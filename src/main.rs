@@ -60,7 +60,7 @@ struct BuildFlags {
     /// Print the time each compiler phase takes to stderr
     #[arg(long)]
     timings: bool,
-    /// Check after optimisation that no GC reference escapes its root slots (a violation is an internal error)
+    /// Check right after the GC pass and after optimisation that no GC reference escapes its root slots (a violation is an internal error)
     #[arg(long)]
     verify_gc: bool,
 }

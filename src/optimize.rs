@@ -9,7 +9,7 @@
 
 use crate::gc::{
     blocks_of, clear_tail_markers, freeze_across_suspends, instructions_of, spill_function, thaw,
-    value_name, Body, Builder, Env, GcConfig, Thawed, CHANGED, CHANGED_CFG,
+    value_name, verify_function, Body, Builder, Env, GcConfig, Thawed, CHANGED, CHANGED_CFG,
 };
 use crate::link::Target;
 use inkwell::module::Module;
@@ -120,8 +120,15 @@ pub fn optimize(
     machine: &TargetMachine,
     target: Target,
     level: u8,
+    verify_gc: bool,
 ) -> Result<(), String> {
-    run_pipeline(module, machine, level, GcConfig::for_target(target))?;
+    run_pipeline(
+        module,
+        machine,
+        level,
+        GcConfig::for_target(target),
+        verify_gc,
+    )?;
     module.verify().map_err(|e| {
         format!(
             "invalid LLVM IR after optimisation:\n{}",
@@ -178,6 +185,8 @@ struct PassState {
     to_freeze: HashSet<LLVMValueRef>,
     /// Whether freezing waits for that point (false at -O0, no InstCombine).
     freeze_late: bool,
+    /// `--verify-gc`: check each ordinary function right after the pass too.
+    verify_after_pass: bool,
 }
 
 /// Runs LLVM's `default<On>` on the module with the gc-frame-spill pass in
@@ -187,12 +196,14 @@ pub fn run_pipeline(
     machine: &TargetMachine,
     level: u8,
     config: GcConfig,
+    verify_after_pass: bool,
 ) -> Result<(), String> {
     let mut state = PassState {
         config,
         errors: Vec::new(),
         to_freeze: HashSet::new(),
         freeze_late: level > 0,
+        verify_after_pass,
     };
     // SAFETY: the module and machine are live for the call; `state` outlives
     // it and only the callbacks, on this thread, touch it meanwhile.
@@ -246,6 +257,7 @@ pub fn run_pass_only(module: &Module, config: GcConfig) -> Result<(), String> {
         errors: Vec::new(),
         to_freeze: HashSet::new(),
         freeze_late: false,
+        verify_after_pass: false,
     };
     let mut f = module.get_first_function();
     while let Some(function) = f {
@@ -308,6 +320,18 @@ unsafe extern "C" fn spill_callback(function: LLVMValueRef, ctx: *mut c_void) ->
     if let Ok(Ok(o)) = &outcome {
         if o.coroutine && freeze_late {
             (*state).to_freeze.insert(function);
+        }
+        // `--verify-gc`: an ordinary function must satisfy the invariant
+        // right after the pass, before later passes could hide the culprit
+        // (a coroutine's root area is only final after CoroSplit).
+        if (*state).verify_after_pass && !o.coroutine {
+            let mut problems = Vec::new();
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                verify_function(function, config, &mut problems)
+            }));
+            for p in problems {
+                (*state).errors.push(format!("right after the pass: {p}"));
+            }
         }
     }
     let error = match outcome {

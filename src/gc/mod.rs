@@ -69,6 +69,7 @@ pub(crate) use llvm::*;
 pub(crate) use roots::*;
 pub(crate) use spill::*;
 pub(crate) use values::*;
+pub(crate) use verify::verify_function;
 pub use verify::verify_gc;
 
 use crate::link::Target;

@@ -96,7 +96,7 @@ fn assert_valid(module: &Module) {
 
 fn pipeline(module: &Module, target: Target, level: u8) {
     let machine = optimize::target_machine(target, level).expect("target machine");
-    run_pipeline(module, &machine, level, GcConfig::for_target(target))
+    run_pipeline(module, &machine, level, GcConfig::for_target(target), true)
         .unwrap_or_else(|e| panic!("pipeline failed: {e}"));
     assert_valid(module);
 }
@@ -461,7 +461,7 @@ more:
     let ctx = Context::create();
     let m = native(&ctx, ir);
     let machine = optimize::target_machine(Target::Native, 0).unwrap();
-    let e = run_pipeline(&m, &machine, 0, NATIVE).unwrap_err();
+    let e = run_pipeline(&m, &machine, 0, NATIVE, true).unwrap_err();
     assert!(e.contains("dynamic GC alloca"), "{e}");
     assert_valid(&m);
 }
