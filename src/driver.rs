@@ -4,13 +4,15 @@
 
 use crate::diagnostics::{self, DiagId, Diagnostic, SourceMap};
 use crate::link::{self, Target};
-use crate::{check, codegen, gc, modules, optimize};
+use crate::{check, codegen, gc, modules, optimize, tir};
 use inkwell::context::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Emit {
+    /// The typed IR (`tir`), after checking.
+    Tir,
     /// Optimised LLVM IR.
     LlvmIr,
     /// LLVM IR after the gc-frame-spill pass and before LLVM's pipeline (so before CoroSplit).
@@ -115,6 +117,7 @@ fn default_output(opts: &Options) -> PathBuf {
     let stem = opts.input.file_stem().unwrap_or_default();
     let mut p = PathBuf::from(stem);
     match opts.emit {
+        Some(Emit::Tir) => p.set_extension("tir"),
         Some(Emit::LlvmIr | Emit::LlvmIrPresplit) => p.set_extension("ll"),
         Some(Emit::Asm) => p.set_extension("s"),
         Some(Emit::Obj) => p.set_extension("o"),
@@ -174,6 +177,12 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let (typed, diags) = check::check(&source_modules, program.expr_count);
     timer.phase("check");
     stop_on(&sources, diags)?;
+    if opts.emit == Some(Emit::Tir) {
+        let text = tir::print(&tir::lower(&typed), &typed);
+        let output = opts.output.clone().unwrap_or_else(|| default_output(opts));
+        write_output(&output, text.as_bytes())?;
+        return Ok(Built { runnable: output });
+    }
 
     let context = Context::create();
     let machine = optimize::target_machine(opts.target, opts.opt_level).map_err(Failure::Other)?;

@@ -15,6 +15,7 @@ mod link;
 mod modules;
 mod optimize;
 mod parser;
+mod tir;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use driver::{Emit, Failure, Options};
@@ -41,6 +42,7 @@ enum TargetArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EmitArg {
+    Tir,
     #[value(name = "llvm-ir")]
     LlvmIr,
     #[value(name = "llvm-ir-presplit")]
@@ -134,6 +136,7 @@ fn options(
         emit: emit.map(|e| match e {
             EmitArg::LlvmIr => Emit::LlvmIr,
             EmitArg::LlvmIrPresplit => Emit::LlvmIrPresplit,
+            EmitArg::Tir => Emit::Tir,
             EmitArg::Asm => Emit::Asm,
             EmitArg::Obj => Emit::Obj,
         }),

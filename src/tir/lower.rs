@@ -1,0 +1,328 @@
+//! From the ASTs and the checker's side tables to the TIR: every lookup
+//! the side tables need is done here, once.
+
+use super::*;
+use crate::ast;
+use crate::check::{Coercion, FnSource, Res, Typed};
+
+/// The TIR of every function the checker made, in `FnId` order.
+pub fn lower(typed: &Typed) -> Program {
+    let cx = Lower { typed };
+    let fns = typed
+        .fns
+        .iter()
+        .enumerate()
+        .map(|(id, info)| {
+            let body = match info.source {
+                FnSource::Decl(d) => &d.body,
+                FnSource::Closure(e) => match &e.kind {
+                    ast::ExprKind::Closure { body, .. } => body,
+                    _ => unreachable!("a closure's source is a closure"),
+                },
+            };
+            let kind = if info.yields.is_some() {
+                FnKind::Gen
+            } else if info.is_async {
+                FnKind::Async
+            } else if info.is_closure {
+                FnKind::Closure
+            } else {
+                FnKind::Plain
+            };
+            Function {
+                id: id as FnId,
+                symbol: info.symbol.clone(),
+                kind,
+                params: info.params.clone(),
+                param_types: info.param_types.clone(),
+                ret: info.yields.clone().unwrap_or_else(|| info.ret.clone()),
+                captures: info.captures.clone(),
+                body: cx.block(body),
+            }
+        })
+        .collect();
+    Program { fns }
+}
+
+struct Lower<'t, 'a> {
+    typed: &'t Typed<'a>,
+}
+
+impl Lower<'_, '_> {
+    fn local(&self, name: &ast::Ident) -> LocalId {
+        // The checker declares every binding it accepts.
+        self.typed
+            .decls
+            .get(&name.span)
+            .copied()
+            .unwrap_or(LocalId::MAX)
+    }
+
+    fn block(&self, b: &ast::Block) -> Block {
+        Block {
+            stmts: b.stmts.iter().map(|s| self.stmt(s)).collect(),
+        }
+    }
+
+    fn stmt(&self, s: &ast::Stmt) -> Stmt {
+        match s {
+            ast::Stmt::Let { name, value, .. } => Stmt::Let {
+                local: self.local(name),
+                value: self.expr(value),
+            },
+            ast::Stmt::Assign {
+                target, op, value, ..
+            } => Stmt::Assign {
+                target: self.expr(target),
+                op: *op,
+                value: self.expr(value),
+            },
+            ast::Stmt::Expr(e) => Stmt::Expr(self.expr(e)),
+            ast::Stmt::While { cond, body, .. } => Stmt::While {
+                cond: self.expr(cond),
+                body: self.block(body),
+            },
+            ast::Stmt::WhileLet {
+                name, value, body, ..
+            } => Stmt::WhileLet {
+                local: self.local(name),
+                value: self.expr(value),
+                body: self.block(body),
+            },
+            ast::Stmt::Loop { body, .. } => Stmt::Loop(self.block(body)),
+            ast::Stmt::For {
+                var,
+                iter,
+                body,
+                span,
+            } => {
+                let iter = if self.typed.for_gens.contains_key(span) {
+                    Iter::Gen(self.expr(iter))
+                } else if self.typed.for_arrays.contains_key(span) {
+                    Iter::Array(self.expr(iter))
+                } else if let ast::ExprKind::Range {
+                    start,
+                    end,
+                    inclusive,
+                } = &iter.kind
+                {
+                    Iter::Range {
+                        start: self.expr(start),
+                        end: self.expr(end),
+                        inclusive: *inclusive,
+                    }
+                } else {
+                    Iter::Array(self.expr(iter))
+                };
+                Stmt::For {
+                    local: self.local(var),
+                    iter,
+                    body: self.block(body),
+                }
+            }
+            ast::Stmt::Break(_) => Stmt::Break,
+            ast::Stmt::Continue(_) => Stmt::Continue,
+            ast::Stmt::Return(v, _) => Stmt::Return(v.as_ref().map(|v| self.expr(v))),
+            ast::Stmt::Yield(v, _) => Stmt::Yield(self.expr(v)),
+            ast::Stmt::Defer(e, _) => Stmt::Defer(self.expr(e)),
+        }
+    }
+
+    fn pattern(&self, p: &ast::Pattern) -> Pattern {
+        match p {
+            ast::Pattern::Wildcard(_) => Pattern::Wildcard,
+            ast::Pattern::Binding(name) => match self.typed.pattern_variants.get(&name.span) {
+                Some(&(enum_id, tag)) => Pattern::Variant {
+                    enum_id,
+                    tag,
+                    args: Vec::new(),
+                },
+                None => Pattern::Binding(self.local(name)),
+            },
+            ast::Pattern::Int(n, _) => Pattern::Int(*n),
+            ast::Pattern::Str(s, _) => Pattern::Str(s.clone()),
+            ast::Pattern::Bool(b, _) => Pattern::Bool(*b),
+            ast::Pattern::Nil(_) => Pattern::Nil,
+            ast::Pattern::Variant { args, span, .. } => match self.typed.pattern_variants.get(span)
+            {
+                Some(&(enum_id, tag)) => Pattern::Variant {
+                    enum_id,
+                    tag,
+                    args: args.iter().map(|a| self.pattern(a)).collect(),
+                },
+                None => Pattern::Wildcard,
+            },
+        }
+    }
+
+    fn boxed(&self, e: &ast::Expr) -> Box<Expr> {
+        Box::new(self.expr(e))
+    }
+
+    /// The expression with the checker's coercion, if it has one, made explicit.
+    fn expr(&self, e: &ast::Expr) -> Expr {
+        let raw = self.raw(e);
+        match self.typed.coercions.get(&e.id) {
+            Some(Coercion::WrapOptional) => Expr {
+                ty: Type::Optional(Box::new(raw.ty.clone())),
+                kind: ExprKind::WrapOptional(Box::new(raw)),
+            },
+            None => raw,
+        }
+    }
+
+    /// The expression as the checker typed it, before any coercion.
+    fn raw(&self, e: &ast::Expr) -> Expr {
+        let ty = self.typed.ty(e).clone();
+        let kind = match &e.kind {
+            ast::ExprKind::Int(v) => ExprKind::Int(*v),
+            ast::ExprKind::Float(v) => ExprKind::Float(*v),
+            ast::ExprKind::Bool(v) => ExprKind::Bool(*v),
+            ast::ExprKind::Nil => ExprKind::Nil,
+            ast::ExprKind::Str(parts) => ExprKind::Str(
+                parts
+                    .iter()
+                    .map(|p| match p {
+                        ast::StrPart::Lit(s) => StrPart::Lit(s.clone()),
+                        ast::StrPart::Expr(e) => StrPart::Expr(self.expr(e)),
+                    })
+                    .collect(),
+            ),
+            ast::ExprKind::Name(_) => match self.typed.names.get(&e.id) {
+                Some(Res::Local(l)) => ExprKind::Local(*l),
+                Some(Res::Fn(f)) => ExprKind::FnRef(*f),
+                None => match self.typed.variants.get(&e.id) {
+                    Some(&(enum_id, tag)) => ExprKind::Variant {
+                        enum_id,
+                        tag,
+                        args: Vec::new(),
+                    },
+                    None => ExprKind::Error,
+                },
+            },
+            ast::ExprKind::Array(items) => {
+                ExprKind::Array(items.iter().map(|i| self.expr(i)).collect())
+            }
+            ast::ExprKind::Construct(_, args) => {
+                ExprKind::Construct(args.iter().map(|a| self.expr(a)).collect())
+            }
+            ast::ExprKind::StructLit { fields, .. } => match self.typed.struct_lits.get(&e.id) {
+                Some(&struct_id) => {
+                    let info = &self.typed.structs[struct_id as usize];
+                    ExprKind::StructLit {
+                        struct_id,
+                        fields: fields
+                            .iter()
+                            .map(|(name, v)| {
+                                let index = info.field(&name.name).map_or(usize::MAX, |(i, _)| i);
+                                (index, self.expr(v))
+                            })
+                            .collect(),
+                    }
+                }
+                None => ExprKind::Error,
+            },
+            ast::ExprKind::Unary(op, inner) => ExprKind::Unary(*op, self.boxed(inner)),
+            ast::ExprKind::Binary(op, l, r) => ExprKind::Binary(*op, self.boxed(l), self.boxed(r)),
+            ast::ExprKind::Call(callee, args) => self.call(e, callee, args),
+            ast::ExprKind::Field(base, _) => match self.typed.variants.get(&e.id) {
+                Some(&(enum_id, tag)) => ExprKind::Variant {
+                    enum_id,
+                    tag,
+                    args: Vec::new(),
+                },
+                None => match self.typed.names.get(&e.id) {
+                    Some(Res::Fn(f)) => ExprKind::FnRef(*f),
+                    _ => ExprKind::Field {
+                        base: self.boxed(base),
+                        index: self.typed.fields.get(&e.id).copied().unwrap_or(usize::MAX),
+                    },
+                },
+            },
+            ast::ExprKind::Index(base, index) => {
+                ExprKind::Index(self.boxed(base), self.boxed(index))
+            }
+            ast::ExprKind::Unwrap(inner) => ExprKind::Unwrap(self.boxed(inner)),
+            // Only a `for` iterates a range; the checker rejects it elsewhere.
+            ast::ExprKind::Range { .. } => ExprKind::Error,
+            ast::ExprKind::If { cond, then, els } => ExprKind::If {
+                cond: self.boxed(cond),
+                then: self.block(then),
+                els: els.as_ref().map(|e| self.boxed(e)),
+            },
+            ast::ExprKind::IfLet {
+                name,
+                value,
+                then,
+                els,
+            } => ExprKind::IfLet {
+                local: self.local(name),
+                value: self.boxed(value),
+                then: self.block(then),
+                els: els.as_ref().map(|e| self.boxed(e)),
+            },
+            ast::ExprKind::Block(b) => ExprKind::Block(self.block(b)),
+            ast::ExprKind::Match(scrutinee, arms) => ExprKind::Match(
+                self.boxed(scrutinee),
+                arms.iter()
+                    .map(|a| Arm {
+                        pattern: self.pattern(&a.pattern),
+                        body: self.expr(&a.body),
+                    })
+                    .collect(),
+            ),
+            ast::ExprKind::Closure { .. } => match self.typed.names.get(&e.id) {
+                Some(Res::Fn(f)) => ExprKind::Closure(*f),
+                _ => ExprKind::Error,
+            },
+            ast::ExprKind::Await(inner) => ExprKind::Await(self.boxed(inner)),
+            ast::ExprKind::Spawn(inner) => ExprKind::Spawn(self.boxed(inner)),
+            ast::ExprKind::Select(arms) => ExprKind::Select(
+                arms.iter()
+                    .map(|a| SelectArm {
+                        binding: a.binding.as_ref().map(|b| self.local(b)),
+                        op: self.expr(&a.op),
+                        body: self.block(&a.body),
+                    })
+                    .collect(),
+            ),
+            ast::ExprKind::Error => ExprKind::Error,
+        };
+        Expr { ty, kind }
+    }
+
+    fn call(&self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Expr]) -> ExprKind {
+        if let Some(&(enum_id, tag)) = self.typed.variants.get(&e.id) {
+            return ExprKind::Variant {
+                enum_id,
+                tag,
+                args: args.iter().map(|a| self.expr(a)).collect(),
+            };
+        }
+        let Some(&c) = self.typed.calls.get(&e.id) else {
+            return ExprKind::Error;
+        };
+        // Methods of values and of built-in types take their receiver from
+        // the callee `recv.m`; an indirect call evaluates the callee itself.
+        let receiver = match (&c, &callee.kind) {
+            (
+                Callee::Fn(_)
+                | Callee::Runtime(_)
+                | Callee::Intrinsic(_)
+                | Callee::Builtin(_)
+                | Callee::Sleep,
+                _,
+            ) => None,
+            (Callee::Indirect, _) => None,
+            (_, ast::ExprKind::Field(base, _)) => Some(self.boxed(base)),
+            _ => None,
+        };
+        let callee_expr = matches!(c, Callee::Indirect).then(|| self.boxed(callee));
+        ExprKind::Call {
+            callee: c,
+            receiver,
+            callee_expr,
+            args: args.iter().map(|a| self.expr(a)).collect(),
+        }
+    }
+}
