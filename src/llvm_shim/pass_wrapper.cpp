@@ -297,6 +297,25 @@ unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
   for (BasicBlock &BB : *F)
     Changed |= ConstantFoldTerminator(&BB, /*DeleteDeadConditions=*/true);
   Changed |= removeUnreachableBlocks(*F);
+  // What is left of each dead path is a chain of empty blocks (a suspend's
+  // resume and landing blocks) into one join. Jump straight to the join:
+  // linear, where JumpThreading and SimplifyCFG rebuild the join's
+  // predecessor set for every block they fold into it.
+  SmallVector<BasicBlock *, 64> Empty;
+  for (BasicBlock &BB : *F) {
+    auto *Br = dyn_cast<BranchInst>(BB.getTerminator());
+    if (&BB == &F->getEntryBlock() || !Br || !Br->isUnconditional() ||
+        &BB.front() != Br)
+      continue;
+    BasicBlock *Succ = Br->getSuccessor(0);
+    if (Succ != &BB && !isa<PHINode>(Succ->front()))
+      Empty.push_back(&BB);
+  }
+  for (BasicBlock *BB : Empty) {
+    BB->replaceAllUsesWith(BB->getTerminator()->getSuccessor(0));
+    BB->eraseFromParent();
+    Changed = true;
+  }
   return Changed;
 }
 
