@@ -221,3 +221,19 @@ impl<'a> Checker<'a, '_> {
         Some(ret)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn built_in_functions() {
+        expect_ids(&[
+            ("fn main() { print(\"a\")\n println(1)\n let n = len([1])\n let s = str(1.5)\n let i = int(2.5) }", &[]),
+            ("fn main() { let i = int([1]) }", &["invalid-conversion"]),
+            ("fn main() { let n = len(1) }", &["invalid-operand"]),
+            ("fn main() { __sleep(1) }", &["unknown-name"]),
+            ("fn main() { let x = print(1) }", &["no-value"]),
+        ]);
+    }
+}

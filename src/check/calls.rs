@@ -406,3 +406,32 @@ impl<'a> Checker<'a, '_> {
         Some(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn calls_and_methods() {
+        expect_ids(&[
+            (
+                "fn f(a: int) -> int { return a }\nfn main() { let x = f(1) }",
+                &[],
+            ),
+            (
+                "fn f(a: int) -> int { return a }\nfn main() { let x = f(1, 2) }",
+                &["wrong-argument-count"],
+            ),
+            (
+                "fn f(a: int) -> int { return a }\nfn main() { let x = f(\"s\") }",
+                &["type-mismatch"],
+            ),
+            ("fn main() { let x = 1\n let y = x(2) }", &["not-callable"]),
+            (
+                "fn main() { let xs = [1]\n xs.nope() }",
+                &["unknown-method"],
+            ),
+            ("fn main() { let y = nope(2) }", &["unknown-name"]),
+        ]);
+    }
+}

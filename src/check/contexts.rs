@@ -98,7 +98,10 @@ impl<'a> Checker<'a, '_> {
     pub(super) fn check_await(&mut self, e: &Expr, inner: &'a Expr) -> Type {
         self.not_in_defer("await", e.span);
         if !self.in_async() {
+            // The awaited call itself is fine: one error, for the `await`.
+            let saved = self.async_call_ok.replace(inner.id);
             self.check_expr(inner, ANY);
+            self.async_call_ok = saved;
             self.error(
                 Diagnostic::error(
                     DiagId::AwaitOutsideAsync,
@@ -173,5 +176,23 @@ impl<'a> Checker<'a, '_> {
             );
         }
         Type::Task(Box::new(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn async_contexts() {
+        expect_ids(&[
+            ("async fn f() -> int { return 1 }\nasync fn main() { let a = await f()\n let t = spawn f()\n let b = await t }", &[]),
+            ("async fn f() -> int { return 1 }\nfn main() { let a = await f() }", &["await-outside-async"]),
+            ("async fn f() -> int { return 1 }\nasync fn main() { let a = f() }", &["async-call-without-await"]),
+            ("fn g() -> int { return 1 }\nasync fn main() { let t = spawn g() }", &["spawn-non-async"]),
+            ("async fn main() { let x = await 3 }", &["await-non-async"]),
+            ("async fn main() { select { } }", &["empty-select"]),
+            ("fn main() { defer { return } }", &["control-flow-in-defer"]),
+        ]);
     }
 }

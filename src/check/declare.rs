@@ -547,3 +547,34 @@ impl<'a> Checker<'a, '_> {
 
     // ----- scopes ---------------------------------------------------------
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn declarations() {
+        expect_ids(&[
+            ("struct P { x: int }\nenum E { A, B }\nfn main() {}", &[]),
+            (
+                "fn f() {}\nfn f() {}\nfn main() {}",
+                &["duplicate-definition"],
+            ),
+            (
+                "fn f(a: int, a: int) {}\nfn main() {}",
+                &["duplicate-parameter"],
+            ),
+            (
+                "struct string { x: int }\nfn main() {}",
+                &["builtin-type-name"],
+            ),
+            ("fn f(x: Nope) {}\nfn main() {}", &["unknown-type"]),
+            (
+                "fn f(m: Map[[int], int]) {}\nfn main() {}",
+                &["invalid-map-key"],
+            ),
+            ("fn f() {}", &["missing-main"]),
+            ("fn main(x: int) {}", &["invalid-main"]),
+        ]);
+    }
+}

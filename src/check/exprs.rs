@@ -335,6 +335,8 @@ impl<'a> Checker<'a, '_> {
                         )
                         .with_label(e.span, "this `if` has no `else` branch"),
                     );
+                    // Reported once: the value it lacks is an error, not a unit.
+                    return Type::Error;
                 }
                 Type::Unit
             }
@@ -817,5 +819,33 @@ impl<'a> Checker<'a, '_> {
         self.body(id, params, &param_types, body, &ret, e.span);
         self.ctx.pop();
         Type::Func(param_types, Box::new(ret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn expressions() {
+        expect_ids(&[
+            (
+                "struct P { x: int }\nfn main() { let p = P { x: 1 }\n let y = p.x + 1 }",
+                &[],
+            ),
+            (
+                "struct P { x: int }\nfn main() { let p = P { }\n }",
+                &["missing-field"],
+            ),
+            (
+                "struct P { x: int }\nfn main() { let p = P { x: 1 }\n let y = p.z }",
+                &["unknown-field"],
+            ),
+            ("fn main() { let x = 1 + \"a\" }", &["invalid-operand"]),
+            ("fn main() { let x = if true { 1 } }", &["if-without-else"]),
+            ("fn main() { let x = []\n }", &["cannot-infer"]),
+            ("fn main() { let x = 1\n let y = x! }", &["not-optional"]),
+            ("fn main() { let x = 1\n let y = x[0] }", &["not-indexable"]),
+        ]);
     }
 }

@@ -175,3 +175,19 @@ impl<'a> Checker<'a, '_> {
         Some(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn inference_instances_and_their_limits() {
+        expect_ids(&[
+            ("fn id[T](x: T) -> T { return x }\nfn main() { let a: int = id(1)\n let b: string = id(\"s\") }", &[]),
+            ("fn id[T](x: T) -> T { return x }\nfn main() { let a: string = id(1) }", &["type-mismatch"]),
+            ("fn mk[T]() -> [T] { return [] }\nfn main() { let a = mk() }", &["cannot-infer-type"]),
+            ("fn id[T](x: T) -> T { return x }\nfn main() { let f = id }", &["generic-as-value"]),
+            ("fn deep[T](x: T) -> int { return deep([x]) }\nfn main() { let n = deep(1) }", &["instantiation-too-deep"]),
+        ]);
+    }
+}

@@ -245,3 +245,21 @@ impl<'a> Checker<'a, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn exhaustiveness_and_bindings() {
+        let e = "enum E { A(int), B, C }\n";
+        expect_ids(&[
+            (&format!("{e}fn f(x: E) -> int {{ return match x {{ E.A(n) => n, E.B => 1, E.C => 2 }} }}\nfn main() {{}}"), &[]),
+            (&format!("{e}fn f(x: E) -> int {{ return match x {{ E.A(n) => n, _ => 0 }} }}\nfn main() {{}}"), &[]),
+            (&format!("{e}fn f(x: E) -> int {{ return match x {{ E.A(n) => n, E.B => 1 }} }}\nfn main() {{}}"), &["non-exhaustive-match"]),
+            (&format!("{e}fn f(x: E) -> int {{ return match x {{ E.A(n, m) => n, _ => 0 }} }}\nfn main() {{}}"), &["wrong-pattern-arity"]),
+            ("fn f(x: int) -> int { return match x { \"a\" => 1, _ => 0 } }\nfn main() {}", &["pattern-type-mismatch"]),
+            ("fn f(x: int) -> int { return match x { 1 => 1 } }\nfn main() {}", &["non-exhaustive-match"]),
+        ]);
+    }
+}

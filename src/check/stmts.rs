@@ -382,3 +382,34 @@ impl<'a> Checker<'a, '_> {
         value_ty == Type::Never
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::expect_ids;
+
+    #[test]
+    fn statements_and_returns() {
+        expect_ids(&[
+            (
+                "fn f(x: int) -> int { if x > 0 { return 1 }\n return 0 }\nfn main() {}",
+                &[],
+            ),
+            (
+                "fn f(x: int) -> int { if x > 0 { return 1 } }\nfn main() {}",
+                &["missing-return"],
+            ),
+            (
+                "fn f() -> int { return }\nfn main() {}",
+                &["missing-return-value"],
+            ),
+            (
+                "fn f() { return 1 }\nfn main() {}",
+                &["return-value-in-unit-fn"],
+            ),
+            ("fn main() { break }", &["break-outside-loop"]),
+            ("fn main() { yield 1 }", &["yield-outside-gen"]),
+            ("fn main() { let x = 1\n x = 2 }", &["assign-to-immutable"]),
+            ("fn main() { for x in 5 { } }", &["not-iterable"]),
+        ]);
+    }
+}

@@ -32,6 +32,29 @@ fn check_with_stdlib(lib: &str, main: &str) -> Vec<Diagnostic> {
     check(&modules, count).1
 }
 
+/// The ids of the diagnostics of checking one program file (no imports).
+pub(super) fn check_ids(src: &str) -> Vec<&'static str> {
+    let (tokens, _) = lexer::lex(src, 0);
+    let (ast, count, diags) = parser::parse_from(tokens, 0, 0);
+    assert!(diags.is_empty(), "{src}: parse errors {:?}", ids(&diags));
+    let modules = [SourceModule {
+        name: "main".into(),
+        file: 0,
+        source: src,
+        ast: &ast,
+        is_stdlib: false,
+        imports: HashMap::new(),
+    }];
+    ids(&check(&modules, count).1)
+}
+
+/// Each program checks with exactly these diagnostic ids, in order.
+pub(super) fn expect_ids(cases: &[(&str, &[&str])]) {
+    for (src, want) in cases {
+        assert_eq!(check_ids(src), *want, "{src}");
+    }
+}
+
 fn ids(diags: &[Diagnostic]) -> Vec<&'static str> {
     diags.iter().map(|d| d.id).collect()
 }
