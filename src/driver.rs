@@ -331,11 +331,20 @@ pub fn opt_ir_file(path: &Path, opts: &OptOptions, out: Option<&Path>) -> Result
 }
 
 fn read_ir<'c>(context: &'c Context, path: &Path) -> Result<inkwell::module::Module<'c>, Failure> {
-    let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_file(path)
-        .map_err(|e| Failure::Other(format!("cannot read `{}`: {e}", path.display())))?;
-    context
-        .create_module_from_ir(buffer)
-        .map_err(|e| Failure::Other(format!("`{}` is not LLVM IR: {e}", path.display())))
+    let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_file(path).map_err(|e| {
+        Failure::Other(format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            e.to_string_lossy()
+        ))
+    })?;
+    context.create_module_from_ir(buffer).map_err(|e| {
+        Failure::Other(format!(
+            "`{}` is not LLVM IR: {}",
+            path.display(),
+            e.to_string_lossy().trim_end()
+        ))
+    })
 }
 
 fn verify_ir(module: &inkwell::module::Module) -> Result<(), Failure> {
