@@ -88,6 +88,50 @@ fn module_docs_name_only_files_that_exist() {
     );
 }
 
+/// Every file of the repository (not `target/`, `.git/` or lit's output),
+/// relative to its root, with `/` separators.
+fn repository_files() -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | ".git" | "Output" | "node_modules") {
+                    walk(&path, base, out);
+                }
+            } else if let Ok(rel) = path.strip_prefix(base) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root(), &root(), &mut out);
+    out
+}
+
+/// ARCHITECTURE.md names files by their path or, inside a folder's
+/// section, by their name: each must be some file of the repository.
+#[test]
+fn architecture_names_only_files_that_exist() {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap_or_default();
+    let files = repository_files();
+    let missing: Vec<String> = file_names(&text)
+        .into_iter()
+        .filter(|name| {
+            !files
+                .iter()
+                .any(|f| f == name || f.ends_with(&format!("/{name}")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names missing files: {missing:?}"
+    );
+}
+
 #[test]
 fn no_allow_dead_code() {
     let offenders: Vec<String> = sources()
