@@ -296,11 +296,7 @@ pub struct OptOptions {
 pub fn opt_ir_file(path: &Path, opts: &OptOptions, out: Option<&Path>) -> Result<(), Failure> {
     let context = Context::create();
     let module = read_ir(&context, path)?;
-    let target = if gc::GcConfig::for_module(&module) == gc::GcConfig::for_target(Target::Wasm32) {
-        Target::Wasm32
-    } else {
-        Target::Native
-    };
+    let target = optimize::target_of(&module);
     // A file without a triple or data layout gets the target's, as codegen's modules do.
     let level = opts.level.unwrap_or(2);
     let machine = optimize::target_machine(target, level).map_err(Failure::Other)?;

@@ -34,6 +34,16 @@ pub fn triple(target: Target) -> TargetTriple {
     }
 }
 
+/// The target a module's triple names (the inverse of [`triple`]).
+pub fn target_of(module: &Module) -> Target {
+    let triple = module.get_triple();
+    if triple.as_str().to_string_lossy().starts_with("wasm32") {
+        Target::Wasm32
+    } else {
+        Target::Native
+    }
+}
+
 fn llvm_level(level: u8) -> OptimizationLevel {
     match level {
         0 => OptimizationLevel::None,

@@ -265,10 +265,20 @@ impl<'a> Checker<'a, '_> {
             return;
         };
         let sig = rf.signature();
-        let kinds: Vec<Option<AbiType>> = params.iter().map(abi_kind).collect();
-        let same = kinds.len() == sig.params.len()
-            && kinds.iter().zip(sig.params).all(|(k, p)| *k == Some(*p))
-            && abi_kind(&ret) == Some(sig.ret);
+        // A Weft type with no ABI kind cannot cross; the rest is weft_abi's
+        // own comparison (the one the runtime's build runs on its exports).
+        let kinds: Option<Vec<AbiType>> = params.iter().map(abi_kind).collect();
+        let same = match (kinds, abi_kind(&ret)) {
+            (Some(kinds), Some(ret)) => weft_abi::signature_matches(
+                rf,
+                &x.name.name,
+                &kinds,
+                kinds.len(),
+                ret,
+                sig.noreturn,
+            ),
+            _ => false,
+        };
         if !same {
             let show = |k: &AbiType| format!("{k:?}");
             self.error(

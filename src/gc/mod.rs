@@ -129,11 +129,6 @@ impl GcConfig {
 
     /// The configuration a module was compiled for, from its triple.
     pub fn for_module(module: &Module) -> Self {
-        let triple = module.get_triple();
-        if triple.as_str().to_string_lossy().starts_with("wasm32") {
-            Self::for_target(Target::Wasm32)
-        } else {
-            Self::for_target(Target::Native)
-        }
+        Self::for_target(crate::optimize::target_of(module))
     }
 }

@@ -96,7 +96,7 @@ impl Printer<'_, '_> {
                 self.line(&format!("let {} = {v}", self.local(*local)));
             }
             Stmt::Assign { target, op, value } => {
-                let op = op.map_or("=".to_string(), |o| format!("{}=", binop(o)));
+                let op = op.map_or("=".to_string(), |o| format!("{}=", o.symbol()));
                 let (t, v) = (self.expr(target), self.expr(value));
                 self.line(&format!("{t} {op} {v}"));
             }
@@ -250,7 +250,7 @@ impl Printer<'_, '_> {
             }
             ExprKind::Binary(op, l, r) => {
                 let (l, r) = (self.expr(l), self.expr(r));
-                typed(format!("{l} {} {r}", binop(*op)), &e.ty)
+                typed(format!("{l} {} {r}", op.symbol()), &e.ty)
             }
             ExprKind::Call {
                 callee,
@@ -339,28 +339,5 @@ impl Printer<'_, '_> {
             ExprKind::WrapOptional(x) => typed(format!("some {}", self.expr(x)), &e.ty),
             ExprKind::Error => "<error>".into(),
         }
-    }
-}
-
-fn binop(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And => "&&",
-        BinOp::Or => "||",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::BitXor => "^",
-        BinOp::Shl => "<<",
-        BinOp::Shr => ">>",
     }
 }
