@@ -119,6 +119,8 @@ pub struct Field {
 #[derive(Debug)]
 pub struct StructDecl {
     pub name: Ident,
+    /// `struct Pair[A, B]`: a generic struct's type parameters.
+    pub type_params: Vec<Ident>,
     pub fields: Vec<Field>,
     pub span: Span,
 }
@@ -133,13 +135,19 @@ pub struct Variant {
 #[derive(Debug)]
 pub struct EnumDecl {
     pub name: Ident,
+    /// `enum Tree[T]`: a generic enum's type parameters.
+    pub type_params: Vec<Ident>,
     pub variants: Vec<Variant>,
     pub span: Span,
 }
 
 #[derive(Debug)]
 pub struct ImplDecl {
+    /// `impl[T] Stack[T]`: the impl's type parameters ...
+    pub type_params: Vec<Ident>,
     pub target: Ident,
+    /// ... and the target's type arguments, which name them.
+    pub target_args: Vec<TypeExpr>,
     pub methods: Vec<FnDecl>,
     pub span: Span,
 }
@@ -365,6 +373,8 @@ pub enum ExprKind {
     Construct(TypeExpr, Vec<Expr>),
     StructLit {
         name: Vec<Ident>,
+        /// `Pair[int, string] { ... }`: type arguments written out.
+        type_args: Vec<TypeExpr>,
         fields: Vec<(Ident, Expr)>,
     },
     Unary(UnOp, Box<Expr>),

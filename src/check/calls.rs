@@ -1,5 +1,6 @@
 //! Calls: arguments, direct calls, methods of built-in and user types.
 
+use super::generic_types::MethodRef;
 use super::*;
 
 impl<'a> Checker<'a, '_> {
@@ -55,7 +56,13 @@ impl<'a> Checker<'a, '_> {
         self.error(d);
     }
 
-    pub(super) fn check_call(&mut self, e: &'a Expr, callee: &'a Expr, args: &'a [Expr]) -> Type {
+    pub(super) fn check_call(
+        &mut self,
+        e: &'a Expr,
+        callee: &'a Expr,
+        args: &'a [Expr],
+        want: Option<&Type>,
+    ) -> Type {
         match &callee.kind {
             ExprKind::Name(name) if self.lookup_local_quiet(name).is_none() => {
                 let ident = Ident {
@@ -65,7 +72,7 @@ impl<'a> Checker<'a, '_> {
                 match self.lookup_item(std::slice::from_ref(&ident)) {
                     Some(ItemRef::Fn(f)) => return self.direct_call(e, callee, f, args),
                     Some(ItemRef::Generic(g)) => return self.generic_call(e, callee, g, args),
-                    Some(ItemRef::Struct(_)) => {
+                    Some(ItemRef::Struct(_) | ItemRef::GenericType(_)) => {
                         self.error(
                             Diagnostic::error(DiagId::TypeAsValue, format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
                                 .with_label(callee.span, "not a function"),
@@ -76,7 +83,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             ExprKind::Field(base, method) => {
-                if let Some(t) = self.method_call(e, callee, base, method, args) {
+                if let Some(t) = self.method_call(e, callee, base, method, args, want) {
                     return t;
                 }
             }
@@ -151,52 +158,59 @@ impl<'a> Checker<'a, '_> {
         base: &'a Expr,
         method: &Ident,
         args: &'a [Expr],
+        want: Option<&Type>,
     ) -> Option<Type> {
         if let ExprKind::Name(m) = &base.kind {
-            if self.lookup_local_quiet(m).is_none() {
-                if self.modules[self.module as usize].imports.contains_key(m) {
-                    let path = [
-                        Ident {
-                            name: m.clone(),
-                            span: base.span,
-                        },
-                        method.clone(),
-                    ];
-                    return Some(match self.lookup_item(&path) {
-                        Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
-                        Some(ItemRef::Generic(g)) => self.generic_call(e, callee, g, args),
-                        _ => {
-                            for a in args {
-                                self.check_expr(a, ANY);
-                            }
-                            self.error(
-                                Diagnostic::error(
-                                    DiagId::UnknownName,
-                                    format!(
-                                        "module `{m}` has no public function `{}`",
-                                        method.name
-                                    ),
-                                )
-                                .with_label(method.span, "not found"),
-                            );
-                            Type::Error
+            if self.lookup_local_quiet(m).is_none()
+                && self.modules[self.module as usize].imports.contains_key(m)
+            {
+                let path = [
+                    Ident {
+                        name: m.clone(),
+                        span: base.span,
+                    },
+                    method.clone(),
+                ];
+                return Some(match self.lookup_item(&path) {
+                    Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
+                    Some(ItemRef::Generic(g)) => self.generic_call(e, callee, g, args),
+                    _ => {
+                        for a in args {
+                            self.check_expr(a, ANY);
                         }
-                    });
+                        self.error(
+                            Diagnostic::error(
+                                DiagId::UnknownName,
+                                format!("module `{m}` has no public function `{}`", method.name),
+                            )
+                            .with_label(method.span, "not found"),
+                        );
+                        Type::Error
+                    }
+                });
+            }
+        }
+        if let Some(path) = self.type_path(base) {
+            if let Some(t) = self.enum_variant(e, base, method, Some(args), want) {
+                return Some(t);
+            }
+            let shown = path_text(&path);
+            match self.lookup_item(&path) {
+                Some(ItemRef::GenericType(g)) => {
+                    return Some(self.generic_static_call(e, callee, g, method, args, want));
                 }
-                let ident = Ident {
-                    name: m.clone(),
-                    span: base.span,
-                };
-                if let Some(t) = self.enum_variant(e, base, method, Some(args)) {
-                    return Some(t);
-                }
-                if let Some(ItemRef::Struct(s)) = self.lookup_item(std::slice::from_ref(&ident)) {
-                    let found = self.out.structs[s as usize]
-                        .methods
-                        .get(&method.name)
-                        .copied();
-                    return Some(match found {
-                        Some(f) => self.direct_call(e, callee, f, args),
+                Some(ItemRef::Struct(s)) => {
+                    return Some(match self.method_of(s, &method.name) {
+                        Some(MethodRef::Fn(f)) => self.direct_call(e, callee, f, args),
+                        Some(MethodRef::Generic(t, bound)) => {
+                            match self.generic_method_instance(e, s, &t, bound, args) {
+                                Some((f, types)) => {
+                                    self.prechecked = Some(types);
+                                    self.direct_call(e, callee, f, args)
+                                }
+                                None => Type::Error,
+                            }
+                        }
                         None => {
                             for a in args {
                                 self.check_expr(a, ANY);
@@ -204,7 +218,7 @@ impl<'a> Checker<'a, '_> {
                             self.error(
                                 Diagnostic::error(
                                     DiagId::UnknownMethod,
-                                    format!("`{m}` has no method `{}`", method.name),
+                                    format!("`{shown}` has no method `{}`", method.name),
                                 )
                                 .with_label(method.span, "not found"),
                             );
@@ -212,6 +226,7 @@ impl<'a> Checker<'a, '_> {
                         }
                     });
                 }
+                _ => {}
             }
         }
         let bt = self.check_expr(base, ANY);
@@ -232,11 +247,25 @@ impl<'a> Checker<'a, '_> {
         };
         let result = match &bt {
             Type::Struct(s) | Type::Enum(s) => {
-                let info = &self.out.structs[*s as usize];
-                if let Some(&f) = info.methods.get(name) {
-                    let fi = &self.out.fns[f as usize];
-                    let takes_self = matches!(fi.source, FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
-                    if !takes_self {
+                let s = *s;
+                let takes_self = |d: &FnDecl| d.params.first().is_some_and(|p| p.ty.is_none());
+                let found = match self.method_of(s, name) {
+                    Some(MethodRef::Fn(f)) => match self.out.fns[f as usize].source {
+                        FnSource::Decl(d) if takes_self(d) => Some(Ok((f, None))),
+                        _ => Some(Err(())),
+                    },
+                    Some(MethodRef::Generic(t, bound)) if takes_self(t.decl) => {
+                        match self.generic_method_instance(e, s, &t, bound, args) {
+                            Some((f, types)) => Some(Ok((f, Some(types)))),
+                            None => return Some(Type::Error),
+                        }
+                    }
+                    Some(MethodRef::Generic(..)) => Some(Err(())),
+                    None => None,
+                };
+                let info = &self.out.structs[s as usize];
+                match found {
+                    Some(Err(())) => {
                         let sname = info.name.clone();
                         self.error(
                             Diagnostic::error(
@@ -247,17 +276,22 @@ impl<'a> Checker<'a, '_> {
                         );
                         return Some(Type::Error);
                     }
-                    let params = fi.param_types[1..].to_vec();
-                    let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
-                    if is_async && self.async_call_ok != Some(e.id) {
-                        self.error(
-                            Diagnostic::error(DiagId::AsyncCallWithoutAwait, format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
-                                .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
-                        );
+                    Some(Ok((f, types))) => {
+                        self.prechecked = types;
+                        let fi = &self.out.fns[f as usize];
+                        let params = fi.param_types[1..].to_vec();
+                        let (ret, decl, is_async) = (fi.ret.clone(), fi.span, fi.is_async);
+                        if is_async && self.async_call_ok != Some(e.id) {
+                            self.error(
+                                Diagnostic::error(DiagId::AsyncCallWithoutAwait, format!("`{name}` is an `async` method: call it with `await` or `spawn`"))
+                                    .with_label(e.span, format!("write `await x.{name}(...)` to wait for it, or `spawn x.{name}(...)` to run it as a task")),
+                            );
+                        }
+                        self.out.calls.insert(e.id, Callee::Method(f));
+                        self.check_args(e, name, &params, args, Some(decl));
+                        return Some(ret);
                     }
-                    self.out.calls.insert(e.id, Callee::Method(f));
-                    self.check_args(e, name, &params, args, Some(decl));
-                    return Some(ret);
+                    None => {}
                 }
                 if info.field(name).is_some() {
                     return None;

@@ -1,5 +1,6 @@
 //! The first pass: every module's items declared, and type expressions resolved.
 
+use super::generic_types::{MethodTemplate, TypeDecl};
 use super::*;
 
 impl<'a> Checker<'a, '_> {
@@ -25,20 +26,27 @@ impl<'a> Checker<'a, '_> {
         for (m, module) in modules.iter().enumerate() {
             for item in &module.ast.items {
                 match item {
+                    Item::Struct(s) if !s.type_params.is_empty() => {
+                        self.declare_generic_type(m, TypeDecl::Struct(s))
+                    }
+                    Item::Enum(e) if !e.type_params.is_empty() => {
+                        self.declare_generic_type(m, TypeDecl::Enum(e))
+                    }
                     Item::Struct(s) if self.builtin_type_name(&s.name) => {}
                     Item::Enum(e) if self.builtin_type_name(&e.name) => {}
                     Item::Struct(s) => {
                         if self.redefined(m, &s.name) {
                             continue;
                         }
-                        let id = self.out.structs.len() as StructId;
-                        self.out.structs.push(StructInfo {
+                        let id = self.push_struct(StructInfo {
                             name: s.name.name.clone(),
+                            base_name: s.name.name.clone(),
                             fields: Vec::new(),
                             span: s.name.span,
                             methods: HashMap::new(),
                             is_enum: false,
                             variants: Vec::new(),
+                            type_args: Vec::new(),
                         });
                         self.items[m].insert(s.name.name.clone(), ItemRef::Struct(id));
                     }
@@ -46,14 +54,15 @@ impl<'a> Checker<'a, '_> {
                         if self.redefined(m, &e.name) {
                             continue;
                         }
-                        let id = self.out.structs.len() as StructId;
-                        self.out.structs.push(StructInfo {
+                        let id = self.push_struct(StructInfo {
                             name: e.name.name.clone(),
+                            base_name: e.name.name.clone(),
                             fields: Vec::new(),
                             span: e.name.span,
                             methods: HashMap::new(),
                             is_enum: true,
                             variants: Vec::new(),
+                            type_args: Vec::new(),
                         });
                         self.items[m].insert(e.name.name.clone(), ItemRef::Struct(id));
                     }
@@ -64,62 +73,29 @@ impl<'a> Checker<'a, '_> {
         for (m, module) in modules.iter().enumerate() {
             self.module = m as ModId;
             for item in &module.ast.items {
-                if let Item::Struct(s) = item {
-                    let Some(ItemRef::Struct(id)) = self.items[m].get(&s.name.name).copied() else {
-                        continue;
-                    };
-                    if self.out.structs[id as usize].span != s.name.span {
-                        continue;
-                    }
-                    let mut fields: Vec<(String, Type)> = Vec::new();
-                    for f in &s.fields {
-                        if fields.iter().any(|(n, _)| *n == f.name.name) {
-                            self.error(
-                                Diagnostic::error(
-                                    DiagId::DuplicateField,
-                                    format!("the field `{}` is declared twice", f.name.name),
-                                )
-                                .with_label(f.name.span, "declared again here"),
-                            );
-                            continue;
+                let (name, span) = match item {
+                    Item::Struct(s) => (&s.name, s.name.span),
+                    Item::Enum(e) => (&e.name, e.name.span),
+                    _ => continue,
+                };
+                match self.items[m].get(&name.name).copied() {
+                    Some(ItemRef::Struct(id)) if self.out.structs[id as usize].span == span => {
+                        match item {
+                            Item::Struct(s) => {
+                                self.out.structs[id as usize].fields = self.struct_fields(s)
+                            }
+                            Item::Enum(e) => {
+                                self.out.structs[id as usize].variants = self.enum_variants(e)
+                            }
+                            _ => {}
                         }
-                        let t = self.resolve_type(&f.ty);
-                        fields.push((f.name.name.clone(), t));
                     }
-                    self.out.structs[id as usize].fields = fields;
-                }
-                if let Item::Enum(e) = item {
-                    let Some(ItemRef::Struct(id)) = self.items[m].get(&e.name.name).copied() else {
-                        continue;
-                    };
-                    if self.out.structs[id as usize].span != e.name.span {
-                        continue;
+                    Some(ItemRef::GenericType(g))
+                        if self.generic_types[g as usize].decl.name().span == span =>
+                    {
+                        self.validate_generic_type(g)
                     }
-                    let mut variants: Vec<(String, Vec<Type>)> = Vec::new();
-                    for v in &e.variants {
-                        if variants.iter().any(|(n, _)| *n == v.name.name) {
-                            self.error(
-                                Diagnostic::error(
-                                    DiagId::DuplicateVariant,
-                                    format!("the variant `{}` is declared twice", v.name.name),
-                                )
-                                .with_label(v.name.span, "declared again here"),
-                            );
-                            continue;
-                        }
-                        let payload = v.payload.iter().map(|t| self.resolve_type(t)).collect();
-                        variants.push((v.name.name.clone(), payload));
-                    }
-                    if variants.is_empty() {
-                        self.error(
-                            Diagnostic::error(
-                                DiagId::EmptyEnum,
-                                format!("the enum `{}` has no variants", e.name.name),
-                            )
-                            .with_label(e.name.span, "an enum needs at least one variant"),
-                        );
-                    }
-                    self.out.structs[id as usize].variants = variants;
+                    _ => {}
                 }
             }
         }
@@ -170,6 +146,10 @@ impl<'a> Checker<'a, '_> {
                     }
                     Item::Impl(imp) => {
                         let target = match self.items[m].get(&imp.target.name) {
+                            Some(ItemRef::GenericType(g)) => {
+                                self.declare_generic_impl(*g, imp);
+                                continue;
+                            }
                             Some(ItemRef::Struct(id)) => *id,
                             _ => {
                                 self.error(
@@ -185,10 +165,31 @@ impl<'a> Checker<'a, '_> {
                                 continue;
                             }
                         };
+                        if let Some(t) = imp.type_params.first() {
+                            let name = &imp.target.name;
+                            self.error(
+                                Diagnostic::error(
+                                    DiagId::WrongTypeArguments,
+                                    format!("`{name}` is not generic"),
+                                )
+                                .with_label(t.span, "this `impl` has type parameters")
+                                .with_note(format!("write `impl {name} {{ ... }}`")),
+                            );
+                            continue;
+                        }
+                        if let Some(a) = imp.target_args.first() {
+                            let name = &imp.target.name;
+                            self.error(
+                                Diagnostic::error(
+                                    DiagId::WrongTypeArguments,
+                                    format!("`{name}` takes no type arguments"),
+                                )
+                                .with_label(a.span(), "not a generic type"),
+                            );
+                            continue;
+                        }
                         for method in &imp.methods {
-                            if self.out.structs[target as usize]
-                                .methods
-                                .contains_key(&method.name.name)
+                            if self.has_method(target, &method.name.name)
                                 || self.out.structs[target as usize]
                                     .field(&method.name.name)
                                     .is_some()
@@ -203,6 +204,17 @@ impl<'a> Checker<'a, '_> {
                                     )
                                     .with_label(method.name.span, "defined again here"),
                                 );
+                                continue;
+                            }
+                            if !method.type_params.is_empty() {
+                                // A generic method: instantiated per call.
+                                let template = MethodTemplate {
+                                    decl: method,
+                                    module: m as ModId,
+                                    impl_params: Vec::new(),
+                                };
+                                let key = (target, method.name.name.clone());
+                                self.generic_methods.insert(key, template);
                                 continue;
                             }
                             let id = self.declare_fn(method, Some(target));
@@ -304,6 +316,7 @@ impl<'a> Checker<'a, '_> {
                 ItemRef::Fn(f) => self.out.fns[f as usize].span,
                 ItemRef::Struct(s) => self.out.structs[s as usize].span,
                 ItemRef::Generic(g) => self.generics[g as usize].decl.name.span,
+                ItemRef::GenericType(g) => self.generic_types[g as usize].decl.name().span,
             };
             self.error(
                 Diagnostic::error(
@@ -367,14 +380,56 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    pub(super) fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
-        let mut saved_args = None;
-        if let (Some(t), Some(_)) = (f.type_params.first(), owner) {
-            self.error(unsupported("a generic method", t.span));
-            // Its type parameters stand for errors, reported once, here.
-            let errors = f.type_params.iter().map(|t| (t.name.clone(), Type::Error));
-            saved_args = Some(std::mem::replace(&mut self.type_args, errors.collect()));
+    /// A struct's fields, their types resolved (duplicates reported).
+    pub(super) fn struct_fields(&mut self, s: &StructDecl) -> Vec<(String, Type)> {
+        let mut fields: Vec<(String, Type)> = Vec::new();
+        for f in &s.fields {
+            if fields.iter().any(|(n, _)| *n == f.name.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::DuplicateField,
+                        format!("the field `{}` is declared twice", f.name.name),
+                    )
+                    .with_label(f.name.span, "declared again here"),
+                );
+                continue;
+            }
+            let t = self.resolve_type(&f.ty);
+            fields.push((f.name.name.clone(), t));
         }
+        fields
+    }
+
+    /// An enum's variants with their payload types resolved.
+    pub(super) fn enum_variants(&mut self, e: &EnumDecl) -> Vec<(String, Vec<Type>)> {
+        let mut variants: Vec<(String, Vec<Type>)> = Vec::new();
+        for v in &e.variants {
+            if variants.iter().any(|(n, _)| *n == v.name.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::DuplicateVariant,
+                        format!("the variant `{}` is declared twice", v.name.name),
+                    )
+                    .with_label(v.name.span, "declared again here"),
+                );
+                continue;
+            }
+            let payload = v.payload.iter().map(|t| self.resolve_type(t)).collect();
+            variants.push((v.name.name.clone(), payload));
+        }
+        if variants.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    DiagId::EmptyEnum,
+                    format!("the enum `{}` has no variants", e.name.name),
+                )
+                .with_label(e.name.span, "an enum needs at least one variant"),
+            );
+        }
+        variants
+    }
+
+    pub(super) fn declare_fn(&mut self, f: &'a FnDecl, owner: Option<StructId>) -> FnId {
         let mut param_types = Vec::new();
         for (i, p) in f.params.iter().enumerate() {
             let t = match (&p.ty, owner) {
@@ -430,10 +485,6 @@ impl<'a> Checker<'a, '_> {
             yields,
             is_async: f.kind == FnKind::Async,
         });
-        if let Some(saved) = saved_args {
-            let errors = std::mem::replace(&mut self.type_args, saved);
-            self.instance_args.insert(id, errors);
-        }
         id
     }
 
@@ -457,9 +508,10 @@ impl<'a> Checker<'a, '_> {
                             Diagnostic::error(
                                 DiagId::WrongTypeArguments,
                                 format!(
-                                    "`{name}` takes {n} type argument{} but {} were given",
+                                    "`{name}` takes {n} type argument{} but {} {} given",
                                     plural(n),
-                                    args.len()
+                                    args.len(),
+                                    if args.len() == 1 { "was" } else { "were" }
                                 ),
                             )
                             .with_label(*span, "wrong number of type arguments"),
@@ -515,6 +567,7 @@ impl<'a> Checker<'a, '_> {
                         Some(ItemRef::Struct(id)) if args.is_empty() => {
                             self.out.structs[id as usize].ty(id)
                         }
+                        Some(ItemRef::GenericType(g)) => self.generic_type_ref(g, args, *span),
                         _ => {
                             self.error(
                                 Diagnostic::error(
@@ -543,10 +596,15 @@ impl<'a> Checker<'a, '_> {
 
     /// `name` in this module, or `module.name` through an import.
     pub(super) fn lookup_item(&self, path: &[Ident]) -> Option<ItemRef> {
+        self.lookup_item_in(self.module, path)
+    }
+
+    /// `name` in `module`, or `m.name` through one of its imports.
+    pub(super) fn lookup_item_in(&self, module: ModId, path: &[Ident]) -> Option<ItemRef> {
         match path {
-            [one] => self.items[self.module as usize].get(&one.name).copied(),
+            [one] => self.items[module as usize].get(&one.name).copied(),
             [m, one] => {
-                let target = *self.modules[self.module as usize].imports.get(&m.name)?;
+                let target = *self.modules[module as usize].imports.get(&m.name)?;
                 let item = self.items[target as usize].get(&one.name).copied()?;
                 // Names starting with `_` are private to their module.
                 (!one.name.starts_with('_')).then_some(item)

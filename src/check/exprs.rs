@@ -1,5 +1,6 @@
 //! Expressions: names, literals, struct literals, fields, operators, closures.
 
+use super::generic_types::TypeDecl;
 use super::*;
 
 impl<'a> Checker<'a, '_> {
@@ -195,7 +196,11 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
             }
-            ExprKind::StructLit { name, fields } => self.check_struct_lit(e, name, fields),
+            ExprKind::StructLit {
+                name,
+                type_args,
+                fields,
+            } => self.check_struct_lit(e, name, type_args, fields, want),
             ExprKind::Unary(op, inner) => {
                 let t = self.check_expr(inner, ANY);
                 match (op, &t) {
@@ -225,8 +230,8 @@ impl<'a> Checker<'a, '_> {
                 let rt = self.check_expr(r, hint.as_ref().or(ANY));
                 self.binary_type(*op, &lt, &rt, e.span, l.span, r.span)
             }
-            ExprKind::Call(callee, args) => self.check_call(e, callee, args),
-            ExprKind::Field(base, field) => self.check_field(e, base, field),
+            ExprKind::Call(callee, args) => self.check_call(e, callee, args, want),
+            ExprKind::Field(base, field) => self.check_field(e, base, field, want),
             ExprKind::Index(base, index) => {
                 let bt = self.check_expr(base, ANY);
                 match bt {
@@ -401,7 +406,7 @@ impl<'a> Checker<'a, '_> {
         match self.lookup_item(std::slice::from_ref(&ident)) {
             Some(ItemRef::Fn(f)) => self.fn_value(e, f),
             Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
-            Some(ItemRef::Struct(_)) => {
+            Some(ItemRef::Struct(_) | ItemRef::GenericType(_)) => {
                 self.error(
                     Diagnostic::error(
                         DiagId::TypeAsValue,
@@ -460,25 +465,48 @@ impl<'a> Checker<'a, '_> {
         &mut self,
         e: &Expr,
         path: &[Ident],
+        type_args: &[TypeExpr],
         fields: &'a [(Ident, Expr)],
+        want: Option<&Type>,
     ) -> Type {
-        let found = self
-            .lookup_item(path)
-            .filter(|r| matches!(r, ItemRef::Struct(i) if !self.out.structs[*i as usize].is_enum));
-        let Some(ItemRef::Struct(id)) = found else {
-            let name = path
-                .iter()
+        let name = || {
+            path.iter()
                 .map(|p| p.name.as_str())
                 .collect::<Vec<_>>()
-                .join(".");
-            self.error(
-                Diagnostic::error(DiagId::UnknownType, format!("unknown struct `{name}`"))
-                    .with_label(e.span, "not a struct in scope"),
-            );
-            for (_, v) in fields {
-                self.check_expr(v, ANY);
+                .join(".")
+        };
+        let (id, mut prechecked) = match self.lookup_item(path) {
+            Some(ItemRef::Struct(i)) if !self.out.structs[i as usize].is_enum => {
+                if let Some(a) = type_args.first() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::WrongTypeArguments,
+                            format!("`{}` takes no type arguments", name()),
+                        )
+                        .with_label(a.span(), "not a generic type"),
+                    );
+                }
+                (i, None)
             }
-            return Type::Error;
+            Some(ItemRef::GenericType(g))
+                if matches!(self.generic_types[g as usize].decl, TypeDecl::Struct(_)) =>
+            {
+                // On failure it has checked the fields already.
+                match self.generic_struct_lit(e, g, type_args, fields, want) {
+                    Some(found) => found,
+                    None => return Type::Error,
+                }
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(DiagId::UnknownType, format!("unknown struct `{}`", name()))
+                        .with_label(e.span, "not a struct in scope"),
+                );
+                for (_, v) in fields {
+                    self.check_expr(v, ANY);
+                }
+                return Type::Error;
+            }
         };
         self.out.struct_lits.insert(e.id, id);
         let decl: Vec<(String, Type)> = self.out.structs[id as usize].fields.clone();
@@ -488,7 +516,10 @@ impl<'a> Checker<'a, '_> {
             match decl.iter().position(|(n, _)| *n == name.name) {
                 Some(i) => {
                     let expected = decl[i].1.clone();
-                    let t = self.check_expr(value, Some(&expected));
+                    let t = match prechecked.as_mut().and_then(|p| p.remove(&value.id)) {
+                        Some(t) => t,
+                        None => self.check_expr(value, Some(&expected)),
+                    };
                     self.coerce(value, &t, &expected);
                     if seen[i] {
                         self.error(
@@ -502,7 +533,13 @@ impl<'a> Checker<'a, '_> {
                     seen[i] = true;
                 }
                 None => {
-                    self.check_expr(value, ANY);
+                    if prechecked
+                        .as_mut()
+                        .and_then(|p| p.remove(&value.id))
+                        .is_none()
+                    {
+                        self.check_expr(value, ANY);
+                    }
                     self.error(
                         Diagnostic::error(
                             DiagId::UnknownField,
@@ -539,7 +576,13 @@ impl<'a> Checker<'a, '_> {
         Type::Struct(id)
     }
 
-    pub(super) fn check_field(&mut self, e: &'a Expr, base: &'a Expr, field: &Ident) -> Type {
+    pub(super) fn check_field(
+        &mut self,
+        e: &'a Expr,
+        base: &'a Expr,
+        field: &Ident,
+        want: Option<&Type>,
+    ) -> Type {
         // `module.item` used as a value.
         if let ExprKind::Name(m) = &base.kind {
             if self.lookup_local_quiet(m).is_none()
@@ -568,7 +611,7 @@ impl<'a> Checker<'a, '_> {
                 };
             }
         }
-        if let Some(t) = self.enum_variant(e, base, field, None) {
+        if let Some(t) = self.enum_variant(e, base, field, None, want) {
             return t;
         }
         let bt = self.check_expr(base, ANY);
@@ -580,7 +623,7 @@ impl<'a> Checker<'a, '_> {
                     self.out.fields.insert(e.id, index);
                     return t;
                 }
-                let d = if info.methods.contains_key(&field.name) {
+                let d = if self.has_method(*id, &field.name) {
                     Diagnostic::error(
                         DiagId::MethodAsValue,
                         format!("`{}` is a method; call it", field.name),
@@ -618,41 +661,85 @@ impl<'a> Checker<'a, '_> {
         base: &Expr,
         variant: &Ident,
         args: Option<&'a [Expr]>,
+        want: Option<&Type>,
     ) -> Option<Type> {
-        let ExprKind::Name(name) = &base.kind else {
-            return None;
-        };
-        if self.lookup_local_quiet(name).is_some() {
-            return None;
-        }
-        let ident = Ident {
-            name: name.clone(),
-            span: base.span,
-        };
-        let Some(ItemRef::Struct(id)) = self.lookup_item(std::slice::from_ref(&ident)) else {
-            return None;
+        let path = self.type_path(base)?;
+        let name = &path_text(&path);
+        let id = match self.lookup_item(&path)? {
+            ItemRef::Struct(id) => id,
+            ItemRef::GenericType(g) => return self.generic_variant(e, g, variant, args, want),
+            _ => return None,
         };
         let info = &self.out.structs[id as usize];
         if !info.is_enum {
             return None;
         }
         let Some(tag) = info.variant(&variant.name) else {
-            if args.is_some() && info.methods.contains_key(&variant.name) {
+            if args.is_some() && self.has_method(id, &variant.name) {
                 return None; // a static method of the enum
             }
-            for a in args.unwrap_or_default() {
-                self.check_expr(a, ANY);
-            }
-            self.error(
-                Diagnostic::error(
-                    DiagId::UnknownVariant,
-                    format!("`{name}` has no variant `{}`", variant.name),
-                )
-                .with_label(variant.span, "not a variant of this enum"),
-            );
+            self.unknown_variant(name, variant, args);
             return Some(Type::Error);
         };
-        let payload = info.variants[tag].1.clone();
+        Some(self.variant_of(e, id, tag, name, variant, args))
+    }
+
+    /// `E` or `module.E` when `base` can name a type: names that no local
+    /// shadows, the first one an import if there are two.
+    pub(super) fn type_path(&self, base: &Expr) -> Option<Vec<Ident>> {
+        let ident = |name: &String, span| Ident {
+            name: name.clone(),
+            span,
+        };
+        match &base.kind {
+            ExprKind::Name(name) if self.lookup_local_quiet(name).is_none() => {
+                Some(vec![ident(name, base.span)])
+            }
+            ExprKind::Field(m, t) => match &m.kind {
+                ExprKind::Name(name)
+                    if self.lookup_local_quiet(name).is_none()
+                        && self.modules[self.module as usize]
+                            .imports
+                            .contains_key(name) =>
+                {
+                    Some(vec![ident(name, m.span), t.clone()])
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub(super) fn unknown_variant(
+        &mut self,
+        name: &str,
+        variant: &Ident,
+        args: Option<&'a [Expr]>,
+    ) {
+        for a in args.unwrap_or_default() {
+            self.check_expr(a, ANY);
+        }
+        self.error(
+            Diagnostic::error(
+                DiagId::UnknownVariant,
+                format!("`{name}` has no variant `{}`", variant.name),
+            )
+            .with_label(variant.span, "not a variant of this enum"),
+        );
+    }
+
+    /// Variant `tag` of enum `id` built with `args` (which may have been
+    /// checked already: `prechecked`).
+    pub(super) fn variant_of(
+        &mut self,
+        e: &Expr,
+        id: StructId,
+        tag: usize,
+        name: &str,
+        variant: &Ident,
+        args: Option<&'a [Expr]>,
+    ) -> Type {
+        let payload = self.out.structs[id as usize].variants[tag].1.clone();
         self.out.variants.insert(e.id, (id, tag));
         match args {
             Some(args) => {
@@ -680,7 +767,7 @@ impl<'a> Checker<'a, '_> {
             }
             None => {}
         }
-        Some(Type::Enum(id))
+        Type::Enum(id)
     }
 
     pub(super) fn binary_type(

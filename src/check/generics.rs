@@ -28,40 +28,29 @@ impl<'a> Checker<'a, '_> {
         g: u32,
         args: &'a [Expr],
     ) -> Type {
-        let types: Vec<Type> = args.iter().map(|a| self.check_expr(a, ANY)).collect();
-        let Generic { decl, .. } = self.generics[g as usize];
+        let Generic { decl, module } = self.generics[g as usize];
         let name = decl.name.name.clone();
         if decl.params.len() != args.len() {
+            for a in args {
+                self.check_expr(a, ANY);
+            }
             let span = Some(decl.name.span);
             self.wrong_argument_count(e.span, &name, decl.params.len(), args.len(), span);
             return Type::Error;
         }
+        let names: Vec<String> = decl.type_params.iter().map(|t| t.name.clone()).collect();
+        let mut bound = HashMap::new();
+        // The parser gives every parameter outside a method a type.
+        let params: Vec<&TypeExpr> = decl.params.iter().filter_map(|p| p.ty.as_ref()).collect();
+        let arg_refs: Vec<&'a Expr> = args.iter().collect();
+        let types = self.infer_args(module, &names, &mut bound, &params, &arg_refs);
         if types.iter().any(|t| t.contains_error()) {
             return Type::Error;
         }
-        let names: Vec<String> = decl.type_params.iter().map(|t| t.name.clone()).collect();
-        let mut bound = HashMap::new();
-        for (p, t) in decl.params.iter().zip(&types) {
-            if let Some(te) = &p.ty {
-                unify(te, t, &names, &mut bound);
-            }
-        }
-        let mut targs = Vec::new();
-        for n in &names {
-            match bound.get(n) {
-                Some(t) => targs.push(t.clone()),
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            DiagId::CannotInferType,
-                            format!("cannot infer the type `{n}` of this call of `{name}`"),
-                        )
-                        .with_label(e.span, format!("no argument says what `{n}` is")),
-                    );
-                    return Type::Error;
-                }
-            }
-        }
+        let what = format!("this call of `{name}`");
+        let Some(targs) = self.inferred(e, &names, &bound, &what, "argument") else {
+            return Type::Error;
+        };
         let key = format!("{g}:{targs:?}");
         let f = match self.instances.get(&key) {
             Some(&f) => f,
@@ -135,12 +124,27 @@ impl<'a> Checker<'a, '_> {
         self.error(d);
     }
 
-    /// The instance of generic function `g` for `targs`: its source parsed
-    /// again (fresh expression ids; spans tagged with a new instance number
-    /// so tables keyed by span tell instances apart) and declared with the
-    /// type parameters bound. Its body is checked like any function's.
+    /// The instance of generic function `g` for `targs`.
     pub(super) fn instantiate(&mut self, g: u32, names: &[String], targs: &[Type]) -> Option<FnId> {
         let Generic { decl, module } = self.generics[g as usize];
+        let args = names.iter().cloned().zip(targs.iter().cloned()).collect();
+        self.instantiate_decl(decl, module, args, None, Some(targs))
+    }
+
+    /// A copy of the function or method `decl` of `module`, declared with
+    /// the type parameters `args` bound (and as a method of `owner`): its
+    /// source parsed again (fresh expression ids; spans tagged with a new
+    /// instance number so tables keyed by span tell instances apart). Its
+    /// body is checked like any function's. `shown` (its own type
+    /// arguments, if it has any) goes into its symbol.
+    pub(super) fn instantiate_decl(
+        &mut self,
+        decl: &'a FnDecl,
+        module: ModId,
+        args: HashMap<String, Type>,
+        owner: Option<StructId>,
+        shown: Option<&[Type]>,
+    ) -> Option<FnId> {
         let (source, file) = {
             let m = &self.modules[module as usize];
             (m.source, m.file)
@@ -152,26 +156,23 @@ impl<'a> Checker<'a, '_> {
         for t in &mut tokens {
             t.span.instance = instance;
         }
-        let (ast, next, diags) = crate::parser::parse_from(tokens, file, self.next_expr_id);
+        let (copy, next, diags) =
+            crate::parser::parse_fn_from(tokens, file, self.next_expr_id, owner.is_some());
         self.next_expr_id = next;
         self.out.expr_types.resize(next as usize, Type::Error);
-        // The AST lives as long as the program's: `Typed` refers into it.
-        let ast: &'a Module = Box::leak(Box::new(ast));
-        let Some(Item::Fn(copy)) = ast.items.first() else {
+        let Some(copy) = copy else {
             self.diags.extend(diags);
             return None;
         };
-        let saved_module = std::mem::replace(&mut self.module, module);
-        let args: HashMap<String, Type> =
-            names.iter().cloned().zip(targs.iter().cloned()).collect();
-        let saved_args = std::mem::replace(&mut self.type_args, args.clone());
-        let id = self.declare_fn(copy, None);
-        let shown: Vec<String> = targs.iter().map(|t| t.to_string()).collect();
-        let info = &mut self.out.fns[id as usize];
-        info.symbol = format!("{}[{}]", info.symbol, shown.join(", "));
+        // The AST lives as long as the program's: `Typed` refers into it.
+        let copy: &'a FnDecl = Box::leak(Box::new(copy));
+        let id = self.in_scope(module, args.clone(), |cx| cx.declare_fn(copy, owner));
+        if let Some(targs) = shown {
+            let shown: Vec<String> = targs.iter().map(|t| t.to_string()).collect();
+            let info = &mut self.out.fns[id as usize];
+            info.symbol = format!("{}[{}]", info.symbol, shown.join(", "));
+        }
         self.instance_args.insert(id, args);
-        self.type_args = saved_args;
-        self.module = saved_module;
         Some(id)
     }
 }

@@ -29,6 +29,7 @@ mod calls;
 mod contexts;
 mod declare;
 mod exprs;
+mod generic_types;
 mod generics;
 mod locals;
 mod patterns;
@@ -79,6 +80,12 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         next_expr_id: expr_count,
         next_instance: 0,
         prechecked: None,
+        generic_types: Vec::new(),
+        type_instances: HashMap::new(),
+        generic_methods: HashMap::new(),
+        instance_of: HashMap::new(),
+        type_depth: 0,
+        reported: std::collections::HashSet::new(),
     };
     cx.declare(modules);
     let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
@@ -98,6 +105,8 @@ enum ItemRef {
     Struct(StructId),
     /// A generic function (index into `Checker::generics`).
     Generic(u32),
+    /// A generic struct or enum (index into `Checker::generic_types`).
+    GenericType(u32),
 }
 
 /// A standard module's `extern fn`: the runtime function and its Weft types.
@@ -178,46 +187,18 @@ struct Checker<'a, 'm> {
     /// The argument types of a call checked already (a generic call infers
     /// its type arguments from them first).
     prechecked: Option<Vec<Type>>,
-}
-
-/// Binds the type parameters `names` that `te` (a parameter's declared
-/// type) mentions to the parts of `actual` (the argument's type) in their
-/// place; the first binding wins, and the call's own check reports any
-/// mismatch afterwards.
-fn unify(te: &TypeExpr, actual: &Type, names: &[String], bound: &mut HashMap<String, Type>) {
-    match (te, actual) {
-        (TypeExpr::Named { path, args, .. }, _) if path.len() == 1 => {
-            let head = path[0].name.as_str();
-            match (head, args.as_slice(), actual) {
-                (_, [], Type::Nil | Type::Never | Type::Error) => {}
-                (_, [], _) if names.iter().any(|n| n == head) => {
-                    bound
-                        .entry(head.to_string())
-                        .or_insert_with(|| actual.clone());
-                }
-                ("Task", [a], Type::Task(t))
-                | ("Gen", [a], Type::Gen(t))
-                | ("Chan", [a], Type::Chan(t)) => unify(a, t, names, bound),
-                ("Map", [k, v], Type::Map(tk, tv)) => {
-                    unify(k, tk, names, bound);
-                    unify(v, tv, names, bound);
-                }
-                _ => {}
-            }
-        }
-        (TypeExpr::Array(inner, _), Type::Array(t)) => unify(inner, t, names, bound),
-        (TypeExpr::Optional(inner, _), Type::Optional(t)) => unify(inner, t, names, bound),
-        (TypeExpr::Optional(inner, _), t) => unify(inner, t, names, bound),
-        (TypeExpr::Func { params, ret, .. }, Type::Func(ps, r)) => {
-            for (p, t) in params.iter().zip(ps) {
-                unify(p, t, names, bound);
-            }
-            if let Some(ret) = ret {
-                unify(ret, r, names, bound);
-            }
-        }
-        _ => {}
-    }
+    generic_types: Vec<generic_types::GenericType<'a>>,
+    /// Instances of generic types by type and arguments.
+    type_instances: HashMap<String, StructId>,
+    /// The generic type each instance was made from.
+    instance_of: HashMap<StructId, u32>,
+    /// Methods with type parameters of their own, of non-generic types.
+    generic_methods: HashMap<(StructId, String), generic_types::MethodTemplate<'a>>,
+    /// How many generic type instances are being made, one inside another.
+    type_depth: usize,
+    /// Each diagnostic once: a generic declaration's text is resolved again
+    /// per instance.
+    reported: std::collections::HashSet<(&'static str, String, Span)>,
 }
 
 /// The symbol of `time.after`, which only a `select` arm may call.
@@ -226,6 +207,12 @@ pub const AFTER_SYMBOL: &str = "std.time.after";
 fn unsupported(what: &str, span: Span) -> Diagnostic {
     Diagnostic::error(DiagId::Unsupported, format!("{what} is not supported yet"))
         .with_label(span, "not supported by this version of weft")
+}
+
+/// `a.b.c` for messages.
+fn path_text(path: &[Ident]) -> String {
+    let parts: Vec<&str> = path.iter().map(|p| p.name.as_str()).collect();
+    parts.join(".")
 }
 
 fn plural(n: usize) -> &'static str {
@@ -238,7 +225,11 @@ fn plural(n: usize) -> &'static str {
 
 impl<'a> Checker<'a, '_> {
     pub(super) fn error(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        let mut at = d.labels.first().map(|l| l.0).unwrap_or_default();
+        at.instance = 0;
+        if self.reported.insert((d.id, d.message.clone(), at)) {
+            self.diags.push(d);
+        }
     }
 
     // ----- declarations -------------------------------------------------

@@ -128,9 +128,16 @@ impl<'a> Checker<'a, '_> {
                 };
                 let id = *id;
                 let last = path.last().map(|p| p.name.as_str()).unwrap_or("");
+                // `V`, `E.V` or `module.E.V`, where `E` names the matched enum.
+                let qualifier_ok = match &path[..path.len().saturating_sub(1)] {
+                    [] => true,
+                    q => match self.lookup_item(q) {
+                        Some(ItemRef::Struct(s)) => s == id,
+                        Some(ItemRef::GenericType(g)) => self.instance_of.get(&id) == Some(&g),
+                        _ => false,
+                    },
+                };
                 let info = &self.out.structs[id as usize];
-                let qualifier_ok =
-                    path.len() == 1 || (path.len() == 2 && path[0].name == info.name);
                 let Some(tag) = info.variant(last).filter(|_| qualifier_ok) else {
                     let ename = info.name.clone();
                     self.error(

@@ -144,13 +144,19 @@ pub struct LocalInfo {
 /// A struct, or an enum (`is_enum`, with `variants` instead of fields).
 #[derive(Debug)]
 pub struct StructInfo {
+    /// The name in messages; an instance of a generic type shows its
+    /// arguments (`Pair[int, string]`).
     pub name: String,
+    /// The declared name (`Pair`): what a printed value shows.
+    pub base_name: String,
     pub fields: Vec<(String, Type)>,
     pub span: Span,
     pub methods: HashMap<String, FnId>,
     pub is_enum: bool,
     /// For enums: each variant's name and payload types; the tag is the index.
     pub variants: Vec<(String, Vec<Type>)>,
+    /// An instance of a generic type: its type arguments.
+    pub type_args: Vec<Type>,
 }
 
 impl StructInfo {

@@ -95,7 +95,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             },
             Type::Struct(id) => {
                 let info = &self.typed.structs[*id as usize];
-                let (name, fields) = (info.name.clone(), info.fields.clone());
+                let (name, fields) = (info.base_name.clone(), info.fields.clone());
                 let mut items = Vec::new();
                 for (_, t) in &fields {
                     items.push(self.shape(t)?);

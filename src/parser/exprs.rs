@@ -301,6 +301,14 @@ impl Parser {
         while matches!(tok_at(i), Some(Tok::Dot)) && matches!(tok_at(i + 1), Some(Tok::Ident(_))) {
             i += 2;
         }
+        // `Pair[int, string] {`: type arguments, after a type's (capitalised) name.
+        let upper = matches!(tok_at(i - 1), Some(Tok::Ident(n)) if n.starts_with(|c: char| c.is_ascii_uppercase()));
+        if upper && matches!(tok_at(i), Some(Tok::LBracket)) {
+            match self.bracket_close.get(i) {
+                Some(&close) if close != u32::MAX => i = close as usize + 1,
+                _ => return false,
+            }
+        }
         match self.tokens.get(i) {
             Some(t) if t.tok == Tok::LBrace => {
                 if self.newlines_significant && t.newline_before {
@@ -326,13 +334,18 @@ impl Parser {
             }
             self.bump();
         }
+        let type_args = self.type_args();
         let open = self.span();
         if !self.expect(&Tok::LBrace) {
             return self.mk(ExprKind::Error, start);
         }
         let fields = self.brace_list(open, Self::struct_lit_field);
         self.mk(
-            ExprKind::StructLit { name, fields },
+            ExprKind::StructLit {
+                name,
+                type_args,
+                fields,
+            },
             start.to(self.prev_span),
         )
     }

@@ -102,14 +102,7 @@ impl Parser {
         }
         let name = self.expect_ident("a function name")?;
         // `fn f[T, U](...)`: type parameters.
-        let mut type_params = Vec::new();
-        if self.at(&Tok::LBracket) {
-            let open = self.span();
-            self.bump();
-            type_params = self.delimited(open, Tok::RBracket, |p| {
-                p.expect_ident("a type parameter name")
-            });
-        }
+        let type_params = self.type_params();
         if !self.at(&Tok::LParen) {
             self.expected("`(`");
             return None;
@@ -134,6 +127,28 @@ impl Parser {
             body,
             span: start.to(self.prev_span),
         })
+    }
+
+    /// `[T, U]` after a generic item's name (or after `impl`), if present.
+    pub(super) fn type_params(&mut self) -> Vec<Ident> {
+        if !self.at(&Tok::LBracket) {
+            return Vec::new();
+        }
+        let open = self.span();
+        self.bump();
+        self.delimited(open, Tok::RBracket, |p| {
+            p.expect_ident("a type parameter name")
+        })
+    }
+
+    /// `[int, string]` after a generic type's name, if present.
+    pub(super) fn type_args(&mut self) -> Vec<TypeExpr> {
+        if !self.at(&Tok::LBracket) {
+            return Vec::new();
+        }
+        let open = self.span();
+        self.bump();
+        self.delimited(open, Tok::RBracket, |p| Some(p.ty()))
     }
 
     pub(super) fn param_list(&mut self, allow_self: bool) -> Vec<Param> {
@@ -189,6 +204,7 @@ impl Parser {
         let start = self.span();
         self.bump();
         let name = self.expect_ident("a struct name")?;
+        let type_params = self.type_params();
         let open = self.span();
         if !self.expect(&Tok::LBrace) {
             return None;
@@ -203,6 +219,7 @@ impl Parser {
         });
         Some(StructDecl {
             name,
+            type_params,
             fields,
             span: start.to(self.prev_span),
         })
@@ -212,6 +229,7 @@ impl Parser {
         let start = self.span();
         self.bump();
         let name = self.expect_ident("an enum name")?;
+        let type_params = self.type_params();
         let open = self.span();
         if !self.expect(&Tok::LBrace) {
             return None;
@@ -233,6 +251,7 @@ impl Parser {
         });
         Some(EnumDecl {
             name,
+            type_params,
             variants,
             span: start.to(self.prev_span),
         })
@@ -241,7 +260,9 @@ impl Parser {
     pub(super) fn impl_decl(&mut self) -> Option<ImplDecl> {
         let start = self.span();
         self.bump();
+        let type_params = self.type_params();
         let target = self.expect_ident("a type name")?;
+        let target_args = self.type_args();
         let open = self.span();
         if !self.expect(&Tok::LBrace) {
             return None;
@@ -277,7 +298,9 @@ impl Parser {
         self.restore(ctx);
         self.expect_close(&Tok::RBrace, open);
         Some(ImplDecl {
+            type_params,
             target,
+            target_args,
             methods,
             span: start.to(self.prev_span),
         })

@@ -56,24 +56,25 @@ pub fn parse_from(
 ) -> (Module, u32, Vec<Diagnostic>) {
     ensure_eof(&mut tokens, file, 0);
     let bracket_close = match_brackets(&tokens);
-    let mut parser = Parser {
-        tokens,
-        bracket_close,
-        pos: 0,
-        prev_span: Span::new(file, 0, 0),
-        next_id: first_id,
-        diags: Vec::new(),
-        depth: 0,
-        links: 0,
-        aborted: false,
-        speculating: false,
-        spec_failed: false,
-        newlines_significant: true,
-        no_struct: false,
-        last_error: None,
-    };
+    let mut parser = Parser::new(tokens, bracket_close, file, first_id);
     let module = parser.module();
     (module, parser.next_id, parser.diags)
+}
+
+/// One function declaration from `tokens` (a generic function's or
+/// method's text, parsed again for an instance); `method` allows a typeless
+/// `self` first parameter.
+pub fn parse_fn_from(
+    mut tokens: Vec<Token>,
+    file: u32,
+    first_id: ExprId,
+    method: bool,
+) -> (Option<FnDecl>, u32, Vec<Diagnostic>) {
+    ensure_eof(&mut tokens, file, 0);
+    let bracket_close = match_brackets(&tokens);
+    let mut parser = Parser::new(tokens, bracket_close, file, first_id);
+    let decl = parser.fn_decl(method);
+    (decl, parser.next_id, parser.diags)
 }
 
 /// The parser relies on a final `Eof` so that it never reads past the end.
@@ -233,6 +234,25 @@ mod stmts;
 mod tests;
 
 impl Parser {
+    fn new(tokens: Vec<Token>, bracket_close: Vec<u32>, file: u32, first_id: ExprId) -> Parser {
+        Parser {
+            tokens,
+            bracket_close,
+            pos: 0,
+            prev_span: Span::new(file, 0, 0),
+            next_id: first_id,
+            diags: Vec::new(),
+            depth: 0,
+            links: 0,
+            aborted: false,
+            speculating: false,
+            spec_failed: false,
+            newlines_significant: true,
+            no_struct: false,
+            last_error: None,
+        }
+    }
+
     // ----- token access -------------------------------------------------
 
     pub(super) fn halted(&self) -> bool {

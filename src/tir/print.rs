@@ -1,4 +1,5 @@
-//! The TIR as text (`weft build --emit tir`): one block per function,
+//! The TIR as text (`weft build --emit tir`): a line per struct or enum
+//! (each instance of a generic one too), then one block per function,
 //! locals as `name#id`, functions by symbol, and every expression that is
 //! not a literal or a local followed by its type (`: T`).
 
@@ -12,6 +13,9 @@ pub fn print(p: &Program, typed: &Typed) -> String {
         text: String::new(),
         depth: 0,
     };
+    for (id, info) in typed.structs.iter().enumerate() {
+        out.type_def(id, info);
+    }
     for f in &p.fns {
         out.function(f);
     }
@@ -38,6 +42,31 @@ impl Printer<'_, '_> {
         }
         self.text.push_str(s);
         self.text.push('\n');
+    }
+
+    /// `struct Pair[int, string] #0 { first: int, second: string }`, or an
+    /// enum with its variants' payloads: one line per type (instances of
+    /// generic types are types of their own).
+    fn type_def(&mut self, id: usize, info: &crate::check::StructInfo) {
+        let body: Vec<String> = if info.is_enum {
+            let variant = |(name, payload): &(String, Vec<Type>)| {
+                let ts: Vec<String> = payload.iter().map(|t| t.to_string()).collect();
+                match ts.is_empty() {
+                    true => name.clone(),
+                    false => format!("{name}({})", ts.join(", ")),
+                }
+            };
+            info.variants.iter().map(variant).collect()
+        } else {
+            let field = |(name, t): &(String, Type)| format!("{name}: {t}");
+            info.fields.iter().map(field).collect()
+        };
+        let kind = if info.is_enum { "enum" } else { "struct" };
+        self.line(&format!(
+            "{kind} {} #{id} {{ {} }}\n",
+            info.name,
+            body.join(", ")
+        ));
     }
 
     fn function(&mut self, f: &Function) {
