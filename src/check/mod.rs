@@ -20,7 +20,9 @@
 //! `stmts.rs` (function bodies and statements), `exprs.rs` (expressions,
 //! struct literals, fields, closures, operators), `calls.rs` (calls and
 //! methods), `builtins.rs` (the built-in functions and the standard
-//! library's intrinsics), `generics.rs` (instantiation), `patterns.rs`
+//! library's intrinsics), `generics.rs` (instantiating generic functions),
+//! `generic_types.rs` (generic structs, enums and methods, and the inference
+//! of type arguments), `patterns.rs`
 //! (`match`, patterns and exhaustiveness), `contexts.rs` (`await`, `spawn`,
 //! `select` and `defer` contexts).
 
