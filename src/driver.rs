@@ -177,8 +177,10 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let (typed, diags) = check::check(&source_modules, program.expr_count);
     timer.phase("check");
     stop_on(&sources, diags)?;
+    let program = tir::lower(&typed);
+    timer.phase("lower");
     if opts.emit == Some(Emit::Tir) {
-        let text = tir::print(&tir::lower(&typed), &typed);
+        let text = tir::print(&program, &typed);
         let output = opts.output.clone().unwrap_or_else(|| default_output(opts));
         write_output(&output, text.as_bytes())?;
         return Ok(Built { runnable: output });
@@ -194,6 +196,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         &context,
         &module_name(&opts.input),
         &typed,
+        &program,
         &sources,
         layout,
     );

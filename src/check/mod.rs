@@ -7,7 +7,7 @@
 //! walk per function gives every expression a `Type`, every local a
 //! `LocalId`, and every name, call and coercion a resolution, all kept in side
 //! tables (`Typed`) keyed by `ExprId` (unique across files) or declaration span,
-//! so codegen reads the trees plus these tables instead of a second tree.
+//! which `tir::lower` turns into the typed IR codegen reads.
 //! Errors are collected, not thrown; an erroneous expression gets
 //! `Type::Error`, which fits everywhere so one mistake does not cascade.
 //!

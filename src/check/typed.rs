@@ -1,5 +1,5 @@
 //! What the checker produces: the types of Weft values and the side tables
-//! (`Typed`) codegen reads beside the trees.
+//! (`Typed`) the TIR is lowered from.
 
 use super::*;
 
@@ -297,7 +297,8 @@ pub enum Callee {
     Intrinsic(&'static str),
 }
 
-/// Everything codegen needs to know beyond the ASTs.
+/// Everything the TIR is lowered from beyond the ASTs (`tir/lower.rs`
+/// reads the tables keyed by id or span; codegen only the ones by index).
 #[derive(Default, Debug)]
 pub struct Typed<'a> {
     pub expr_types: Vec<Type>,

@@ -19,8 +19,9 @@
 
 use super::coroutine::Target;
 use super::{impossible, Codegen, Lowered, Result, Value};
-use crate::ast::*;
+use crate::ast::Span;
 use crate::check::{AwaitKind, Callee, Type};
+use crate::tir::*;
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 use weft_abi::RuntimeFn;
@@ -206,22 +207,30 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// `await f(x)` or `await t`.
-    pub(super) fn await_expr(&mut self, e: &Expr, inner: &Expr) -> Result<Value<'ctx>> {
+    pub(super) fn await_expr(
+        &mut self,
+        e: &Expr,
+        kind: AwaitKind,
+        inner: &Expr,
+    ) -> Result<Value<'ctx>> {
         let Some(state) = self.f.coro else {
             return impossible("a shape the checker rules out");
         };
         // `await time.sleep(ms)` suspends this coroutine directly: no frame
         // for `sleep` itself, which matters when a million tasks sleep.
-        if let ExprKind::Call(_, args) = &inner.kind {
-            if let Some(Callee::Fn(f)) = self.typed.calls.get(&inner.id) {
-                if self.typed.fns[*f as usize].symbol == "std.time.sleep" && args.len() == 1 {
-                    self.sleep(&args[0])?;
-                    return Ok(self.nothing());
-                }
+        if let ExprKind::Call {
+            callee: Callee::Fn(f),
+            args,
+            ..
+        } = &inner.kind
+        {
+            if self.typed.fns[*f as usize].symbol == "std.time.sleep" && args.len() == 1 {
+                self.sleep(&args[0])?;
+                return Ok(self.nothing());
             }
         }
-        let result_ty = self.typed.ty(e).clone();
-        let kind = self.typed.awaits.get(&e.id).copied();
+        let result_ty = e.ty.clone();
+        let kind = Some(kind);
         if kind == Some(AwaitKind::Chan) {
             return self.chan_await(inner);
         }

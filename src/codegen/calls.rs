@@ -4,15 +4,15 @@
 use super::*;
 
 impl<'ctx> Codegen<'ctx, '_> {
+    /// The arguments' values (the TIR made each fit its parameter), or
+    /// `None` when one diverged: the call is never reached.
     pub(super) fn args(
         &mut self,
         args: &[Expr],
-        params: &[Type],
     ) -> Result<Option<Vec<BasicMetadataValueEnum<'ctx>>>> {
-        // `None` when an argument diverged: the call is never reached.
         let mut values = Vec::new();
-        for (a, p) in args.iter().zip(params) {
-            match self.expr_as(a, p)? {
+        for a in args {
+            match self.expr(a)? {
                 Lowered::Value(v) => values.push(v.into()),
                 Lowered::Diverged => return Ok(None),
                 Lowered::Unit => return impossible("a unit argument"),
@@ -21,17 +21,23 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(Some(values))
     }
 
-    pub(super) fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
-        if let Some(&(id, tag)) = self.typed.variants.get(&e.id) {
-            return self.variant_value(id, tag, args);
-        }
-        let Some(&kind) = self.typed.calls.get(&e.id) else {
-            return impossible("a call the checker did not resolve");
+    /// A call `e`: `receiver` is a method's receiver, `callee_expr` the
+    /// function value of an indirect call.
+    pub(super) fn call(
+        &mut self,
+        e: &Expr,
+        kind: Callee,
+        receiver: Option<&Expr>,
+        callee_expr: Option<&Expr>,
+        args: &[Expr],
+    ) -> Result<Value<'ctx>> {
+        let recv = |what: &str| match receiver {
+            Some(r) => Ok(r),
+            None => impossible(what),
         };
         let result = match kind {
             Callee::Fn(id) => {
-                let params = self.typed.fns[id as usize].param_types.clone();
-                let Some(values) = self.args(args, &params)? else {
+                let Some(values) = self.args(args)? else {
                     return Ok(Lowered::Diverged);
                 };
                 self.b
@@ -40,12 +46,9 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .basic()
             }
             Callee::Method(id) => {
-                let ExprKind::Field(base, _) = &callee.kind else {
-                    return impossible("a method call without a receiver");
-                };
+                let base = recv("a method call without a receiver")?;
                 let recv = value!(self.expr(base)?);
-                let params = self.typed.fns[id as usize].param_types[1..].to_vec();
-                let Some(mut values) = self.args(args, &params)? else {
+                let Some(mut values) = self.args(args)? else {
                     return Ok(Lowered::Diverged);
                 };
                 values.insert(0, recv.into());
@@ -55,11 +58,14 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .basic()
             }
             Callee::Indirect => {
-                let Type::Func(params, ret) = self.typed.ty(callee).clone() else {
+                let Some(callee) = callee_expr else {
+                    return impossible("an indirect call without a callee");
+                };
+                let Type::Func(params, ret) = callee.ty.clone() else {
                     return impossible("an indirect call of a non-function");
                 };
                 let closure = value!(self.expr(callee)?);
-                let Some(mut values) = self.args(args, &params)? else {
+                let Some(mut values) = self.args(args)? else {
                     return Ok(Lowered::Diverged);
                 };
                 let closure = closure.into_pointer_value();
@@ -78,12 +84,16 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .basic()
             }
             Callee::Builtin(b) => self.builtin(b, args, e.span)?.value(),
-            Callee::Array(m) => self.array_method(m, callee, args)?.value(),
-            Callee::Map(m) => self.map_method(m, callee, args)?.value(),
+            Callee::Array(m) => {
+                let base = recv("an array method without a receiver")?;
+                self.array_method(m, base, args)?.value()
+            }
+            Callee::Map(m) => {
+                let base = recv("a map method without a receiver")?;
+                self.map_method(m, base, args)?.value()
+            }
             Callee::TaskDone => {
-                let ExprKind::Field(base, _) = &callee.kind else {
-                    return impossible("a method call without a receiver");
-                };
+                let base = recv("a method call without a receiver")?;
                 let t = value!(self.expr(base)?);
                 Some(self.task_done(t.into_pointer_value())?)
             }
@@ -91,9 +101,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             // Only reached through `await` and `select`, which handle them.
             Callee::ChanSend | Callee::ChanRecv => None,
             Callee::TaskCancel => {
-                let ExprKind::Field(base, _) = &callee.kind else {
-                    return impossible("a method call without a receiver");
-                };
+                let base = recv("a method call without a receiver")?;
                 let t = value!(self.expr(base)?);
                 self.task_cancel(t.into_pointer_value(), e.span)?;
                 None
@@ -103,19 +111,15 @@ impl<'ctx> Codegen<'ctx, '_> {
                 None
             }
             Callee::GenNext => {
-                let ExprKind::Field(base, _) = &callee.kind else {
-                    return impossible("a method call without a receiver");
-                };
-                let Type::Gen(elem) = self.typed.ty(base).clone() else {
+                let base = recv("a method call without a receiver")?;
+                let Type::Gen(elem) = base.ty.clone() else {
                     return impossible("`next` of a non-generator");
                 };
                 let g = value!(self.expr(base)?);
-                Some(self.gen_next(g.into_pointer_value(), &elem, callee.span)?)
+                Some(self.gen_next(g.into_pointer_value(), &elem, e.span)?)
             }
             Callee::StrLen => {
-                let ExprKind::Field(base, _) = &callee.kind else {
-                    return impossible("a method call without a receiver");
-                };
+                let base = recv("a method call without a receiver")?;
                 let s = value!(self.expr(base)?);
                 Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
             }
@@ -145,7 +149,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .basic()
             }
         };
-        if self.typed.ty(e) == &Type::Never {
+        if e.ty == Type::Never {
             // A diverging call (a panic ends the task with a branch to the
             // final suspend): whatever the expression goes on to build is
             // dead code.
@@ -178,7 +182,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                         self.write_bytes(stream, text.as_bytes())?;
                     }
                     Some(a) => {
-                        let ty = self.typed.ty(a).clone();
+                        let ty = a.ty.clone();
                         let v = value!(self.expr(a)?);
                         self.write_value(stream, &ty, v)?;
                         if newline {
@@ -232,7 +236,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 Ok(self.nothing())
             }
             Builtin::ToInt | Builtin::ToFloat => {
-                let from = self.typed.ty(&args[0]).clone();
+                let from = args[0].ty.clone();
                 let v = value!(self.expr(&args[0])?);
                 Ok(Lowered::Value(match (b, from) {
                     (Builtin::ToInt, Type::Float) => {
@@ -261,12 +265,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                 }))
             }
             Builtin::Str => {
-                let ty = self.typed.ty(&args[0]).clone();
+                let ty = args[0].ty.clone();
                 let v = value!(self.expr(&args[0])?);
                 Ok(Lowered::Value(self.string_of(v, &ty)?.into()))
             }
             Builtin::Len => {
-                let ty = self.typed.ty(&args[0]).clone();
+                let ty = args[0].ty.clone();
                 let v = value!(self.expr(&args[0])?);
                 let p = v.into_pointer_value();
                 let len = match ty {

@@ -12,8 +12,9 @@
 //! cancelling the task can take its waiters out of the channels.
 
 use super::{impossible, Codegen, Lowered, Result, Value};
-use crate::ast::*;
+use crate::ast::Span;
 use crate::check::{SelectOp, Type};
+use crate::tir::*;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use weft_abi::RuntimeFn;
@@ -29,7 +30,7 @@ use weft_abi::status;
 impl<'ctx> Codegen<'ctx, '_> {
     /// `Chan[T](capacity)`.
     pub(super) fn chan_new(&mut self, e: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
-        let Type::Chan(elem) = self.typed.ty(e).clone() else {
+        let Type::Chan(elem) = e.ty.clone() else {
             return impossible("a shape the checker rules out");
         };
         let Some(cap) = args.first() else {
@@ -60,13 +61,14 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// The channel and its element type in `ch.op(...)`.
     fn chan_of(&mut self, call: &Expr) -> Result<Option<(PointerValue<'ctx>, Type)>> {
         // `None`: the channel expression diverged.
-        let ExprKind::Call(callee, _) = &call.kind else {
-            return impossible("a channel operation that is not a call");
-        };
-        let ExprKind::Field(base, _) = &callee.kind else {
+        let ExprKind::Call {
+            receiver: Some(base),
+            ..
+        } = &call.kind
+        else {
             return impossible("a channel operation without a receiver");
         };
-        let Type::Chan(elem) = self.typed.ty(base).clone() else {
+        let Type::Chan(elem) = base.ty.clone() else {
             return impossible("a channel operation on a non-channel");
         };
         Ok(self
@@ -87,7 +89,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     /// `await ch.send(v)` / `await ch.recv()`.
     pub(super) fn chan_await(&mut self, call: &Expr) -> Result<Value<'ctx>> {
-        let ExprKind::Call(_, args) = &call.kind else {
+        let ExprKind::Call { args, .. } = &call.kind else {
             return impossible("a shape the checker rules out");
         };
         let Some((ch, elem)) = self.chan_of(call)? else {
@@ -179,12 +181,15 @@ impl<'ctx> Codegen<'ctx, '_> {
         &mut self,
         e: &Expr,
     ) -> Result<Option<(IntValue<'ctx>, PointerValue<'ctx>, Type)>> {
-        let ExprKind::Await(call) = &e.kind else {
+        let ExprKind::Await(_, call) = &e.kind else {
             return Ok(None);
         };
         let is_recv = matches!(
-            self.typed.calls.get(&call.id),
-            Some(crate::check::Callee::ChanRecv)
+            call.kind,
+            ExprKind::Call {
+                callee: crate::check::Callee::ChanRecv,
+                ..
+            }
         );
         if !is_recv || self.f.coro.is_none() {
             return Ok(None);
@@ -228,10 +233,8 @@ impl<'ctx> Codegen<'ctx, '_> {
         let sel = self.select_new(arms.len() as u64)?;
         for (i, arm) in arms.iter().enumerate() {
             let idx = i64t.const_int(i as u64, false);
-            let Some(&op) = self.typed.select_ops.get(&arm.op.id) else {
-                return impossible("a shape the checker rules out");
-            };
-            let ExprKind::Call(_, args) = &arm.op.kind else {
+            let op = arm.kind;
+            let ExprKind::Call { args, .. } = &arm.op.kind else {
                 return impossible("a shape the checker rules out");
             };
             match op {
@@ -281,19 +284,18 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.build_unreachable()?;
         for (arm, (_, bb)) in arms.iter().zip(cases) {
             self.b.position_at_end(bb);
-            let op = self.typed.select_ops[&arm.op.id];
+            let op = arm.kind;
             self.push_scope();
             let st = self.rt_int(RuntimeFn::SelectResult, &[sel.into(), out.into()], "result")?;
             match op {
                 SelectOp::Recv => {
-                    let elem = match self.typed.ty(&arm.op) {
+                    let elem = match &arm.op.ty {
                         Type::Optional(t) => (**t).clone(),
                         _ => Type::Error,
                     };
                     let v = self.received(st, out, &elem)?;
-                    if let Some(binding) = &arm.binding {
-                        let local = self.typed.decls[&binding.span];
-                        self.declare_local(local, Some(v), &binding.name)?;
+                    if let Some(local) = arm.binding {
+                        self.declare_local(local, Some(v))?;
                     }
                 }
                 SelectOp::Send => {

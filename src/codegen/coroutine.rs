@@ -18,8 +18,9 @@
 //! Frames are reclaimed by the GC, so `llvm.coro.free` frees nothing.
 
 use super::{Codegen, Lowered, Result};
-use crate::ast::*;
-use crate::check::{FnId, Type};
+use crate::ast::Span;
+use crate::check::{FnId, LocalId, Type};
+use crate::tir::*;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::intrinsics::Intrinsic;
@@ -420,7 +421,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.b.build_store(tmp, param)?;
                 captured.push((local, tmp, param.get_type(), name));
             } else {
-                self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+                self.declare_local_named(local, Some(param), &format!("{name}.addr"))?;
             }
         }
         // Calling a generator runs none of its body.
@@ -428,7 +429,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         self.b.position_at_end(start);
         for (local, tmp, ty, name) in captured {
             let v = self.b.build_load(ty, tmp, &name)?;
-            self.declare_local(local, Some(v), &format!("{name}.addr"))?;
+            self.declare_local_named(local, Some(v), &format!("{name}.addr"))?;
         }
 
         self.b.position_at_end(start);
@@ -678,7 +679,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// `for x in g { ... }`: resume, bind the yielded value, run the body.
     pub(super) fn for_gen(
         &mut self,
-        var: &Ident,
+        local: LocalId,
         iter: &Expr,
         elem: &Type,
         body: &Block,
@@ -709,8 +710,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             .build_load(self.gc, slot, "gen")?
             .into_pointer_value();
         let x = self.yielded(gen, elem)?;
-        let local = self.typed.decls[&var.span];
-        self.declare_local(local, Some(x), &var.name)?;
+        self.declare_local(local, Some(x))?;
         self.loop_body(body, head, exit)?;
         self.b.position_at_end(exit);
         // Finished, or left by `break`: drop it if it is still suspended.

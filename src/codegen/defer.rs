@@ -12,14 +12,14 @@
 //! exit time (like Swift's `defer`, not Go's, which evaluates arguments early).
 
 use super::{Codegen, Result};
-use crate::ast::{Block, Expr, ExprKind, Stmt};
+use crate::tir::{Block, Expr, ExprKind, Iter, Stmt};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::PointerValue;
 
 /// Something a scope must do when control leaves it.
 #[derive(Clone, Copy)]
 pub(super) enum Cleanup<'ctx> {
-    /// `defer e`. The AST outlives code generation (`Typed` borrows it).
+    /// `defer e`. The TIR outlives code generation.
     Defer(*const Expr),
     /// Drop the generator whose reference is in this slot, unless finished.
     DropGen(PointerValue<'ctx>),
@@ -67,7 +67,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             match c {
                 Cleanup::Defer(e) => {
-                    // SAFETY: `e` points into the AST, which outlives codegen.
+                    // SAFETY: `e` points into the TIR, which outlives codegen.
                     let e = unsafe { &*e };
                     self.expr(e)?;
                 }
@@ -120,10 +120,10 @@ impl Codegen<'_, '_> {
     fn stmt_has_cleanups(&self, stmt: &Stmt) -> bool {
         match stmt {
             Stmt::Defer(..) => true,
-            Stmt::For { span, body, .. } => {
-                self.typed.for_gens.contains_key(span) || self.has_cleanups_in(body)
+            Stmt::For { iter, body, .. } => {
+                matches!(iter, Iter::Gen(_)) || self.has_cleanups_in(body)
             }
-            Stmt::While { body, .. } | Stmt::WhileLet { body, .. } | Stmt::Loop { body, .. } => {
+            Stmt::While { body, .. } | Stmt::WhileLet { body, .. } | Stmt::Loop(body) => {
                 self.has_cleanups_in(body)
             }
             Stmt::Let { value, .. } | Stmt::Expr(value) => self.expr_has_cleanups(value),
@@ -140,6 +140,7 @@ impl Codegen<'_, '_> {
             }
             ExprKind::Block(b) => self.has_cleanups_in(b),
             ExprKind::Match(_, arms) => arms.iter().any(|a| self.expr_has_cleanups(&a.body)),
+            ExprKind::WrapOptional(inner) => self.expr_has_cleanups(inner),
             ExprKind::Select(arms) => arms.iter().any(|a| self.has_cleanups_in(&a.body)),
             _ => false,
         }

@@ -9,8 +9,9 @@
 //! generated function per type, built once and reused.
 
 use super::{impossible, Codegen, Lowered, Result, Value};
-use crate::ast::*;
-use crate::check::{ArrayMethod, FnId, MapMethod, Res, Type};
+use crate::ast::{BinOp, Span};
+use crate::check::{ArrayMethod, FnId, MapMethod, Type};
+use crate::tir::*;
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{
@@ -375,7 +376,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             let piece = match part {
                 StrPart::Lit(s) => self.string_const(s)?,
                 StrPart::Expr(e) => {
-                    let ty = self.typed.ty(e).clone();
+                    let ty = e.ty.clone();
                     let v = value!(self.expr(e)?);
                     self.string_of(v, &ty)?
                 }
@@ -582,7 +583,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     pub(super) fn array_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Value<'ctx>> {
-        let Type::Array(elem) = self.typed.ty(e).clone() else {
+        let Type::Array(elem) = e.ty.clone() else {
             return impossible("a shape the checker rules out");
         };
         let arr = self.new_array(&elem, items.len() as u64)?;
@@ -600,13 +601,10 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(Lowered::Value(self.b.build_load(self.gc, slot, "array")?))
     }
 
-    pub(super) fn construct(&mut self, e: &Expr) -> Result<Value<'ctx>> {
-        match self.typed.ty(e).clone() {
+    pub(super) fn construct(&mut self, e: &Expr, args: &[Expr]) -> Result<Value<'ctx>> {
+        match e.ty.clone() {
             Type::Array(elem) => Ok(Lowered::Value(self.new_array(&elem, 0)?.into())),
-            Type::Chan(_) => match &e.kind {
-                ExprKind::Construct(_, args) => self.chan_new(e, args),
-                _ => Ok(self.nothing()),
-            },
+            Type::Chan(_) => self.chan_new(e, args),
             Type::Map(k, v) => {
                 let i32t = self.cx.i32_type();
                 let ks = i32t.const_int((*k == Type::Str) as u64, false);
@@ -664,13 +662,10 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn array_method(
         &mut self,
         m: ArrayMethod,
-        callee: &Expr,
+        base: &Expr,
         args: &[Expr],
     ) -> Result<Value<'ctx>> {
-        let ExprKind::Field(base, _) = &callee.kind else {
-            return impossible("a shape the checker rules out");
-        };
-        let Type::Array(elem) = self.typed.ty(base).clone() else {
+        let Type::Array(elem) = base.ty.clone() else {
             return impossible("a shape the checker rules out");
         };
         let arr = value!(self.expr(base)?);
@@ -764,13 +759,10 @@ impl<'ctx> Codegen<'ctx, '_> {
     pub(super) fn map_method(
         &mut self,
         m: MapMethod,
-        callee: &Expr,
+        base: &Expr,
         args: &[Expr],
     ) -> Result<Value<'ctx>> {
-        let ExprKind::Field(base, _) = &callee.kind else {
-            return impossible("a shape the checker rules out");
-        };
-        let Type::Map(k, v) = self.typed.ty(base).clone() else {
+        let Type::Map(k, v) = base.ty.clone() else {
             return impossible("a shape the checker rules out");
         };
         let map = value!(self.expr(base)?);
@@ -845,21 +837,14 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     pub(super) fn struct_literal(
         &mut self,
-        e: &Expr,
-        fields: &[(Ident, Expr)],
+        id: u32,
+        fields: &[(usize, Expr)],
     ) -> Result<Value<'ctx>> {
-        let Some(&id) = self.typed.struct_lits.get(&e.id) else {
-            return impossible("a shape the checker rules out");
-        };
         // Values first, in source order; then the object.
         let mut values = Vec::new();
-        for (name, value) in fields {
+        for (index, value) in fields {
             let v = value!(self.expr(value)?);
-            let index = self.typed.structs[id as usize]
-                .field(&name.name)
-                .map(|(i, _)| i)
-                .unwrap_or(0);
-            values.push((index, v));
+            values.push((*index, v));
         }
         let desc = self.struct_desc(id).as_pointer_value();
         let n = self.typed.structs[id as usize].fields.len() as u64;
@@ -872,10 +857,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// A closure object: its code, then the cells of the locals it captures.
-    pub(super) fn closure(&mut self, e: &Expr) -> Result<Value<'ctx>> {
-        let Some(Res::Fn(id)) = self.typed.names.get(&e.id).copied() else {
-            return impossible("a shape the checker rules out");
-        };
+    pub(super) fn closure(&mut self, id: FnId) -> Result<Value<'ctx>> {
         let captures = self.typed.fns[id as usize].captures.clone();
         let n = captures.len() as u64;
         let refs: Vec<u64> = (1..=n).collect();

@@ -10,8 +10,8 @@
 //! binding names as they go; the checker proved some arm always matches.
 
 use super::{Codegen, Lowered, Result, Value};
-use crate::ast::*;
 use crate::check::{StructId, Type};
+use crate::tir::*;
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;
@@ -85,10 +85,10 @@ impl<'ctx> Codegen<'ctx, '_> {
         &mut self,
         e: &Expr,
         scrutinee: &Expr,
-        arms: &[MatchArm],
+        arms: &[Arm],
     ) -> Result<Value<'ctx>> {
         let f = self.func();
-        let result_ty = self.typed.ty(e).clone();
+        let result_ty = e.ty.clone();
         let result_llvm = self.basic_type(&result_ty);
         let slot = match result_llvm {
             Some(t) => Some(self.entry_alloca(t, "match.value")?),
@@ -143,42 +143,33 @@ impl<'ctx> Codegen<'ctx, '_> {
             Ok(())
         };
         match pat {
-            Pattern::Wildcard(_) => {}
-            Pattern::Binding(name) => {
-                if let Some(&(_, tag)) = self.typed.pattern_variants.get(&name.span) {
-                    let ok = self.tag_is(v.into_pointer_value(), tag)?;
-                    test(self, ok)?;
-                } else if let Some(&local) = self.typed.decls.get(&name.span) {
-                    self.declare_local(local, Some(v), &name.name)?;
-                }
-            }
-            Pattern::Int(n, _) => {
+            Pattern::Wildcard => {}
+            Pattern::Binding(local) => self.declare_local(*local, Some(v))?,
+            Pattern::Int(n) => {
                 let k = self.cx.i64_type().const_int(*n as u64, true);
                 let ok = self
                     .b
                     .build_int_compare(IntPredicate::EQ, v.into_int_value(), k, "is")?;
                 test(self, ok)?;
             }
-            Pattern::Bool(b, _) => {
+            Pattern::Bool(b) => {
                 let k = self.cx.bool_type().const_int(*b as u64, false);
                 let ok = self
                     .b
                     .build_int_compare(IntPredicate::EQ, v.into_int_value(), k, "is")?;
                 test(self, ok)?;
             }
-            Pattern::Str(s, _) => {
+            Pattern::Str(s) => {
                 let k = self.string_const(s)?;
                 let ok = self.equal(v, k.into(), &Type::Str)?;
                 test(self, ok)?;
             }
-            Pattern::Nil(_) => {
+            Pattern::Nil => {
                 let ok = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                 test(self, ok)?;
             }
-            Pattern::Variant { args, span, .. } => {
-                let Some(&(id, tag)) = self.typed.pattern_variants.get(span) else {
-                    return Ok(());
-                };
+            Pattern::Variant { enum_id, tag, args } => {
+                let (id, tag) = (*enum_id, *tag);
                 let obj = v.into_pointer_value();
                 let ok = self.tag_is(obj, tag)?;
                 test(self, ok)?;

@@ -1,4 +1,5 @@
-//! LLVM IR generation with inkwell, from the ASTs and the checker's tables.
+//! LLVM IR generation with inkwell, from the typed IR (`tir`); the checker's
+//! `Typed` is read only for what is indexed by id (functions, structs, locals).
 //!
 //! Every local lives in an `alloca` made in the entry block; LLVM's own
 //! passes promote them, so codegen stays simple and -O0 stays debuggable.
@@ -39,9 +40,10 @@ mod heap;
 mod matching;
 mod shape;
 
-use crate::ast::*;
-use crate::check::{Builtin, Callee, Coercion, FnId, FnSource, LocalId, Res, Type, Typed};
+use crate::ast::{BinOp, Span, UnOp};
+use crate::check::{Builtin, Callee, FnId, LocalId, Type, Typed};
 use crate::diagnostics::SourceMap;
+use crate::tir::*;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
@@ -166,6 +168,7 @@ pub struct Codegen<'ctx, 'a> {
     pub module: Module<'ctx>,
     b: Builder<'ctx>,
     typed: &'a Typed<'a>,
+    tir: &'a Program,
     sources: &'a SourceMap,
     layout: Layout,
     gc: PointerType<'ctx>,
@@ -179,6 +182,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         cx: &'ctx Context,
         name: &str,
         typed: &'a Typed<'a>,
+        tir: &'a Program,
         sources: &'a SourceMap,
         layout: Layout,
     ) -> Self {
@@ -187,6 +191,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             module: cx.create_module(name),
             b: cx.create_builder(),
             typed,
+            tir,
             sources,
             layout,
             gc: cx.ptr_type(AddressSpace::from(layout.gc_address_space)),
@@ -358,13 +363,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn function(&mut self, id: FnId) -> Result<()> {
         let info = &self.typed.fns[id as usize];
-        let body: &Block = match info.source {
-            FnSource::Decl(d) => &d.body,
-            FnSource::Closure(e) => match &e.kind {
-                ExprKind::Closure { body, .. } => body,
-                _ => return Ok(()),
-            },
-        };
+        let tir: &'a Program = self.tir;
+        let body = &tir.fns[id as usize].body;
         let f = self.m.fns[id as usize];
         self.f = FnState {
             current: Some(f),
@@ -398,7 +398,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 .get_nth_param(i as u32 + offset)
                 .expect("parameter count matches the signature");
             param.set_name(&name);
-            self.declare_local(local, Some(param), &format!("{name}.addr"))?;
+            self.declare_local_named(local, Some(param), &format!("{name}.addr"))?;
         }
         self.block(body)?;
         if !self.terminated() {
@@ -467,7 +467,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     /// Creates a local's slot, and its cell when a closure captures it.
-    fn declare_local(
+    fn declare_local(&mut self, local: LocalId, init: Option<BasicValueEnum<'ctx>>) -> Result<()> {
+        let name = self.typed.locals[local as usize].name.clone();
+        self.declare_local_named(local, init, &name)
+    }
+
+    /// `declare_local` with the slot named `name`.
+    fn declare_local_named(
         &mut self,
         local: LocalId,
         init: Option<BasicValueEnum<'ctx>>,
@@ -559,19 +565,15 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
         match stmt {
-            Stmt::Let { name, value, .. } => {
-                let local = self.typed.decls[&name.span];
-                let ty = self.typed.locals[local as usize].ty.clone();
-                let v = self.expr_as(value, &ty)?.value();
-                self.declare_local(local, v, &name.name)?;
+            Stmt::Let { local, value } => {
+                let v = self.expr(value)?.value();
+                self.declare_local(*local, v)?;
             }
-            Stmt::Assign {
-                target, op, value, ..
-            } => self.assign(target, *op, value)?,
+            Stmt::Assign { target, op, value } => self.assign(target, *op, value)?,
             Stmt::Expr(e) => {
                 self.expr(e)?;
             }
-            Stmt::While { cond, body, .. } => {
+            Stmt::While { cond, body } => {
                 let f = self.func();
                 let head = self.cx.append_basic_block(f, "while.cond");
                 let body_bb = self.cx.append_basic_block(f, "while.body");
@@ -589,38 +591,34 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.loop_body(body, head, exit)?;
                 self.b.position_at_end(exit);
             }
-            Stmt::WhileLet {
-                name, value, body, ..
-            } => {
+            Stmt::WhileLet { local, value, body } => {
                 let f = self.func();
                 let head = self.cx.append_basic_block(f, "whilelet.cond");
                 let body_bb = self.cx.append_basic_block(f, "whilelet.body");
                 let exit = self.cx.append_basic_block(f, "whilelet.end");
                 self.b.build_unconditional_branch(head)?;
                 self.b.position_at_end(head);
-                let opt_ty = self.typed.ty(value).clone();
+                let opt_ty = value.ty.clone();
                 if let Some((got, out, elem)) = self.recv_parts(value)? {
                     // `while let v = await ch.recv()`: no `T?` box.
                     self.b.build_conditional_branch(got, body_bb, exit)?;
                     self.b.position_at_end(body_bb);
                     let inner = self.read_out(out, &elem)?;
-                    let local = self.typed.decls[&name.span];
-                    self.declare_local(local, Some(inner), &name.name)?;
+                    self.declare_local(*local, Some(inner))?;
                     self.loop_body(body, head, exit)?;
                 } else if let Lowered::Value(v) = self.expr(value)? {
                     let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                     self.b.build_conditional_branch(is_nil, exit, body_bb)?;
                     self.b.position_at_end(body_bb);
                     let inner = self.unwrap_unchecked(v.into_pointer_value(), &opt_ty)?;
-                    let local = self.typed.decls[&name.span];
-                    self.declare_local(local, Some(inner), &name.name)?;
+                    self.declare_local(*local, Some(inner))?;
                     self.loop_body(body, head, exit)?;
                 } else {
                     self.b.build_unconditional_branch(exit)?;
                 }
                 self.b.position_at_end(exit);
             }
-            Stmt::Loop { body, .. } => {
+            Stmt::Loop(body) => {
                 let f = self.func();
                 let body_bb = self.cx.append_basic_block(f, "loop.body");
                 let exit = self.cx.append_basic_block(f, "loop.end");
@@ -629,34 +627,28 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.loop_body(body, body_bb, exit)?;
                 self.b.position_at_end(exit);
             }
-            Stmt::For {
-                var,
-                iter,
-                body,
-                span,
-            } => match &iter.kind {
-                ExprKind::Range {
+            Stmt::For { local, iter, body } => match iter {
+                Iter::Range {
                     start,
                     end,
                     inclusive,
-                } => self.for_range(var, start, end, *inclusive, body)?,
-                _ => {
-                    if let Some(elem) = self.typed.for_gens.get(span).cloned() {
-                        self.for_gen(var, iter, &elem, body)?;
-                    } else {
-                        let elem = self
-                            .typed
-                            .for_arrays
-                            .get(span)
-                            .cloned()
-                            .unwrap_or(Type::Error);
-                        self.for_array(var, iter, &elem, body)?;
-                    }
+                } => self.for_range(*local, start, end, *inclusive, body)?,
+                Iter::Gen(g) => {
+                    let Type::Gen(elem) = &g.ty else {
+                        return impossible("a `for` over a non-generator");
+                    };
+                    self.for_gen(*local, g, elem, body)?;
+                }
+                Iter::Array(a) => {
+                    let Type::Array(elem) = &a.ty else {
+                        return impossible("a `for` over a non-array");
+                    };
+                    self.for_array(*local, a, elem, body)?;
                 }
             },
-            Stmt::Break(_) | Stmt::Continue(_) => {
+            Stmt::Break | Stmt::Continue => {
                 if let Some(&(cont, brk, depth)) = self.f.loops.last() {
-                    let target = if matches!(stmt, Stmt::Break(_)) {
+                    let target = if matches!(stmt, Stmt::Break) {
                         brk
                     } else {
                         cont
@@ -668,18 +660,17 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.dead_block();
                 }
             }
-            Stmt::Return(value, _) if self.f.coro.is_some() => {
+            Stmt::Return(value) if self.f.coro.is_some() => {
                 let ty = self.current_ret();
                 self.coro_return(value.as_ref(), &ty)?;
             }
-            Stmt::Yield(value, _) => {
+            Stmt::Yield(value) => {
                 let ty = self.current_info_yields();
                 self.yield_value(value, &ty)?;
             }
-            Stmt::Return(value, _) => {
-                let ret_ty = self.current_ret();
+            Stmt::Return(value) => {
                 let v = match value {
-                    Some(v) => match self.expr_as(v, &ret_ty)? {
+                    Some(v) => match self.expr(v)? {
                         Lowered::Value(v) => Some(v),
                         Lowered::Unit => None,
                         // `return f(panic(...))`: nothing is returned, and
@@ -703,7 +694,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
                 self.dead_block();
             }
-            Stmt::Defer(e, _) => self.defer(e),
+            Stmt::Defer(e) => self.defer(e),
         }
         Ok(())
     }
@@ -738,7 +729,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr) -> Result<()> {
-        let target_ty = self.typed.ty(target).clone();
+        let target_ty = target.ty.clone();
         // Evaluate the place's parts first, then the value, as written.
         enum Place<'ctx> {
             Local(LocalId),
@@ -747,19 +738,15 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             MapEntry(PointerValue<'ctx>, BasicValueEnum<'ctx>),
         }
         let place = match &target.kind {
-            ExprKind::Name(_) => match self.typed.names.get(&target.id) {
-                Some(Res::Local(l)) => Place::Local(*l),
-                _ => return Ok(()),
-            },
-            ExprKind::Field(base, _) => {
+            ExprKind::Local(l) => Place::Local(*l),
+            ExprKind::Field { base, index } => {
                 let Lowered::Value(obj) = self.expr(base)? else {
                     return Ok(());
                 };
-                let index = self.typed.fields[&target.id];
-                Place::Slot(obj.into_pointer_value(), 8 * index as u64)
+                Place::Slot(obj.into_pointer_value(), 8 * *index as u64)
             }
             ExprKind::Index(base, index) => {
-                let base_ty = self.typed.ty(base).clone();
+                let base_ty = base.ty.clone();
                 let (Some(obj), Some(i)) = (self.expr(base)?.value(), self.expr(index)?.value())
                 else {
                     return Ok(());
@@ -775,10 +762,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     Place::Element(elem)
                 }
             }
-            _ => return Ok(()),
+            _ => return impossible("an assignment to something not a place"),
         };
         let new_value = match op {
-            None => self.expr_as(value, &target_ty)?.value(),
+            None => self.expr(value)?.value(),
             Some(op) => {
                 let old = match &place {
                     Place::Local(l) => self.read_local(*l)?,
@@ -786,7 +773,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     Place::Element(p) => self.load_typed(*p, &target_ty)?,
                     Place::MapEntry(m, k) => {
                         let base_ty = match &target.kind {
-                            ExprKind::Index(base, _) => self.typed.ty(base).clone(),
+                            ExprKind::Index(base, _) => base.ty.clone(),
                             _ => Type::Error,
                         };
                         self.map_index(*m, *k, &base_ty, target.span)?
@@ -805,7 +792,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Place::Element(p) => self.store_typed(p, &target_ty, v)?,
             Place::MapEntry(m, k) => {
                 let key_ty = match &target.kind {
-                    ExprKind::Index(_, index) => self.typed.ty(index).clone(),
+                    ExprKind::Index(_, index) => index.ty.clone(),
                     _ => Type::Error,
                 };
                 let kb = self.value_bits(k, &key_ty)?;
@@ -820,7 +807,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     /// maximum ends instead of wrapping around.
     fn for_range(
         &mut self,
-        var: &Ident,
+        local: LocalId,
         start: &Expr,
         end: &Expr,
         inclusive: bool,
@@ -850,8 +837,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             .build_int_compare(pred, i, b.into_int_value(), "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
-        let local = self.typed.decls[&var.span];
-        self.declare_local(local, Some(i.into()), &var.name)?;
+        self.declare_local(local, Some(i.into()))?;
         self.loop_body(body, latch, exit)?;
         self.b.position_at_end(latch);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
@@ -873,7 +859,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `for x in array`: the length is read on every step, so an array that
     /// changes while it is walked never reads out of bounds.
-    fn for_array(&mut self, var: &Ident, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
+    fn for_array(&mut self, local: LocalId, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
         let Lowered::Value(arr) = self.expr(iter)? else {
@@ -903,8 +889,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
         let p = self.buffer_slot_ptr(data, i)?;
         let x = self.load_typed(p, elem)?;
-        let local = self.typed.decls[&var.span];
-        self.declare_local(local, Some(x), &var.name)?;
+        self.declare_local(local, Some(x))?;
         self.loop_body(body, latch, exit)?;
         self.b.position_at_end(latch);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
@@ -919,24 +904,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     // ----- expressions --------------------------------------------------------
 
-    /// An expression converted to the type its context expects (wrapping `T` into `T?`).
-    fn expr_as(&mut self, e: &Expr, _expected: &Type) -> Result<Value<'ctx>> {
-        self.expr(e)
-    }
-
-    /// Evaluates an expression, applying the checker's coercion for it.
     fn expr(&mut self, e: &Expr) -> Result<Value<'ctx>> {
-        let v = self.expr_raw(e)?;
-        match (self.typed.coercions.get(&e.id), v) {
-            (Some(Coercion::WrapOptional), Lowered::Value(v)) => {
-                let ty = self.typed.ty(e).clone();
-                Ok(Lowered::Value(self.wrap_optional(v, &ty)?))
-            }
-            _ => Ok(v),
-        }
-    }
-
-    fn expr_raw(&mut self, e: &Expr) -> Result<Value<'ctx>> {
         let i64t = self.cx.i64_type();
         Ok(Lowered::Value(match &e.kind {
             ExprKind::Int(v) => i64t.const_int(*v as u64, true).into(),
@@ -944,17 +912,23 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Bool(v) => self.cx.bool_type().const_int(*v as u64, false).into(),
             ExprKind::Nil => self.gc.const_null().into(),
             ExprKind::Str(parts) => return self.string_expr(parts),
-            ExprKind::Name(_) => match self.typed.names.get(&e.id) {
-                Some(Res::Local(local)) => self.read_local(*local)?,
-                Some(Res::Fn(f)) => self.fn_value(*f)?.into(),
-                None => return impossible("a name the checker did not resolve"),
-            },
+            ExprKind::Local(local) => self.read_local(*local)?,
+            ExprKind::FnRef(f) => self.fn_value(*f)?.into(),
             ExprKind::Array(items) => return self.array_literal(e, items),
-            ExprKind::Construct(..) => return self.construct(e),
-            ExprKind::StructLit { fields, .. } => return self.struct_literal(e, fields),
+            ExprKind::Construct(args) => return self.construct(e, args),
+            ExprKind::StructLit { struct_id, fields } => {
+                return self.struct_literal(*struct_id, fields)
+            }
+            ExprKind::Variant { enum_id, tag, args } => {
+                return self.variant_value(*enum_id, *tag, args)
+            }
+            ExprKind::WrapOptional(inner) => {
+                let v = value!(self.expr(inner)?);
+                self.wrap_optional(v, &inner.ty)?
+            }
             ExprKind::Unary(op, inner) => {
                 let v = value!(self.expr(inner)?);
-                match (op, self.typed.ty(inner)) {
+                match (op, &inner.ty) {
                     (UnOp::Neg, Type::Float) => {
                         self.b.build_float_neg(v.into_float_value(), "neg")?.into()
                     }
@@ -966,8 +940,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 return self.short_circuit(*op, l, r)
             }
             ExprKind::Binary(op, l, r) => {
-                let lt = self.typed.ty(l).clone();
-                let rt = self.typed.ty(r).clone();
+                let lt = l.ty.clone();
+                let rt = r.ty.clone();
                 let a = value!(self.expr(l)?);
                 let b = value!(self.expr(r)?);
                 if matches!(op, BinOp::Eq | BinOp::Ne) {
@@ -981,21 +955,26 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 }
                 self.binary_values(*op, &lt, a, b, e.span)?
             }
-            ExprKind::Call(callee, args) => return self.call(e, callee, args),
-            ExprKind::Field(base, _) => {
-                if let Some(&(id, tag)) = self.typed.variants.get(&e.id) {
-                    return self.variant_value(id, tag, &[]);
-                }
-                if let Some(Res::Fn(f)) = self.typed.names.get(&e.id) {
-                    return Ok(Lowered::Value(self.fn_value(*f)?.into()));
-                }
+            ExprKind::Call {
+                callee,
+                receiver,
+                callee_expr,
+                args,
+            } => {
+                return self.call(
+                    e,
+                    *callee,
+                    receiver.as_deref(),
+                    callee_expr.as_deref(),
+                    args,
+                )
+            }
+            ExprKind::Field { base, index } => {
                 let obj = value!(self.expr(base)?);
-                let index = self.typed.fields[&e.id];
-                let ty = self.typed.ty(e).clone();
-                self.load_slot(obj.into_pointer_value(), 8 * index as u64, &ty)?
+                self.load_slot(obj.into_pointer_value(), 8 * *index as u64, &e.ty)?
             }
             ExprKind::Index(base, index) => {
-                let base_ty = self.typed.ty(base).clone();
+                let base_ty = base.ty.clone();
                 let obj = value!(self.expr(base)?);
                 let i = value!(self.expr(index)?);
                 if let Type::Map(..) = base_ty {
@@ -1006,8 +985,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                         i.into_int_value(),
                         e.span,
                     )?;
-                    let ty = self.typed.ty(e).clone();
-                    self.load_typed(p, &ty)?
+                    self.load_typed(p, &e.ty)?
                 }
             }
             ExprKind::Unwrap(inner) => {
@@ -1016,29 +994,28 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.panic_if(nil, "unwrapped a nil value", e.span)?;
                     return Ok(Lowered::Value(self.read_out(out, &elem)?));
                 }
-                let opt_ty = self.typed.ty(inner).clone();
                 let v = value!(self.expr(inner)?);
-                self.unwrap_checked(v.into_pointer_value(), &opt_ty, e.span)?
+                self.unwrap_checked(v.into_pointer_value(), &inner.ty, e.span)?
             }
             ExprKind::If { cond, then, els } => {
                 return self.if_expr(e, Some(cond), None, then, els.as_deref())
             }
             ExprKind::IfLet {
-                name,
+                local,
                 value,
                 then,
                 els,
-            } => return self.if_expr(e, None, Some((name, value)), then, els.as_deref()),
+            } => return self.if_expr(e, None, Some((*local, value)), then, els.as_deref()),
             ExprKind::Block(b) => {
-                let want = self.basic_type(self.typed.ty(e)).is_some();
+                let want = self.basic_type(&e.ty).is_some();
                 return self.block_value(b, want);
             }
-            ExprKind::Closure { .. } => return self.closure(e),
-            ExprKind::Await(inner) => return self.await_expr(e, inner),
+            ExprKind::Closure(f) => return self.closure(*f),
+            ExprKind::Await(kind, inner) => return self.await_expr(e, *kind, inner),
             ExprKind::Spawn(inner) => return self.spawn_expr(inner),
             ExprKind::Select(arms) => return self.select(arms),
             ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
-            _ => return impossible("an expression kind the checker rejects"),
+            ExprKind::Error => return impossible("an expression the checker could not type"),
         }))
     }
 
@@ -1046,12 +1023,12 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         &mut self,
         e: &Expr,
         cond: Option<&Expr>,
-        let_binding: Option<(&Ident, &Expr)>,
+        let_binding: Option<(LocalId, &Expr)>,
         then: &Block,
         els: Option<&Expr>,
     ) -> Result<Value<'ctx>> {
         let f = self.func();
-        let result_ty = self.typed.ty(e).clone();
+        let result_ty = e.ty.clone();
         let result_llvm = self.basic_type(&result_ty);
         let slot = match result_llvm {
             Some(t) => Some(self.entry_alloca(t, "if.value")?),
@@ -1066,29 +1043,27 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             let c = value!(self.expr(cond)?);
             self.b
                 .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
-        } else if let Some((name, value)) = let_binding {
+        } else if let Some((local, value)) = let_binding {
             if let Some((got, out, elem)) = self.recv_parts(value)? {
                 // `if let v = await ch.recv()`: no `T?` box.
                 self.b.build_conditional_branch(got, then_bb, else_bb)?;
-                received = Some((name, out, elem));
+                received = Some((local, out, elem));
             } else {
-                let opt_ty = self.typed.ty(value).clone();
+                let opt_ty = value.ty.clone();
                 let v = value!(self.expr(value)?);
                 let is_nil = self.b.build_is_null(v.into_pointer_value(), "is.nil")?;
                 self.b.build_conditional_branch(is_nil, else_bb, then_bb)?;
-                bound = Some((name, v.into_pointer_value(), opt_ty));
+                bound = Some((local, v.into_pointer_value(), opt_ty));
             }
         }
         self.b.position_at_end(then_bb);
-        if let Some((name, out, elem)) = received {
+        if let Some((local, out, elem)) = received {
             let inner = self.read_out(out, &elem)?;
-            let local = self.typed.decls[&name.span];
-            self.declare_local(local, Some(inner), &name.name)?;
+            self.declare_local(local, Some(inner))?;
         }
-        if let Some((name, v, opt_ty)) = bound {
+        if let Some((local, v, opt_ty)) = bound {
             let inner = self.unwrap_unchecked(v, &opt_ty)?;
-            let local = self.typed.decls[&name.span];
-            self.declare_local(local, Some(inner), &name.name)?;
+            self.declare_local(local, Some(inner))?;
         }
         let v = self.block_value(then, slot.is_some())?;
         self.store_arm(slot, v, &result_ty, end_bb)?;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ast;
-use crate::check::{Coercion, FnSource, Res, Typed};
+use crate::check::{Coercion, FnSource, Res, SelectOp, Typed};
 
 /// The TIR of every function the checker made, in `FnId` order.
 pub fn lower(typed: &Typed) -> Program {
@@ -165,6 +165,7 @@ impl Lower<'_, '_> {
         match self.typed.coercions.get(&e.id) {
             Some(Coercion::WrapOptional) => Expr {
                 ty: Type::Optional(Box::new(raw.ty.clone())),
+                span: raw.span,
                 kind: ExprKind::WrapOptional(Box::new(raw)),
             },
             None => raw,
@@ -275,12 +276,21 @@ impl Lower<'_, '_> {
                 Some(Res::Fn(f)) => ExprKind::Closure(*f),
                 _ => ExprKind::Error,
             },
-            ast::ExprKind::Await(inner) => ExprKind::Await(self.boxed(inner)),
+            ast::ExprKind::Await(inner) => match self.typed.awaits.get(&e.id) {
+                Some(&kind) => ExprKind::Await(kind, self.boxed(inner)),
+                None => ExprKind::Error,
+            },
             ast::ExprKind::Spawn(inner) => ExprKind::Spawn(self.boxed(inner)),
             ast::ExprKind::Select(arms) => ExprKind::Select(
                 arms.iter()
                     .map(|a| SelectArm {
                         binding: a.binding.as_ref().map(|b| self.local(b)),
+                        kind: self
+                            .typed
+                            .select_ops
+                            .get(&a.op.id)
+                            .copied()
+                            .unwrap_or(SelectOp::After),
                         op: self.expr(&a.op),
                         body: self.block(&a.body),
                     })
@@ -288,7 +298,11 @@ impl Lower<'_, '_> {
             ),
             ast::ExprKind::Error => ExprKind::Error,
         };
-        Expr { ty, kind }
+        Expr {
+            ty,
+            span: e.span,
+            kind,
+        }
     }
 
     fn call(&self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Expr]) -> ExprKind {

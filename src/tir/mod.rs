@@ -11,8 +11,11 @@
 //! says what it iterates (a range, an array, a generator); the coercion of
 //! a value to an optional is an explicit node.
 //!
-//! This is the first slice of issue 11's IR: codegen still reads the ASTs
-//! and the side tables, not this tree.
+//! Codegen reads this tree, not the ASTs: every lookup in the checker's
+//! tables keyed by expression id or span happens once, in `lower.rs`.
+//! Still to come (issue 11): sugar desugared (`if let`, `while let`),
+//! cleanup scopes and suspend points as nodes, and generic instances made
+//! by substitution over this tree instead of by the checker re-parsing.
 
 mod lower;
 mod print;
@@ -20,8 +23,8 @@ mod print;
 pub use lower::lower;
 pub use print::print;
 
-use crate::ast::{BinOp, UnOp};
-use crate::check::{Callee, FnId, LocalId, StructId, Type};
+use crate::ast::{BinOp, Span, UnOp};
+use crate::check::{AwaitKind, Callee, FnId, LocalId, SelectOp, StructId, Type};
 
 /// The whole checked program.
 pub struct Program {
@@ -119,6 +122,8 @@ pub struct Arm {
 
 pub struct SelectArm {
     pub binding: Option<LocalId>,
+    /// What the arm waits for; `op` is its call.
+    pub kind: SelectOp,
     pub op: Expr,
     pub body: Block,
 }
@@ -130,6 +135,8 @@ pub enum StrPart {
 
 pub struct Expr {
     pub ty: Type,
+    /// Where it is in the source: what a panic in it reports.
+    pub span: Span,
     pub kind: ExprKind,
 }
 
@@ -186,7 +193,7 @@ pub enum ExprKind {
     Match(Box<Expr>, Vec<Arm>),
     /// A closure: the function it was lifted to (captures are on it).
     Closure(FnId),
-    Await(Box<Expr>),
+    Await(AwaitKind, Box<Expr>),
     Spawn(Box<Expr>),
     Select(Vec<SelectArm>),
     /// `T` where `T?` is wanted.

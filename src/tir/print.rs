@@ -350,7 +350,7 @@ impl Printer<'_, '_> {
                 format!("closure {}", self.typed.fns[*f as usize].symbol),
                 &e.ty,
             ),
-            ExprKind::Await(x) => typed(format!("await {}", self.expr(x)), &e.ty),
+            ExprKind::Await(_, x) => typed(format!("await {}", self.expr(x)), &e.ty),
             ExprKind::Spawn(x) => typed(format!("spawn {}", self.expr(x)), &e.ty),
             ExprKind::Select(arms) => {
                 let arms: Vec<String> = arms
