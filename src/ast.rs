@@ -384,6 +384,8 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     /// `x!`
     Unwrap(Box<Expr>),
+    /// `x?`: the value, or return early (nil, or the `Result`'s error).
+    Try(Box<Expr>),
     /// `a..b` (exclusive) or `a..=b` (inclusive)
     Range {
         start: Box<Expr>,

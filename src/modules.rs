@@ -2,7 +2,8 @@
 //!
 //! `import name` means the standard module `name` (from `stdlib/`, embedded in
 //! the compiler) when there is one, else `<name>.weft` beside the importing
-//! file. Each file is read and parsed once, however many modules import it;
+//! file. Every program also loads the prelude (module 1), whose items the
+//! checker puts in scope everywhere. Each file is read and parsed once, however many modules import it;
 //! import cycles are harmless because every name is used qualified.
 //! Expression ids run on across files so the checker's tables never collide.
 
@@ -19,6 +20,11 @@ const STDLIB: &[(&str, &str)] = &[
     ("time", include_str!("../stdlib/time.weft")),
     ("tasks", include_str!("../stdlib/tasks.weft")),
 ];
+
+/// The module every program loads as module 1, whose items every module
+/// sees unqualified (`Result`, `Ok`, `Err`).
+pub const PRELUDE: &str = "prelude";
+pub const PRELUDE_TEXT: &str = include_str!("../stdlib/prelude.weft");
 
 pub struct LoadedModule {
     /// The symbol prefix: the file stem, or `std.name` for the standard library.
@@ -71,6 +77,19 @@ pub fn load(
         imports: HashMap::new(),
     });
     dirs.push(root.parent().map(Path::to_path_buf).unwrap_or_default());
+    // The prelude, module 1 of every program: in scope everywhere unqualified.
+    let file = sources.add(format!("<stdlib>/{PRELUDE}.weft"), PRELUDE_TEXT.to_string());
+    let (ast, next, d) = parse_file(sources, file, next_id);
+    next_id = next;
+    diags.extend(d);
+    modules.push(LoadedModule {
+        name: format!("std.{PRELUDE}"),
+        file,
+        ast,
+        is_stdlib: true,
+        imports: HashMap::new(),
+    });
+    dirs.push(PathBuf::new());
 
     let mut i = 0;
     while i < modules.len() {

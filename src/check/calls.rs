@@ -79,7 +79,18 @@ impl<'a> Checker<'a, '_> {
                         );
                         return Type::Error;
                     }
-                    None => return self.builtin_call(e, callee, name, args),
+                    None => {
+                        if let Some(g) = self.prelude_variant(name) {
+                            let v = Ident {
+                                name: name.clone(),
+                                span: callee.span,
+                            };
+                            if let Some(t) = self.generic_variant(e, g, &v, Some(args), want) {
+                                return t;
+                            }
+                        }
+                        return self.builtin_call(e, callee, name, args);
+                    }
                 }
             }
             ExprKind::Field(base, method) => {

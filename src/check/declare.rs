@@ -602,7 +602,14 @@ impl<'a> Checker<'a, '_> {
     /// `name` in `module`, or `m.name` through one of its imports.
     pub(super) fn lookup_item_in(&self, module: ModId, path: &[Ident]) -> Option<ItemRef> {
         match path {
-            [one] => self.items[module as usize].get(&one.name).copied(),
+            [one] => {
+                let found = self.items[module as usize].get(&one.name).copied();
+                // The prelude's public items, unless the module has its own.
+                let prelude = self
+                    .prelude
+                    .filter(|&p| p != module && !one.name.starts_with('_'));
+                found.or_else(|| self.items[prelude? as usize].get(&one.name).copied())
+            }
             [m, one] => {
                 let target = *self.modules[module as usize].imports.get(&m.name)?;
                 let item = self.items[target as usize].get(&one.name).copied()?;

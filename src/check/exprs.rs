@@ -262,8 +262,22 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
             }
+            ExprKind::Try(inner) => self.check_try(e, inner),
             ExprKind::Unwrap(inner) => {
                 let t = self.check_expr(inner, ANY);
+                if let Some((id, ok, err)) = self.result_parts(&t) {
+                    let (ok_l, err_l) = (
+                        self.hidden_local("ok", ok.clone()),
+                        self.hidden_local("err", err),
+                    );
+                    let d = Desugar::UnwrapResult {
+                        result: id,
+                        ok: ok_l,
+                        err: err_l,
+                    };
+                    self.out.desugars.insert(e.id, d);
+                    return ok;
+                }
                 match t {
                     Type::Optional(inner) => *inner,
                     Type::Error | Type::Never => Type::Error,
@@ -273,7 +287,7 @@ impl<'a> Checker<'a, '_> {
                                 DiagId::NotOptional,
                                 format!("cannot unwrap a `{other}` with `!`"),
                             )
-                            .with_label(e.span, "`!` unwraps an optional `T?`"),
+                            .with_label(e.span, "`!` unwraps an optional `T?` or a `Result`"),
                         );
                         Type::Error
                     }

@@ -578,6 +578,21 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// The generic enum of the prelude with a variant `name` (`Ok`, `Err`):
+    /// its variants are in scope as bare names.
+    pub(super) fn prelude_variant(&self, name: &str) -> Option<u32> {
+        let p = self.prelude?;
+        self.items[p as usize]
+            .values()
+            .find_map(|item| match *item {
+                ItemRef::GenericType(g) => match self.generic_types[g as usize].decl {
+                    TypeDecl::Enum(e) if e.variants.iter().any(|v| v.name.name == name) => Some(g),
+                    _ => None,
+                },
+                _ => None,
+            })
+    }
+
     /// The bound values of `names`, in order, or a `cannot-infer-type` error.
     pub(super) fn inferred(
         &mut self,

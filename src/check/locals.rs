@@ -42,6 +42,19 @@ impl<'a> Checker<'a, '_> {
         id
     }
 
+    /// A local the program does not name, bound by a desugaring.
+    pub(super) fn hidden_local(&mut self, name: &str, ty: Type) -> LocalId {
+        let id = self.out.locals.len() as LocalId;
+        self.out.locals.push(LocalInfo {
+            name: name.to_string(),
+            ty,
+            mutable: false,
+            declared_by: "a desugaring",
+            captured: false,
+        });
+        id
+    }
+
     /// Where a local was declared (only for diagnostics: a linear search).
     pub(super) fn local_span(&self, id: LocalId) -> Option<Span> {
         self.out

@@ -23,7 +23,8 @@
 //! library's intrinsics), `generics.rs` (instantiating generic functions),
 //! `generic_types.rs` (generic structs, enums and methods, and the inference
 //! of type arguments), `patterns.rs`
-//! (`match`, patterns and exhaustiveness), `contexts.rs` (`await`, `spawn`,
+//! (`match`, patterns and exhaustiveness), `results.rs` (`Result`, `!` on it
+//! and `?`), `contexts.rs` (`await`, `spawn`,
 //! `select` and `defer` contexts).
 
 mod builtins;
@@ -35,6 +36,7 @@ mod generic_types;
 mod generics;
 mod locals;
 mod patterns;
+mod results;
 mod stmts;
 #[cfg(test)]
 mod tests;
@@ -88,6 +90,10 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         instance_of: HashMap::new(),
         type_depth: 0,
         reported: std::collections::HashSet::new(),
+        prelude: modules
+            .iter()
+            .position(|m| m.is_stdlib && m.name == format!("std.{}", crate::modules::PRELUDE))
+            .map(|p| p as ModId),
     };
     cx.declare(modules);
     let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
@@ -201,6 +207,8 @@ struct Checker<'a, 'm> {
     /// Each diagnostic once: a generic declaration's text is resolved again
     /// per instance.
     reported: std::collections::HashSet<(&'static str, String, Span)>,
+    /// The prelude module, whose public items every module sees.
+    prelude: Option<ModId>,
 }
 
 /// The symbol of `time.after`, which only a `select` arm may call.

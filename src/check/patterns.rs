@@ -11,6 +11,24 @@ impl<'a> Checker<'a, '_> {
         want: Option<&Type>,
     ) -> Type {
         let st = self.check_expr(scrutinee, ANY);
+        // Arms of a match whose value must be an optional each fit it on
+        // their own (`Ok(v) => v, Err(_) => nil` for a `T?`).
+        if let Some(w @ Type::Optional(_)) = want.filter(|w| !w.contains_error()) {
+            let mut all_diverge = true;
+            for arm in arms {
+                self.push_scope();
+                self.check_pattern(&arm.pattern, &st);
+                let t = self.check_expr(&arm.body, Some(w));
+                self.coerce(&arm.body, &t, w);
+                self.pop_scope();
+                all_diverge &= t == Type::Never;
+            }
+            self.check_exhaustive(e, &st, arms);
+            if all_diverge && !arms.is_empty() {
+                return Type::Never;
+            }
+            return w.clone();
+        }
         let mut result: Option<Type> = None;
         let mut all_diverge = true;
         for arm in arms {

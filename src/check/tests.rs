@@ -33,18 +33,32 @@ fn check_with_stdlib(lib: &str, main: &str) -> Vec<Diagnostic> {
 }
 
 /// The ids of the diagnostics of checking one program file (no imports).
+/// (Like a real program, it has the prelude.)
 pub(super) fn check_ids(src: &str) -> Vec<&'static str> {
     let (tokens, _) = lexer::lex(src, 0);
-    let (ast, count, diags) = parser::parse_from(tokens, 0, 0);
+    let (ast, next, diags) = parser::parse_from(tokens, 0, 0);
     assert!(diags.is_empty(), "{src}: parse errors {:?}", ids(&diags));
-    let modules = [SourceModule {
-        name: "main".into(),
-        file: 0,
-        source: src,
-        ast: &ast,
-        is_stdlib: false,
-        imports: HashMap::new(),
-    }];
+    let prelude = crate::modules::PRELUDE_TEXT;
+    let (tokens, _) = lexer::lex(prelude, 1);
+    let (prelude_ast, count, _) = parser::parse_from(tokens, 1, next);
+    let modules = [
+        SourceModule {
+            name: "main".into(),
+            file: 0,
+            source: src,
+            ast: &ast,
+            is_stdlib: false,
+            imports: HashMap::new(),
+        },
+        SourceModule {
+            name: format!("std.{}", crate::modules::PRELUDE),
+            file: 1,
+            source: prelude,
+            ast: &prelude_ast,
+            is_stdlib: true,
+            imports: HashMap::new(),
+        },
+    ];
     ids(&check(&modules, count).1)
 }
 

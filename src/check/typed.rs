@@ -297,6 +297,28 @@ pub enum Callee {
     Intrinsic(&'static str),
 }
 
+/// What a piece of sugar stands for; `tir::lower` builds it out of plain
+/// nodes, with the hidden locals the checker made for it.
+#[derive(Clone, Copy, Debug)]
+pub enum Desugar {
+    /// `r!` on the `Result` `result`: `match r { Ok(ok) => ok, Err(err) => panic(str(err)) }`.
+    UnwrapResult {
+        result: StructId,
+        ok: LocalId,
+        err: LocalId,
+    },
+    /// `r?`: `match r { Ok(ok) => ok, Err(err) => return Err(err) }`, the
+    /// `Err` of the function's result type `ret`.
+    TryResult {
+        result: StructId,
+        ok: LocalId,
+        err: LocalId,
+        ret: StructId,
+    },
+    /// `x?` on an optional: `if let value = x { value } else { return nil }`.
+    TryOptional { value: LocalId },
+}
+
 /// Everything the TIR is lowered from beyond the ASTs (`tir/lower.rs`
 /// reads the tables keyed by id or span; codegen only the ones by index).
 #[derive(Default, Debug)]
@@ -321,6 +343,8 @@ pub struct Typed<'a> {
     pub for_gens: HashMap<Span, Type>,
     /// For each `await`: what it waits for.
     pub awaits: HashMap<ExprId, AwaitKind>,
+    /// `r!` and `r?` on a `Result`, `x?` on an optional: what they stand for.
+    pub desugars: HashMap<ExprId, Desugar>,
     /// What each `select` arm's operation (by its expression) waits for.
     pub select_ops: HashMap<ExprId, SelectOp>,
     pub locals: Vec<LocalInfo>,

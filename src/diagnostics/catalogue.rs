@@ -160,6 +160,9 @@ catalogue! {
     InstantiationTooDeep = "instantiation-too-deep",
     /// `!`, `?` or `if let` on a value that is not optional.
     NotOptional = "not-optional",
+    /// `?` where the function does not return what it would return early
+    /// (a `Result` with the same error type, or an optional).
+    InvalidTry = "invalid-try",
     /// Indexing a value that cannot be indexed.
     NotIndexable = "not-indexable",
     /// `for` over a value that is neither a range nor an array.

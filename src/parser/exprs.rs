@@ -93,7 +93,7 @@ impl Parser {
         self.mk(wrap(operand), span)
     }
 
-    /// Calls, field access, indexing and unwrap `!`.
+    /// Calls, field access, indexing, unwrap `!` and try `?`.
     pub(super) fn postfix(&mut self) -> Expr {
         let mut e = Box::new(self.primary());
         let mut links = 0;
@@ -103,6 +103,7 @@ impl Parser {
                 Tok::LParen => Postfix::Call,
                 Tok::LBracket => Postfix::Index,
                 Tok::Bang => Postfix::Unwrap,
+                Tok::Question => Postfix::Try,
                 _ => break,
             };
             // Only `.` may continue an expression onto a new line.
@@ -156,6 +157,10 @@ impl Parser {
         if op == Postfix::Unwrap {
             let span = e.span.to(at);
             return Ok(Box::new(self.mk(ExprKind::Unwrap(e), span)));
+        }
+        if op == Postfix::Try {
+            let span = e.span.to(at);
+            return Ok(Box::new(self.mk(ExprKind::Try(e), span)));
         }
         match self.expect_ident("a field or method name") {
             Some(name) => {

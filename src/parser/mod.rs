@@ -194,6 +194,7 @@ enum Postfix {
     Call,
     Index,
     Unwrap,
+    Try,
 }
 
 /// The context flags that change with nesting; saved and restored around

@@ -94,6 +94,7 @@ impl Walk {
             ExprKind::Unary(_, a)
             | ExprKind::Field(a, _)
             | ExprKind::Unwrap(a)
+            | ExprKind::Try(a)
             | ExprKind::Await(a)
             | ExprKind::Spawn(a) => self.expr(a, d),
             ExprKind::Binary(_, a, b)

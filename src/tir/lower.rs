@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ast;
-use crate::check::{Coercion, FnSource, Res, SelectOp, Typed};
+use crate::check::{Builtin, Coercion, Desugar, FnSource, Res, SelectOp, Typed};
 
 /// The TIR of every function the checker made, in `FnId` order.
 pub fn lower(typed: &Typed) -> Program {
@@ -174,6 +174,11 @@ impl Lower<'_, '_> {
 
     /// The expression as the checker typed it, before any coercion.
     fn raw(&self, e: &ast::Expr) -> Expr {
+        if let (Some(d), ast::ExprKind::Unwrap(inner) | ast::ExprKind::Try(inner)) =
+            (self.typed.desugars.get(&e.id), &e.kind)
+        {
+            return self.desugared(e, *d, inner);
+        }
         let ty = self.typed.ty(e).clone();
         let kind = match &e.kind {
             ast::ExprKind::Int(v) => ExprKind::Int(*v),
@@ -244,6 +249,8 @@ impl Lower<'_, '_> {
                 ExprKind::Index(self.boxed(base), self.boxed(index))
             }
             ast::ExprKind::Unwrap(inner) => ExprKind::Unwrap(self.boxed(inner)),
+            // The checker desugars every `?` it accepts.
+            ast::ExprKind::Try(_) => ExprKind::Error,
             // Only a `for` iterates a range; the checker rejects it elsewhere.
             ast::ExprKind::Range { .. } => ExprKind::Error,
             ast::ExprKind::If { cond, then, els } => ExprKind::If {
@@ -305,6 +312,75 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// `r!`, `r?` and `x?` out of `match`, `if let`, `return` and `panic`.
+    fn desugared(&self, e: &ast::Expr, d: Desugar, inner: &ast::Expr) -> Expr {
+        let span = e.span;
+        let ty = self.typed.ty(e).clone();
+        let mk = |ty: Type, kind: ExprKind| Expr { ty, span, kind };
+        let local = |l: LocalId| mk(self.typed.locals[l as usize].ty.clone(), ExprKind::Local(l));
+        let tag =
+            |id: StructId, name: &str| self.typed.structs[id as usize].variant(name).unwrap_or(0);
+        let arm = |result: StructId, name: &str, l: LocalId, body: Expr| Arm {
+            pattern: Pattern::Variant {
+                enum_id: result,
+                tag: tag(result, name),
+                args: vec![Pattern::Binding(l)],
+            },
+            body,
+        };
+        let leave = |value: Expr| {
+            let stmts = vec![Stmt::Return(Some(value))];
+            mk(Type::Never, ExprKind::Block(Block { stmts }))
+        };
+        let scrutinee = Box::new(self.expr(inner));
+        match d {
+            Desugar::UnwrapResult { result, ok, err } => {
+                let text = mk(Type::Str, builtin_call(Builtin::Str, vec![local(err)]));
+                let panic = mk(Type::Never, builtin_call(Builtin::Panic, vec![text]));
+                let arms = vec![
+                    arm(result, "Ok", ok, local(ok)),
+                    arm(result, "Err", err, panic),
+                ];
+                mk(ty, ExprKind::Match(scrutinee, arms))
+            }
+            Desugar::TryResult {
+                result,
+                ok,
+                err,
+                ret,
+            } => {
+                let again = mk(
+                    Type::Enum(ret),
+                    ExprKind::Variant {
+                        enum_id: ret,
+                        tag: tag(ret, "Err"),
+                        args: vec![local(err)],
+                    },
+                );
+                let arms = vec![
+                    arm(result, "Ok", ok, local(ok)),
+                    arm(result, "Err", err, leave(again)),
+                ];
+                mk(ty, ExprKind::Match(scrutinee, arms))
+            }
+            Desugar::TryOptional { value } => {
+                let then = Block {
+                    stmts: vec![Stmt::Expr(local(value))],
+                };
+                let nil = leave(mk(Type::Nil, ExprKind::Nil));
+                mk(
+                    ty,
+                    ExprKind::IfLet {
+                        local: value,
+                        value: scrutinee,
+                        then,
+                        els: Some(Box::new(nil)),
+                    },
+                )
+            }
+        }
+    }
+
     fn call(&self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Expr]) -> ExprKind {
         if let Some(&(enum_id, tag)) = self.typed.variants.get(&e.id) {
             return ExprKind::Variant {
@@ -338,5 +414,14 @@ impl Lower<'_, '_> {
             callee_expr,
             args: args.iter().map(|a| self.expr(a)).collect(),
         }
+    }
+}
+
+fn builtin_call(b: Builtin, args: Vec<Expr>) -> ExprKind {
+    ExprKind::Call {
+        callee: Callee::Builtin(b),
+        receiver: None,
+        callee_expr: None,
+        args,
     }
 }
