@@ -230,8 +230,15 @@ pub enum Stmt {
         body: Block,
         span: Span,
     },
-    Break(Span),
-    Continue(Span),
+    /// `break` or `break label`.
+    Break(Option<Ident>, Span),
+    Continue(Option<Ident>, Span),
+    /// `label: while/for/loop ...`: `body` is the loop.
+    Labeled {
+        label: Ident,
+        body: Box<Stmt>,
+        span: Span,
+    },
     Return(Option<Expr>, Span),
     Yield(Expr, Span),
     Defer(Expr, Span),
@@ -246,8 +253,9 @@ impl Stmt {
             | Stmt::WhileLet { span, .. }
             | Stmt::Loop { span, .. }
             | Stmt::For { span, .. }
-            | Stmt::Break(span)
-            | Stmt::Continue(span)
+            | Stmt::Break(_, span)
+            | Stmt::Continue(_, span)
+            | Stmt::Labeled { span, .. }
             | Stmt::Return(_, span)
             | Stmt::Yield(_, span)
             | Stmt::Defer(_, span) => *span,
@@ -276,6 +284,8 @@ pub enum BinOp {
     BitXor,
     Shl,
     Shr,
+    /// `>>>`: shifts in zeros.
+    UShr,
 }
 
 impl BinOp {
@@ -299,6 +309,7 @@ impl BinOp {
             BinOp::BitXor => "^",
             BinOp::Shl => "<<",
             BinOp::Shr => ">>",
+            BinOp::UShr => ">>>",
         }
     }
 }

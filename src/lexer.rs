@@ -88,6 +88,15 @@ pub enum Tok {
     Caret,
     Shl,
     Shr,
+    /// `>>>`: the logical shift right.
+    UShr,
+    PercentEq,
+    AmpEq,
+    PipeEq,
+    CaretEq,
+    ShlEq,
+    ShrEq,
+    UShrEq,
     Eof,
 }
 
@@ -187,6 +196,14 @@ fn symbol(tok: &Tok) -> &'static str {
         Tok::Caret => "^",
         Tok::Shl => "<<",
         Tok::Shr => ">>",
+        Tok::UShr => ">>>",
+        Tok::PercentEq => "%=",
+        Tok::AmpEq => "&=",
+        Tok::PipeEq => "|=",
+        Tok::CaretEq => "^=",
+        Tok::ShlEq => "<<=",
+        Tok::ShrEq => ">>=",
+        Tok::UShrEq => ">>>=",
         Tok::Int(_)
         | Tok::IntMinMagnitude
         | Tok::Float(_)
@@ -389,6 +406,14 @@ impl<'a> Lexer<'a> {
             (b'=', b'>') => (Tok::FatArrow, 2),
             (b'=', b'=') => (Tok::EqEq, 2),
             (b'!', b'=') => (Tok::NotEq, 2),
+            (b'>', b'>') if self.peek(2) == b'>' && self.peek(3) == b'=' => (Tok::UShrEq, 4),
+            (b'>', b'>') if self.peek(2) == b'>' => (Tok::UShr, 3),
+            (b'>', b'>') if self.peek(2) == b'=' => (Tok::ShrEq, 3),
+            (b'<', b'<') if self.peek(2) == b'=' => (Tok::ShlEq, 3),
+            (b'%', b'=') => (Tok::PercentEq, 2),
+            (b'&', b'=') => (Tok::AmpEq, 2),
+            (b'|', b'=') => (Tok::PipeEq, 2),
+            (b'^', b'=') => (Tok::CaretEq, 2),
             (b'<', b'=') => (Tok::Le, 2),
             (b'>', b'=') => (Tok::Ge, 2),
             (b'<', b'<') => (Tok::Shl, 2),

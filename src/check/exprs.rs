@@ -855,7 +855,7 @@ impl<'a> Checker<'a, '_> {
                     mismatch(self, "both sides must be `int` or both `bool`")
                 }
             }
-            Shl | Shr => {
+            Shl | Shr | UShr => {
                 if same && matches!(operand, Type::Int | Type::Never) {
                     Type::Int
                 } else {

@@ -84,6 +84,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         next_expr_id: expr_count,
         next_instance: 0,
         prechecked: None,
+        pending_label: None,
         generic_types: Vec::new(),
         type_instances: HashMap::new(),
         generic_methods: HashMap::new(),
@@ -155,8 +156,8 @@ struct FnContext {
     yields: Option<Type>,
     /// In an `async fn`: `await` is allowed.
     is_async: bool,
-    /// For each enclosing loop: whether a `break` leaves it.
-    loops: Vec<bool>,
+    /// For each enclosing loop: its label, and whether a `break` leaves it.
+    loops: Vec<(Option<String>, bool)>,
     /// Inside the expression of a `defer`: it cannot leave the block it
     /// runs at the exit of, nor wait (it also runs when a task is cancelled).
     in_defer: bool,
@@ -185,6 +186,8 @@ struct Checker<'a, 'm> {
     instances: HashMap<String, FnId>,
     /// Each instance's type arguments, bound while its body is checked.
     instance_args: HashMap<FnId, HashMap<String, Type>>,
+    /// The label of the loop statement about to be checked.
+    pending_label: Option<String>,
     /// The instance whose body asked for each instance (none for a call
     /// from ordinary code): the chain a runaway instantiation reports.
     instance_parent: HashMap<FnId, Option<FnId>>,

@@ -3,6 +3,11 @@
 use super::*;
 
 impl<'a> Checker<'a, '_> {
+    /// A loop's body is about to be checked.
+    fn enter_loop(&mut self, label: Option<String>) {
+        self.cx().loops.push((label, false));
+    }
+
     pub(super) fn check_fn(&mut self, id: FnId) {
         let info = &self.out.fns[id as usize];
         let source = info.source;
@@ -97,6 +102,8 @@ impl<'a> Checker<'a, '_> {
 
     /// Returns whether the statement never completes normally.
     pub(super) fn check_stmt(&mut self, stmt: &'a Stmt) -> bool {
+        // Set by `label:` for the loop statement right inside it only.
+        let label = self.pending_label.take();
         match stmt {
             Stmt::Let {
                 mutable,
@@ -150,7 +157,7 @@ impl<'a> Checker<'a, '_> {
             Stmt::While { cond, body, .. } => {
                 let t = self.check_expr(cond, Some(&Type::Bool));
                 self.expect(&t, &Type::Bool, cond.span);
-                self.cx().loops.push(false);
+                self.enter_loop(label.clone());
                 self.check_block(body, None);
                 self.cx().loops.pop();
                 false
@@ -162,16 +169,16 @@ impl<'a> Checker<'a, '_> {
                 let inner = self.optional_inner(&t, value.span);
                 self.push_scope();
                 self.new_local(name, inner, false);
-                self.cx().loops.push(false);
+                self.enter_loop(label.clone());
                 self.check_block(body, None);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
             }
             Stmt::Loop { body, .. } => {
-                self.cx().loops.push(false);
+                self.enter_loop(label.clone());
                 self.check_block(body, None);
-                let broke = self.cx().loops.pop().unwrap_or(false);
+                let broke = self.cx().loops.pop().is_some_and(|l| l.1);
                 !broke
             }
             Stmt::For {
@@ -213,16 +220,45 @@ impl<'a> Checker<'a, '_> {
                 };
                 self.push_scope();
                 self.new_local_by(var, elem, false, "a `for` loop variable");
-                self.cx().loops.push(false);
+                self.enter_loop(label.clone());
                 self.check_block(body, None);
                 self.cx().loops.pop();
                 self.pop_scope();
                 false
             }
-            Stmt::Break(span) | Stmt::Continue(span) => {
-                let is_break = matches!(stmt, Stmt::Break(_));
-                match self.cx().loops.last_mut() {
-                    Some(broke) => *broke |= is_break,
+            Stmt::Labeled { label, body, .. } => {
+                self.pending_label = Some(label.name.clone());
+                self.check_stmt(body)
+            }
+            Stmt::Break(label, span) | Stmt::Continue(label, span) => {
+                let is_break = matches!(stmt, Stmt::Break(..));
+                let target = match label {
+                    Some(l) => {
+                        let found = self
+                            .cx()
+                            .loops
+                            .iter()
+                            .rposition(|(n, _)| n.as_deref() == Some(&l.name));
+                        if found.is_none() {
+                            let word = if is_break { "break" } else { "continue" };
+                            self.error(
+                                Diagnostic::error(
+                                    DiagId::UnknownLabel,
+                                    format!("no enclosing loop is labelled `{}`", l.name),
+                                )
+                                .with_label(
+                                    l.span,
+                                    format!("`{word} {}` names no loop around it", l.name),
+                                ),
+                            );
+                            return true;
+                        }
+                        found
+                    }
+                    None => self.cx().loops.len().checked_sub(1),
+                };
+                match target {
+                    Some(i) => self.cx().loops[i].1 |= is_break,
                     None => {
                         let word = if is_break { "break" } else { "continue" };
                         self.error(

@@ -646,9 +646,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.for_array(*local, a, elem, body)?;
                 }
             },
-            Stmt::Break | Stmt::Continue => {
-                if let Some(&(cont, brk, depth)) = self.f.loops.last() {
-                    let target = if matches!(stmt, Stmt::Break) {
+            Stmt::Break(out) | Stmt::Continue(out) => {
+                let at = self.f.loops.len().checked_sub(1 + out);
+                if let Some(&(cont, brk, depth)) = at.and_then(|i| self.f.loops.get(i)) {
+                    let target = if matches!(stmt, Stmt::Break(_)) {
                         brk
                     } else {
                         cont
@@ -1164,7 +1165,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 Le => pred(FloatPredicate::OLE)?.into(),
                 Gt => pred(FloatPredicate::OGT)?.into(),
                 Ge => pred(FloatPredicate::OGE)?.into(),
-                And | Or | BitAnd | BitOr | BitXor | Shl | Shr => {
+                And | Or | BitAnd | BitOr | BitXor | Shl | Shr | UShr => {
                     unreachable!("rejected by the checker")
                 }
             });
@@ -1185,14 +1186,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             BitAnd | And => self.b.build_and(x, y, "and")?.into(),
             BitOr | Or => self.b.build_or(x, y, "or")?.into(),
             BitXor => self.b.build_xor(x, y, "xor")?.into(),
-            Shl | Shr => {
+            Shl | Shr | UShr => {
                 // Shift counts are taken modulo 64, so no shift is undefined.
                 let mask = self.cx.i64_type().const_int(63, false);
                 let count = self.b.build_and(y, mask, "shift.count")?;
-                if op == Shl {
-                    self.b.build_left_shift(x, count, "shl")?.into()
-                } else {
-                    self.b.build_right_shift(x, count, true, "shr")?.into()
+                match op {
+                    Shl => self.b.build_left_shift(x, count, "shl")?.into(),
+                    Shr => self.b.build_right_shift(x, count, true, "shr")?.into(),
+                    _ => self.b.build_right_shift(x, count, false, "ushr")?.into(),
                 }
             }
         })

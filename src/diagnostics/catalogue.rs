@@ -174,6 +174,10 @@ catalogue! {
     // ----- statements and control flow
     /// A range anywhere but a `for` loop.
     RangeOutsideFor = "range-outside-for",
+    /// `name:` before something that is not a loop.
+    LabelWithoutLoop = "label-without-loop",
+    /// `break label` or `continue label` naming no enclosing loop.
+    UnknownLabel = "unknown-label",
     /// `if` used as a value without `else`.
     IfWithoutElse = "if-without-else",
     /// `break` or `continue` outside a loop.

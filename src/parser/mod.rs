@@ -130,6 +130,7 @@ fn binop(tok: &Tok) -> Option<(BinOp, u8)> {
         Tok::Amp => (BinOp::BitAnd, 6),
         Tok::Shl => (BinOp::Shl, 7),
         Tok::Shr => (BinOp::Shr, 7),
+        Tok::UShr => (BinOp::UShr, 7),
         Tok::Plus => (BinOp::Add, 8),
         Tok::Minus => (BinOp::Sub, 8),
         Tok::Star => (BinOp::Mul, 9),

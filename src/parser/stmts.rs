@@ -179,6 +179,7 @@ impl Parser {
             Tok::Return => self.return_stmt(),
             Tok::Break | Tok::Continue | Tok::Yield | Tok::Defer => self.keyword_stmt(),
             Tok::LBrace | Tok::If | Tok::Match | Tok::Select => self.block_like_stmt(),
+            Tok::Ident(_) if self.peek_at(1) == &Tok::Colon => self.labeled_stmt(),
             _ => self.expr_stmt(),
         };
         out.extend(stmt);
@@ -275,14 +276,57 @@ impl Parser {
         Some(Stmt::Return(value, start.to(self.prev_span)))
     }
 
+    /// `label: for ...`, `label: while ...`, `label: loop ...`.
+    pub(super) fn labeled_stmt(&mut self) -> Option<Stmt> {
+        let label = self.expect_ident("a label")?;
+        self.bump();
+        let body = match self.tok() {
+            Tok::While => self.while_stmt(),
+            Tok::For => self.for_stmt(),
+            Tok::Loop => self.loop_stmt(),
+            _ => {
+                let found = describe(self.tok());
+                let span = self.span();
+                self.report(
+                    Diagnostic::error(
+                        DiagId::LabelWithoutLoop,
+                        format!(
+                            "a label names a loop, but {found} follows `{}:`",
+                            label.name
+                        ),
+                    )
+                    .with_label(span, "expected `for`, `while` or `loop` here"),
+                );
+                return None;
+            }
+        }?;
+        let span = label.span.to(body.span());
+        Some(Stmt::Labeled {
+            label,
+            body: Box::new(body),
+            span,
+        })
+    }
+
     /// `break`, `continue`, `yield e`, `defer e` (also `defer { ... }`).
     pub(super) fn keyword_stmt(&mut self) -> Option<Stmt> {
         let start = self.span();
         let kw = self.tok().clone();
         self.bump();
         let make: fn(Expr, Span) -> Stmt = match kw {
-            Tok::Break => return Some(Stmt::Break(start)),
-            Tok::Continue => return Some(Stmt::Continue(start)),
+            Tok::Break | Tok::Continue => {
+                // `break label`: a name on the same line.
+                let label = match self.tok() {
+                    Tok::Ident(_) if !self.newline_before() => self.expect_ident("a label"),
+                    _ => None,
+                };
+                let span = start.to(self.prev_span);
+                return Some(if kw == Tok::Break {
+                    Stmt::Break(label, span)
+                } else {
+                    Stmt::Continue(label, span)
+                });
+            }
             Tok::Yield => Stmt::Yield,
             _ => Stmt::Defer,
         };
@@ -314,6 +358,13 @@ impl Parser {
             Tok::MinusEq => Some(BinOp::Sub),
             Tok::StarEq => Some(BinOp::Mul),
             Tok::SlashEq => Some(BinOp::Div),
+            Tok::PercentEq => Some(BinOp::Rem),
+            Tok::AmpEq => Some(BinOp::BitAnd),
+            Tok::PipeEq => Some(BinOp::BitOr),
+            Tok::CaretEq => Some(BinOp::BitXor),
+            Tok::ShlEq => Some(BinOp::Shl),
+            Tok::ShrEq => Some(BinOp::Shr),
+            Tok::UShrEq => Some(BinOp::UShr),
             _ => return Some(Stmt::Expr(target)),
         };
         if !self.continues() {

@@ -48,6 +48,11 @@ impl Walk {
     fn block(&mut self, b: &Block, d: usize) {
         self.max_depth = self.max_depth.max(d);
         for s in &b.stmts {
+            self.stmt(s, d);
+        }
+    }
+    fn stmt(&mut self, s: &Stmt, d: usize) {
+        {
             match s {
                 Stmt::Let { value, .. } | Stmt::Yield(value, _) | Stmt::Defer(value, _) => {
                     self.expr(value, d + 1)
@@ -71,7 +76,8 @@ impl Walk {
                 }
                 Stmt::Loop { body, .. } => self.block(body, d + 1),
                 Stmt::Return(v, _) => v.iter().for_each(|e| self.expr(e, d + 1)),
-                Stmt::Break(_) | Stmt::Continue(_) => {}
+                Stmt::Break(..) | Stmt::Continue(..) => {}
+                Stmt::Labeled { body, .. } => self.stmt(body, d),
             }
         }
     }

@@ -4,10 +4,15 @@
 use super::*;
 use crate::ast;
 use crate::check::{Builtin, Coercion, Desugar, FnSource, Res, SelectOp, Typed};
+use std::cell::RefCell;
 
 /// The TIR of every function the checker made, in `FnId` order.
 pub fn lower(typed: &Typed) -> Program {
-    let cx = Lower { typed };
+    let cx = Lower {
+        typed,
+        loops: RefCell::new(Vec::new()),
+        pending_label: RefCell::new(None),
+    };
     let fns = typed
         .fns
         .iter()
@@ -46,6 +51,10 @@ pub fn lower(typed: &Typed) -> Program {
 
 struct Lower<'t, 'a> {
     typed: &'t Typed<'a>,
+    /// The labels of the loops around the statement being lowered, innermost last.
+    loops: RefCell<Vec<Option<String>>>,
+    /// Set by `label:` for the loop statement right inside it.
+    pending_label: RefCell<Option<String>>,
 }
 
 impl Lower<'_, '_> {
@@ -58,6 +67,25 @@ impl Lower<'_, '_> {
             .unwrap_or(LocalId::MAX)
     }
 
+    /// How many loops out from the innermost `break label` leaves (0 without a label).
+    fn loop_depth(&self, label: Option<&ast::Ident>) -> usize {
+        let loops = self.loops.borrow();
+        let Some(label) = label else { return 0 };
+        // The checker resolved every label it accepted.
+        let at = loops
+            .iter()
+            .rposition(|l| l.as_deref() == Some(&label.name));
+        at.map_or(0, |i| loops.len() - 1 - i)
+    }
+
+    /// A loop's body, with `label` (if it has one) in scope.
+    fn loop_body(&self, label: Option<String>, body: &ast::Block) -> Block {
+        self.loops.borrow_mut().push(label);
+        let b = self.block(body);
+        self.loops.borrow_mut().pop();
+        b
+    }
+
     fn block(&self, b: &ast::Block) -> Block {
         Block {
             stmts: b.stmts.iter().map(|s| self.stmt(s)).collect(),
@@ -65,6 +93,7 @@ impl Lower<'_, '_> {
     }
 
     fn stmt(&self, s: &ast::Stmt) -> Stmt {
+        let label = self.pending_label.borrow_mut().take();
         match s {
             ast::Stmt::Let { name, value, .. } => Stmt::Let {
                 local: self.local(name),
@@ -80,16 +109,16 @@ impl Lower<'_, '_> {
             ast::Stmt::Expr(e) => Stmt::Expr(self.expr(e)),
             ast::Stmt::While { cond, body, .. } => Stmt::While {
                 cond: self.expr(cond),
-                body: self.block(body),
+                body: self.loop_body(label, body),
             },
             ast::Stmt::WhileLet {
                 name, value, body, ..
             } => Stmt::WhileLet {
                 local: self.local(name),
                 value: self.expr(value),
-                body: self.block(body),
+                body: self.loop_body(label, body),
             },
-            ast::Stmt::Loop { body, .. } => Stmt::Loop(self.block(body)),
+            ast::Stmt::Loop { body, .. } => Stmt::Loop(self.loop_body(label, body)),
             ast::Stmt::For {
                 var,
                 iter,
@@ -117,11 +146,15 @@ impl Lower<'_, '_> {
                 Stmt::For {
                     local: self.local(var),
                     iter,
-                    body: self.block(body),
+                    body: self.loop_body(label, body),
                 }
             }
-            ast::Stmt::Break(_) => Stmt::Break,
-            ast::Stmt::Continue(_) => Stmt::Continue,
+            ast::Stmt::Labeled { label, body, .. } => {
+                *self.pending_label.borrow_mut() = Some(label.name.clone());
+                self.stmt(body)
+            }
+            ast::Stmt::Break(label, _) => Stmt::Break(self.loop_depth(label.as_ref())),
+            ast::Stmt::Continue(label, _) => Stmt::Continue(self.loop_depth(label.as_ref())),
             ast::Stmt::Return(v, _) => Stmt::Return(v.as_ref().map(|v| self.expr(v))),
             ast::Stmt::Yield(v, _) => Stmt::Yield(self.expr(v)),
             ast::Stmt::Defer(e, _) => Stmt::Defer(self.expr(e)),

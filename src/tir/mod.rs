@@ -94,8 +94,10 @@ pub enum Stmt {
         iter: Iter,
         body: Block,
     },
-    Break,
-    Continue,
+    /// `break`: leaves the loop this many loops out from the innermost
+    /// (0 for a plain `break`; a label resolved to its depth).
+    Break(usize),
+    Continue(usize),
     Return(Option<Expr>),
     Yield(Expr),
     Defer(Expr),

@@ -157,8 +157,10 @@ impl Printer<'_, '_> {
                 };
                 self.braced(&format!("for {} in {it}", self.local(*local)), body);
             }
-            Stmt::Break => self.line("break"),
-            Stmt::Continue => self.line("continue"),
+            Stmt::Break(0) => self.line("break"),
+            Stmt::Continue(0) => self.line("continue"),
+            Stmt::Break(n) => self.line(&format!("break {n}")),
+            Stmt::Continue(n) => self.line(&format!("continue {n}")),
             Stmt::Return(None) => self.line("return"),
             Stmt::Return(Some(v)) => {
                 let v = self.expr(v);
