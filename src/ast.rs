@@ -363,6 +363,9 @@ pub enum Pattern {
 
 #[derive(Debug)]
 pub struct SelectArm {
+    /// `default => { ... }`: runs when no other arm is ready (its `op` is
+    /// an `Error` placeholder).
+    pub is_default: bool,
     /// `v = ch.recv() => ...` binds `v`.
     pub binding: Option<Ident>,
     pub op: Expr,

@@ -388,6 +388,13 @@ pub unsafe extern "C" fn weft_select_start(sel: Ref) -> i64 {
     chan::select_start(sel)
 }
 
+/// `select` with `default`: fires the first ready arm (in random order) and
+/// returns it, or -1 with nothing queued; never allocates, never waits.
+#[no_mangle]
+pub unsafe extern "C" fn weft_select_poll(sel: Ref) -> i64 {
+    chan::select_poll(sel)
+}
+
 /// The arm that fired, or -1; never allocates.
 #[no_mangle]
 pub unsafe extern "C" fn weft_select_fired(sel: Ref) -> i64 {

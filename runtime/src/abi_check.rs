@@ -215,6 +215,7 @@ exports! {
     SelectSend => f4(weft_select_send),
     SelectAfter => f3(weft_select_after),
     SelectStart => f1(weft_select_start),
+    SelectPoll => f1(weft_select_poll),
     SelectFired => f1(weft_select_fired),
     SelectResult => f2(weft_select_result),
     SelectCancel => f1(weft_select_cancel),

@@ -566,6 +566,68 @@ pub unsafe fn add_arm(sel: Ref, arm: usize, what: Arm) {
 ///
 /// # Safety
 /// `sel` must be a select whose arms have been added.
+/// Fires the first arm of `waiters` (in their order) that can complete now;
+/// its arm index, or `None` when every one would block.
+unsafe fn try_arms(sel: Ref, waiters: &[Ref]) -> Option<i64> {
+    for &w in waiters.iter() {
+        let ch = get_ref(w, W_CHAN);
+        let outcome = match read_u64(w, W_OP) {
+            OP_AFTER if (read_u64(w, W_BITS) as i64) <= 0 => Some((STATUS_OK, None)),
+            OP_AFTER => None,
+            _ if ch.is_null() => None,
+            OP_RECV => match try_recv(ch) {
+                RecvResult::Value(v) => Some((STATUS_OK, Some(v))),
+                RecvResult::Closed => Some((STATUS_CLOSED, None)),
+                RecvResult::WouldBlock => None,
+            },
+            _ => match try_send(ch, send_value(w)) {
+                SendResult::Done => Some((STATUS_OK, None)),
+                SendResult::Closed => Some((STATUS_CLOSED, None)),
+                SendResult::WouldBlock => None,
+            },
+        };
+        if let Some((status, value)) = outcome {
+            fire(sel, w, status, value);
+            return Some(read_u64(w, W_ARM) as i64);
+        }
+    }
+    None
+}
+
+/// `select` with `default`: like `select_start`, but when no arm is ready
+/// nothing is queued and the answer is -1 (the `default` arm runs).
+pub unsafe fn select_poll(sel: Ref) -> i64 {
+    let flags = read_u64(sel, S_FLAGS);
+    write_u64(sel, S_FLAGS, flags | STARTED);
+    // On the stack when there are few, as in `select_start` (a polling
+    // loop comes through here on every turn).
+    let mut on_stack = [null_mut(); 8];
+    let mut on_heap = Vec::new();
+    let mut n = 0;
+    let mut w = get_ref(sel, S_WAITERS);
+    while !w.is_null() {
+        if n < on_stack.len() {
+            on_stack[n] = w;
+        } else {
+            if on_heap.is_empty() {
+                on_heap.extend_from_slice(&on_stack);
+            }
+            on_heap.push(w);
+        }
+        n += 1;
+        w = get_ref(w, W_SIBLING);
+    }
+    let waiters: &mut [Ref] = if n <= on_stack.len() {
+        &mut on_stack[..n]
+    } else {
+        &mut on_heap
+    };
+    for i in (1..waiters.len()).rev() {
+        waiters.swap(i, rng::below(i + 1));
+    }
+    try_arms(sel, waiters).unwrap_or(-1)
+}
+
 pub unsafe fn select_start(sel: Ref) -> i64 {
     let flags = read_u64(sel, S_FLAGS);
     if flags & (STARTED | CANCELLED) != 0 {
@@ -598,27 +660,8 @@ pub unsafe fn select_start(sel: Ref) -> i64 {
     for i in (1..waiters.len()).rev() {
         waiters.swap(i, rng::below(i + 1));
     }
-    for &w in waiters.iter() {
-        let ch = get_ref(w, W_CHAN);
-        let outcome = match read_u64(w, W_OP) {
-            OP_AFTER if (read_u64(w, W_BITS) as i64) <= 0 => Some((STATUS_OK, None)),
-            OP_AFTER => None,
-            _ if ch.is_null() => None,
-            OP_RECV => match try_recv(ch) {
-                RecvResult::Value(v) => Some((STATUS_OK, Some(v))),
-                RecvResult::Closed => Some((STATUS_CLOSED, None)),
-                RecvResult::WouldBlock => None,
-            },
-            _ => match try_send(ch, send_value(w)) {
-                SendResult::Done => Some((STATUS_OK, None)),
-                SendResult::Closed => Some((STATUS_CLOSED, None)),
-                SendResult::WouldBlock => None,
-            },
-        };
-        if let Some((status, value)) = outcome {
-            fire(sel, w, status, value);
-            return read_u64(w, W_ARM) as i64;
-        }
+    if let Some(arm) = try_arms(sel, waiters) {
+        return arm;
     }
     for &w in waiters.iter() {
         if read_u64(w, W_OP) == OP_AFTER {

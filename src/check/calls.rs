@@ -394,6 +394,31 @@ impl<'a> Checker<'a, '_> {
                 self.out.calls.insert(e.id, Callee::TaskCancel);
                 Type::Unit
             }
+            // A `select` arm on a `Chan[T]?`: a nil channel's arm never fires.
+            Type::Optional(ch)
+                if self.after_ok == Some(e.id)
+                    && matches!(**ch, Type::Chan(_))
+                    && matches!(name, "send" | "recv") =>
+            {
+                let Type::Chan(elem) = &**ch else {
+                    return Some(Type::Error);
+                };
+                let elem = (**elem).clone();
+                let (params, result, callee) = match name {
+                    "send" => (vec![elem.clone()], Type::Unit, Callee::ChanSend),
+                    _ => (vec![], Type::Optional(Box::new(elem)), Callee::ChanRecv),
+                };
+                if params.len() != args.len() {
+                    arg_count_error(self, params.len());
+                    for a in args {
+                        self.check_expr(a, ANY);
+                    }
+                } else {
+                    self.check_args(e, name, &params, args, None);
+                }
+                self.out.calls.insert(e.id, callee);
+                result
+            }
             Type::Chan(elem) if matches!(name, "send" | "recv" | "close") => {
                 let elem = (**elem).clone();
                 let waits = name != "close";

@@ -15,7 +15,9 @@ impl<'a> Checker<'a, '_> {
     /// `select { v = ch.recv() => {..} ch.send(x) => {..} time.after(ms) => {..} }`.
     pub(super) fn check_select(&mut self, e: &Expr, arms: &'a [SelectArm]) -> Type {
         self.not_in_defer("select", e.span);
-        if !self.in_async() {
+        // With `default` it never waits: fine in any function.
+        let polls = arms.last().is_some_and(|a| a.is_default);
+        if !polls && !self.in_async() {
             self.error(
                 Diagnostic::error(
                     DiagId::SelectOutsideAsync,
@@ -30,7 +32,22 @@ impl<'a> Checker<'a, '_> {
                     .with_label(e.span, "this would wait forever"),
             );
         }
-        for arm in arms {
+        for (i, arm) in arms.iter().enumerate() {
+            if arm.is_default {
+                if i + 1 != arms.len() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::DefaultNotLast,
+                            "`default` must be the last arm of a `select`",
+                        )
+                        .with_label(arm.span, "move this arm to the end"),
+                    );
+                }
+                self.push_scope();
+                self.check_block(&arm.body, None);
+                self.pop_scope();
+                continue;
+            }
             let saved = (
                 self.async_call_ok.replace(arm.op.id),
                 self.after_ok.replace(arm.op.id),

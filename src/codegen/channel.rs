@@ -68,13 +68,20 @@ impl<'ctx> Codegen<'ctx, '_> {
         else {
             return impossible("a channel operation without a receiver");
         };
-        let Type::Chan(elem) = base.ty.clone() else {
-            return impossible("a channel operation on a non-channel");
+        // A `select` arm may wait on a `Chan[T]?`: the same reference, and
+        // the runtime never fires an arm whose channel is null.
+        let elem = match &base.ty {
+            Type::Chan(elem) => (**elem).clone(),
+            Type::Optional(ch) => match &**ch {
+                Type::Chan(elem) => (**elem).clone(),
+                _ => return impossible("a channel operation on a non-channel"),
+            },
+            _ => return impossible("a channel operation on a non-channel"),
         };
         Ok(self
             .expr(base)?
             .value()
-            .map(|c| (c.into_pointer_value(), *elem)))
+            .map(|c| (c.into_pointer_value(), elem)))
     }
 
     /// `ch.close()`.
@@ -226,8 +233,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(self.b.build_load(self.gc, result, "recv")?)
     }
 
-    /// `select { ... }`.
-    pub(super) fn select(&mut self, arms: &[SelectArm]) -> Result<Value<'ctx>> {
+    /// `select { ... }`; with a `default` arm it polls instead of waiting.
+    pub(super) fn select(
+        &mut self,
+        arms: &[SelectArm],
+        default: Option<&Block>,
+    ) -> Result<Value<'ctx>> {
         let f = self.func();
         let i64t = self.cx.i64_type();
         let sel = self.select_new(arms.len() as u64)?;
@@ -270,7 +281,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 }
             }
         }
-        let fired = self.select_wait(sel)?;
+        let fired = match default {
+            Some(_) => self.rt_int(RuntimeFn::SelectPoll, &[sel.into()], "fired")?,
+            None => self.select_wait(sel)?,
+        };
         let out = self.out_slot("select.out")?;
         let end = self.cx.append_basic_block(f, "select.end");
         let mut cases = Vec::new();
@@ -278,10 +292,28 @@ impl<'ctx> Codegen<'ctx, '_> {
             let bb = self.cx.append_basic_block(f, &format!("select.arm{i}"));
             cases.push((i64t.const_int(i as u64, false), bb));
         }
-        let unreachable = self.cx.append_basic_block(f, "select.none");
-        self.b.build_switch(fired, unreachable, &cases)?;
-        self.b.position_at_end(unreachable);
-        self.b.build_unreachable()?;
+        let name = if default.is_some() {
+            "select.default"
+        } else {
+            "select.none"
+        };
+        let otherwise = self.cx.append_basic_block(f, name);
+        self.b.build_switch(fired, otherwise, &cases)?;
+        self.b.position_at_end(otherwise);
+        match default {
+            // Nothing was ready (the poll said -1).
+            Some(body) => {
+                self.push_scope();
+                self.block(body)?;
+                self.pop_scope()?;
+                if !self.terminated() {
+                    self.b.build_unconditional_branch(end)?;
+                }
+            }
+            None => {
+                self.b.build_unreachable()?;
+            }
+        }
         for (arm, (_, bb)) in arms.iter().zip(cases) {
             self.b.position_at_end(bb);
             let op = arm.kind;
@@ -332,11 +364,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     fn select_new(&mut self, arms: u64) -> Result<PointerValue<'ctx>> {
-        let handle = self
-            .f
-            .coro
-            .expect("channel operations are in async functions")
-            .handle;
+        // Outside a coroutine only a polling select (`default`) is made:
+        // nothing waits, so there is nobody to wake.
+        let handle = match self.f.coro {
+            Some(state) => state.handle,
+            None => self.raw.const_null(),
+        };
         let n = self.cx.i64_type().const_int(arms, false);
         Ok(self
             .call_rt(RuntimeFn::SelectNew, &[n.into(), handle.into()], "select")?

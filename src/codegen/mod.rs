@@ -1014,7 +1014,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Closure(f) => return self.closure(*f),
             ExprKind::Await(kind, inner) => return self.await_expr(e, *kind, inner),
             ExprKind::Spawn(inner) => return self.spawn_expr(inner),
-            ExprKind::Select(arms) => return self.select(arms),
+            ExprKind::Select(arms, default) => return self.select(arms, default.as_ref()),
             ExprKind::Match(scrutinee, arms) => return self.match_expr(e, scrutinee, arms),
             ExprKind::Error => return impossible("an expression the checker could not type"),
         }))

@@ -178,6 +178,8 @@ catalogue! {
     LabelWithoutLoop = "label-without-loop",
     /// `break label` or `continue label` naming no enclosing loop.
     UnknownLabel = "unknown-label",
+    /// A `select`'s `default` arm that is not its last.
+    DefaultNotLast = "default-not-last",
     /// `if` used as a value without `else`.
     IfWithoutElse = "if-without-else",
     /// `break` or `continue` outside a loop.

@@ -572,6 +572,21 @@ impl Parser {
 
     pub(super) fn select_arm(&mut self) -> Option<SelectArm> {
         let start = self.span();
+        if matches!(self.tok(), Tok::Ident(w) if w == "default")
+            && self.peek_at(1) == &Tok::FatArrow
+        {
+            self.bump();
+            self.bump();
+            let op = self.mk(ExprKind::Error, start);
+            let body = self.block();
+            return Some(SelectArm {
+                is_default: true,
+                binding: None,
+                op,
+                body,
+                span: start.to(self.prev_span),
+            });
+        }
         let binding =
             if matches!(self.tok(), Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Assign) {
                 let name = self.expect_ident("a name")?;
@@ -586,6 +601,7 @@ impl Parser {
         }
         let body = self.block();
         Some(SelectArm {
+            is_default: false,
             binding,
             op,
             body,

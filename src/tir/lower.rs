@@ -323,6 +323,7 @@ impl Lower<'_, '_> {
             ast::ExprKind::Spawn(inner) => ExprKind::Spawn(self.boxed(inner)),
             ast::ExprKind::Select(arms) => ExprKind::Select(
                 arms.iter()
+                    .filter(|a| !a.is_default)
                     .map(|a| SelectArm {
                         binding: a.binding.as_ref().map(|b| self.local(b)),
                         kind: self
@@ -335,6 +336,10 @@ impl Lower<'_, '_> {
                         body: self.block(&a.body),
                     })
                     .collect(),
+                // The checker let `default` be the last arm only.
+                arms.last()
+                    .filter(|a| a.is_default)
+                    .map(|a| self.block(&a.body)),
             ),
             ast::ExprKind::Error => ExprKind::Error,
         };

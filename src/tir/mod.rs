@@ -197,7 +197,8 @@ pub enum ExprKind {
     Closure(FnId),
     Await(AwaitKind, Box<Expr>),
     Spawn(Box<Expr>),
-    Select(Vec<SelectArm>),
+    /// `select`, and its `default` arm: with one it never waits.
+    Select(Vec<SelectArm>, Option<Block>),
     /// `T` where `T?` is wanted.
     WrapOptional(Box<Expr>),
     /// What the checker could not type (never in a program that compiles).

@@ -354,8 +354,8 @@ impl Printer<'_, '_> {
             ),
             ExprKind::Await(_, x) => typed(format!("await {}", self.expr(x)), &e.ty),
             ExprKind::Spawn(x) => typed(format!("spawn {}", self.expr(x)), &e.ty),
-            ExprKind::Select(arms) => {
-                let arms: Vec<String> = arms
+            ExprKind::Select(arms, default) => {
+                let mut arms: Vec<String> = arms
                     .iter()
                     .map(|a| {
                         let bind = a
@@ -365,6 +365,9 @@ impl Printer<'_, '_> {
                         format!("{bind}{} => {}", self.expr(&a.op), self.block_text(&a.body))
                     })
                     .collect();
+                if let Some(d) = default {
+                    arms.push(format!("default => {}", self.block_text(d)));
+                }
                 format!("select {{ {} }}", arms.join(", "))
             }
             ExprKind::WrapOptional(x) => typed(format!("some {}", self.expr(x)), &e.ty),
