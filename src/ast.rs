@@ -65,6 +65,27 @@ pub enum Item {
     Enum(EnumDecl),
     Impl(ImplDecl),
     Extern(ExternFn),
+    Global(GlobalDecl),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalKind {
+    /// `const NAME = e`: a compile-time value.
+    Const,
+    /// `let name = e`: initialised once before `main`.
+    Let,
+    /// `var name = e`: the same, and assignable.
+    Var,
+}
+
+/// A module-level `const`, `let` or `var`.
+#[derive(Debug)]
+pub struct GlobalDecl {
+    pub kind: GlobalKind,
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub value: Expr,
+    pub span: Span,
 }
 
 /// `extern fn name(params) -> T`: a runtime function (its `weft_abi` name),

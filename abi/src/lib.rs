@@ -370,6 +370,9 @@ pub mod symbols {
     pub const DESC_BOX_REF: &str = "weft_desc_box_ref";
     /// The head of the shadow stack of root frames (the runtime's).
     pub const SHADOW_TOP: &str = "weft_shadow_top";
+    /// The compiled program's root frame of module variables, linked at
+    /// the bottom of the shadow stack before `main` runs.
+    pub const GLOBALS_FRAME: &str = "weft.globals";
     /// The async coroutine running now (the runtime's; compiled code stores
     /// each resumed coroutine's handle there).
     pub const RUNNING: &str = "weft_running";

@@ -79,6 +79,8 @@ impl<'a> Checker<'a, '_> {
                         );
                         return Type::Error;
                     }
+                    // A module variable holding a function value: an indirect call.
+                    Some(ItemRef::Global(_) | ItemRef::Const(_)) => {}
                     None => {
                         if let Some(g) = self.prelude_variant(name) {
                             let v = Ident {

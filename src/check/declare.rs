@@ -70,6 +70,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
+        self.declare_globals(modules);
         for (m, module) in modules.iter().enumerate() {
             self.module = m as ModId;
             for item in &module.ast.items {
@@ -99,6 +100,7 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
+        self.declare_global_types(modules);
         for module in modules.iter() {
             for item in &module.ast.items {
                 match item {
@@ -224,7 +226,7 @@ impl<'a> Checker<'a, '_> {
                         }
                     }
                     Item::Extern(x) => self.declare_extern(m, x),
-                    Item::Import(_) | Item::Struct(_) | Item::Enum(_) => {}
+                    Item::Import(_) | Item::Struct(_) | Item::Enum(_) | Item::Global(_) => {}
                 }
             }
         }
@@ -317,6 +319,8 @@ impl<'a> Checker<'a, '_> {
                 ItemRef::Struct(s) => self.out.structs[s as usize].span,
                 ItemRef::Generic(g) => self.generics[g as usize].decl.name.span,
                 ItemRef::GenericType(g) => self.generic_types[g as usize].decl.name().span,
+                ItemRef::Global(g) => self.global_decls[g as usize].0.name.span,
+                ItemRef::Const(c) => self.consts[c as usize].decl.name.span,
             };
             self.error(
                 Diagnostic::error(

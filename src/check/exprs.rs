@@ -420,6 +420,8 @@ impl<'a> Checker<'a, '_> {
         match self.lookup_item(std::slice::from_ref(&ident)) {
             Some(ItemRef::Fn(f)) => self.fn_value(e, f),
             Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
+            Some(ItemRef::Global(g)) => self.global_use(e, g),
+            Some(ItemRef::Const(c)) => self.const_use(e, c),
             Some(ItemRef::Struct(_) | ItemRef::GenericType(_)) => {
                 self.error(
                     Diagnostic::error(
@@ -612,6 +614,8 @@ impl<'a> Checker<'a, '_> {
                 return match self.lookup_item(&path) {
                     Some(ItemRef::Fn(f)) => self.fn_value(e, f),
                     Some(ItemRef::Generic(g)) => self.generic_as_value(e, g),
+                    Some(ItemRef::Global(g)) => self.global_use(e, g),
+                    Some(ItemRef::Const(c)) => self.const_use(e, c),
                     _ => {
                         self.error(
                             Diagnostic::error(

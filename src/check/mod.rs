@@ -23,7 +23,8 @@
 //! library's intrinsics), `generics.rs` (instantiating generic functions),
 //! `generic_types.rs` (generic structs, enums and methods, and the inference
 //! of type arguments), `patterns.rs`
-//! (`match`, patterns and exhaustiveness), `results.rs` (`Result`, `!` on it
+//! (`match`, patterns and exhaustiveness), `globals.rs` (module `const`,
+//! `let` and `var`), `results.rs` (`Result`, `!` on it
 //! and `?`), `contexts.rs` (`await`, `spawn`,
 //! `select` and `defer` contexts).
 
@@ -34,6 +35,7 @@ mod declare;
 mod exprs;
 mod generic_types;
 mod generics;
+mod globals;
 mod locals;
 mod patterns;
 mod results;
@@ -91,6 +93,8 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         instance_of: HashMap::new(),
         type_depth: 0,
         reported: std::collections::HashSet::new(),
+        global_decls: Vec::new(),
+        consts: Vec::new(),
         prelude: modules
             .iter()
             .position(|m| m.is_stdlib && m.name == format!("std.{}", crate::modules::PRELUDE))
@@ -116,6 +120,10 @@ enum ItemRef {
     Generic(u32),
     /// A generic struct or enum (index into `Checker::generic_types`).
     GenericType(u32),
+    /// A module-level `let` or `var`.
+    Global(GlobalId),
+    /// A `const` (index into `Checker::consts`).
+    Const(u32),
 }
 
 /// A standard module's `extern fn`: the runtime function and its Weft types.
@@ -212,6 +220,11 @@ struct Checker<'a, 'm> {
     reported: std::collections::HashSet<(&'static str, String, Span)>,
     /// The prelude module, whose public items every module sees.
     prelude: Option<ModId>,
+    /// Each module variable's declaration, and whether its type is known
+    /// yet (an unannotated one's comes from checking its initialiser).
+    global_decls: Vec<(&'a GlobalDecl, bool)>,
+    /// Each `const`: its declaration, module and value once evaluated.
+    consts: Vec<globals::ConstSlot<'a>>,
 }
 
 /// The symbol of `time.after`, which only a `select` arm may call.

@@ -16,8 +16,12 @@ impl<'a> Checker<'a, '_> {
         let span = info.span;
         self.module = self.module_of(span);
         self.type_args = self.instance_args.get(&id).cloned().unwrap_or_default();
+        if let FnSource::Init(m) = source {
+            return self.check_init(id, m);
+        }
         let (params, body): (&'a [Param], &'a Block) = match source {
             FnSource::Decl(d) => (&d.params, &d.body),
+            FnSource::Init(_) => return,
             FnSource::Closure(e) => match &e.kind {
                 ExprKind::Closure { params, body, .. } => (params, body),
                 _ => return,
@@ -384,10 +388,7 @@ impl<'a> Checker<'a, '_> {
                     }
                     ty
                 }
-                None => {
-                    self.check_expr(target, ANY);
-                    Type::Error
-                }
+                None => self.assign_global(target, name),
             },
             ExprKind::Index(..) | ExprKind::Field(..) => self.check_expr(target, ANY),
             _ => {

@@ -7,6 +7,37 @@ pub type LocalId = u32;
 pub type FnId = u32;
 pub type StructId = u32;
 pub type ModId = u32;
+pub type GlobalId = u32;
+
+/// A module-level `let` or `var`.
+#[derive(Debug)]
+pub struct GlobalInfo {
+    pub name: String,
+    /// `module.name`: its LLVM symbol.
+    pub symbol: String,
+    pub ty: Type,
+    pub mutable: bool,
+}
+
+/// The value of a `const`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+impl ConstValue {
+    pub fn ty(&self) -> Type {
+        match self {
+            ConstValue::Int(_) => Type::Int,
+            ConstValue::Float(_) => Type::Float,
+            ConstValue::Bool(_) => Type::Bool,
+            ConstValue::Str(_) => Type::Str,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
@@ -186,6 +217,8 @@ pub enum FnSource<'a> {
     Decl(&'a FnDecl),
     /// A closure expression (`ExprKind::Closure`).
     Closure(&'a Expr),
+    /// The initialisers of a module's `let`s and `var`s, in source order.
+    Init(ModId),
 }
 
 #[derive(Debug)]
@@ -213,6 +246,10 @@ pub enum Res {
     Local(LocalId),
     /// A named function used as a value.
     Fn(FnId),
+    /// A module-level `let` or `var`.
+    Global(GlobalId),
+    /// A `const`: its value (`Typed::consts`).
+    Const(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -351,6 +388,13 @@ pub struct Typed<'a> {
     pub fns: Vec<FnInfo<'a>>,
     pub structs: Vec<StructInfo>,
     pub main: Option<FnId>,
+    pub globals: Vec<GlobalInfo>,
+    pub consts: Vec<ConstValue>,
+    /// The functions that initialise module variables, in the order they
+    /// run before `main` (a module after the modules it imports).
+    pub inits: Vec<FnId>,
+    /// Each initialiser function's assignments, in order.
+    pub init_values: HashMap<FnId, Vec<(GlobalId, &'a Expr)>>,
 }
 
 impl Typed<'_> {

@@ -139,6 +139,11 @@ struct ModuleState<'ctx> {
     /// `shape.rs`: the shape of each type `str` has met, by its name.
     shapes: HashMap<String, inkwell::values::GlobalValue<'ctx>>,
     fn_values: HashMap<FnId, PointerValue<'ctx>>,
+    /// Where each module variable lives: references in the slots of one
+    /// root frame (`weft.globals`, linked at the bottom of the shadow stack
+    /// by `weft_main`), scalars in plain globals.
+    globals: Vec<PointerValue<'ctx>>,
+    globals_frame: Option<GlobalValue<'ctx>>,
 }
 
 /// What lowering one function keeps; a fresh one for each function.
@@ -205,6 +210,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 descs: HashMap::new(),
                 shapes: HashMap::new(),
                 fn_values: HashMap::new(),
+                globals: Vec::new(),
+                globals_frame: None,
             },
             f: FnState::default(),
         }
@@ -235,10 +242,74 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             self.add_attr(f, "nounwind");
             self.m.fns.push(f);
         }
+        self.module_variables();
         for id in 0..self.typed.fns.len() {
             self.function(id as FnId)?;
         }
         self.entry()
+    }
+
+    /// A global for every module variable (see `ModuleState::globals`).
+    fn module_variables(&mut self) {
+        let refs = self.typed.globals.iter().filter(|g| g.ty.is_ref()).count() as u32;
+        let i64t = self.cx.i64_type();
+        let frame_ty = self.cx.struct_type(
+            &[
+                self.raw.into(),
+                i64t.into(),
+                self.gc.array_type(refs).into(),
+            ],
+            false,
+        );
+        let frame = (refs > 0).then(|| {
+            let g = self
+                .module
+                .add_global(frame_ty, None, weft_abi::symbols::GLOBALS_FRAME);
+            g.set_linkage(Linkage::Internal);
+            g.set_initializer(&self.cx.const_struct(
+                &[
+                    self.raw.const_null().into(),
+                    i64t.const_int(refs as u64, false).into(),
+                    self.gc.array_type(refs).const_zero().into(),
+                ],
+                false,
+            ));
+            g
+        });
+        self.m.globals_frame = frame;
+        let mut slot = 0;
+        for info in &self.typed.globals {
+            let p = match (info.ty.is_ref(), frame) {
+                (true, Some(frame)) => {
+                    let at = [
+                        i64t.const_zero(),
+                        self.cx.i32_type().const_int(2, false),
+                        i64t.const_int(slot, false),
+                    ];
+                    slot += 1;
+                    // SAFETY (LLVM): `slot` is below the array's length.
+                    unsafe { frame.as_pointer_value().const_in_bounds_gep(frame_ty, &at) }
+                }
+                _ => {
+                    let ty = self.llvm_type(&info.ty);
+                    let g = self.module.add_global(ty, None, &info.symbol);
+                    g.set_linkage(Linkage::Internal);
+                    g.set_initializer(&ty.const_zero());
+                    g.as_pointer_value()
+                }
+            };
+            self.m.globals.push(p);
+        }
+    }
+
+    /// `@weft_shadow_top`, the runtime's head of the shadow stack.
+    fn shadow_top(&mut self) -> PointerValue<'ctx> {
+        let name = weft_abi::symbols::SHADOW_TOP;
+        let g = match self.module.get_global(name) {
+            Some(g) => g,
+            None => self.module.add_global(self.raw, None, name),
+        };
+        g.as_pointer_value()
     }
 
     fn fn_type(&self, ret: &Type, params: &[BasicMetadataTypeEnum<'ctx>]) -> FunctionType<'ctx> {
@@ -263,6 +334,18 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.add_attr(f, "nounwind");
         let bb = self.cx.append_basic_block(f, "entry");
         self.b.position_at_end(bb);
+        if let Some(frame) = self.m.globals_frame {
+            // The module variables' references: a root frame that stays at
+            // the bottom of the shadow stack for the whole run.
+            let top = self.shadow_top();
+            let prev = self.b.build_load(self.raw, top, "shadow.prev")?;
+            let frame = frame.as_pointer_value();
+            self.b.build_store(frame, prev)?;
+            self.b.build_store(top, frame)?;
+        }
+        for &init in &self.typed.inits {
+            self.b.build_call(self.m.fns[init as usize], &[], "")?;
+        }
         if let Some(main) = self.typed.main {
             if self.typed.fns[main as usize].is_async {
                 self.run_async_main(self.m.fns[main as usize])?;
@@ -734,12 +817,14 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         // Evaluate the place's parts first, then the value, as written.
         enum Place<'ctx> {
             Local(LocalId),
+            Global(PointerValue<'ctx>),
             Slot(PointerValue<'ctx>, u64),
             Element(PointerValue<'ctx>),
             MapEntry(PointerValue<'ctx>, BasicValueEnum<'ctx>),
         }
         let place = match &target.kind {
             ExprKind::Local(l) => Place::Local(*l),
+            ExprKind::Global(g) => Place::Global(self.m.globals[*g as usize]),
             ExprKind::Field { base, index } => {
                 let Lowered::Value(obj) = self.expr(base)? else {
                     return Ok(());
@@ -770,6 +855,10 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Some(op) => {
                 let old = match &place {
                     Place::Local(l) => self.read_local(*l)?,
+                    Place::Global(p) => {
+                        self.b
+                            .build_load(self.llvm_type(&target_ty), *p, "global")?
+                    }
                     Place::Slot(obj, off) => self.load_slot(*obj, *off, &target_ty)?,
                     Place::Element(p) => self.load_typed(*p, &target_ty)?,
                     Place::MapEntry(m, k) => {
@@ -789,6 +878,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         let Some(v) = new_value else { return Ok(()) };
         match place {
             Place::Local(l) => self.write_local(l, v)?,
+            Place::Global(p) => {
+                self.b.build_store(p, v)?;
+            }
             Place::Slot(obj, off) => self.store_slot(obj, off, &target_ty, v)?,
             Place::Element(p) => self.store_typed(p, &target_ty, v)?,
             Place::MapEntry(m, k) => {
@@ -914,6 +1006,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Nil => self.gc.const_null().into(),
             ExprKind::Str(parts) => return self.string_expr(parts),
             ExprKind::Local(local) => self.read_local(*local)?,
+            ExprKind::Global(g) => {
+                let ty = self.llvm_type(&e.ty);
+                self.b
+                    .build_load(ty, self.m.globals[*g as usize], "global")?
+            }
             ExprKind::FnRef(f) => self.fn_value(*f)?.into(),
             ExprKind::Array(items) => return self.array_literal(e, items),
             ExprKind::Construct(args) => return self.construct(e, args),

@@ -178,6 +178,10 @@ catalogue! {
     LabelWithoutLoop = "label-without-loop",
     /// `break label` or `continue label` naming no enclosing loop.
     UnknownLabel = "unknown-label",
+    /// A `const` whose value is not known at compile time.
+    ConstNotConstant = "const-not-constant",
+    /// A module variable read before its initialiser gave it its type.
+    GlobalBeforeInit = "global-before-init",
     /// A `select`'s `default` arm that is not its last.
     DefaultNotLast = "default-not-last",
     /// `if` used as a value without `else`.

@@ -4,8 +4,9 @@
 //! It accepts several root areas in one frame (a callee's frame elided into
 //! its caller's, and the root frame of an inlined ordinary callee that
 //! CoroSplit moved into the coroutine frame: found from the store of its
-//! address into `@weft_shadow_top` and its constant `count`) and the store of
-//! a handle into `@weft_running`. It rejects a reference made by `inttoptr`
+//! address into `@weft_shadow_top` and its constant `count`), the store of
+//! a handle into `@weft_running`, and stores into the slots of
+//! `@weft.globals` (the module variables' root frame). It rejects a reference made by `inttoptr`
 //! from anything but a reference's own bits (`ptrtoint` of one, tagged or
 //! offset): such an integer was invisible to the pass and may have crossed a
 //! safepoint unrooted (issue 10's lost receive; `lit/gc/verify_int_to_ref.weft`).
@@ -294,6 +295,7 @@ pub(crate) unsafe fn store_target(
             || env.is_root_frame(p)
             || frames.iter().any(|a| a.base == p)
             || is_running_global(p)
+            || is_module_variable(p)
         {
             continue;
         }
@@ -322,6 +324,15 @@ pub(crate) unsafe fn store_target(
 /// the awaiting coroutine) holds the frame; it needs no rooting.
 pub(crate) unsafe fn is_running_global(p: LLVMValueRef) -> bool {
     !LLVMIsAGlobalVariable(p).is_null() && raw_name(p) == weft_abi::symbols::RUNNING
+}
+
+/// A slot of `@weft.globals`, the root frame of the module variables
+/// (the address is a constant GEP into it).
+pub(crate) unsafe fn is_module_variable(mut p: LLVMValueRef) -> bool {
+    while !LLVMIsAConstantExpr(p).is_null() {
+        p = LLVMGetOperand(p, 0);
+    }
+    !LLVMIsAGlobalVariable(p).is_null() && raw_name(p) == weft_abi::symbols::GLOBALS_FRAME
 }
 
 /// The values a pointer is based on through GEPs, casts, phis and selects

@@ -35,6 +35,10 @@ impl Parser {
             Tok::Ident(word) if word == "extern" && self.peek_at(1) == &Tok::Fn => {
                 self.extern_fn().map(Item::Extern)
             }
+            Tok::Let | Tok::Var => self.global().map(Item::Global),
+            Tok::Ident(word) if word == "const" && matches!(self.peek_at(1), Tok::Ident(_)) => {
+                self.global().map(Item::Global)
+            }
             _ => {
                 let found = describe(self.tok());
                 let span = self.span();
@@ -43,11 +47,39 @@ impl Parser {
                         DiagId::ExpectedItem,
                         format!("expected an item such as `fn`, found {found}"),
                     )
-                    .with_label(span, "expected `fn`, `struct`, `enum`, `impl` or `import`"),
+                    .with_label(span, "expected `fn`, `struct`, `enum`, `impl`, `import`, `const`, `let` or `var`"),
                 );
                 None
             }
         }
+    }
+
+    /// `const NAME [: T] = e`, `let name [: T] = e`, `var name [: T] = e`.
+    pub(super) fn global(&mut self) -> Option<GlobalDecl> {
+        let start = self.span();
+        let kind = match self.tok() {
+            Tok::Let => GlobalKind::Let,
+            Tok::Var => GlobalKind::Var,
+            _ => GlobalKind::Const,
+        };
+        self.bump();
+        let name = self.expect_ident("a name")?;
+        let ty = if self.eat(&Tok::Colon) {
+            Some(self.ty())
+        } else {
+            None
+        };
+        if !self.expect(&Tok::Assign) {
+            return None;
+        }
+        let value = self.expr();
+        Some(GlobalDecl {
+            kind,
+            name,
+            ty,
+            value,
+            span: start.to(self.prev_span),
+        })
     }
 
     /// `extern fn name(params) -> T`, without a body.

@@ -24,9 +24,9 @@
 //! grammar.
 
 use crate::ast::{
-    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, ExternFn, Field, FnDecl, FnKind, Ident,
-    ImplDecl, Import, Item, MatchArm, Module, Param, Pattern, SelectArm, Span, Stmt, StrPart,
-    StructDecl, TypeExpr, UnOp, Variant,
+    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, ExternFn, Field, FnDecl, FnKind, GlobalDecl,
+    GlobalKind, Ident, ImplDecl, Import, Item, MatchArm, Module, Param, Pattern, SelectArm, Span,
+    Stmt, StrPart, StructDecl, TypeExpr, UnOp, Variant,
 };
 use crate::diagnostics::{DiagId, Diagnostic};
 use crate::lexer::{describe, StrTok, Tok, Token};
@@ -563,6 +563,7 @@ impl Parser {
                 matches!(self.peek_at(1), Tok::Ident(_))
             }
             Tok::Async | Tok::Gen => matches!(self.peek_at(1), Tok::Fn),
+            Tok::Ident(w) if w == "const" => matches!(self.peek_at(1), Tok::Ident(_)),
             _ => false,
         }
     }

@@ -399,7 +399,7 @@ let ok = 1
 }
 fn g( { }
 struct S { a int, b: float }
-let top = 1
+while top { }
 fn h() -> { }
 enum E { A(, B }
 fn last() { println(\"{1 2}\") }

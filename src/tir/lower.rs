@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ast;
-use crate::check::{Builtin, Coercion, Desugar, FnSource, Res, SelectOp, Typed};
+use crate::check::{Builtin, Coercion, ConstValue, Desugar, FnSource, Res, SelectOp, Typed};
 use std::cell::RefCell;
 
 /// The TIR of every function the checker made, in `FnId` order.
@@ -19,11 +19,12 @@ pub fn lower(typed: &Typed) -> Program {
         .enumerate()
         .map(|(id, info)| {
             let body = match info.source {
-                FnSource::Decl(d) => &d.body,
+                FnSource::Decl(d) => cx.block(&d.body),
                 FnSource::Closure(e) => match &e.kind {
-                    ast::ExprKind::Closure { body, .. } => body,
+                    ast::ExprKind::Closure { body, .. } => cx.block(body),
                     _ => unreachable!("a closure's source is a closure"),
                 },
+                FnSource::Init(_) => cx.init_body(id as FnId),
             };
             let kind = if info.yields.is_some() {
                 FnKind::Gen
@@ -42,7 +43,7 @@ pub fn lower(typed: &Typed) -> Program {
                 param_types: info.param_types.clone(),
                 ret: info.yields.clone().unwrap_or_else(|| info.ret.clone()),
                 captures: info.captures.clone(),
-                body: cx.block(body),
+                body,
             }
         })
         .collect();
@@ -65,6 +66,28 @@ impl Lower<'_, '_> {
             .get(&name.span)
             .copied()
             .unwrap_or(LocalId::MAX)
+    }
+
+    /// A module's initialiser: each variable assigned its value, in order.
+    fn init_body(&self, id: FnId) -> Block {
+        let values = self
+            .typed
+            .init_values
+            .get(&id)
+            .map_or(&[][..], |v| v.as_slice());
+        let stmts = values
+            .iter()
+            .map(|&(g, value)| Stmt::Assign {
+                target: Expr {
+                    ty: self.typed.globals[g as usize].ty.clone(),
+                    span: value.span,
+                    kind: ExprKind::Global(g),
+                },
+                op: None,
+                value: self.expr(value),
+            })
+            .collect();
+        Block { stmts }
     }
 
     /// How many loops out from the innermost `break label` leaves (0 without a label).
@@ -230,6 +253,8 @@ impl Lower<'_, '_> {
             ast::ExprKind::Name(_) => match self.typed.names.get(&e.id) {
                 Some(Res::Local(l)) => ExprKind::Local(*l),
                 Some(Res::Fn(f)) => ExprKind::FnRef(*f),
+                Some(Res::Global(g)) => ExprKind::Global(*g),
+                Some(Res::Const(c)) => self.constant(*c),
                 None => match self.typed.variants.get(&e.id) {
                     Some(&(enum_id, tag)) => ExprKind::Variant {
                         enum_id,
@@ -272,6 +297,8 @@ impl Lower<'_, '_> {
                 },
                 None => match self.typed.names.get(&e.id) {
                     Some(Res::Fn(f)) => ExprKind::FnRef(*f),
+                    Some(Res::Global(g)) => ExprKind::Global(*g),
+                    Some(Res::Const(c)) => self.constant(*c),
                     _ => ExprKind::Field {
                         base: self.boxed(base),
                         index: self.typed.fields.get(&e.id).copied().unwrap_or(usize::MAX),
@@ -347,6 +374,16 @@ impl Lower<'_, '_> {
             ty,
             span: e.span,
             kind,
+        }
+    }
+
+    /// A `const`'s value, as the literal it is.
+    fn constant(&self, c: u32) -> ExprKind {
+        match &self.typed.consts[c as usize] {
+            ConstValue::Int(n) => ExprKind::Int(*n),
+            ConstValue::Float(x) => ExprKind::Float(*x),
+            ConstValue::Bool(b) => ExprKind::Bool(*b),
+            ConstValue::Str(s) => ExprKind::Str(vec![StrPart::Lit(s.clone())]),
         }
     }
 

@@ -24,7 +24,7 @@ pub use lower::lower;
 pub use print::print;
 
 use crate::ast::{BinOp, Span, UnOp};
-use crate::check::{AwaitKind, Callee, FnId, LocalId, SelectOp, StructId, Type};
+use crate::check::{AwaitKind, Callee, FnId, GlobalId, LocalId, SelectOp, StructId, Type};
 
 /// The whole checked program.
 pub struct Program {
@@ -151,6 +151,8 @@ pub enum ExprKind {
     Local(LocalId),
     /// A named function used as a value.
     FnRef(FnId),
+    /// A module variable (`let` or `var` at module level).
+    Global(GlobalId),
     Array(Vec<Expr>),
     /// `[T]()`, `Map[K, V]()`, `Chan[T](n)`: the type is the expression's.
     Construct(Vec<Expr>),
