@@ -319,6 +319,25 @@ impl<'a> Checker<'a, '_> {
                 );
                 Type::Error
             }
+            Type::Array(elem) if !matches!(name, "len" | "push" | "pop") => {
+                let elem = (**elem).clone();
+                match self.prelude_array_method(e, name, &elem, args, method.span) {
+                    Some(t) => t,
+                    None => {
+                        for a in args {
+                            self.check_expr(a, ANY);
+                        }
+                        self.error(
+                            Diagnostic::error(
+                                DiagId::UnknownMethod,
+                                format!("arrays have no method `{name}`"),
+                            )
+                            .with_label(method.span, "not an array method"),
+                        );
+                        Type::Error
+                    }
+                }
+            }
             Type::Array(elem) => {
                 let elem = (**elem).clone();
                 let (m, params, ret) = match name {

@@ -75,6 +75,73 @@ impl<'a> Checker<'a, '_> {
         self.direct_call(e, callee, f, args)
     }
 
+    /// `a.name(args)` on an array of `elem`, for the methods the prelude
+    /// writes in Weft (`__array_name`, instantiated at `elem`): a method
+    /// call of that function with the array as its first argument. `None`
+    /// when there is no such method.
+    pub(super) fn prelude_array_method(
+        &mut self,
+        e: &Expr,
+        name: &str,
+        elem: &Type,
+        args: &'a [Expr],
+        at: Span,
+    ) -> Option<Type> {
+        let p = self.prelude?;
+        let item = self.items[p as usize]
+            .get(&format!("__array_{name}"))
+            .copied()?;
+        let wrong = |cx: &mut Self, what: &str| {
+            for a in args {
+                cx.check_expr(a, ANY);
+            }
+            cx.error(
+                Diagnostic::error(
+                    DiagId::InvalidOperand,
+                    format!("`{name}` is not a method of `[{elem}]`"),
+                )
+                .with_label(at, what.to_string()),
+            );
+            Some(Type::Error)
+        };
+        if elem.contains_error() {
+            for a in args {
+                self.check_expr(a, ANY);
+            }
+            return Some(Type::Error);
+        }
+        match name {
+            "sort" if !matches!(elem, Type::Int | Type::Float | Type::Str) => {
+                return wrong(self, "`sort` orders `int`, `float` and `string` arrays; use `sort_by(fn(x, y) -> int)`");
+            }
+            "join" if *elem != Type::Str => return wrong(self, "`join` joins a `[string]`"),
+            _ => {}
+        }
+        let f = match item {
+            ItemRef::Fn(f) => f,
+            ItemRef::Generic(g) => {
+                let targs = vec![elem.clone()];
+                let key = format!("{g}:{targs:?}");
+                match self.instances.get(&key) {
+                    Some(&f) => f,
+                    None => {
+                        let names = vec!["T".to_string()];
+                        let f = self.instantiate(g, &names, &targs)?;
+                        self.instances.insert(key, f);
+                        self.instance_parent.insert(f, None);
+                        f
+                    }
+                }
+            }
+            _ => return None,
+        };
+        let fi = &self.out.fns[f as usize];
+        let (params, ret, decl) = (fi.param_types[1..].to_vec(), fi.ret.clone(), fi.span);
+        self.out.calls.insert(e.id, Callee::Method(f));
+        self.check_args(e, name, &params, args, Some(decl));
+        Some(ret)
+    }
+
     /// The instances that led to `from`, innermost first.
     pub(super) fn instance_chain(&self, mut from: Option<FnId>) -> Vec<FnId> {
         let mut chain = Vec::new();
