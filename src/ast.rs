@@ -186,8 +186,9 @@ pub enum TypeExpr {
     Array(Box<TypeExpr>, Span),
     /// `T?`
     Optional(Box<TypeExpr>, Span),
-    /// `fn(int, int) -> int`
+    /// `fn(int, int) -> int`, or `async fn(int) -> int`.
     Func {
+        is_async: bool,
         params: Vec<TypeExpr>,
         ret: Option<Box<TypeExpr>>,
         span: Span,
@@ -441,7 +442,9 @@ pub enum ExprKind {
     },
     Block(Block),
     Match(Box<Expr>, Vec<MatchArm>),
+    /// `fn(x: int) -> int { ... }`, or `async fn(...) -> T { ... }`.
     Closure {
+        is_async: bool,
         params: Vec<Param>,
         ret: Option<TypeExpr>,
         body: Block,

@@ -109,6 +109,20 @@ impl<'a> Checker<'a, '_> {
                 self.check_args(e, "this function", &params, args, None);
                 *ret
             }
+            Type::AsyncFn(params, ret) => {
+                self.out.calls.insert(e.id, Callee::Indirect);
+                if self.async_call_ok != Some(e.id) {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::AsyncCallWithoutAwait,
+                            "this is an async function value: call it with `await` or `spawn`",
+                        )
+                        .with_label(e.span, "write `await f(...)` to wait for it, or `spawn f(...)` to run it as a task"),
+                    );
+                }
+                self.check_args(e, "this function", &params, args, None);
+                *ret
+            }
             Type::Error | Type::Never => {
                 for a in args {
                     self.check_expr(a, ANY);

@@ -5,7 +5,17 @@ use super::*;
 impl<'a> Checker<'a, '_> {
     /// Whether `e` is a call of an `async fn` (checked already).
     pub(super) fn is_async_call(&self, e: &Expr) -> bool {
-        matches!(self.out.calls.get(&e.id), Some(Callee::Fn(f) | Callee::Method(f)) if self.out.fns[*f as usize].is_async)
+        match self.out.calls.get(&e.id) {
+            Some(Callee::Fn(f) | Callee::Method(f)) => self.out.fns[*f as usize].is_async,
+            // A call of an async function value.
+            Some(Callee::Indirect) => match &e.kind {
+                ExprKind::Call(callee, _) => {
+                    matches!(self.out.expr_types[callee.id as usize], Type::AsyncFn(..))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     pub(super) fn in_async(&self) -> bool {

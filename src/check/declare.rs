@@ -587,13 +587,22 @@ impl<'a> Checker<'a, '_> {
             }
             TypeExpr::Array(inner, _) => Type::Array(Box::new(self.resolve_type(inner))),
             TypeExpr::Optional(inner, _) => Type::Optional(Box::new(self.resolve_type(inner))),
-            TypeExpr::Func { params, ret, .. } => {
+            TypeExpr::Func {
+                is_async,
+                params,
+                ret,
+                ..
+            } => {
                 let params = params.iter().map(|p| self.resolve_type(p)).collect();
                 let ret = match ret {
                     Some(r) => self.resolve_type(r),
                     None => Type::Unit,
                 };
-                Type::Func(params, Box::new(ret))
+                if *is_async {
+                    Type::AsyncFn(params, Box::new(ret))
+                } else {
+                    Type::Func(params, Box::new(ret))
+                }
             }
         }
     }

@@ -323,9 +323,12 @@ impl<'a> Checker<'a, '_> {
                 result
             }
             ExprKind::Block(b) => self.check_block(b, want).0,
-            ExprKind::Closure { params, ret, body } => {
-                self.check_closure(e, params, ret.as_ref(), body)
-            }
+            ExprKind::Closure {
+                is_async,
+                params,
+                ret,
+                body,
+            } => self.check_closure(e, *is_async, params, ret.as_ref(), body),
             ExprKind::Error => Type::Error,
             ExprKind::Match(scrutinee, arms) => self.check_match(e, scrutinee, arms, want),
             ExprKind::Await(inner) => self.check_await(e, inner),
@@ -458,23 +461,11 @@ impl<'a> Checker<'a, '_> {
     pub(super) fn fn_value(&mut self, e: &Expr, f: FnId) -> Type {
         self.out.names.insert(e.id, Res::Fn(f));
         let info = &self.out.fns[f as usize];
+        let (params, ret) = (info.param_types.clone(), Box::new(info.ret.clone()));
         if info.is_async {
-            // Calling the value would run the coroutine's ramp as if it
-            // were the function: not until async function values exist.
-            let name = info.name.clone();
-            self.error(
-                Diagnostic::error(
-                    DiagId::AsyncFnValue,
-                    format!("the async function `{name}` cannot be used as a value"),
-                )
-                .with_label(
-                    e.span,
-                    format!("call it: `await {name}(...)` or `spawn {name}(...)`"),
-                ),
-            );
-            return Type::Error;
+            return Type::AsyncFn(params, ret);
         }
-        Type::Func(info.param_types.clone(), Box::new(info.ret.clone()))
+        Type::Func(params, ret)
     }
 
     pub(super) fn check_struct_lit(
@@ -872,6 +863,7 @@ impl<'a> Checker<'a, '_> {
     pub(super) fn check_closure(
         &mut self,
         e: &'a Expr,
+        is_async: bool,
         params: &'a [Param],
         ret: Option<&TypeExpr>,
         body: &'a Block,
@@ -909,7 +901,7 @@ impl<'a> Checker<'a, '_> {
             captures: Vec::new(),
             is_closure: true,
             yields: None,
-            is_async: false,
+            is_async,
         });
         self.out.names.insert(e.id, Res::Fn(id));
         self.ctx.push(FnContext {
@@ -917,12 +909,15 @@ impl<'a> Checker<'a, '_> {
             scopes: vec![HashMap::new()],
             ret: ret.clone(),
             yields: None,
-            is_async: false,
+            is_async,
             loops: Vec::new(),
             in_defer: false,
         });
         self.body(id, params, &param_types, body, &ret, e.span);
         self.ctx.pop();
+        if is_async {
+            return Type::AsyncFn(param_types, Box::new(ret));
+        }
         Type::Func(param_types, Box::new(ret))
     }
 }

@@ -731,7 +731,7 @@ impl<'a> Checker<'a, '_> {
                 self.unify(module, inner, t, names, bound)
             }
             (TypeExpr::Optional(inner, _), t) => self.unify(module, inner, t, names, bound),
-            (TypeExpr::Func { params, ret, .. }, Type::Func(ps, r)) => {
+            (TypeExpr::Func { params, ret, .. }, Type::Func(ps, r) | Type::AsyncFn(ps, r)) => {
                 for (p, t) in params.iter().zip(ps) {
                     self.unify(module, p, t, names, bound);
                 }

@@ -52,6 +52,9 @@ pub enum Type {
     /// An enum; its id indexes `Typed::structs` too (nominal types share one table).
     Enum(StructId),
     Func(Vec<Type>, Box<Type>),
+    /// An async function value (`async fn(int) -> int`): a named `async fn`
+    /// or an async closure, called only under `await` or `spawn`.
+    AsyncFn(Vec<Type>, Box<Type>),
     /// A generator of `T` (`Gen[T]`): a coroutine frame.
     Gen(Box<Type>),
     /// A running task (`Task[T]`): the coroutine frame of a spawned async call.
@@ -90,7 +93,10 @@ impl fmt::Display for Type {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
                 f.write_str(&name.unwrap_or_else(|| "struct".into()))
             }
-            Type::Func(params, ret) => {
+            Type::Func(params, ret) | Type::AsyncFn(params, ret) => {
+                if matches!(self, Type::AsyncFn(..)) {
+                    f.write_str("async ")?;
+                }
                 f.write_str("fn(")?;
                 for (i, p) in params.iter().enumerate() {
                     if i > 0 {
@@ -124,6 +130,7 @@ impl Type {
                 | Type::Optional(_)
                 | Type::Struct(_)
                 | Type::Func(..)
+                | Type::AsyncFn(..)
                 | Type::Gen(_)
                 | Type::Task(_)
                 | Type::Chan(_)
@@ -148,7 +155,9 @@ impl Type {
                 t.contains_error()
             }
             Type::Map(k, v) => k.contains_error() || v.contains_error(),
-            Type::Func(p, r) => p.iter().any(|t| t.contains_error()) || r.contains_error(),
+            Type::Func(p, r) | Type::AsyncFn(p, r) => {
+                p.iter().any(|t| t.contains_error()) || r.contains_error()
+            }
             _ => false,
         }
     }

@@ -61,8 +61,11 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let Some(callee) = callee_expr else {
                     return impossible("an indirect call without a callee");
                 };
-                let Type::Func(params, ret) = callee.ty.clone() else {
-                    return impossible("an indirect call of a non-function");
+                let (params, ret) = match callee.ty.clone() {
+                    Type::Func(params, ret) => (params, ret),
+                    // An async function value's code is the ramp: it returns the frame.
+                    Type::AsyncFn(params, ret) => (params, Box::new(Type::Task(ret))),
+                    _ => return impossible("an indirect call of a non-function"),
                 };
                 let closure = value!(self.expr(callee)?);
                 let Some(mut values) = self.args(args)? else {

@@ -409,11 +409,29 @@ impl<'ctx> Codegen<'ctx, '_> {
         // nothing roots the frame before the initial suspend returns it to
         // the caller. Its cell is made after the first resume.
         let info = &self.typed.fns[id as usize];
+        // An async closure: its environment (the closure object) comes
+        // first; the cells of its captures go into GC slots of the frame.
+        let offset = info.is_closure as u32;
+        if info.is_closure {
+            let env = f
+                .get_nth_param(0)
+                .expect("closure env")
+                .into_pointer_value();
+            env.set_name("env");
+            for (i, &local) in info.captures.iter().enumerate() {
+                let name = format!("{}.cell", self.typed.locals[local as usize].name);
+                let slot = self.entry_alloca(self.gc.into(), &name)?;
+                let cell = self.load_slot(env, 8 * (i as u64 + 1), &Type::Str)?;
+                self.b.build_store(slot, cell)?;
+                self.f.locals.insert(local, slot);
+            }
+        }
+        let info = &self.typed.fns[id as usize];
         let mut captured = Vec::new();
         for (i, &local) in info.params.iter().enumerate() {
             let name = self.typed.locals[local as usize].name.clone();
             let param = f
-                .get_nth_param(i as u32)
+                .get_nth_param(i as u32 + offset)
                 .expect("parameter count matches the signature");
             param.set_name(&name);
             if self.typed.locals[local as usize].captured {

@@ -889,7 +889,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                 .iter()
                 .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
         );
-        let fn_type = self.fn_type(&info.ret.clone(), &params);
+        // An async function's ramp returns its frame: the task.
+        let ret = match info.is_async {
+            true => Type::Task(Box::new(info.ret.clone())),
+            false => info.ret.clone(),
+        };
+        let fn_type = self.fn_type(&ret, &params);
         let wrapper = self.module.add_function(
             &format!("{}.value", info.symbol),
             fn_type,
@@ -949,7 +954,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                         .build_int_z_extend(v.into_int_value(), self.cx.i32_type(), "wide")?;
                 self.call_rt(RuntimeFn::StringFromBool, &[wide.into()], "str")?
             }
-            Type::Func(..) => return self.string_const("<fn>"),
+            Type::Func(..) | Type::AsyncFn(..) => return self.string_const("<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => return self.string_const("nil"),
             _ => {
                 // Composite values: the runtime walks them from their shape.

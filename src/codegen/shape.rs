@@ -69,7 +69,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             Type::Float => self.leaf(FLOAT, ""),
             Type::Bool => self.leaf(BOOL, ""),
             Type::Str => self.leaf(STRING, ""),
-            Type::Func(..) => self.leaf(OPAQUE, "<fn>"),
+            Type::Func(..) | Type::AsyncFn(..) => self.leaf(OPAQUE, "<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => self.leaf(OPAQUE, "nil"),
             Type::Gen(_) | Type::Task(_) | Type::Chan(_) => self.leaf(OPAQUE, "?"),
             Type::Optional(inner) => Parts {

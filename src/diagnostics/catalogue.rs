@@ -129,8 +129,6 @@ catalogue! {
     MethodAsValue = "method-as-value",
     /// A generic function taken as a value.
     GenericAsValue = "generic-as-value",
-    /// An async function taken as a value.
-    AsyncFnValue = "async-fn-value",
     /// A static method called on a value.
     StaticMethodOnValue = "static-method-on-value",
     /// An expression without a value used as one.

@@ -184,6 +184,7 @@ impl Parser {
             Tok::LParen => self.paren_expr(),
             Tok::LBracket => self.bracket_primary(),
             Tok::Fn => self.closure(),
+            Tok::Async if self.peek_at(1) == &Tok::Fn => self.closure(),
             Tok::If => self.if_expr(false),
             Tok::Match => self.match_expr(),
             Tok::Select => self.select_expr(),
@@ -438,6 +439,7 @@ impl Parser {
     /// `fn(x: int) -> int { ... }`
     pub(super) fn closure(&mut self) -> Expr {
         let start = self.span();
+        let is_async = self.eat(&Tok::Async);
         self.bump();
         let params = if self.at(&Tok::LParen) {
             self.param_list(false)
@@ -452,7 +454,12 @@ impl Parser {
         };
         let body = self.block();
         self.mk(
-            ExprKind::Closure { params, ret, body },
+            ExprKind::Closure {
+                is_async,
+                params,
+                ret,
+                body,
+            },
             start.to(self.prev_span),
         )
     }

@@ -354,6 +354,20 @@ impl Parser {
             Tok::Ident(_) => self.named_type(),
             Tok::LBracket => self.array_type(),
             Tok::Fn => self.fn_type(),
+            Tok::Async if self.peek_at(1) == &Tok::Fn => {
+                self.bump();
+                match self.fn_type() {
+                    TypeExpr::Func {
+                        params, ret, span, ..
+                    } => TypeExpr::Func {
+                        is_async: true,
+                        params,
+                        ret,
+                        span: start.to(span),
+                    },
+                    other => other,
+                }
+            }
             _ => self.expected_type(),
         };
         let t = self.optional_suffixes(base, start);
@@ -418,6 +432,7 @@ impl Parser {
             None
         };
         TypeExpr::Func {
+            is_async: false,
             params,
             ret,
             span: start.to(self.prev_span),
