@@ -173,6 +173,14 @@ pub struct ImplDecl {
     pub span: Span,
 }
 
+/// A format spec as written (`.3` in `{x:.3}`), parsed by `weft_abi::format`.
+#[derive(Clone, Debug)]
+pub struct FormatSpec {
+    pub text: String,
+    pub spec: weft_abi::format::Spec,
+    pub span: Span,
+}
+
 /// A type as written in the source.
 #[derive(Clone, Debug)]
 pub enum TypeExpr {
@@ -355,6 +363,8 @@ pub struct Expr {
 /// One piece of an interpolated string literal.
 #[derive(Debug)]
 pub enum StrPart {
+    /// `{x:spec}`: the value formatted by a spec (`.3`, `08x`, `*^9`).
+    Format(Expr, FormatSpec),
     Lit(String),
     Expr(Expr),
 }

@@ -103,8 +103,9 @@ pub enum Tok {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StrTok {
     Lit(String),
-    /// The tokens of `{expr}`, ending with `Eof`, and the span of the braces' content.
-    Expr(Vec<Token>, Span),
+    /// The tokens of `{expr}`, ending with `Eof`, the span of the braces'
+    /// content, and the format spec after a `:` (`{x:.3}`) with its span.
+    Expr(Vec<Token>, Span, Option<(String, Span)>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -294,6 +295,8 @@ impl<'a> Lexer<'a> {
         let mut out = Vec::new();
         let mut newline = false;
         let mut brace_depth = 0usize;
+        // `(` and `[` too: a `:` outside all three starts a format spec.
+        let mut nesting = 0usize;
         loop {
             newline |= self.skip_trivia(end);
             if self.pos >= end {
@@ -304,7 +307,8 @@ impl<'a> Lexer<'a> {
                 });
                 return out;
             }
-            if in_interp && self.bytes[self.pos] == b'}' && brace_depth == 0 {
+            let at_spec = self.bytes[self.pos] == b':' && nesting == 0;
+            if in_interp && (self.bytes[self.pos] == b'}' || at_spec) && brace_depth == 0 {
                 out.push(Token {
                     tok: Tok::Eof,
                     span: self.span(self.pos, self.pos),
@@ -317,6 +321,8 @@ impl<'a> Lexer<'a> {
             match tok {
                 Some(Tok::LBrace) => brace_depth += 1,
                 Some(Tok::RBrace) => brace_depth = brace_depth.saturating_sub(1),
+                Some(Tok::LParen | Tok::LBracket) => nesting += 1,
+                Some(Tok::RParen | Tok::RBracket) => nesting = nesting.saturating_sub(1),
                 _ => {}
             }
             if let Some(tok) = tok {
@@ -674,6 +680,14 @@ impl<'a> Lexer<'a> {
                     let toks = self.tokens(end, true);
                     self.depth -= 1;
                     let inner = self.span(open + 1, self.pos);
+                    // `{expr:spec}`: the spec is raw text up to the `}`.
+                    let mut spec = None;
+                    if self.pos < end && self.bytes[self.pos] == b':' {
+                        let from = self.pos + 1;
+                        let to = (from..end).find(|&i| self.bytes[i] == b'}').unwrap_or(end);
+                        spec = Some((self.src[from..to].to_string(), self.span(from, to)));
+                        self.pos = to;
+                    }
                     if self.pos < end && self.bytes[self.pos] == b'}' {
                         self.pos += 1;
                     } else {
@@ -695,7 +709,7 @@ impl<'a> Lexer<'a> {
                             "write an expression inside the braces, or `\\{` for a brace",
                         );
                     }
-                    parts.push(StrTok::Expr(toks, inner));
+                    parts.push(StrTok::Expr(toks, inner, spec));
                 }
                 _ => {
                     let ch = self.src[self.pos..].chars().next().unwrap_or(' ');

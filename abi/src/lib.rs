@@ -47,6 +47,9 @@ pub enum RuntimeFn {
     StringEq,
     StringCompare,
     StringFromInt,
+    FormatInt,
+    FormatFloat,
+    FormatPad,
     StringFromFloat,
     StringFromBool,
     Format,
@@ -129,6 +132,9 @@ impl RuntimeFn {
         RuntimeFn::StringEq,
         RuntimeFn::StringCompare,
         RuntimeFn::StringFromInt,
+        RuntimeFn::FormatInt,
+        RuntimeFn::FormatFloat,
+        RuntimeFn::FormatPad,
         RuntimeFn::StringFromFloat,
         RuntimeFn::StringFromBool,
         RuntimeFn::Format,
@@ -204,6 +210,9 @@ impl RuntimeFn {
             RuntimeFn::StringFromInt => ("weft_string_from_int", &[I64], Ref, false, false),
             RuntimeFn::StringFromFloat => ("weft_string_from_float", &[F64], Ref, false, false),
             RuntimeFn::StringFromBool => ("weft_string_from_bool", &[I32], Ref, false, false),
+            RuntimeFn::FormatInt => ("weft_format_int", &[I64, Ptr, I64], Ref, false, false),
+            RuntimeFn::FormatFloat => ("weft_format_float", &[F64, Ptr, I64], Ref, false, false),
+            RuntimeFn::FormatPad => ("weft_format_pad", &[Ref, Ptr, I64], Ref, false, false),
             RuntimeFn::Format => ("weft_format", &[I64, Ptr], Ref, false, false),
             RuntimeFn::ArrayNew => ("weft_array_new", &[I32, I64], Ref, false, false),
             RuntimeFn::ArrayPush => ("weft_array_push", &[Ref, I64], Void, false, false),
@@ -520,9 +529,130 @@ pub mod shape {
     pub const VARIANT: u32 = 10;
 }
 
+/// Format specs in interpolation (`"{x:.3}"`, `"{n:08x}"`, `"{s:*^9}"`):
+/// `[[fill]align][0][width][.precision][type]`, as in Rust. The compiler
+/// parses each spec to check it; the runtime parses the same text again to
+/// format (both with this one parser).
+pub mod format {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Align {
+        Left,
+        Right,
+        Center,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Spec {
+        pub fill: char,
+        /// `None`: numbers go right, everything else left.
+        pub align: Option<Align>,
+        /// `0`: zero-padded after the sign (numbers only).
+        pub zero: bool,
+        pub width: usize,
+        pub precision: Option<usize>,
+        /// `x`, `X`, `b`, `o` (ints), `e` (floats) or none.
+        pub kind: Option<char>,
+    }
+
+    /// Widths and precisions above this are refused (a spec is source text,
+    /// so a huge one is a mistake, not a need).
+    pub const MAX_WIDTH: usize = 1 << 16;
+
+    fn align_of(c: char) -> Option<Align> {
+        match c {
+            '<' => Some(Align::Left),
+            '>' => Some(Align::Right),
+            '^' => Some(Align::Center),
+            _ => None,
+        }
+    }
+
+    impl Spec {
+        pub fn parse(text: &str) -> Result<Spec, &'static str> {
+            let mut spec = Spec {
+                fill: ' ',
+                align: None,
+                zero: false,
+                width: 0,
+                precision: None,
+                kind: None,
+            };
+            let mut rest = text;
+            let mut two = rest.chars();
+            let (c0, c1) = (two.next(), two.next());
+            if let (Some(f), Some(a)) = (c0, c1.and_then(align_of)) {
+                spec.fill = f;
+                spec.align = Some(a);
+                rest = two.as_str();
+            } else if let Some(a) = c0.and_then(align_of) {
+                spec.align = Some(a);
+                rest = &rest[1..];
+            }
+            if let Some(r) = rest.strip_prefix('0') {
+                spec.zero = true;
+                rest = r;
+            }
+            fn number(rest: &mut &str) -> Result<Option<usize>, &'static str> {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    return Ok(None);
+                }
+                let mut n: usize = 0;
+                for d in rest[..digits].bytes() {
+                    n = n.saturating_mul(10).saturating_add((d - b'0') as usize);
+                }
+                *rest = &rest[digits..];
+                if n > MAX_WIDTH {
+                    return Err("a width or precision above 65536");
+                }
+                Ok(Some(n))
+            }
+            spec.width = number(&mut rest)?.unwrap_or(0);
+            if let Some(r) = rest.strip_prefix('.') {
+                rest = r;
+                match number(&mut rest)? {
+                    Some(p) => spec.precision = Some(p),
+                    None => return Err("a `.` must be followed by the precision"),
+                }
+            }
+            let mut tail = rest.chars();
+            match tail.next() {
+                Some(c @ ('x' | 'X' | 'b' | 'o' | 'e')) => {
+                    spec.kind = Some(c);
+                    rest = tail.as_str();
+                }
+                Some(_) => return Err("expected `[[fill]align][0][width][.precision][x|X|b|o|e]`"),
+                None => {}
+            }
+            if !rest.is_empty() {
+                return Err("unexpected text after the spec");
+            }
+            Ok(spec)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_specs_parse_as_in_rust() {
+        use format::{Align, Spec};
+        let s = Spec::parse("*^9.2x").unwrap();
+        assert_eq!(
+            (s.fill, s.align, s.width, s.precision, s.kind),
+            ('*', Some(Align::Center), 9, Some(2), Some('x'))
+        );
+        let s = Spec::parse("08.3").unwrap();
+        assert!(s.zero && s.width == 8 && s.precision == Some(3) && s.align.is_none());
+        let s = Spec::parse("<5").unwrap();
+        assert_eq!((s.fill, s.align, s.width), (' ', Some(Align::Left), 5));
+        assert_eq!(Spec::parse("").unwrap().width, 0);
+        assert!(Spec::parse(".").is_err());
+        assert!(Spec::parse("5q").is_err());
+        assert!(Spec::parse("99999999").is_err());
+    }
 
     #[test]
     fn promise_fields_are_in_order_and_indexed() {

@@ -26,7 +26,7 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, chan, gc, map, output, process, sched, string, task};
+use crate::{array, chan, gc, map, output, process, sched, spec, string, task};
 use weft_abi::status;
 
 #[cfg(not(test))]
@@ -433,6 +433,25 @@ pub unsafe extern "C" fn weft_string_eq(a: Ref, b: Ref) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn weft_string_compare(a: Ref, b: Ref) -> i64 {
     string::compare(a, b)
+}
+
+/// `"{n:spec}"` for an int (the spec's text, checked by the compiler).
+#[no_mangle]
+pub unsafe extern "C" fn weft_format_int(value: i64, spec: *const u8, len: i64) -> Ref {
+    spec::int(value, spec::text(spec, len))
+}
+
+/// `"{x:spec}"` for a float.
+#[no_mangle]
+pub unsafe extern "C" fn weft_format_float(value: f64, spec: *const u8, len: i64) -> Ref {
+    spec::float(value, spec::text(spec, len))
+}
+
+/// `"{v:spec}"` for any other value, given as `str(v)`: padded (and cut to
+/// the precision, if any).
+#[no_mangle]
+pub unsafe extern "C" fn weft_format_pad(s: Ref, spec: *const u8, len: i64) -> Ref {
+    spec::pad_str(s, spec::text(spec, len))
 }
 
 /// `str(i)` for an int.

@@ -34,6 +34,7 @@ mod process;
 mod rng;
 mod roots;
 mod sched;
+mod spec;
 mod string;
 mod task;
 

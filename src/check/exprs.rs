@@ -78,8 +78,11 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Nil => Type::Nil,
             ExprKind::Str(parts) => {
                 for p in parts {
-                    if let StrPart::Expr(inner) = p {
+                    if let StrPart::Expr(inner) | StrPart::Format(inner, _) = p {
                         let t = self.check_expr(inner, ANY);
+                        if let StrPart::Format(_, spec) = p {
+                            self.check_format_spec(spec, &t);
+                        }
                         if matches!(t, Type::Unit) {
                             self.error(
                                 Diagnostic::error(
@@ -857,6 +860,37 @@ impl<'a> Checker<'a, '_> {
                     mismatch(self, "both sides must be `int`")
                 }
             }
+        }
+    }
+
+    /// A spec must suit the value: `x`, `X`, `b`, `o` take an `int`, `e`
+    /// and zero-padding a number, a precision a `float` or a `string`.
+    fn check_format_spec(&mut self, spec: &FormatSpec, t: &Type) {
+        if t.contains_error() || *t == Type::Never {
+            return;
+        }
+        let s = &spec.spec;
+        let why = match (s.kind, t) {
+            (Some('x' | 'X' | 'b' | 'o'), Type::Int) => None,
+            (Some('x' | 'X' | 'b' | 'o'), _) => Some("`x`, `X`, `b` and `o` format an `int`"),
+            (Some('e'), Type::Float) => None,
+            (Some('e'), _) => Some("`e` formats a `float`"),
+            _ if s.precision.is_some() && !matches!(t, Type::Float | Type::Str) => {
+                Some("a precision applies to a `float` (decimals) or a `string` (characters)")
+            }
+            _ if s.zero && !matches!(t, Type::Int | Type::Float) => {
+                Some("zero-padding applies to numbers")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            self.error(
+                Diagnostic::error(
+                    DiagId::InvalidFormatSpec,
+                    format!("the spec `{}` does not apply to a `{t}`", spec.text),
+                )
+                .with_label(spec.span, why),
+            );
         }
     }
 

@@ -375,6 +375,11 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             let piece = match part {
                 StrPart::Lit(s) => self.string_const(s)?,
+                StrPart::Format(e, spec) => {
+                    let ty = e.ty.clone();
+                    let v = value!(self.expr(e)?);
+                    self.formatted(v, &ty, spec)?
+                }
                 StrPart::Expr(e) => {
                     let ty = e.ty.clone();
                     let v = value!(self.expr(e)?);
@@ -933,6 +938,25 @@ impl<'ctx> Codegen<'ctx, '_> {
         let r = self.static_ref(g);
         self.m.fn_values.insert(id, r);
         Ok(r)
+    }
+
+    /// `{v:spec}`: ints and floats by the runtime's formatter, everything
+    /// else as `str(v)` padded.
+    fn formatted(
+        &mut self,
+        v: BasicValueEnum<'ctx>,
+        ty: &Type,
+        spec: &str,
+    ) -> Result<PointerValue<'ctx>> {
+        let text = self.bytes_ptr(spec.as_bytes())?;
+        let len = self.cx.i64_type().const_int(spec.len() as u64, false);
+        let (rf, arg) = match ty {
+            Type::Int => (RuntimeFn::FormatInt, v),
+            Type::Float => (RuntimeFn::FormatFloat, v),
+            _ => (RuntimeFn::FormatPad, self.string_of(v, ty)?.into()),
+        };
+        let r = self.call_rt(rf, &[arg.into(), text.into(), len.into()], "formatted")?;
+        Ok(r.expect("a string").into_pointer_value())
     }
 
     // ----- str(v) ---------------------------------------------------------------

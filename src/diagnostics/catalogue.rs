@@ -180,6 +180,8 @@ catalogue! {
     ConstNotConstant = "const-not-constant",
     /// A module variable read before its initialiser gave it its type.
     GlobalBeforeInit = "global-before-init",
+    /// `{x:spec}` with a spec that does not parse, or does not suit the value.
+    InvalidFormatSpec = "invalid-format-spec",
     /// A `select`'s `default` arm that is not its last.
     DefaultNotLast = "default-not-last",
     /// `if` used as a value without `else`.

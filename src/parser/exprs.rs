@@ -388,7 +388,30 @@ impl Parser {
         for part in parts {
             out.push(match part {
                 StrTok::Lit(text) => StrPart::Lit(text),
-                StrTok::Expr(tokens, span) => StrPart::Expr(self.interpolation(tokens, span)),
+                StrTok::Expr(tokens, span, None) => StrPart::Expr(self.interpolation(tokens, span)),
+                StrTok::Expr(tokens, span, Some((text, at))) => {
+                    let e = self.interpolation(tokens, span);
+                    match weft_abi::format::Spec::parse(&text) {
+                        Ok(spec) => StrPart::Format(
+                            e,
+                            FormatSpec {
+                                text,
+                                spec,
+                                span: at,
+                            },
+                        ),
+                        Err(why) => {
+                            self.report(
+                                Diagnostic::error(
+                                    DiagId::InvalidFormatSpec,
+                                    format!("`{text}` is not a format spec"),
+                                )
+                                .with_label(at, why),
+                            );
+                            StrPart::Expr(e)
+                        }
+                    }
+                }
             });
         }
         if out.is_empty() {

@@ -24,9 +24,9 @@
 //! grammar.
 
 use crate::ast::{
-    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, ExternFn, Field, FnDecl, FnKind, GlobalDecl,
-    GlobalKind, Ident, ImplDecl, Import, Item, MatchArm, Module, Param, Pattern, SelectArm, Span,
-    Stmt, StrPart, StructDecl, TypeExpr, UnOp, Variant,
+    BinOp, Block, EnumDecl, Expr, ExprId, ExprKind, ExternFn, Field, FnDecl, FnKind, FormatSpec,
+    GlobalDecl, GlobalKind, Ident, ImplDecl, Import, Item, MatchArm, Module, Param, Pattern,
+    SelectArm, Span, Stmt, StrPart, StructDecl, TypeExpr, UnOp, Variant,
 };
 use crate::diagnostics::{DiagId, Diagnostic};
 use crate::lexer::{describe, StrTok, Tok, Token};

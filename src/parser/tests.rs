@@ -88,7 +88,7 @@ impl Walk {
         match &e.kind {
             ExprKind::Str(parts) => {
                 for p in parts {
-                    if let StrPart::Expr(e) = p {
+                    if let StrPart::Expr(e) | StrPart::Format(e, _) = p {
                         self.expr(e, d);
                     }
                 }

@@ -247,6 +247,9 @@ impl Lower<'_, '_> {
                     .map(|p| match p {
                         ast::StrPart::Lit(s) => StrPart::Lit(s.clone()),
                         ast::StrPart::Expr(e) => StrPart::Expr(self.expr(e)),
+                        ast::StrPart::Format(e, spec) => {
+                            StrPart::Format(self.expr(e), spec.text.clone())
+                        }
                     })
                     .collect(),
             ),

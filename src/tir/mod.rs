@@ -133,6 +133,9 @@ pub struct SelectArm {
 pub enum StrPart {
     Lit(String),
     Expr(Expr),
+    /// `{x:spec}`: the value and its spec's text (checked; the runtime
+    /// parses it again to format).
+    Format(Expr, String),
 }
 
 pub struct Expr {

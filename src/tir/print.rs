@@ -239,6 +239,10 @@ impl Printer<'_, '_> {
                             let x = self.expr(x);
                             let _ = write!(s, "{{{x}}}");
                         }
+                        StrPart::Format(x, spec) => {
+                            let x = self.expr(x);
+                            let _ = write!(s, "{{{x}:{spec}}}");
+                        }
                     }
                 }
                 s.push('"');
