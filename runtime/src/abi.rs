@@ -547,6 +547,30 @@ pub unsafe extern "C" fn weft_map_keys(m: Ref) -> Ref {
     map::keys(m)
 }
 
+/// `m.values()`: a new array of the values in insertion order.
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_values(m: Ref) -> Ref {
+    map::values(m)
+}
+
+/// `m.clear()`: no entries left (its buffers go; never allocates).
+#[no_mangle]
+pub unsafe extern "C" fn weft_map_clear(m: Ref) {
+    map::clear(m)
+}
+
+/// `ch.len()`: the values buffered in the channel (never allocates).
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_len(ch: Ref) -> i64 {
+    chan::len(ch) as i64
+}
+
+/// `ch.cap()`: the channel's capacity (never allocates).
+#[no_mangle]
+pub unsafe extern "C" fn weft_chan_cap(ch: Ref) -> i64 {
+    chan::cap(ch) as i64
+}
+
 /// `args()`: a new `[string]` of the program's arguments, without its name.
 #[no_mangle]
 pub extern "C" fn weft_args() -> Ref {

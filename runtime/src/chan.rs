@@ -198,6 +198,22 @@ unsafe fn is_closed(ch: Ref) -> bool {
     read_u64(ch, CH_FLAGS) & CLOSED != 0
 }
 
+/// `ch.len()`: the values waiting in its buffer.
+///
+/// # Safety
+/// `ch` must be a channel.
+pub unsafe fn len(ch: Ref) -> u64 {
+    read_u64(ch, CH_LEN)
+}
+
+/// `ch.cap()`.
+///
+/// # Safety
+/// `ch` must be a channel.
+pub unsafe fn cap(ch: Ref) -> u64 {
+    read_u64(ch, CH_CAP)
+}
+
 /// A new empty channel of `capacity` buffered elements (0: unbuffered).
 ///
 /// # Safety

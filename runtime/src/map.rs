@@ -301,6 +301,32 @@ pub unsafe fn keys(m: Ref) -> Ref {
     arr
 }
 
+/// `m.values()`: a new array of the values in insertion order.
+///
+/// # Safety
+/// `m` must be a map.
+pub unsafe fn values(m: Ref) -> Ref {
+    let len = field(m, LEN);
+    let is_ref = read_u64(m, FLAGS) & VALUE_IS_REF != 0;
+    let arr = with_roots([m], |_| array::new(is_ref, len));
+    for_each(m, |_, v| {
+        // Within capacity: no allocation, nothing to root.
+        array::push(arr, v);
+    });
+    arr
+}
+
+/// `m.clear()`: back to a new map's state (buffers come with the next
+/// insertion); the collector frees the old buffers.
+///
+/// # Safety
+/// `m` must be a map.
+pub unsafe fn clear(m: Ref) {
+    for offset in [LEN, USED, CAP, META, KEYS, VALUES] {
+        write_u64(m, offset, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

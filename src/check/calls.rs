@@ -393,6 +393,8 @@ impl<'a> Checker<'a, '_> {
                     "remove" => (MapMethod::Remove, vec![k.clone()], Type::Bool),
                     "len" => (MapMethod::Len, vec![], Type::Int),
                     "keys" => (MapMethod::Keys, vec![], Type::Array(Box::new(k.clone()))),
+                    "values" => (MapMethod::Values, vec![], Type::Array(Box::new(v.clone()))),
+                    "clear" => (MapMethod::Clear, vec![], Type::Unit),
                     _ => {
                         self.error(
                             Diagnostic::error(
@@ -401,7 +403,7 @@ impl<'a> Checker<'a, '_> {
                             )
                             .with_label(
                                 method.span,
-                                "maps have `get`, `has`, `remove`, `len` and `keys`",
+                                "maps have `get`, `has`, `remove`, `len`, `keys`, `values` and `clear`",
                             ),
                         );
                         return Some(Type::Error);
@@ -481,6 +483,18 @@ impl<'a> Checker<'a, '_> {
                 }
                 self.out.calls.insert(e.id, callee);
                 result
+            }
+            Type::Chan(_) if matches!(name, "len" | "cap") => {
+                if !args.is_empty() {
+                    arg_count_error(self, 0);
+                }
+                let callee = if name == "len" {
+                    Callee::ChanLen
+                } else {
+                    Callee::ChanCap
+                };
+                self.out.calls.insert(e.id, callee);
+                Type::Int
             }
             Type::Gen(elem) if name == "next" => {
                 if !args.is_empty() {

@@ -310,6 +310,8 @@ pub enum MapMethod {
     Remove,
     Len,
     Keys,
+    Values,
+    Clear,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -337,6 +339,9 @@ pub enum Callee {
     ChanSend,
     ChanRecv,
     ChanClose,
+    /// `ch.len()` and `ch.cap()`.
+    ChanLen,
+    ChanCap,
     /// A standard-library `extern fn`: a runtime function.
     Runtime(RuntimeFn),
     /// `__llvm_*` in the standard library: an LLVM float intrinsic.

@@ -101,6 +101,15 @@ impl<'ctx> Codegen<'ctx, '_> {
                 Some(self.task_done(t.into_pointer_value())?)
             }
             Callee::ChanClose => self.chan_close(e)?.value(),
+            Callee::ChanLen | Callee::ChanCap => {
+                let base = recv("a channel method without a receiver")?;
+                let ch = value!(self.expr(base)?);
+                let rf = match kind {
+                    Callee::ChanLen => RuntimeFn::ChanLen,
+                    _ => RuntimeFn::ChanCap,
+                };
+                self.call_rt(rf, &[ch.into()], "chan")?
+            }
             // Only reached through `await` and `select`, which handle them.
             Callee::ChanSend | Callee::ChanRecv => None,
             Callee::TaskCancel => {

@@ -789,6 +789,11 @@ impl<'ctx> Codegen<'ctx, '_> {
         match m {
             MapMethod::Len => self.rt_value(RuntimeFn::MapLen, &[map.into()], "len"),
             MapMethod::Keys => self.rt_value(RuntimeFn::MapKeys, &[map.into()], "keys"),
+            MapMethod::Values => self.rt_value(RuntimeFn::MapValues, &[map.into()], "values"),
+            MapMethod::Clear => {
+                self.call_rt(RuntimeFn::MapClear, &[map.into()], "")?;
+                Ok(self.nothing())
+            }
             MapMethod::Has => {
                 let r = self.call_rt(
                     RuntimeFn::MapHas,
