@@ -415,6 +415,8 @@ pub enum ExprKind {
     Str(Vec<StrPart>),
     Name(String),
     Array(Vec<Expr>),
+    /// `[v; n]`: `n` elements equal to `v` (evaluated once).
+    Repeat(Box<Expr>, Box<Expr>),
     /// `Map[string, int](...)`, `[int]()`, `Chan[int](0)`: a type applied to arguments.
     Construct(TypeExpr, Vec<Expr>),
     StructLit {

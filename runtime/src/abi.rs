@@ -547,6 +547,13 @@ pub unsafe extern "C" fn weft_map_keys(m: Ref) -> Ref {
     map::keys(m)
 }
 
+/// `[v; n]`: a new array of `n` copies of the bits `v` (the compiler
+/// checked `n >= 0`); one buffer of exactly `n` slots.
+#[no_mangle]
+pub unsafe extern "C" fn weft_array_filled(bits: i64, n: i64, is_ref: i32) -> Ref {
+    array::filled(bits as u64, n.max(0) as usize, is_ref != 0)
+}
+
 /// `m.values()`: a new array of the values in insertion order.
 #[no_mangle]
 pub unsafe extern "C" fn weft_map_values(m: Ref) -> Ref {

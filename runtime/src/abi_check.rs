@@ -179,6 +179,7 @@ exports! {
     Format => f2(weft_format),
     ArrayNew => f2(weft_array_new),
     ArrayPush => f2(weft_array_push),
+    ArrayFilled => f3(weft_array_filled),
     MapNew => f2(weft_map_new),
     MapSet => f3(weft_map_set),
     MapGet => f3(weft_map_get),

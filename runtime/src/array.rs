@@ -58,6 +58,26 @@ pub unsafe fn new(elem_is_ref: bool, capacity: usize) -> Ref {
     arr
 }
 
+/// `[v; n]`: `n` elements with the bits `bits`, in one buffer of exactly
+/// that size. A reference `bits` is rooted while the buffers are made.
+///
+/// # Safety
+/// May collect; `n` is not negative (the caller checked).
+pub unsafe fn filled(bits: u64, n: usize, elem_is_ref: bool) -> Ref {
+    let held = if elem_is_ref {
+        slot_to_ref(bits)
+    } else {
+        core::ptr::null_mut()
+    };
+    let arr = with_roots([held], |_| new(elem_is_ref, n));
+    let buf = data(arr);
+    for i in 0..n {
+        write_u64(buf, 8 + 8 * i, bits);
+    }
+    write_u64(arr, LEN, n as u64);
+    arr
+}
+
 /// The number of elements.
 ///
 /// # Safety

@@ -97,6 +97,42 @@ impl<'a> Checker<'a, '_> {
                 Type::Str
             }
             ExprKind::Name(name) => self.check_name(e, name),
+            ExprKind::Repeat(value, count) => {
+                let want_elem = match want {
+                    Some(Type::Array(t)) if !t.is_error() => Some((**t).clone()),
+                    _ => None,
+                };
+                let t = self.check_expr(value, want_elem.as_ref().or(ANY));
+                let n = self.check_expr(count, Some(&Type::Int));
+                self.expect(&n, &Type::Int, count.span);
+                match want_elem {
+                    Some(w) => {
+                        self.coerce(value, &t, &w);
+                        Type::Array(Box::new(w))
+                    }
+                    None if t == Type::Nil => {
+                        self.error(
+                            Diagnostic::error(
+                                DiagId::CannotInfer,
+                                "cannot infer the type of `nil`",
+                            )
+                            .with_label(
+                                value.span,
+                                "write the array's type: `let a: [T?] = [nil; n]`",
+                            ),
+                        );
+                        Type::Error
+                    }
+                    None if t == Type::Unit => {
+                        self.error(
+                            Diagnostic::error(DiagId::NoValue, "this expression has no value")
+                                .with_label(value.span, "an array element must be a value"),
+                        );
+                        Type::Error
+                    }
+                    None => Type::Array(Box::new(t)),
+                }
+            }
             ExprKind::Array(items) => {
                 let want_elem = match want {
                     Some(Type::Array(t)) => Some((**t).clone()),

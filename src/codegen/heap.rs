@@ -587,6 +587,30 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
+    /// `[v; n]`: `v` once, then one runtime call that makes the array with
+    /// its buffer exactly `n` slots long (a reference is shared, not copied).
+    pub(super) fn array_filled(&mut self, e: &Expr, v: &Expr, n: &Expr) -> Result<Value<'ctx>> {
+        let Type::Array(elem) = e.ty.clone() else {
+            return impossible("a shape the checker rules out");
+        };
+        let x = value!(self.expr(v)?);
+        let count = value!(self.expr(n)?).into_int_value();
+        let negative = self.b.build_int_compare(
+            IntPredicate::SLT,
+            count,
+            self.cx.i64_type().const_zero(),
+            "len.negative",
+        )?;
+        self.panic_if(negative, "an array's length cannot be negative", n.span)?;
+        let bits = self.value_bits(x, &elem)?;
+        let is_ref = self.cx.i32_type().const_int(elem.is_ref() as u64, false);
+        self.rt_value(
+            RuntimeFn::ArrayFilled,
+            &[bits.into(), count.into(), is_ref.into()],
+            "array",
+        )
+    }
+
     pub(super) fn array_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Value<'ctx>> {
         let Type::Array(elem) = e.ty.clone() else {
             return impossible("a shape the checker rules out");

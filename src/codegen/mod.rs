@@ -1013,6 +1013,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             ExprKind::FnRef(f) => self.fn_value(*f)?.into(),
             ExprKind::Array(items) => return self.array_literal(e, items),
+            ExprKind::Repeat(v, n) => return self.array_filled(e, v, n),
             ExprKind::Construct(args) => return self.construct(e, args),
             ExprKind::StructLit { struct_id, fields } => {
                 return self.struct_literal(*struct_id, fields)

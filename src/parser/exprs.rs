@@ -278,9 +278,39 @@ impl Parser {
             }
         }
         let open = self.span();
+        if self.repeat_ahead() {
+            self.bump();
+            let ctx = self.set_ctx(false, false);
+            let value = Box::new(self.expr());
+            self.bump();
+            let count = Box::new(self.expr());
+            self.restore(ctx);
+            self.expect_close(&Tok::RBracket, open);
+            return self.mk(ExprKind::Repeat(value, count), open.to(self.prev_span));
+        }
         self.bump();
         let elems = self.delimited(open, Tok::RBracket, |p| Some(p.expr()));
         self.mk(ExprKind::Array(elems), open.to(self.prev_span))
+    }
+
+    /// `[v; n]`: a `;` inside this `[`, outside any nested bracket.
+    fn repeat_ahead(&self) -> bool {
+        let Some(&close) = self.bracket_close.get(self.pos) else {
+            return false;
+        };
+        if close == u32::MAX {
+            return false;
+        }
+        let mut depth = 0usize;
+        for t in &self.tokens[self.pos + 1..close as usize] {
+            match t.tok {
+                Tok::LParen | Tok::LBracket | Tok::LBrace => depth += 1,
+                Tok::RParen | Tok::RBracket | Tok::RBrace => depth = depth.saturating_sub(1),
+                Tok::Semi if depth == 0 => return true,
+                _ => {}
+            }
+        }
+        false
     }
 
     /// A constructor at the current token, or `None` with nothing consumed.

@@ -96,6 +96,10 @@ impl Walk {
             ExprKind::Array(es) | ExprKind::Construct(_, es) => {
                 es.iter().for_each(|e| self.expr(e, d))
             }
+            ExprKind::Repeat(v, n) => {
+                self.expr(v, d);
+                self.expr(n, d);
+            }
             ExprKind::StructLit { fields, .. } => fields.iter().for_each(|(_, e)| self.expr(e, d)),
             ExprKind::Unary(_, a)
             | ExprKind::Field(a, _)

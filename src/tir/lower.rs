@@ -267,6 +267,7 @@ impl Lower<'_, '_> {
                     None => ExprKind::Error,
                 },
             },
+            ast::ExprKind::Repeat(v, n) => ExprKind::Repeat(self.boxed(v), self.boxed(n)),
             ast::ExprKind::Array(items) => {
                 ExprKind::Array(items.iter().map(|i| self.expr(i)).collect())
             }

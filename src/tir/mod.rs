@@ -157,6 +157,8 @@ pub enum ExprKind {
     /// A module variable (`let` or `var` at module level).
     Global(GlobalId),
     Array(Vec<Expr>),
+    /// `[v; n]`: one array of `n` copies of `v`.
+    Repeat(Box<Expr>, Box<Expr>),
     /// `[T]()`, `Map[K, V]()`, `Chan[T](n)`: the type is the expression's.
     Construct(Vec<Expr>),
     StructLit {

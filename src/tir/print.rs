@@ -225,6 +225,7 @@ impl Printer<'_, '_> {
     fn expr(&mut self, e: &Expr) -> String {
         let typed = |s: String, t: &Type| format!("({s} : {t})");
         match &e.kind {
+            ExprKind::Repeat(v, n) => typed(format!("[{}; {}]", self.expr(v), self.expr(n)), &e.ty),
             ExprKind::Global(g) => self.typed.globals[*g as usize].symbol.clone(),
             ExprKind::Int(v) => v.to_string(),
             ExprKind::Float(v) => format!("{v:?}"),
