@@ -185,6 +185,18 @@ impl<'a> Checker<'a, '_> {
                 }
                 (Callee::Sleep, vec![Int], Unit)
             }
+            "__yield" => {
+                if !self.in_async() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::AwaitOutsideAsync,
+                            "`__yield` outside of an `async fn`",
+                        )
+                        .with_label(e.span, "only async functions can suspend"),
+                    );
+                }
+                (Callee::Yield, vec![], Unit)
+            }
             _ => {
                 let intrinsic: &'static str = match name {
                     "__llvm_sqrt" => "llvm.sqrt",

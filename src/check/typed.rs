@@ -333,6 +333,9 @@ pub enum Callee {
     TaskDone,
     /// `__sleep(ms)` in the `time` module: suspends the task for `ms`.
     Sleep,
+    /// `__yield()` in the `tasks` module: the task goes to the back of the
+    /// ready queue and suspends, so every other ready task runs once.
+    Yield,
     /// `t.cancel()` on a task.
     TaskCancel,
     /// `ch.send(v)`, `ch.recv()`, `ch.close()` on a channel.

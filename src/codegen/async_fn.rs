@@ -382,6 +382,20 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
+    /// `__yield()` in `tasks.yield_now`: this coroutine goes to the back of
+    /// the ready queue (the scheduler resumes nothing until this resume
+    /// returns), then suspends.
+    pub(super) fn yield_task(&mut self) -> Result<()> {
+        let Some(state) = self.f.coro else {
+            return Ok(());
+        };
+        self.call_rt(RuntimeFn::TaskReady, &[state.handle.into()], "")?;
+        let resume = self.cx.append_basic_block(self.func(), "yield.resume");
+        self.suspend_with(state, false, resume, None)?;
+        self.b.position_at_end(resume);
+        Ok(())
+    }
+
     /// `__sleep(ms)` in `time.sleep`: the timer resumes this coroutine.
     pub(super) fn sleep(&mut self, ms: &Expr) -> Result<()> {
         let Some(state) = self.f.coro else {

@@ -118,6 +118,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.task_cancel(t.into_pointer_value(), e.span)?;
                 None
             }
+            Callee::Yield => {
+                self.yield_task()?;
+                None
+            }
             Callee::Sleep => {
                 self.sleep(&args[0])?;
                 None

@@ -479,7 +479,8 @@ impl Lower<'_, '_> {
                 | Callee::Runtime(_)
                 | Callee::Intrinsic(_)
                 | Callee::Builtin(_)
-                | Callee::Sleep,
+                | Callee::Sleep
+                | Callee::Yield,
                 _,
             ) => None,
             (Callee::Indirect, _) => None,
