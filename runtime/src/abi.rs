@@ -554,6 +554,36 @@ pub unsafe extern "C" fn weft_array_filled(bits: i64, n: i64, is_ref: i32) -> Re
     array::filled(bits as u64, n.max(0) as usize, is_ref != 0)
 }
 
+/// `s[i..j]` by byte index: a new string (or `s` itself for the whole);
+/// panics at `loc` unless `0 <= i <= j <= len` and both ends are on
+/// UTF-8 character boundaries.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_slice(
+    s: Ref,
+    i: i64,
+    j: i64,
+    loc: *const u8,
+    loc_len: i64,
+) -> Ref {
+    let bytes = string::bytes(s);
+    let n = bytes.len() as i64;
+    if i < 0 || j > n || i > j {
+        let msg = format!("string slice [{i}..{j}] out of range for length {n}");
+        process::panic(msg.as_bytes(), raw_bytes(loc, loc_len));
+    }
+    let (i, j) = (i as usize, j as usize);
+    let text = core::str::from_utf8_unchecked(bytes);
+    if !text.is_char_boundary(i) || !text.is_char_boundary(j) {
+        let msg = format!("string slice [{i}..{j}] is not on character boundaries");
+        process::panic(msg.as_bytes(), raw_bytes(loc, loc_len));
+    }
+    if i == 0 && j == bytes.len() {
+        return s;
+    }
+    let part = bytes[i..j].to_vec();
+    string::from_bytes(&part)
+}
+
 /// `m.values()`: a new array of the values in insertion order.
 #[no_mangle]
 pub unsafe extern "C" fn weft_map_values(m: Ref) -> Ref {

@@ -188,6 +188,7 @@ exports! {
     MapLen => f1(weft_map_len),
     MapKeys => f1(weft_map_keys),
     MapValues => f1(weft_map_values),
+    StringSlice => f5(weft_string_slice),
     MapClear => f1(weft_map_clear),
     ChanLen => f1(weft_chan_len),
     ChanCap => f1(weft_chan_cap),

@@ -273,6 +273,9 @@ impl<'a> Checker<'a, '_> {
             ExprKind::Field(base, field) => self.check_field(e, base, field, want),
             ExprKind::Index(base, index) => {
                 let bt = self.check_expr(base, ANY);
+                if let ExprKind::Range { start, end, .. } = &index.kind {
+                    return self.check_slice(e, &bt, index, start, end);
+                }
                 match bt {
                     Type::Array(elem) => {
                         let it = self.check_expr(index, Some(&Type::Int));
@@ -895,6 +898,42 @@ impl<'a> Checker<'a, '_> {
                 } else {
                     mismatch(self, "both sides must be `int`")
                 }
+            }
+        }
+    }
+
+    /// `a[i..j]` (a copy, as `a.slice(i, j)`) or `s[i..j]` (by byte index).
+    fn check_slice(
+        &mut self,
+        e: &Expr,
+        bt: &Type,
+        range: &Expr,
+        start: &'a Expr,
+        end: &'a Expr,
+    ) -> Type {
+        for bound in [start, end] {
+            let t = self.check_expr(bound, Some(&Type::Int));
+            self.expect(&t, &Type::Int, bound.span);
+        }
+        self.out.expr_types[range.id as usize] = Type::Unit;
+        match bt {
+            Type::Str => {
+                self.out.calls.insert(e.id, Callee::StrSlice);
+                Type::Str
+            }
+            Type::Array(elem) => {
+                if let Some(f) = self.prelude_fn_at("__array_slice", elem) {
+                    self.out.calls.insert(e.id, Callee::Method(f));
+                }
+                bt.clone()
+            }
+            t if t.contains_error() => Type::Error,
+            other => {
+                self.error(
+                    Diagnostic::error(DiagId::NotIndexable, format!("cannot slice a `{other}`"))
+                        .with_label(e.span, "only arrays and strings can be sliced"),
+                );
+                Type::Error
             }
         }
     }

@@ -117,29 +117,38 @@ impl<'a> Checker<'a, '_> {
             "join" if *elem != Type::Str => return wrong(self, "`join` joins a `[string]`"),
             _ => {}
         }
-        let f = match item {
-            ItemRef::Fn(f) => f,
-            ItemRef::Generic(g) => {
-                let targs = vec![elem.clone()];
-                let key = format!("{g}:{targs:?}");
-                match self.instances.get(&key) {
-                    Some(&f) => f,
-                    None => {
-                        let names = vec!["T".to_string()];
-                        let f = self.instantiate(g, &names, &targs)?;
-                        self.instances.insert(key, f);
-                        self.instance_parent.insert(f, None);
-                        f
-                    }
-                }
-            }
-            _ => return None,
-        };
+        let f = self.prelude_item_at(item, elem)?;
         let fi = &self.out.fns[f as usize];
         let (params, ret, decl) = (fi.param_types[1..].to_vec(), fi.ret.clone(), fi.span);
         self.out.calls.insert(e.id, Callee::Method(f));
         self.check_args(e, name, &params, args, Some(decl));
         Some(ret)
+    }
+
+    /// The prelude's function `name` (generic over one `T`) at `elem`.
+    pub(super) fn prelude_fn_at(&mut self, name: &str, elem: &Type) -> Option<FnId> {
+        let p = self.prelude?;
+        let item = self.items[p as usize].get(name).copied()?;
+        self.prelude_item_at(item, elem)
+    }
+
+    fn prelude_item_at(&mut self, item: ItemRef, elem: &Type) -> Option<FnId> {
+        match item {
+            ItemRef::Fn(f) => Some(f),
+            ItemRef::Generic(g) => {
+                let targs = vec![elem.clone()];
+                let key = format!("{g}:{targs:?}");
+                if let Some(&f) = self.instances.get(&key) {
+                    return Some(f);
+                }
+                let names = vec!["T".to_string()];
+                let f = self.instantiate(g, &names, &targs)?;
+                self.instances.insert(key, f);
+                self.instance_parent.insert(f, None);
+                Some(f)
+            }
+            _ => None,
+        }
     }
 
     /// The instances that led to `from`, innermost first.

@@ -327,6 +327,8 @@ pub enum Callee {
     Map(MapMethod),
     /// `s.len()` on a string.
     StrLen,
+    /// `s[i..j]` on a string.
+    StrSlice,
     /// `g.next()` on a generator.
     GenNext,
     /// `t.done()` on a task.

@@ -309,6 +309,11 @@ impl Lower<'_, '_> {
                     },
                 },
             },
+            ast::ExprKind::Index(base, index)
+                if matches!(index.kind, ast::ExprKind::Range { .. }) =>
+            {
+                self.slice(e, base, index)
+            }
             ast::ExprKind::Index(base, index) => {
                 ExprKind::Index(self.boxed(base), self.boxed(index))
             }
@@ -378,6 +383,42 @@ impl Lower<'_, '_> {
             ty,
             span: e.span,
             kind,
+        }
+    }
+
+    /// `a[i..j]` or `s[i..j]` (`..=` ends one further): a call of the
+    /// slicing function the checker chose, the base its receiver.
+    fn slice(&self, e: &ast::Expr, base: &ast::Expr, range: &ast::Expr) -> ExprKind {
+        let (
+            Some(&callee),
+            ast::ExprKind::Range {
+                start,
+                end,
+                inclusive,
+            },
+        ) = (self.typed.calls.get(&e.id), &range.kind)
+        else {
+            return ExprKind::Error;
+        };
+        let mut end = self.expr(end);
+        if *inclusive {
+            let span = end.span;
+            let one = Expr {
+                ty: Type::Int,
+                span,
+                kind: ExprKind::Int(1),
+            };
+            end = Expr {
+                ty: Type::Int,
+                span,
+                kind: ExprKind::Binary(BinOp::Add, Box::new(end), Box::new(one)),
+            };
+        }
+        ExprKind::Call {
+            callee,
+            receiver: Some(self.boxed(base)),
+            callee_expr: None,
+            args: vec![self.expr(start), end],
         }
     }
 
