@@ -65,6 +65,7 @@ pub enum RuntimeFn {
     MapKeys,
     MapValues,
     StringSlice,
+    StringFromCode,
     MapClear,
     ChanLen,
     ChanCap,
@@ -156,6 +157,7 @@ impl RuntimeFn {
         RuntimeFn::MapKeys,
         RuntimeFn::MapValues,
         RuntimeFn::StringSlice,
+        RuntimeFn::StringFromCode,
         RuntimeFn::MapClear,
         RuntimeFn::ChanLen,
         RuntimeFn::ChanCap,
@@ -237,6 +239,7 @@ impl RuntimeFn {
             RuntimeFn::MapLen => ("weft_map_len", &[Ref], I64, false, true),
             RuntimeFn::MapKeys => ("weft_map_keys", &[Ref], Ref, false, false),
             RuntimeFn::MapValues => ("weft_map_values", &[Ref], Ref, false, false),
+            RuntimeFn::StringFromCode => ("weft_string_from_code", &[I64], Ref, false, false),
             RuntimeFn::StringSlice => (
                 "weft_string_slice",
                 &[Ref, I64, I64, Ptr, I64],

@@ -554,6 +554,22 @@ pub unsafe extern "C" fn weft_array_filled(bits: i64, n: i64, is_ref: i32) -> Re
     array::filled(bits as u64, n.max(0) as usize, is_ref != 0)
 }
 
+/// `strings.from_char_code(c)`: the one-character string of code point
+/// `c`; panics unless `c` is a Unicode scalar value.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_from_code(code: i64) -> Ref {
+    match u32::try_from(code).ok().and_then(char::from_u32) {
+        Some(c) => {
+            let mut buf = [0u8; 4];
+            string::from_bytes(c.encode_utf8(&mut buf).as_bytes())
+        }
+        None => {
+            let msg = format!("{code} is not a character code (a Unicode scalar value)");
+            process::panic(msg.as_bytes(), b"")
+        }
+    }
+}
+
 /// `s[i..j]` by byte index: a new string (or `s` itself for the whole);
 /// panics at `loc` unless `0 <= i <= j <= len` and both ends are on
 /// UTF-8 character boundaries.

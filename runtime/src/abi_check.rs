@@ -189,6 +189,7 @@ exports! {
     MapKeys => f1(weft_map_keys),
     MapValues => f1(weft_map_values),
     StringSlice => f5(weft_string_slice),
+    StringFromCode => f1(weft_string_from_code),
     MapClear => f1(weft_map_clear),
     ChanLen => f1(weft_chan_len),
     ChanCap => f1(weft_chan_cap),

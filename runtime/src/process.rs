@@ -54,13 +54,17 @@ pub fn panic(message: &[u8], location: &[u8]) -> ! {
     exit(101)
 }
 
-/// `panic: <message>` and `  at <location>`, as a panic prints it.
+/// `panic: <message>` and `  at <location>` (when there is one), as a panic prints it.
 pub fn panic_text(message: &[u8], location: &[u8]) -> Vec<u8> {
     let mut text = Vec::with_capacity(message.len() + location.len() + 16);
     text.extend_from_slice(b"panic: ");
     text.extend_from_slice(message);
-    text.extend_from_slice(b"\n  at ");
-    text.extend_from_slice(location);
+    // A runtime function called from the standard library knows no Weft
+    // location: no `at` line rather than an empty one.
+    if !location.is_empty() {
+        text.extend_from_slice(b"\n  at ");
+        text.extend_from_slice(location);
+    }
     text.push(b'\n');
     text
 }

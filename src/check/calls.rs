@@ -72,6 +72,9 @@ impl<'a> Checker<'a, '_> {
                 match self.lookup_item(std::slice::from_ref(&ident)) {
                     Some(ItemRef::Fn(f)) => return self.direct_call(e, callee, f, args),
                     Some(ItemRef::Generic(g)) => return self.generic_call(e, callee, g, args),
+                    Some(ItemRef::Struct(s)) if self.has_method(s, "new") => {
+                        return self.constructor_call(e, callee, s, args);
+                    }
                     Some(ItemRef::Struct(_) | ItemRef::GenericType(_)) => {
                         self.error(
                             Diagnostic::error(DiagId::TypeAsValue, format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
@@ -142,6 +145,20 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// `S(args)` for a struct with a static `new`: a call of `S.new(args)`
+    /// (how `strings.Builder()` is made).
+    fn constructor_call(&mut self, e: &Expr, callee: &Expr, s: StructId, args: &'a [Expr]) -> Type {
+        match self.method_of(s, "new") {
+            Some(MethodRef::Fn(f)) => self.direct_call(e, callee, f, args),
+            _ => {
+                for a in args {
+                    self.check_expr(a, ANY);
+                }
+                Type::Error
+            }
+        }
+    }
+
     pub(super) fn direct_call(
         &mut self,
         e: &Expr,
@@ -199,6 +216,9 @@ impl<'a> Checker<'a, '_> {
                     method.clone(),
                 ];
                 return Some(match self.lookup_item(&path) {
+                    Some(ItemRef::Struct(s)) if self.has_method(s, "new") => {
+                        self.constructor_call(e, callee, s, args)
+                    }
                     Some(ItemRef::Fn(f)) => self.direct_call(e, callee, f, args),
                     Some(ItemRef::Generic(g)) => self.generic_call(e, callee, g, args),
                     _ => {
