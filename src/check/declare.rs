@@ -21,8 +21,9 @@ impl<'a> Checker<'a, '_> {
         true
     }
 
-    pub(super) fn declare(&mut self, modules: &[SourceModule<'a>]) {
-        // Structs first, so function signatures can name them.
+    /// Pass 1: the names of every module's structs, enums and generic
+    /// types, so that any type expression can name them.
+    pub(super) fn declare_types(&mut self, modules: &[SourceModule<'a>]) {
         for (m, module) in modules.iter().enumerate() {
             for item in &module.ast.items {
                 match item {
@@ -70,7 +71,11 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
-        self.declare_globals(modules);
+    }
+
+    /// Pass 3: the fields and variants of the structs and enums (a generic
+    /// one's resolved once with its parameters as errors, to report).
+    pub(super) fn resolve_type_bodies(&mut self, modules: &[SourceModule<'a>]) {
         for (m, module) in modules.iter().enumerate() {
             self.module = m as ModId;
             for item in &module.ast.items {
@@ -100,7 +105,11 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
-        self.declare_global_types(modules);
+    }
+
+    /// Pass 5: every function's, method's and `extern fn`'s signature, and
+    /// `main`.
+    pub(super) fn declare_functions(&mut self, modules: &[SourceModule<'a>]) {
         for module in modules.iter() {
             for item in &module.ast.items {
                 match item {

@@ -1,9 +1,12 @@
 //! Name resolution and type checking for a whole program (the root file and
 //! every module it imports).
 //!
-//! Two passes: `declare` collects every module's items (structs and enums
-//! with their fields and variants, functions with their signatures, generic
-//! functions, `impl` methods, the standard library's `extern fn`s), then one
+//! A chain of passes (`check` shows it): the names of the types
+//! (`declare_types`), of the module variables and constants
+//! (`declare_globals`), the types' fields and variants
+//! (`resolve_type_bodies`), the variables' annotated types, the constants'
+//! values and the initialiser functions (`declare_global_types`), every
+//! signature (`declare_functions`), then the bodies (`check_bodies`): one
 //! walk per function gives every expression a `Type`, every local a
 //! `LocalId`, and every name, call and coercion a resolution, all kept in side
 //! tables (`Typed`) keyed by `ExprId` (unique across files) or declaration span,
@@ -100,15 +103,15 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
             .position(|m| m.is_stdlib && m.name == format!("std.{}", crate::modules::PRELUDE))
             .map(|p| p as ModId),
     };
-    cx.declare(modules);
-    let names: Vec<String> = cx.out.structs.iter().map(|s| s.name.clone()).collect();
-    STRUCT_NAMES.with(|n| *n.borrow_mut() = names);
-    let mut id = 0;
-    // Closures append to `fns` while we go; check them too.
-    while (id as usize) < cx.out.fns.len() {
-        cx.check_fn(id);
-        id += 1;
-    }
+    // Struct names for `Type`'s `Display`: this program's, as they are made.
+    STRUCT_NAMES.with(|n| n.borrow_mut().clear());
+    // The chain of passes; each later one can rely on what the earlier made.
+    cx.declare_types(modules);
+    cx.declare_globals(modules);
+    cx.resolve_type_bodies(modules);
+    cx.declare_global_types(modules);
+    cx.declare_functions(modules);
+    cx.check_bodies();
     (cx.out, cx.diags)
 }
 
@@ -225,6 +228,19 @@ struct Checker<'a, 'm> {
     global_decls: Vec<(&'a GlobalDecl, bool)>,
     /// Each `const`: its declaration, module and value once evaluated.
     consts: Vec<globals::ConstSlot<'a>>,
+}
+
+impl Checker<'_, '_> {
+    /// Pass 6: every function body (module initialisers first, which give
+    /// unannotated module variables their types), and the closures and
+    /// generic instances the bodies make as they are checked.
+    fn check_bodies(&mut self) {
+        let mut id = 0;
+        while (id as usize) < self.out.fns.len() {
+            self.check_fn(id);
+            id += 1;
+        }
+    }
 }
 
 /// The symbol of `time.after`, which only a `select` arm may call.
