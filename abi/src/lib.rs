@@ -66,6 +66,7 @@ pub enum RuntimeFn {
     MapValues,
     StringSlice,
     StringFromCode,
+    StringByte,
     MapClear,
     ChanLen,
     ChanCap,
@@ -158,6 +159,7 @@ impl RuntimeFn {
         RuntimeFn::MapValues,
         RuntimeFn::StringSlice,
         RuntimeFn::StringFromCode,
+        RuntimeFn::StringByte,
         RuntimeFn::MapClear,
         RuntimeFn::ChanLen,
         RuntimeFn::ChanCap,
@@ -239,6 +241,7 @@ impl RuntimeFn {
             RuntimeFn::MapLen => ("weft_map_len", &[Ref], I64, false, true),
             RuntimeFn::MapKeys => ("weft_map_keys", &[Ref], Ref, false, false),
             RuntimeFn::MapValues => ("weft_map_values", &[Ref], Ref, false, false),
+            RuntimeFn::StringByte => ("weft_string_byte", &[Ref, I64, Ptr, I64], I64, false, true),
             RuntimeFn::StringFromCode => ("weft_string_from_code", &[I64], Ref, false, false),
             RuntimeFn::StringSlice => (
                 "weft_string_slice",

@@ -554,6 +554,20 @@ pub unsafe extern "C" fn weft_array_filled(bits: i64, n: i64, is_ref: i32) -> Re
     array::filled(bits as u64, n.max(0) as usize, is_ref != 0)
 }
 
+/// `s.byte(i)`: byte `i` of `s` (0..255); panics at `loc` when `i` is out
+/// of range. Never allocates (but for the panic's message).
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_byte(s: Ref, i: i64, loc: *const u8, loc_len: i64) -> i64 {
+    let bytes = string::bytes(s);
+    match usize::try_from(i).ok().and_then(|i| bytes.get(i)) {
+        Some(&b) => b as i64,
+        None => {
+            let msg = format!("index {i} out of range for length {}", bytes.len());
+            process::panic(msg.as_bytes(), raw_bytes(loc, loc_len))
+        }
+    }
+}
+
 /// `strings.from_char_code(c)`: the one-character string of code point
 /// `c`; panics unless `c` is a Unicode scalar value.
 #[no_mangle]

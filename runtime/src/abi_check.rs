@@ -190,6 +190,7 @@ exports! {
     MapValues => f1(weft_map_values),
     StringSlice => f5(weft_string_slice),
     StringFromCode => f1(weft_string_from_code),
+    StringByte => f4(weft_string_byte),
     MapClear => f1(weft_map_clear),
     ChanLen => f1(weft_chan_len),
     ChanCap => f1(weft_chan_cap),

@@ -523,6 +523,11 @@ impl<'a> Checker<'a, '_> {
                 self.out.calls.insert(e.id, Callee::GenNext);
                 Type::Optional(elem.clone())
             }
+            Type::Str if name == "byte" => {
+                self.check_args(e, name, &[Type::Int], args, None);
+                self.out.calls.insert(e.id, Callee::StrByte);
+                Type::Int
+            }
             Type::Str if name == "len" => {
                 if !args.is_empty() {
                     arg_count_error(self, 0);

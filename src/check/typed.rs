@@ -329,6 +329,8 @@ pub enum Callee {
     StrLen,
     /// `s[i..j]` on a string.
     StrSlice,
+    /// `s.byte(i)` on a string.
+    StrByte,
     /// `g.next()` on a generator.
     GenNext,
     /// `t.done()` on a task.

@@ -134,6 +134,18 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let g = value!(self.expr(base)?);
                 Some(self.gen_next(g.into_pointer_value(), &elem, e.span)?)
             }
+            Callee::StrByte => {
+                let base = recv("a string method without a string")?;
+                let s = value!(self.expr(base)?);
+                let Some(mut values) = self.args(args)? else {
+                    return Ok(Lowered::Diverged);
+                };
+                values.insert(0, s.into());
+                let (loc, loc_len) = self.location(e.span)?;
+                values.push(loc.into());
+                values.push(loc_len.into());
+                self.call_rt(RuntimeFn::StringByte, &values, "byte")?
+            }
             Callee::StrSlice => {
                 let base = recv("a string slice without a string")?;
                 let s = value!(self.expr(base)?);
