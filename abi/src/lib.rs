@@ -67,6 +67,8 @@ pub enum RuntimeFn {
     StringSlice,
     StringFromCode,
     StringByte,
+    StringsAsciiCase,
+    FormatFloatDigits,
     MapClear,
     ChanLen,
     ChanCap,
@@ -160,6 +162,8 @@ impl RuntimeFn {
         RuntimeFn::StringSlice,
         RuntimeFn::StringFromCode,
         RuntimeFn::StringByte,
+        RuntimeFn::StringsAsciiCase,
+        RuntimeFn::FormatFloatDigits,
         RuntimeFn::MapClear,
         RuntimeFn::ChanLen,
         RuntimeFn::ChanCap,
@@ -241,6 +245,12 @@ impl RuntimeFn {
             RuntimeFn::MapLen => ("weft_map_len", &[Ref], I64, false, true),
             RuntimeFn::MapKeys => ("weft_map_keys", &[Ref], Ref, false, false),
             RuntimeFn::MapValues => ("weft_map_values", &[Ref], Ref, false, false),
+            RuntimeFn::StringsAsciiCase => {
+                ("weft_strings_ascii_case", &[Ref, I32], Ref, false, false)
+            }
+            RuntimeFn::FormatFloatDigits => {
+                ("weft_format_float_digits", &[F64, I64], Ref, false, false)
+            }
             RuntimeFn::StringByte => ("weft_string_byte", &[Ref, I64, Ptr, I64], I64, false, true),
             RuntimeFn::StringFromCode => ("weft_string_from_code", &[I64], Ref, false, false),
             RuntimeFn::StringSlice => (

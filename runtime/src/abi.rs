@@ -554,6 +554,30 @@ pub unsafe extern "C" fn weft_array_filled(bits: i64, n: i64, is_ref: i32) -> Re
     array::filled(bits as u64, n.max(0) as usize, is_ref != 0)
 }
 
+/// `strings.to_upper(s)` (`upper` 1) or `to_lower(s)` (0): ASCII letters
+/// only; every other byte stays as it is.
+#[no_mangle]
+pub unsafe extern "C" fn weft_strings_ascii_case(s: Ref, upper: i32) -> Ref {
+    let bytes = string::bytes(s);
+    let mapped: Vec<u8> = if upper != 0 {
+        bytes.to_ascii_uppercase()
+    } else {
+        bytes.to_ascii_lowercase()
+    };
+    if mapped == bytes {
+        return s;
+    }
+    string::from_bytes(&mapped)
+}
+
+/// `strings.format_float(x, digits)`: `x` with exactly `digits` decimals
+/// (as `"{x:.3}"` for 3), correctly rounded; a negative count is 0.
+#[no_mangle]
+pub unsafe extern "C" fn weft_format_float_digits(x: f64, digits: i64) -> Ref {
+    let digits = digits.clamp(0, weft_abi::format::MAX_WIDTH as i64);
+    spec::float(x, &format!(".{digits}"))
+}
+
 /// `s.byte(i)`: byte `i` of `s` (0..255); panics at `loc` when `i` is out
 /// of range. Never allocates (but for the panic's message).
 #[no_mangle]

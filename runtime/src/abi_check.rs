@@ -191,6 +191,8 @@ exports! {
     StringSlice => f5(weft_string_slice),
     StringFromCode => f1(weft_string_from_code),
     StringByte => f4(weft_string_byte),
+    StringsAsciiCase => f2(weft_strings_ascii_case),
+    FormatFloatDigits => f2(weft_format_float_digits),
     MapClear => f1(weft_map_clear),
     ChanLen => f1(weft_chan_len),
     ChanCap => f1(weft_chan_cap),

@@ -164,13 +164,36 @@ impl<'ctx> Codegen<'ctx, '_> {
                 Some(self.load_slot(s.into_pointer_value(), 0, &Type::Int)?)
             }
             Callee::Runtime(rf) => {
+                // A Weft `bool` crosses the ABI as its `I32` kind: widened on
+                // the way in, compared with zero on the way out.
+                let i32t = self.cx.i32_type();
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
                 for a in args {
                     let v = value!(self.expr(a)?);
+                    let v = match a.ty {
+                        Type::Bool => self
+                            .b
+                            .build_int_z_extend(v.into_int_value(), i32t, "abi.bool")?
+                            .into(),
+                        _ => v,
+                    };
                     values.push(v.into());
                 }
                 // Runtime results that are `T?` of scalars come boxed already.
-                self.call_rt(rf, &values, "rt")?
+                let r = self.call_rt(rf, &values, "rt")?;
+                match (r, &e.ty) {
+                    (Some(v), Type::Bool) => {
+                        let zero = i32t.const_zero();
+                        let b = self.b.build_int_compare(
+                            IntPredicate::NE,
+                            v.into_int_value(),
+                            zero,
+                            "abi.bool",
+                        )?;
+                        Some(b.into())
+                    }
+                    _ => r,
+                }
             }
             Callee::Intrinsic(name) => {
                 let mut values: Vec<BasicMetadataValueEnum> = Vec::new();
