@@ -19,6 +19,7 @@ const STDLIB: &[(&str, &str)] = &[
     ("strings", include_str!("../stdlib/strings.weft")),
     ("time", include_str!("../stdlib/time.weft")),
     ("tasks", include_str!("../stdlib/tasks.weft")),
+    ("iter", include_str!("../stdlib/iter.weft")),
 ];
 
 /// The module every program loads as module 1, whose items every module
@@ -131,7 +132,7 @@ pub fn load(
                                 span,
                                 format!("not a standard module, and there is no `{}`", p.display()),
                             )
-                            .with_note("standard modules: math, strings, tasks, time"),
+                            .with_note("standard modules: iter, math, strings, tasks, time"),
                         );
                         continue;
                     }
