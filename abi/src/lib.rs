@@ -527,6 +527,10 @@ pub mod state {
     /// A generator being resumed: set around each resume, so resuming it
     /// again from inside its own body is a panic, not re-entry.
     pub const RUNNING: u64 = 4;
+    /// A task owned by a `tasks.Group`: a panic with nobody awaiting it
+    /// leaves it ended and panicked instead of ending the process (the
+    /// group's `wait` finds it and re-raises it).
+    pub const SUPERVISED: u64 = 8;
     /// Child-slot tags, in the low bits of the child slot: an awaited call's
     /// coroutine handle, a joined task's handle, a select.
     pub const CHILD_CALL: u64 = 0;

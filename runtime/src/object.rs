@@ -55,6 +55,9 @@ pub const SLOT_CHILD: usize = layout::SLOT_CHILD as usize;
 pub const STATE_CANCELLED: u64 = state::CANCELLED;
 /// State flag: the task panicked.
 pub const STATE_PANICKED: u64 = state::PANICKED;
+/// State flag: a task owned by a `tasks.Group` (an unawaited panic leaves it
+/// ended instead of ending the process).
+pub const STATE_SUPERVISED: u64 = state::SUPERVISED;
 /// State flag: a generator being resumed (compiled code sets and clears it
 /// around each resume; resuming it again meanwhile is a panic).
 #[expect(dead_code)]

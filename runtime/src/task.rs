@@ -26,6 +26,7 @@
 use crate::object::{
     Ref, CHILD_CALL, CHILD_JOIN, CHILD_SELECT, CHILD_TAG_MASK, PROMISE_OFFSET, PROMISE_SLOTS,
     PROMISE_STATE, SLOT_CHILD, SLOT_CONTINUATION, SLOT_RESULT, STATE_CANCELLED, STATE_PANICKED,
+    STATE_SUPERVISED,
 };
 use crate::roots::with_roots;
 use crate::{chan, output, process, sched, string};
@@ -165,6 +166,9 @@ pub unsafe fn reraise(from: *mut u8, me: *mut u8, location: &[u8], joined: bool)
 pub unsafe fn abandoned(c: *mut u8) {
     let cont = slot(c, SLOT_CONTINUATION);
     if *cont == 0 {
+        if *state(c) & STATE_SUPERVISED != 0 {
+            return; // Its group finds it ended and re-raises the panic.
+        }
         unawaited(c);
     }
     let awaiter = *cont as *mut u8;

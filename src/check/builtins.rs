@@ -197,6 +197,18 @@ impl<'a> Checker<'a, '_> {
                 }
                 (Callee::Yield, vec![], Unit)
             }
+            "__supervise" => {
+                if !self.in_async() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::AwaitOutsideAsync,
+                            "`__supervise` outside of an `async fn`",
+                        )
+                        .with_label(e.span, "only an async function runs as a task"),
+                    );
+                }
+                (Callee::Supervise, vec![], Unit)
+            }
             _ => {
                 let intrinsic: &'static str = match name {
                     "__llvm_sqrt" => "llvm.sqrt",

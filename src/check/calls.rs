@@ -181,6 +181,11 @@ impl<'a> Checker<'a, '_> {
                     .with_label(e.span, "use it as `time.after(ms) => { ... }` in a `select`; to wait, `await time.sleep(ms)`"),
             );
         }
+        self.fn_args(e, f, args)
+    }
+
+    /// The arguments of a call of `f` checked against its parameters; its result type.
+    fn fn_args(&mut self, e: &Expr, f: FnId, args: &'a [Expr]) -> Type {
         let info = &self.out.fns[f as usize];
         let (params, ret, decl, name) = (
             info.param_types.clone(),
@@ -190,6 +195,23 @@ impl<'a> Checker<'a, '_> {
         );
         self.check_args(e, &name, &params, args, Some(decl));
         ret
+    }
+
+    /// `Group[int]()`, `tasks.Group[int]()`: an instance of a generic
+    /// struct with a static `new`, built as `Group[int].new()`.
+    pub(super) fn generic_constructor(&mut self, e: &Expr, s: StructId, args: &'a [Expr]) -> Type {
+        match self.method_of(s, "new") {
+            Some(MethodRef::Fn(f)) if !self.out.fns[f as usize].is_async => {
+                self.out.calls.insert(e.id, Callee::Fn(f));
+                self.fn_args(e, f, args)
+            }
+            _ => {
+                for a in args {
+                    self.check_expr(a, ANY);
+                }
+                Type::Error
+            }
+        }
     }
 
     /// `base.method(args)`: a module function, a struct method or static

@@ -190,7 +190,9 @@ impl<'a> Checker<'a, '_> {
             }
             return Type::Error;
         }
-        if !self.in_async() {
+        // `tasks.Group.spawn` is a plain method: a standard module may spawn
+        // from synchronous code its async callers run.
+        if !self.in_async() && !self.modules[self.module as usize].is_stdlib {
             self.error(
                 Diagnostic::error(
                     DiagId::SpawnOutsideAsync,

@@ -220,6 +220,10 @@ impl<'a> Checker<'a, '_> {
                         t
                     }
                     Type::Error => Type::Error,
+                    Type::Struct(s) if self.has_method(*s, "new") => {
+                        let s = *s;
+                        self.generic_constructor(e, s, args)
+                    }
                     _ => {
                         self.error(
                             Diagnostic::error(
@@ -228,7 +232,7 @@ impl<'a> Checker<'a, '_> {
                             )
                             .with_label(
                                 e.span,
-                                "only `[T]()`, `Map[K, V]()` and `Chan[T](n)` construct like this",
+                                "only `[T]()`, `Map[K, V]()`, `Chan[T](n)` and structs with a static `new` construct like this",
                             ),
                         );
                         Type::Error

@@ -340,6 +340,9 @@ pub enum Callee {
     /// `__yield()` in the `tasks` module: the task goes to the back of the
     /// ready queue and suspends, so every other ready task runs once.
     Yield,
+    /// `__supervise()` in the `tasks` module: the running task belongs to a
+    /// `tasks.Group` (state bit `SUPERVISED`).
+    Supervise,
     /// `t.cancel()` on a task.
     TaskCancel,
     /// `ch.send(v)`, `ch.recv()`, `ch.close()` on a channel.

@@ -26,7 +26,7 @@ use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 use weft_abi::RuntimeFn;
 
-use super::coroutine::{PROMISE_REF, PROMISE_SLOTS, STATE_PANICKED};
+use super::coroutine::{PROMISE_REF, PROMISE_SLOTS, STATE_PANICKED, STATE_SUPERVISED};
 
 /// The continuation's and the child's promise slots. The child slot holds
 /// what a suspended coroutine waits on, tagged in its low bits: an awaited
@@ -113,8 +113,19 @@ impl<'ctx> Codegen<'ctx, '_> {
                     .build_load(self.raw, slot, "continuation")?
                     .into_pointer_value();
                 let none = self.b.build_is_null(next, "no.continuation")?;
-                // A panic with nobody to re-raise it ends the process.
-                let panicked = self.state_has(frame, STATE_PANICKED)?;
+                // A panic with nobody to re-raise it ends the process,
+                // unless a `tasks.Group` owns the task and re-raises it.
+                let sp = self.state_ptr(frame)?;
+                let i64t = self.cx.i64_type();
+                let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+                let watched = i64t.const_int(STATE_PANICKED | STATE_SUPERVISED, false);
+                let bits = self.b.build_and(st, watched, "state.panic")?;
+                let panicked = self.b.build_int_compare(
+                    inkwell::IntPredicate::EQ,
+                    bits,
+                    i64t.const_int(STATE_PANICKED, false),
+                    "panicked.alone",
+                )?;
                 let lost = self.b.build_and(none, panicked, "panic.unawaited")?;
                 let f = self
                     .b
@@ -393,6 +404,24 @@ impl<'ctx> Codegen<'ctx, '_> {
         let resume = self.cx.append_basic_block(self.func(), "yield.resume");
         self.suspend_with(state, false, resume, None)?;
         self.b.position_at_end(resume);
+        Ok(())
+    }
+
+    /// `__supervise()` in `tasks.Group`'s tasks: this task's panic, with
+    /// nobody awaiting it, leaves it ended instead of ending the process.
+    pub(super) fn supervise_self(&mut self) -> Result<()> {
+        let Some(state) = self.f.coro else {
+            return Ok(());
+        };
+        let sp = self.state_ptr(state.handle)?;
+        let i64t = self.cx.i64_type();
+        let st = self.b.build_load(i64t, sp, "state")?.into_int_value();
+        let st = self.b.build_or(
+            st,
+            i64t.const_int(STATE_SUPERVISED, false),
+            "state.supervised",
+        )?;
+        self.b.build_store(sp, st)?;
         Ok(())
     }
 

@@ -122,6 +122,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.yield_task()?;
                 None
             }
+            Callee::Supervise => {
+                self.supervise_self()?;
+                None
+            }
             Callee::Sleep => {
                 self.sleep(&args[0])?;
                 None

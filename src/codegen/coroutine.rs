@@ -36,6 +36,7 @@ use weft_abi::RuntimeFn;
 use weft_abi::layout::{self, promise_field, FRAME_OFFSET};
 pub(super) use weft_abi::state::{
     CANCELLED as STATE_CANCELLED, ELIDED_TAG, PANICKED as STATE_PANICKED, RUNNING as STATE_RUNNING,
+    SUPERVISED as STATE_SUPERVISED,
 };
 use weft_abi::symbols;
 /// Promise fields, by index in codegen's promise struct: the bits of a

@@ -162,7 +162,7 @@ impl Parser {
             let span = e.span.to(at);
             return Ok(Box::new(self.mk(ExprKind::Try(e), span)));
         }
-        match self.expect_ident("a field or method name") {
+        match self.expect_member_name("a field or method name") {
             Some(name) => {
                 let span = e.span.to(name.span);
                 Ok(Box::new(self.mk(ExprKind::Field(e, name), span)))
@@ -258,16 +258,26 @@ impl Parser {
         self.mk(ExprKind::Name(name), span)
     }
 
+    /// `Name[...](` or `module.Name[...](` (`tasks.Group[int]()`), the name
+    /// capitalised: a generic type's constructor.
     pub(super) fn generic_constructor_ahead(&self) -> bool {
-        let upper = match self.tok() {
-            Tok::Ident(name) => name.starts_with(|c: char| c.is_ascii_uppercase()),
+        let tok_at = |i: usize| self.tokens.get(i).map(|t| &t.tok);
+        let mut i = self.pos;
+        while matches!(tok_at(i), Some(Tok::Ident(_)))
+            && matches!(tok_at(i + 1), Some(Tok::Dot))
+            && matches!(tok_at(i + 2), Some(Tok::Ident(_)))
+        {
+            i += 2;
+        }
+        let upper = match tok_at(i) {
+            Some(Tok::Ident(name)) => name.starts_with(|c: char| c.is_ascii_uppercase()),
             _ => false,
         };
         upper
-            && self.tokens.get(self.pos + 1).is_some_and(|t| {
+            && self.tokens.get(i + 1).is_some_and(|t| {
                 t.tok == Tok::LBracket && (!self.newlines_significant || !t.newline_before)
             })
-            && self.constructor_ahead(self.pos + 1)
+            && self.constructor_ahead(i + 1)
     }
 
     /// `[`: a constructor `[int]()` if a type and `(` follow, else an array literal.

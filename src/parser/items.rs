@@ -132,7 +132,11 @@ impl Parser {
         if !self.expect(&Tok::Fn) {
             return None;
         }
-        let name = self.expect_ident("a function name")?;
+        let name = if method {
+            self.expect_member_name("a method name")?
+        } else {
+            self.expect_ident("a function name")?
+        };
         // `fn f[T, U](...)`: type parameters.
         let type_params = self.type_params();
         if !self.at(&Tok::LParen) {

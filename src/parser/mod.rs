@@ -424,6 +424,21 @@ impl Parser {
         }
     }
 
+    /// A field or method name: an identifier, or `spawn`, which is a
+    /// keyword only where an expression starts (`g.spawn(f)` on a
+    /// `tasks.Group`, and methods of that name in an `impl`).
+    pub(super) fn expect_member_name(&mut self, what: &str) -> Option<Ident> {
+        if self.at(&Tok::Spawn) {
+            let ident = Ident {
+                name: "spawn".into(),
+                span: self.span(),
+            };
+            self.bump();
+            return Some(ident);
+        }
+        self.expect_ident(what)
+    }
+
     pub(super) fn placeholder_ident(&self) -> Ident {
         Ident {
             name: "<error>".to_string(),

@@ -271,6 +271,18 @@ impl Lower<'_, '_> {
             ast::ExprKind::Array(items) => {
                 ExprKind::Array(items.iter().map(|i| self.expr(i)).collect())
             }
+            // `Group[int]()`: a call of the instance's static `new`.
+            ast::ExprKind::Construct(_, args) if self.typed.calls.contains_key(&e.id) => {
+                match self.typed.calls.get(&e.id) {
+                    Some(&c @ Callee::Fn(_)) => ExprKind::Call {
+                        callee: c,
+                        receiver: None,
+                        callee_expr: None,
+                        args: args.iter().map(|a| self.expr(a)).collect(),
+                    },
+                    _ => ExprKind::Error,
+                }
+            }
             ast::ExprKind::Construct(_, args) => {
                 ExprKind::Construct(args.iter().map(|a| self.expr(a)).collect())
             }
@@ -521,7 +533,8 @@ impl Lower<'_, '_> {
                 | Callee::Intrinsic(_)
                 | Callee::Builtin(_)
                 | Callee::Sleep
-                | Callee::Yield,
+                | Callee::Yield
+                | Callee::Supervise,
                 _,
             ) => None,
             (Callee::Indirect, _) => None,
