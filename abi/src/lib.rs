@@ -65,6 +65,15 @@ pub enum RuntimeFn {
     MapKeys,
     MapValues,
     StringSlice,
+    BytesNew,
+    BytesGet,
+    BytesSet,
+    BytesPush,
+    BytesExtend,
+    BytesPushStr,
+    BytesSlice,
+    BytesStr,
+    StringBytes,
     StringFromCode,
     StringByte,
     StringsAsciiCase,
@@ -160,6 +169,15 @@ impl RuntimeFn {
         RuntimeFn::MapKeys,
         RuntimeFn::MapValues,
         RuntimeFn::StringSlice,
+        RuntimeFn::BytesNew,
+        RuntimeFn::BytesGet,
+        RuntimeFn::BytesSet,
+        RuntimeFn::BytesPush,
+        RuntimeFn::BytesExtend,
+        RuntimeFn::BytesPushStr,
+        RuntimeFn::BytesSlice,
+        RuntimeFn::BytesStr,
+        RuntimeFn::StringBytes,
         RuntimeFn::StringFromCode,
         RuntimeFn::StringByte,
         RuntimeFn::StringsAsciiCase,
@@ -251,6 +269,27 @@ impl RuntimeFn {
             RuntimeFn::FormatFloatDigits => {
                 ("weft_format_float_digits", &[F64, I64], Ref, false, false)
             }
+            RuntimeFn::BytesNew => ("weft_bytes_new", &[I64, Ptr, I64], Ref, false, false),
+            RuntimeFn::BytesGet => ("weft_bytes_get", &[Ref, I64, Ptr, I64], I64, false, true),
+            RuntimeFn::BytesSet => (
+                "weft_bytes_set",
+                &[Ref, I64, I64, Ptr, I64],
+                Void,
+                false,
+                true,
+            ),
+            RuntimeFn::BytesPush => ("weft_bytes_push", &[Ref, I64, Ptr, I64], Void, false, false),
+            RuntimeFn::BytesExtend => ("weft_bytes_extend", &[Ref, Ref], Void, false, false),
+            RuntimeFn::BytesPushStr => ("weft_bytes_push_str", &[Ref, Ref], Void, false, false),
+            RuntimeFn::BytesSlice => (
+                "weft_bytes_slice",
+                &[Ref, I64, I64, Ptr, I64],
+                Ref,
+                false,
+                false,
+            ),
+            RuntimeFn::BytesStr => ("weft_bytes_str", &[Ref], Ref, false, false),
+            RuntimeFn::StringBytes => ("weft_string_bytes", &[Ref], Ref, false, false),
             RuntimeFn::StringByte => ("weft_string_byte", &[Ref, I64, Ptr, I64], I64, false, true),
             RuntimeFn::StringFromCode => ("weft_string_from_code", &[I64], Ref, false, false),
             RuntimeFn::StringSlice => (
@@ -571,6 +610,8 @@ pub mod shape {
     pub const OPAQUE: u32 = 9;
     /// One variant of an enum.
     pub const VARIANT: u32 = 10;
+    /// `Bytes`: printed as the list of its byte values.
+    pub const BYTES: u32 = 11;
 }
 
 /// Format specs in interpolation (`"{x:.3}"`, `"{n:08x}"`, `"{s:*^9}"`):

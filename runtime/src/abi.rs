@@ -26,7 +26,7 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, chan, gc, map, output, process, sched, spec, string, task};
+use crate::{array, bytes, chan, gc, map, output, process, sched, spec, string, task};
 use weft_abi::status;
 
 #[cfg(not(test))]
@@ -590,6 +590,75 @@ pub unsafe extern "C" fn weft_string_byte(s: Ref, i: i64, loc: *const u8, loc_le
             process::panic(msg.as_bytes(), raw_bytes(loc, loc_len))
         }
     }
+}
+
+/// `Bytes(n)` (`Bytes()` is `n` 0): `n` zero bytes; a negative `n` panics at `loc`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_new(n: i64, loc: *const u8, loc_len: i64) -> Ref {
+    let location = raw_bytes(loc, loc_len);
+    if n < 0 {
+        let msg = format!("Bytes({n}): negative length");
+        process::panic(msg.as_bytes(), location);
+    }
+    match usize::try_from(n) {
+        Ok(n) if n <= bytes::MAX_LEN => bytes::new(n),
+        _ => process::out_of_memory_at(Some(n as u128), "bytes", location),
+    }
+}
+
+/// `b[i]`: the byte as an int 0..255; panics at `loc` when `i` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_get(b: Ref, i: i64, loc: *const u8, loc_len: i64) -> i64 {
+    bytes::get(b, i, raw_bytes(loc, loc_len))
+}
+
+/// `b[i] = x`: panics at `loc` when `i` is out of range or `x` is not 0..255.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_set(b: Ref, i: i64, x: i64, loc: *const u8, loc_len: i64) {
+    bytes::set(b, i, x, raw_bytes(loc, loc_len))
+}
+
+/// `b.push(x)`: panics at `loc` when `x` is not 0..255.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_push(b: Ref, x: i64, loc: *const u8, loc_len: i64) {
+    bytes::push(b, x, raw_bytes(loc, loc_len))
+}
+
+/// `b.extend(other)` (`other` may be `b`).
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_extend(b: Ref, other: Ref) {
+    bytes::append(b, bytes::as_slice(other))
+}
+
+/// `b.push_str(s)`: appends the string's UTF-8 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_push_str(b: Ref, s: Ref) {
+    bytes::append(b, string::bytes(s))
+}
+
+/// `b.slice(i, j)`: a copy of bytes `i..j`; panics at `loc` unless `0 <= i <= j <= len`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_slice(
+    b: Ref,
+    i: i64,
+    j: i64,
+    loc: *const u8,
+    loc_len: i64,
+) -> Ref {
+    bytes::slice(b, i, j, raw_bytes(loc, loc_len))
+}
+
+/// `b.str()` and `strings.from_bytes(b)`: a string of the bytes, or null
+/// (`nil`) when they are not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn weft_bytes_str(b: Ref) -> Ref {
+    bytes::to_string(b)
+}
+
+/// `s.bytes()`: a new `Bytes` with a copy of the string's UTF-8 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn weft_string_bytes(s: Ref) -> Ref {
+    bytes::from_slice(string::bytes(s))
 }
 
 /// `strings.from_char_code(c)`: the one-character string of code point

@@ -12,7 +12,7 @@
 //! so nothing it holds needs rooting.
 
 use crate::object::{read_u64, slot_to_ref, Ref};
-use crate::{array, map, output, string};
+use crate::{array, bytes, map, output, string};
 use std::collections::HashSet;
 
 /// The kinds of shape (`weft_abi::shape`).
@@ -35,6 +35,8 @@ pub const OPTIONAL: u32 = weft_abi::shape::OPTIONAL;
 pub const OPAQUE: u32 = weft_abi::shape::OPAQUE;
 /// An enum variant: `name`, and `items` its payload's shapes.
 pub const VARIANT: u32 = weft_abi::shape::VARIANT;
+/// `Bytes`: its byte values, like an array of ints.
+pub const BYTES: u32 = weft_abi::shape::BYTES;
 
 /// One type's shape, as the compiler lays it out in constant data.
 #[repr(C)]
@@ -115,6 +117,22 @@ pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
             BOOL => out.extend_from_slice(if bits != 0 { b"true" } else { b"false" }),
             STRING => out.extend_from_slice(string::bytes(slot_to_ref(bits))),
             OPAQUE => out.extend_from_slice(bytes_of(shape.name, shape.name_len)),
+            BYTES => {
+                let r = slot_to_ref(bits);
+                if r.is_null() {
+                    out.extend_from_slice(b"nil");
+                    continue;
+                }
+                out.push(b'[');
+                for (i, &b) in bytes::as_slice(r).iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    let mut buf = [0u8; 20];
+                    out.extend_from_slice(output::format_int(b as i64, &mut buf));
+                }
+                out.push(b']');
+            }
             OPTIONAL => {
                 let r = slot_to_ref(bits);
                 if r.is_null() {

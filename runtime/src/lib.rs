@@ -21,6 +21,7 @@
 pub mod abi;
 mod abi_check;
 mod array;
+mod bytes;
 mod chan;
 mod finalize;
 mod format;

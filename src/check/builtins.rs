@@ -33,6 +33,7 @@ impl<'a> Checker<'a, '_> {
             "assert" => Builtin::Assert,
             "panic" => Builtin::Panic,
             "args" => Builtin::Args,
+            "Bytes" => Builtin::Bytes,
             _ => {
                 for a in args {
                     self.check_expr(a, ANY);
@@ -62,6 +63,7 @@ impl<'a> Checker<'a, '_> {
             Builtin::Println | Builtin::Eprintln => (0, 1),
             Builtin::Assert => (1, 2),
             Builtin::Args => (0, 0),
+            Builtin::Bytes => (0, 1),
             _ => (1, 1),
         };
         let arg_types: Vec<Type> = args
@@ -69,7 +71,7 @@ impl<'a> Checker<'a, '_> {
             .enumerate()
             .map(|(i, a)| {
                 let hint = match (builtin, i) {
-                    (Builtin::Exit, _) => Some(Type::Int),
+                    (Builtin::Exit | Builtin::Bytes, _) => Some(Type::Int),
                     (Builtin::Assert, 0) => Some(Type::Bool),
                     (Builtin::Assert, 1) | (Builtin::Panic, _) => Some(Type::Str),
                     _ => None,
@@ -84,6 +86,7 @@ impl<'a> Checker<'a, '_> {
             Builtin::ToFloat => Type::Float,
             Builtin::Str => Type::Str,
             Builtin::Args => Type::Array(Box::new(Type::Str)),
+            Builtin::Bytes => Type::Bytes,
             _ => Type::Unit,
         };
         if args.len() < min || args.len() > max {
@@ -121,6 +124,11 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             Builtin::Exit => self.expect(&arg_types[0], &Type::Int, args[0].span),
+            Builtin::Bytes => {
+                if let (Some(t), Some(a)) = (arg_types.first(), args.first()) {
+                    self.expect(t, &Type::Int, a.span);
+                }
+            }
             Builtin::Panic => self.expect(&arg_types[0], &Type::Str, args[0].span),
             Builtin::Assert => {
                 self.expect(&arg_types[0], &Type::Bool, args[0].span);
@@ -149,12 +157,17 @@ impl<'a> Checker<'a, '_> {
             Builtin::Len => {
                 if !matches!(
                     arg_types[0],
-                    Type::Str | Type::Array(_) | Type::Map(..) | Type::Error | Type::Never
+                    Type::Str
+                        | Type::Bytes
+                        | Type::Array(_)
+                        | Type::Map(..)
+                        | Type::Error
+                        | Type::Never
                 ) {
                     let t = &arg_types[0];
                     self.error(
                         Diagnostic::error(DiagId::InvalidOperand, format!("`len` of a `{t}`"))
-                            .with_label(args[0].span, "expected a string, array or map"),
+                            .with_label(args[0].span, "expected a string, `Bytes`, array or map"),
                     );
                 }
             }

@@ -545,6 +545,58 @@ impl<'a> Checker<'a, '_> {
                 self.out.calls.insert(e.id, Callee::GenNext);
                 Type::Optional(elem.clone())
             }
+            Type::Bytes => {
+                use Type::{Bytes, Int, Str};
+                let (rf, params, result, located) = match name {
+                    "len" => (None, vec![], Int, false),
+                    "push" => (Some(RuntimeFn::BytesPush), vec![Int], Type::Unit, true),
+                    "extend" => (Some(RuntimeFn::BytesExtend), vec![Bytes], Type::Unit, false),
+                    "push_str" => (Some(RuntimeFn::BytesPushStr), vec![Str], Type::Unit, false),
+                    "slice" => (Some(RuntimeFn::BytesSlice), vec![Int, Int], Bytes, true),
+                    "str" => (
+                        Some(RuntimeFn::BytesStr),
+                        vec![],
+                        Type::Optional(Box::new(Str)),
+                        false,
+                    ),
+                    _ => {
+                        for a in args {
+                            self.check_expr(a, ANY);
+                        }
+                        self.error(
+                            Diagnostic::error(
+                                DiagId::UnknownMethod,
+                                format!("`Bytes` has no method `{name}`"),
+                            )
+                            .with_label(method.span, "not found")
+                            .with_note("`Bytes` has len, push, extend, push_str, slice and str"),
+                        );
+                        return Some(Type::Error);
+                    }
+                };
+                self.check_args(e, name, &params, args, None);
+                if let ("push", [x]) = (name, args) {
+                    self.check_byte(x);
+                }
+                let callee = match rf {
+                    Some(rf) => Callee::RtMethod { rf, located },
+                    // Its length is the object's first word, as a string's is.
+                    None => Callee::StrLen,
+                };
+                self.out.calls.insert(e.id, callee);
+                result
+            }
+            Type::Str if name == "bytes" => {
+                self.check_args(e, name, &[], args, None);
+                self.out.calls.insert(
+                    e.id,
+                    Callee::RtMethod {
+                        rf: RuntimeFn::StringBytes,
+                        located: false,
+                    },
+                );
+                Type::Bytes
+            }
             Type::Str if name == "byte" => {
                 self.check_args(e, name, &[Type::Int], args, None);
                 self.out.calls.insert(e.id, Callee::StrByte);

@@ -536,8 +536,9 @@ impl<'a> Checker<'a, '_> {
                 };
                 // Every name here is in `BUILTIN_TYPE_NAMES`.
                 match name.as_str() {
-                    "int" | "float" | "bool" | "string" if !arity(self, 0) => Type::Error,
+                    "int" | "float" | "bool" | "string" | "Bytes" if !arity(self, 0) => Type::Error,
                     "int" => Type::Int,
+                    "Bytes" => Type::Bytes,
                     "float" => Type::Float,
                     "bool" => Type::Bool,
                     "string" => Type::Str,

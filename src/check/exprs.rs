@@ -291,6 +291,12 @@ impl<'a> Checker<'a, '_> {
                         self.expect(&it, &k, index.span);
                         *v
                     }
+                    // `b[i]`: a byte, as an int 0..255.
+                    Type::Bytes => {
+                        let it = self.check_expr(index, Some(&Type::Int));
+                        self.expect(&it, &Type::Int, index.span);
+                        Type::Int
+                    }
                     Type::Error | Type::Never => {
                         self.check_expr(index, ANY);
                         Type::Error
@@ -302,7 +308,7 @@ impl<'a> Checker<'a, '_> {
                                 DiagId::NotIndexable,
                                 format!("cannot index a `{other}`"),
                             )
-                            .with_label(base.span, "only arrays and maps can be indexed"),
+                            .with_label(base.span, "only arrays, maps and `Bytes` can be indexed"),
                         );
                         Type::Error
                     }

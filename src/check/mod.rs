@@ -63,8 +63,8 @@ const ANY: Option<&Type> = Some(&Type::Error);
 const MAX_INSTANCE_DEPTH: usize = 64;
 
 /// The names `resolve_type` gives built-in meanings; no struct or enum may take one.
-const BUILTIN_TYPE_NAMES: [&str; 8] = [
-    "int", "float", "bool", "string", "Map", "Gen", "Task", "Chan",
+const BUILTIN_TYPE_NAMES: [&str; 9] = [
+    "int", "float", "bool", "string", "Bytes", "Map", "Gen", "Task", "Chan",
 ];
 
 pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, Vec<Diagnostic>) {

@@ -209,6 +209,11 @@ impl<'a> Checker<'a, '_> {
                             self.out.for_gens.insert(*span, (*elem).clone());
                             *elem
                         }
+                        // Each byte, as an int 0..255.
+                        Type::Bytes => {
+                            self.out.for_arrays.insert(*span, Type::Int);
+                            Type::Int
+                        }
                         Type::Error => Type::Error,
                         other => {
                             self.error(
@@ -216,7 +221,10 @@ impl<'a> Checker<'a, '_> {
                                     DiagId::NotIterable,
                                     format!("cannot iterate over a `{other}`"),
                                 )
-                                .with_label(iter.span, "expected a range `a..b` or an array"),
+                                .with_label(
+                                    iter.span,
+                                    "expected a range `a..b`, an array, a generator or `Bytes`",
+                                ),
                             );
                             Type::Error
                         }
@@ -355,6 +363,25 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// A constant stored into a `Bytes` must be a byte: `b[i] = 300` and
+    /// `b.push(-1)` are errors here rather than panics at run time.
+    pub(super) fn check_byte(&mut self, value: &Expr) {
+        let n = match &value.kind {
+            ExprKind::Int(n) => Some(*n),
+            ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+                ExprKind::Int(n) => Some(n.wrapping_neg()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(n) = n.filter(|n| !(0..=255).contains(n)) {
+            self.error(
+                Diagnostic::error(DiagId::ByteOutOfRange, format!("{n} is not a byte"))
+                    .with_label(value.span, "a `Bytes` holds values 0..255"),
+            );
+        }
+    }
+
     pub(super) fn check_assign(
         &mut self,
         target: &'a Expr,
@@ -406,6 +433,11 @@ impl<'a> Checker<'a, '_> {
             self.out.expr_types[target.id as usize] = target_ty.clone();
         }
         let value_ty = self.check_expr(value, Some(&target_ty));
+        if let (None, ExprKind::Index(base, _)) = (op, &target.kind) {
+            if self.out.expr_types[base.id as usize] == Type::Bytes {
+                self.check_byte(value);
+            }
+        }
         match op {
             None => self.coerce(value, &value_ty, &target_ty),
             Some(op) => {

@@ -45,6 +45,8 @@ pub enum Type {
     Float,
     Bool,
     Str,
+    /// `Bytes`: a growable buffer of bytes (a runtime object).
+    Bytes,
     Array(Box<Type>),
     Map(Box<Type>, Box<Type>),
     Optional(Box<Type>),
@@ -83,6 +85,7 @@ impl fmt::Display for Type {
             Type::Float => f.write_str("float"),
             Type::Bool => f.write_str("bool"),
             Type::Str => f.write_str("string"),
+            Type::Bytes => f.write_str("Bytes"),
             Type::Array(t) => write!(f, "[{t}]"),
             Type::Map(k, v) => write!(f, "Map[{k}, {v}]"),
             Type::Gen(t) => write!(f, "Gen[{t}]"),
@@ -124,6 +127,7 @@ impl Type {
         matches!(
             self,
             Type::Str
+                | Type::Bytes
                 | Type::Enum(_)
                 | Type::Array(_)
                 | Type::Map(..)
@@ -274,6 +278,8 @@ pub enum Builtin {
     Assert,
     Panic,
     Args,
+    /// `Bytes()` or `Bytes(n)`.
+    Bytes,
 }
 
 /// What an `await` waits for.
@@ -345,6 +351,12 @@ pub enum Callee {
     Supervise,
     /// `t.cancel()` on a task.
     TaskCancel,
+    /// A method of a built-in type done by one runtime function: the
+    /// receiver, the arguments, then (`located`) the call's source location.
+    RtMethod {
+        rf: RuntimeFn,
+        located: bool,
+    },
     /// `ch.send(v)`, `ch.recv()`, `ch.close()` on a channel.
     ChanSend,
     ChanRecv,

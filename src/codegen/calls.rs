@@ -162,6 +162,20 @@ impl<'ctx> Codegen<'ctx, '_> {
                 values.push(loc_len.into());
                 self.call_rt(RuntimeFn::StringSlice, &values, "slice")?
             }
+            Callee::RtMethod { rf, located } => {
+                let base = recv("a method call without a receiver")?;
+                let r = value!(self.expr(base)?);
+                let Some(mut values) = self.args(args)? else {
+                    return Ok(Lowered::Diverged);
+                };
+                values.insert(0, r.into());
+                if located {
+                    let (loc, loc_len) = self.location(e.span)?;
+                    values.push(loc.into());
+                    values.push(loc_len.into());
+                }
+                self.call_rt(rf, &values, "rt")?
+            }
             Callee::StrLen => {
                 let base = recv("a method call without a receiver")?;
                 let s = value!(self.expr(base)?);
@@ -350,6 +364,34 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let args = self.call_rt(RuntimeFn::Args, &[], "args")?;
                 Ok(self.lowered(args))
             }
+            Builtin::Bytes => {
+                let n = match args.first() {
+                    Some(a) => value!(self.expr(a)?),
+                    None => self.cx.i64_type().const_zero().into(),
+                };
+                let (loc, loc_len) = self.location(span)?;
+                let b = self.call_rt(
+                    RuntimeFn::BytesNew,
+                    &[n.into(), loc.into(), loc_len.into()],
+                    "bytes",
+                )?;
+                Ok(self.lowered(b))
+            }
+        }
+    }
+
+    /// `b[i]` of a `Bytes`: the byte as an int, or a panic at `span`.
+    pub(super) fn byte_at(
+        &mut self,
+        b: PointerValue<'ctx>,
+        i: BasicValueEnum<'ctx>,
+        span: Span,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let (loc, loc_len) = self.location(span)?;
+        let args = [b.into(), i.into(), loc.into(), loc_len.into()];
+        match self.call_rt(RuntimeFn::BytesGet, &args, "byte")? {
+            Some(v) => Ok(v),
+            None => impossible("weft_bytes_get returns a value"),
         }
     }
 

@@ -723,10 +723,12 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                     self.for_gen(*local, g, elem, body)?;
                 }
                 Iter::Array(a) => {
-                    let Type::Array(elem) = &a.ty else {
-                        return impossible("a `for` over a non-array");
+                    let elem = match &a.ty {
+                        Type::Array(elem) => (**elem).clone(),
+                        Type::Bytes => Type::Bytes,
+                        _ => return impossible("a `for` over a non-array"),
                     };
-                    self.for_array(*local, a, elem, body)?;
+                    self.for_array(*local, a, &elem, body)?;
                 }
             },
             Stmt::Break(out) | Stmt::Continue(out) => {
@@ -821,6 +823,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             Slot(PointerValue<'ctx>, u64),
             Element(PointerValue<'ctx>),
             MapEntry(PointerValue<'ctx>, BasicValueEnum<'ctx>),
+            /// `b[i]` of a `Bytes`: read and written by runtime calls.
+            Byte(PointerValue<'ctx>, BasicValueEnum<'ctx>),
         }
         let place = match &target.kind {
             ExprKind::Local(l) => Place::Local(*l),
@@ -839,6 +843,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 };
                 if let Type::Map(..) = base_ty {
                     Place::MapEntry(obj.into_pointer_value(), i)
+                } else if let Type::Bytes = base_ty {
+                    Place::Byte(obj.into_pointer_value(), i)
                 } else {
                     let elem = self.array_element_ptr(
                         obj.into_pointer_value(),
@@ -868,6 +874,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                         };
                         self.map_index(*m, *k, &base_ty, target.span)?
                     }
+                    Place::Byte(b, i) => self.byte_at(*b, *i, target.span)?,
                 };
                 match self.expr(value)?.value() {
                     Some(rhs) => Some(self.binary_values(op, &target_ty, old, rhs, value.span)?),
@@ -891,6 +898,11 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let kb = self.value_bits(k, &key_ty)?;
                 let vb = self.value_bits(v, &target_ty)?;
                 self.call_rt(RuntimeFn::MapSet, &[m.into(), kb.into(), vb.into()], "")?;
+            }
+            Place::Byte(b, i) => {
+                let (loc, loc_len) = self.location(target.span)?;
+                let args = [b.into(), i.into(), v.into(), loc.into(), loc_len.into()];
+                self.call_rt(RuntimeFn::BytesSet, &args, "")?;
             }
         }
         Ok(())
@@ -952,6 +964,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `for x in array`: the length is read on every step, so an array that
     /// changes while it is walked never reads out of bounds.
+    /// `for x in a` over an array, or over a `Bytes` (`elem` is then
+    /// `Bytes`, and each `x` a byte as an int).
     fn for_array(&mut self, local: LocalId, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
@@ -979,9 +993,13 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             .build_int_compare(IntPredicate::SLT, i, len, "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
-        let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
-        let p = self.buffer_slot_ptr(data, i)?;
-        let x = self.load_typed(p, elem)?;
+        let x = if *elem == Type::Bytes {
+            self.byte_at(arr, i.into(), iter.span)?
+        } else {
+            let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
+            let p = self.buffer_slot_ptr(data, i)?;
+            self.load_typed(p, elem)?
+        };
         self.declare_local(local, Some(x))?;
         self.loop_body(body, latch, exit)?;
         self.b.position_at_end(latch);
@@ -1078,6 +1096,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let i = value!(self.expr(index)?);
                 if let Type::Map(..) = base_ty {
                     self.map_index(obj.into_pointer_value(), i, &base_ty, e.span)?
+                } else if let Type::Bytes = base_ty {
+                    self.byte_at(obj.into_pointer_value(), i, e.span)?
                 } else {
                     let p = self.array_element_ptr(
                         obj.into_pointer_value(),

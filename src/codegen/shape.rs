@@ -27,6 +27,7 @@ const ARRAY: u64 = shape::ARRAY as u64;
 const MAP: u64 = shape::MAP as u64;
 const OPTIONAL: u64 = shape::OPTIONAL as u64;
 const OPAQUE: u64 = shape::OPAQUE as u64;
+const BYTES: u64 = shape::BYTES as u64;
 const VARIANT: u64 = shape::VARIANT as u64;
 use weft_abi::shape;
 
@@ -69,6 +70,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             Type::Float => self.leaf(FLOAT, ""),
             Type::Bool => self.leaf(BOOL, ""),
             Type::Str => self.leaf(STRING, ""),
+            Type::Bytes => self.leaf(BYTES, ""),
             Type::Func(..) | Type::AsyncFn(..) => self.leaf(OPAQUE, "<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => self.leaf(OPAQUE, "nil"),
             Type::Gen(_) | Type::Task(_) | Type::Chan(_) => self.leaf(OPAQUE, "?"),

@@ -163,6 +163,8 @@ catalogue! {
     InvalidTry = "invalid-try",
     /// Indexing a value that cannot be indexed.
     NotIndexable = "not-indexable",
+    /// A constant outside 0..255 stored into or pushed onto a `Bytes`.
+    ByteOutOfRange = "byte-out-of-range",
     /// `for` over a value that is neither a range nor an array.
     NotIterable = "not-iterable",
     /// Calling a value that is not a function.
