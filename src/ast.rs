@@ -66,6 +66,34 @@ pub enum Item {
     Impl(ImplDecl),
     Extern(ExternFn),
     Global(GlobalDecl),
+    Interface(InterfaceDecl),
+}
+
+/// `interface Shape { fn area(self) -> float  fn name(self) -> string }`.
+#[derive(Debug)]
+pub struct InterfaceDecl {
+    pub name: Ident,
+    pub methods: Vec<MethodSig>,
+    pub span: Span,
+}
+
+/// A method's signature in an interface: `fn area(self) -> float`.
+#[derive(Debug)]
+pub struct MethodSig {
+    pub kind: FnKind,
+    pub name: Ident,
+    /// Without the leading `self` (every interface method takes it).
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub span: Span,
+}
+
+/// `T: Shape` (or `T: Shape + Display`) in a generic function's type
+/// parameters: the index of the parameter, and the interfaces it needs.
+#[derive(Clone, Debug)]
+pub struct Bound {
+    pub param: usize,
+    pub interfaces: Vec<Vec<Ident>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +153,8 @@ pub struct FnDecl {
     pub name: Ident,
     /// `fn f[T, U](...)`: a generic function's type parameters.
     pub type_params: Vec<Ident>,
+    /// `fn f[T: Shape](...)`: the interfaces some of them must implement.
+    pub bounds: Vec<Bound>,
     pub params: Vec<Param>,
     pub ret: Option<TypeExpr>,
     pub body: Block,
@@ -169,6 +199,8 @@ pub struct ImplDecl {
     pub target: Ident,
     /// ... and the target's type arguments, which name them.
     pub target_args: Vec<TypeExpr>,
+    /// `impl Shape for Circle`: the interface implemented (a path: `geo.Shape`).
+    pub interface: Option<Vec<Ident>>,
     pub methods: Vec<FnDecl>,
     pub span: Span,
 }

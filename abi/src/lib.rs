@@ -612,6 +612,12 @@ pub mod shape {
     pub const VARIANT: u32 = 10;
     /// `Bytes`: printed as the list of its byte values.
     pub const BYTES: u32 = 11;
+    /// A value of an interface type: the box `{ table, value }`, whose
+    /// table's first entry is the value's own shape.
+    pub const INTERFACE: u32 = 12;
+    /// A struct or enum that implements `Display`: `items[0]` is its
+    /// `to_string` (`fn(ref) -> ref`), which the formatter calls.
+    pub const DISPLAY: u32 = 13;
 }
 
 /// Format specs in interpolation (`"{x:.3}"`, `"{n:08x}"`, `"{s:*^9}"`):

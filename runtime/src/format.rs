@@ -8,10 +8,15 @@
 //! it writes into one growing byte buffer, so printing is linear in the
 //! output; and it keeps the set of objects on the path from the root, so a
 //! value that contains itself prints `<cycle>` where it recurs instead of
-//! recursing forever. It never allocates GC memory until the text is done,
-//! so nothing it holds needs rooting.
+//! recursing forever. It allocates no GC memory itself until the text is
+//! done, so nothing it holds needs rooting, except around a call of a
+//! `Display` type's compiled `to_string` (DISPLAY shapes), which may
+//! allocate: every reference still to be read is then rooted in a frame.
+//! A value of an interface type prints as the value it holds, through the
+//! shape at the head of its method table.
 
 use crate::object::{read_u64, slot_to_ref, Ref};
+use crate::roots::{self, RootFrame};
 use crate::{array, bytes, map, output, string};
 use std::collections::HashSet;
 
@@ -37,6 +42,8 @@ pub const OPAQUE: u32 = weft_abi::shape::OPAQUE;
 pub const VARIANT: u32 = weft_abi::shape::VARIANT;
 /// `Bytes`: its byte values, like an array of ints.
 pub const BYTES: u32 = weft_abi::shape::BYTES;
+pub const INTERFACE: u32 = weft_abi::shape::INTERFACE;
+pub const DISPLAY: u32 = weft_abi::shape::DISPLAY;
 
 /// One type's shape, as the compiler lays it out in constant data.
 #[repr(C)]
@@ -74,6 +81,48 @@ unsafe fn bytes_of<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
 
 unsafe fn item(shape: &Shape, i: usize) -> *const Shape {
     *shape.items.add(i)
+}
+
+/// Whether a value of this shape is a reference the walk reads later.
+unsafe fn holds_ref(shape: *const Shape) -> bool {
+    matches!(
+        (*shape).kind,
+        STRING | STRUCT | ENUM | ARRAY | MAP | OPTIONAL | BYTES | INTERFACE | DISPLAY
+    )
+}
+
+/// `obj.to_string()` of a type with `Display` (its DISPLAY shape's item),
+/// called in the middle of the walk: compiled code that may allocate, so
+/// every reference the walk still has to read is rooted during the call.
+unsafe fn display(obj: Ref, shape: &Shape, work: &[Work]) -> Ref {
+    type ToString = unsafe extern "C" fn(Ref) -> Ref;
+    // A root frame on the Rust heap (8-aligned words): the `RootFrame`
+    // header (16 bytes on both targets), then pointer-sized slots.
+    let mut refs = vec![obj as usize];
+    for w in work {
+        if let Work::Value(bits, s) = w {
+            if holds_ref(*s) {
+                refs.push(*bits as usize);
+            }
+        }
+    }
+    let bytes = core::mem::size_of::<RootFrame>() + refs.len() * core::mem::size_of::<usize>();
+    let mut frame: Vec<u64> = vec![0; bytes.div_ceil(8)];
+    let head = frame.as_mut_ptr() as *mut RootFrame;
+    let prev = roots::top();
+    head.write(RootFrame {
+        prev,
+        count: refs.len() as u64,
+    });
+    let slots = head.add(1) as *mut usize;
+    for (i, r) in refs.iter().enumerate() {
+        slots.add(i).write(*r);
+    }
+    let f: ToString = core::mem::transmute::<*const Shape, ToString>(*shape.items);
+    roots::set_top(head);
+    let text = f(obj);
+    roots::set_top(prev);
+    text
 }
 
 /// Appends the text of the value `bits` of shape `shape` to `out`.
@@ -117,6 +166,25 @@ pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
             BOOL => out.extend_from_slice(if bits != 0 { b"true" } else { b"false" }),
             STRING => out.extend_from_slice(string::bytes(slot_to_ref(bits))),
             OPAQUE => out.extend_from_slice(bytes_of(shape.name, shape.name_len)),
+            INTERFACE => {
+                let r = slot_to_ref(bits);
+                if r.is_null() {
+                    out.extend_from_slice(b"nil");
+                    continue;
+                }
+                // The box's table starts with the value's own shape.
+                let table = read_u64(r, 0) as usize as *const *const Shape;
+                work.push(Work::Value(read_u64(r, 8), *table));
+            }
+            DISPLAY => {
+                let r = slot_to_ref(bits);
+                if r.is_null() {
+                    out.extend_from_slice(b"nil");
+                    continue;
+                }
+                let text = display(r, shape, &work);
+                out.extend_from_slice(string::bytes(text));
+            }
             BYTES => {
                 let r = slot_to_ref(bits);
                 if r.is_null() {

@@ -75,6 +75,16 @@ impl<'a> Checker<'a, '_> {
                     Some(ItemRef::Struct(s)) if self.has_method(s, "new") => {
                         return self.constructor_call(e, callee, s, args);
                     }
+                    Some(ItemRef::Interface(_)) => {
+                        for a in args {
+                            self.check_expr(a, ANY);
+                        }
+                        self.error(
+                            Diagnostic::error(DiagId::TypeAsValue, format!("`{name}` is an interface, not a function"))
+                                .with_label(callee.span, "a value of a type that implements it converts where it is expected"),
+                        );
+                        return Type::Error;
+                    }
                     Some(ItemRef::Struct(_) | ItemRef::GenericType(_)) => {
                         self.error(
                             Diagnostic::error(DiagId::TypeAsValue, format!("`{name}` is a struct; build it with `{name} {{ field: value }}`"))
@@ -315,6 +325,10 @@ impl<'a> Checker<'a, '_> {
             );
         };
         let result = match &bt {
+            Type::Interface(i) => {
+                let i = *i;
+                self.dynamic_call(e, i, method, args)
+            }
             Type::Struct(s) | Type::Enum(s) => {
                 let s = *s;
                 let takes_self = |d: &FnDecl| d.params.first().is_some_and(|p| p.ty.is_none());

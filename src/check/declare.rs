@@ -67,6 +67,7 @@ impl<'a> Checker<'a, '_> {
                         });
                         self.items[m].insert(e.name.name.clone(), ItemRef::Struct(id));
                     }
+                    Item::Interface(d) => self.declare_interface(m, d),
                     _ => {}
                 }
             }
@@ -82,6 +83,10 @@ impl<'a> Checker<'a, '_> {
                 let (name, span) = match item {
                     Item::Struct(s) => (&s.name, s.name.span),
                     Item::Enum(e) => (&e.name, e.name.span),
+                    Item::Interface(d) => {
+                        self.resolve_interface(m, d);
+                        continue;
+                    }
                     _ => continue,
                 };
                 match self.items[m].get(&name.name).copied() {
@@ -158,6 +163,13 @@ impl<'a> Checker<'a, '_> {
                     Item::Impl(imp) => {
                         let target = match self.items[m].get(&imp.target.name) {
                             Some(ItemRef::GenericType(g)) => {
+                                if imp.interface.is_some() {
+                                    self.error(unsupported(
+                                        "implementing an interface for a generic type",
+                                        imp.target.span,
+                                    ));
+                                    continue;
+                                }
                                 self.declare_generic_impl(*g, imp);
                                 continue;
                             }
@@ -233,9 +245,16 @@ impl<'a> Checker<'a, '_> {
                                 .methods
                                 .insert(method.name.name.clone(), id);
                         }
+                        if let Some(path) = &imp.interface {
+                            self.check_impl(target, imp, path);
+                        }
                     }
                     Item::Extern(x) => self.declare_extern(m, x),
-                    Item::Import(_) | Item::Struct(_) | Item::Enum(_) | Item::Global(_) => {}
+                    Item::Import(_)
+                    | Item::Struct(_)
+                    | Item::Enum(_)
+                    | Item::Global(_)
+                    | Item::Interface(_) => {}
                 }
             }
         }
@@ -330,6 +349,7 @@ impl<'a> Checker<'a, '_> {
                 ItemRef::GenericType(g) => self.generic_types[g as usize].decl.name().span,
                 ItemRef::Global(g) => self.global_decls[g as usize].0.name.span,
                 ItemRef::Const(c) => self.consts[c as usize].decl.name.span,
+                ItemRef::Interface(i) => self.out.interfaces[i as usize].span,
             };
             self.error(
                 Diagnostic::error(
@@ -582,6 +602,7 @@ impl<'a> Checker<'a, '_> {
                             self.out.structs[id as usize].ty(id)
                         }
                         Some(ItemRef::GenericType(g)) => self.generic_type_ref(g, args, *span),
+                        Some(ItemRef::Interface(i)) if args.is_empty() => Type::Interface(i),
                         _ => {
                             self.error(
                                 Diagnostic::error(

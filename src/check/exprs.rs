@@ -53,6 +53,21 @@ impl<'a> Checker<'a, '_> {
                 return;
             }
         }
+        if let Some(c) = self.interface_coercion(actual, expected) {
+            self.out.coercions.insert(e.id, c);
+            return;
+        }
+        if let Some(note) = self.not_implemented_note(actual, expected) {
+            self.error(
+                Diagnostic::error(
+                    DiagId::TypeMismatch,
+                    format!("expected `{expected}`, found `{actual}`"),
+                )
+                .with_label(e.span, format!("this is a `{actual}`"))
+                .with_note(note),
+            );
+            return;
+        }
         self.mismatch(actual, expected, e.span);
     }
 
@@ -484,6 +499,16 @@ impl<'a> Checker<'a, '_> {
                         format!("`{name}` is a type, not a value"),
                     )
                     .with_label(e.span, format!("build one with `{name} {{ ... }}`")),
+                );
+                Type::Error
+            }
+            Some(ItemRef::Interface(_)) => {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::TypeAsValue,
+                        format!("`{name}` is an interface, not a value"),
+                    )
+                    .with_label(e.span, "not a value"),
                 );
                 Type::Error
             }

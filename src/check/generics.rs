@@ -51,6 +51,9 @@ impl<'a> Checker<'a, '_> {
         let Some(targs) = self.inferred(e, &names, &bound, &what, "argument") else {
             return Type::Error;
         };
+        if !self.check_bounds(decl, module, &targs, e.span) {
+            return Type::Error;
+        }
         let key = format!("{g}:{targs:?}");
         let f = match self.instances.get(&key) {
             Some(&f) => f,

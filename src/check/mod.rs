@@ -27,7 +27,8 @@
 //! `generic_types.rs` (generic structs, enums and methods, and the inference
 //! of type arguments), `patterns.rs`
 //! (`match`, patterns and exhaustiveness), `globals.rs` (module `const`,
-//! `let` and `var`), `results.rs` (`Result`, `!` on it
+//! `let` and `var`), `interfaces.rs` (interfaces, `impl I for S`, dynamic
+//! calls and bounds), `results.rs` (`Result`, `!` on it
 //! and `?`), `contexts.rs` (`await`, `spawn`,
 //! `select` and `defer` contexts).
 
@@ -39,6 +40,7 @@ mod exprs;
 mod generic_types;
 mod generics;
 mod globals;
+mod interfaces;
 mod locals;
 mod patterns;
 mod results;
@@ -105,6 +107,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
     };
     // Struct names for `Type`'s `Display`: this program's, as they are made.
     STRUCT_NAMES.with(|n| n.borrow_mut().clear());
+    IFACE_NAMES.with(|n| n.borrow_mut().clear());
     // The chain of passes; each later one can rely on what the earlier made.
     cx.declare_types(modules);
     cx.declare_globals(modules);
@@ -127,6 +130,8 @@ enum ItemRef {
     Global(GlobalId),
     /// A `const` (index into `Checker::consts`).
     Const(u32),
+    /// An interface.
+    Interface(IfaceId),
 }
 
 /// A standard module's `extern fn`: the runtime function and its Weft types.

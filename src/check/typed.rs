@@ -8,6 +8,24 @@ pub type FnId = u32;
 pub type StructId = u32;
 pub type ModId = u32;
 pub type GlobalId = u32;
+pub type IfaceId = u32;
+
+/// An interface: its methods' signatures (after `self`), in declaration
+/// order, which is the order of every implementation's method table.
+#[derive(Clone, Debug)]
+pub struct InterfaceInfo {
+    pub name: String,
+    pub methods: Vec<IfaceMethod>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct IfaceMethod {
+    pub name: String,
+    pub params: Vec<Type>,
+    pub ret: Type,
+    pub span: Span,
+}
 
 /// A module-level `let` or `var`.
 #[derive(Debug)]
@@ -63,6 +81,9 @@ pub enum Type {
     Task(Box<Type>),
     /// A channel of `T` (`Chan[T]`): a runtime object.
     Chan(Box<Type>),
+    /// A value of an interface type: a box holding the value and its
+    /// type's method table for the interface.
+    Interface(IfaceId),
     /// The type of statements and of functions without `-> T`.
     Unit,
     /// The type of `nil` before it meets an optional.
@@ -76,6 +97,7 @@ pub enum Type {
 // Struct names for `Display`; filled in by the checker.
 thread_local! {
     pub(super) static STRUCT_NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    pub(super) static IFACE_NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl fmt::Display for Type {
@@ -95,6 +117,10 @@ impl fmt::Display for Type {
             Type::Struct(id) | Type::Enum(id) => {
                 let name = STRUCT_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
                 f.write_str(&name.unwrap_or_else(|| "struct".into()))
+            }
+            Type::Interface(id) => {
+                let name = IFACE_NAMES.with(|n| n.borrow().get(*id as usize).cloned());
+                f.write_str(&name.unwrap_or_else(|| "interface".into()))
             }
             Type::Func(params, ret) | Type::AsyncFn(params, ret) => {
                 if matches!(self, Type::AsyncFn(..)) {
@@ -138,6 +164,7 @@ impl Type {
                 | Type::Gen(_)
                 | Type::Task(_)
                 | Type::Chan(_)
+                | Type::Interface(_)
                 | Type::Nil
         )
     }
@@ -172,6 +199,9 @@ impl Type {
 pub enum Coercion {
     /// `T` used where `T?` is expected: box it (or keep the reference).
     WrapOptional,
+    /// A struct or enum value used where an interface it implements is
+    /// expected: boxed with its method table.
+    ToInterface { iface: IfaceId, from: StructId },
 }
 
 #[derive(Debug)]
@@ -351,6 +381,9 @@ pub enum Callee {
     Supervise,
     /// `t.cancel()` on a task.
     TaskCancel,
+    /// `v.m(args)` on a value of an interface type: the method at `index`
+    /// of the value's method table.
+    Dynamic { iface: IfaceId, index: usize },
     /// A method of a built-in type done by one runtime function: the
     /// receiver, the arguments, then (`located`) the call's source location.
     RtMethod {
@@ -431,11 +464,25 @@ pub struct Typed<'a> {
     pub inits: Vec<FnId>,
     /// Each initialiser function's assignments, in order.
     pub init_values: HashMap<FnId, Vec<(GlobalId, &'a Expr)>>,
+    pub interfaces: Vec<InterfaceInfo>,
+    /// `impl I for S`: the methods of `S` in the order of `I`'s.
+    pub impls: HashMap<(StructId, IfaceId), Vec<FnId>>,
+    /// The prelude's `Display`, which `str` and printing use.
+    pub display: Option<IfaceId>,
 }
 
 impl Typed<'_> {
     pub fn ty(&self, e: &Expr) -> &Type {
         &self.expr_types[e.id as usize]
+    }
+
+    /// The `to_string` of a struct or enum type that implements `Display`.
+    pub fn display_of(&self, t: &Type) -> Option<FnId> {
+        let (Type::Struct(s) | Type::Enum(s)) = t else {
+            return None;
+        };
+        let table = self.impls.get(&(*s, self.display?))?;
+        table.first().copied()
     }
 }
 

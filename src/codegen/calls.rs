@@ -162,6 +162,10 @@ impl<'ctx> Codegen<'ctx, '_> {
                 values.push(loc_len.into());
                 self.call_rt(RuntimeFn::StringSlice, &values, "slice")?
             }
+            Callee::Dynamic { iface, index } => {
+                let base = recv("an interface call without a receiver")?;
+                return self.dynamic_call(iface, index, base, args);
+            }
             Callee::RtMethod { rf, located } => {
                 let base = recv("a method call without a receiver")?;
                 let r = value!(self.expr(base)?);

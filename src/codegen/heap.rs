@@ -511,6 +511,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                 phi.add_incoming(&[(&both_nil, start), (&inner_eq, values_end)]);
                 phi.as_basic_value().into_int_value()
             }
+            // The values the boxes hold, by identity (or variant).
+            Type::Interface(_) => {
+                let va = self.load_slot(a.into_pointer_value(), 8, &Type::Str)?;
+                let vb = self.load_slot(b.into_pointer_value(), 8, &Type::Str)?;
+                return self.equal(va, vb, &Type::Struct(0));
+            }
             _ => {
                 let i64t = self.cx.i64_type();
                 let x = self.b.build_ptr_to_int(a.into_pointer_value(), i64t, "a")?;
@@ -1009,6 +1015,14 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Type::Func(..) | Type::AsyncFn(..) => return self.string_const("<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => return self.string_const("nil"),
+            // A type with `Display`: its own `to_string`.
+            Type::Struct(_) | Type::Enum(_) if self.typed.display_of(ty).is_some() => {
+                let f = self.typed.display_of(ty).expect("checked");
+                self.b
+                    .build_call(self.m.fns[f as usize], &[v.into()], "to_string")?
+                    .try_as_basic_value()
+                    .basic()
+            }
             _ => {
                 // Composite values: the runtime walks them from their shape.
                 let shape = self.shape(ty)?;

@@ -37,6 +37,7 @@ mod channel;
 mod coroutine;
 mod defer;
 mod heap;
+mod interfaces;
 mod matching;
 mod shape;
 
@@ -1038,6 +1039,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             }
             ExprKind::Variant { enum_id, tag, args } => {
                 return self.variant_value(*enum_id, *tag, args)
+            }
+            ExprKind::ToInterface { value, iface, from } => {
+                return self.to_interface(value, *iface, *from)
             }
             ExprKind::WrapOptional(inner) => {
                 let v = value!(self.expr(inner)?);

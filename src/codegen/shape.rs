@@ -6,6 +6,10 @@
 //! depth, linear time, `<cycle>` for a value that contains itself) instead
 //! of a generated recursive function per type.
 //!
+//! A struct or enum that implements `Display` has a DISPLAY shape whose one
+//! item is its `to_string`; an interface value's shape says only that: the
+//! value's own shape is the first entry of its method table.
+//!
 //! Layout, as `format::Shape` and `format::Label` (`#[repr(C)]`):
 //! `{ i32 kind, i32 count, ptr name, i64 name_len, ptr items, ptr labels }`
 //! and `{ ptr, i64 }`; the kinds are `format`'s constants.
@@ -28,6 +32,8 @@ const MAP: u64 = shape::MAP as u64;
 const OPTIONAL: u64 = shape::OPTIONAL as u64;
 const OPAQUE: u64 = shape::OPAQUE as u64;
 const BYTES: u64 = shape::BYTES as u64;
+const INTERFACE: u64 = shape::INTERFACE as u64;
+const DISPLAY: u64 = shape::DISPLAY as u64;
 const VARIANT: u64 = shape::VARIANT as u64;
 use weft_abi::shape;
 
@@ -71,6 +77,19 @@ impl<'ctx> Codegen<'ctx, '_> {
             Type::Bool => self.leaf(BOOL, ""),
             Type::Str => self.leaf(STRING, ""),
             Type::Bytes => self.leaf(BYTES, ""),
+            Type::Interface(_) => self.leaf(INTERFACE, ""),
+            // Printed by its own `to_string`.
+            Type::Struct(_) | Type::Enum(_) if self.typed.display_of(ty).is_some() => {
+                let f = self.typed.display_of(ty).expect("checked");
+                let code = self.m.fns[f as usize].as_global_value().as_pointer_value();
+                Parts {
+                    kind: DISPLAY,
+                    count: 1,
+                    name: String::new(),
+                    items: vec![code],
+                    labels: Vec::new(),
+                }
+            }
             Type::Func(..) | Type::AsyncFn(..) => self.leaf(OPAQUE, "<fn>"),
             Type::Nil | Type::Unit | Type::Never | Type::Error => self.leaf(OPAQUE, "nil"),
             Type::Gen(_) | Type::Task(_) | Type::Chan(_) => self.leaf(OPAQUE, "?"),

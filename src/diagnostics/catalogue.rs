@@ -163,6 +163,16 @@ catalogue! {
     InvalidTry = "invalid-try",
     /// Indexing a value that cannot be indexed.
     NotIndexable = "not-indexable",
+    /// A name used as an interface that is not one.
+    UnknownInterface = "unknown-interface",
+    /// `impl I for S` without one of `I`'s methods.
+    MissingInterfaceMethod = "missing-interface-method",
+    /// `impl I for S` with a method whose signature differs from `I`'s.
+    InterfaceSignatureMismatch = "interface-signature-mismatch",
+    /// `impl I for S` with a method `I` does not declare.
+    MethodNotInInterface = "method-not-in-interface",
+    /// A generic function's type argument that lacks an interface its bound asks for.
+    UnsatisfiedBound = "unsatisfied-bound",
     /// A constant outside 0..255 stored into or pushed onto a `Bytes`.
     ByteOutOfRange = "byte-out-of-range",
     /// `for` over a value that is neither a range nor an array.

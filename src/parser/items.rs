@@ -1,6 +1,7 @@
-//! Items (functions, `extern fn`, structs, enums, `impl`, imports) and type expressions.
+//! Items (functions, `extern fn`, structs, enums, interfaces, `impl`, imports) and type expressions.
 
 use super::*;
+use crate::ast::{Bound, InterfaceDecl, MethodSig};
 
 impl Parser {
     // ----- items --------------------------------------------------------
@@ -32,6 +33,11 @@ impl Parser {
             Tok::Struct => self.struct_decl().map(Item::Struct),
             Tok::Enum => self.enum_decl().map(Item::Enum),
             Tok::Impl => self.impl_decl().map(Item::Impl),
+            Tok::Ident(word)
+                if word == "interface" && matches!(self.peek_at(1), Tok::Ident(_)) =>
+            {
+                self.interface_decl().map(Item::Interface)
+            }
             Tok::Ident(word) if word == "extern" && self.peek_at(1) == &Tok::Fn => {
                 self.extern_fn().map(Item::Extern)
             }
@@ -137,8 +143,8 @@ impl Parser {
         } else {
             self.expect_ident("a function name")?
         };
-        // `fn f[T, U](...)`: type parameters.
-        let type_params = self.type_params();
+        // `fn f[T, U](...)`: type parameters, perhaps bounded (`T: Shape`).
+        let (type_params, bounds) = self.bounded_type_params();
         if !self.at(&Tok::LParen) {
             self.expected("`(`");
             return None;
@@ -158,6 +164,7 @@ impl Parser {
             kind,
             name,
             type_params,
+            bounds,
             params,
             ret,
             body,
@@ -167,13 +174,127 @@ impl Parser {
 
     /// `[T, U]` after a generic item's name (or after `impl`), if present.
     pub(super) fn type_params(&mut self) -> Vec<Ident> {
+        let (params, bounds) = self.bounded_type_params();
+        if let Some(b) = bounds.first() {
+            let at = b.interfaces[0][0].span;
+            self.report(
+                Diagnostic::error(
+                    DiagId::Unsupported,
+                    "only a function's type parameters can have bounds",
+                )
+                .with_label(at, "not supported here"),
+            );
+        }
+        params
+    }
+
+    /// `[T: Shape + Display, U]`: type parameters and their bounds.
+    pub(super) fn bounded_type_params(&mut self) -> (Vec<Ident>, Vec<Bound>) {
         if !self.at(&Tok::LBracket) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let open = self.span();
         self.bump();
-        self.delimited(open, Tok::RBracket, |p| {
-            p.expect_ident("a type parameter name")
+        let mut bounds = Vec::new();
+        let mut index = 0;
+        let params = self.delimited(open, Tok::RBracket, |p| {
+            let name = p.expect_ident("a type parameter name")?;
+            if p.eat(&Tok::Colon) {
+                let mut interfaces = Vec::new();
+                loop {
+                    interfaces.push(p.path("an interface name")?);
+                    if !p.eat(&Tok::Plus) {
+                        break;
+                    }
+                }
+                bounds.push(Bound {
+                    param: index,
+                    interfaces,
+                });
+            }
+            index += 1;
+            Some(name)
+        });
+        (params, bounds)
+    }
+
+    /// `name` or `module.name`.
+    pub(super) fn path(&mut self, what: &str) -> Option<Vec<Ident>> {
+        let mut path = vec![self.expect_ident(what)?];
+        while self.at(&Tok::Dot) && matches!(self.peek_at(1), Tok::Ident(_)) {
+            self.bump();
+            path.push(self.expect_ident(what)?);
+        }
+        Some(path)
+    }
+
+    /// `interface Name { fn m(self, ...) -> T ... }`.
+    pub(super) fn interface_decl(&mut self) -> Option<InterfaceDecl> {
+        let start = self.span();
+        self.bump();
+        let name = self.expect_ident("an interface name")?;
+        let open = self.span();
+        if !self.expect(&Tok::LBrace) {
+            return None;
+        }
+        let ctx = self.set_ctx(true, false);
+        let mut methods = Vec::new();
+        loop {
+            while self.eat(&Tok::Semi) {}
+            if self.at(&Tok::RBrace) || self.at_eof() {
+                break;
+            }
+            let sig_start = self.span();
+            let kind = match self.tok() {
+                Tok::Async => FnKind::Async,
+                Tok::Gen => FnKind::Gen,
+                _ => FnKind::Plain,
+            };
+            if kind != FnKind::Plain {
+                self.bump();
+            }
+            if !self.at(&Tok::Fn) {
+                self.expected("`fn` or `}`");
+                break;
+            }
+            self.bump();
+            let Some(mname) = self.expect_member_name("a method name") else {
+                break;
+            };
+            let mut params = self.param_list(true);
+            let has_self = params
+                .first()
+                .is_some_and(|p| p.name.name == "self" && p.ty.is_none());
+            if has_self {
+                params.remove(0);
+            } else {
+                self.report(
+                    Diagnostic::error(
+                        DiagId::Unsupported,
+                        "an interface method takes `self` first",
+                    )
+                    .with_label(mname.span, "write `fn m(self, ...)`"),
+                );
+            }
+            let ret = if self.eat(&Tok::Arrow) {
+                Some(self.ty())
+            } else {
+                None
+            };
+            methods.push(MethodSig {
+                kind,
+                name: mname,
+                params,
+                ret,
+                span: sig_start.to(self.prev_span),
+            });
+        }
+        self.restore(ctx);
+        self.expect_close(&Tok::RBrace, open);
+        Some(InterfaceDecl {
+            name,
+            methods,
+            span: start.to(self.prev_span),
         })
     }
 
@@ -297,8 +418,33 @@ impl Parser {
         let start = self.span();
         self.bump();
         let type_params = self.type_params();
-        let target = self.expect_ident("a type name")?;
-        let target_args = self.type_args();
+        let mut path = self.path("a type name")?;
+        let mut target_args = self.type_args();
+        // `impl Shape for Circle`: what came first is the interface.
+        let interface = if self.eat(&Tok::For) {
+            let interface = std::mem::replace(&mut path, vec![self.expect_ident("a type name")?]);
+            if let Some(a) = target_args.first() {
+                self.report(
+                    Diagnostic::error(DiagId::Unsupported, "interfaces are not generic")
+                        .with_label(a.span(), "no type arguments here"),
+                );
+            }
+            target_args = self.type_args();
+            Some(interface)
+        } else {
+            None
+        };
+        if path.len() > 1 {
+            self.report(
+                Diagnostic::error(
+                    DiagId::UnknownType,
+                    "`impl` needs a struct or enum declared in this file",
+                )
+                .with_label(path[1].span, "not a type of this module"),
+            );
+            return None;
+        }
+        let target = path.remove(0);
         let open = self.span();
         if !self.expect(&Tok::LBrace) {
             return None;
@@ -337,6 +483,7 @@ impl Parser {
             type_params,
             target,
             target_args,
+            interface,
             methods,
             span: start.to(self.prev_span),
         })

@@ -578,7 +578,9 @@ impl Parser {
                 matches!(self.peek_at(1), Tok::Ident(_))
             }
             Tok::Async | Tok::Gen => matches!(self.peek_at(1), Tok::Fn),
-            Tok::Ident(w) if w == "const" => matches!(self.peek_at(1), Tok::Ident(_)),
+            Tok::Ident(w) if w == "const" || w == "interface" => {
+                matches!(self.peek_at(1), Tok::Ident(_))
+            }
             _ => false,
         }
     }

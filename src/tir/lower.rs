@@ -224,6 +224,15 @@ impl Lower<'_, '_> {
                 span: raw.span,
                 kind: ExprKind::WrapOptional(Box::new(raw)),
             },
+            Some(&Coercion::ToInterface { iface, from }) => Expr {
+                ty: Type::Interface(iface),
+                span: raw.span,
+                kind: ExprKind::ToInterface {
+                    value: Box::new(raw),
+                    iface,
+                    from,
+                },
+            },
             None => raw,
         }
     }

@@ -1,0 +1,306 @@
+//! Interfaces: their declarations (names in pass 1, method signatures in
+//! pass 3), `impl I for S` (checked against `I` once `S`'s methods are
+//! declared, giving the method table in `I`'s order), the coercion of a
+//! struct or enum value to an interface it implements, calls of an
+//! interface value's methods (dynamic: through the value's table), and the
+//! bounds of generic functions' type parameters (`T: Shape`), checked per
+//! instance.
+
+use super::*;
+
+/// The name of the prelude's interface that `str` and printing use.
+pub const DISPLAY: &str = "Display";
+
+impl<'a> Checker<'a, '_> {
+    /// Pass 1: an interface's name, so type expressions can use it.
+    pub(super) fn declare_interface(&mut self, m: usize, d: &'a InterfaceDecl) {
+        if self.builtin_type_name(&d.name) || self.redefined(m, &d.name) {
+            return;
+        }
+        let id = self.out.interfaces.len() as IfaceId;
+        self.out.interfaces.push(InterfaceInfo {
+            name: d.name.name.clone(),
+            methods: Vec::new(),
+            span: d.name.span,
+        });
+        IFACE_NAMES.with(|n| n.borrow_mut().push(d.name.name.clone()));
+        self.items[m].insert(d.name.name.clone(), ItemRef::Interface(id));
+        if self.prelude == Some(m as ModId) && d.name.name == DISPLAY {
+            self.out.display = Some(id);
+        }
+    }
+
+    /// Pass 3: an interface's method signatures.
+    pub(super) fn resolve_interface(&mut self, m: usize, d: &'a InterfaceDecl) {
+        let id = match self.items[m].get(&d.name.name) {
+            Some(&ItemRef::Interface(id))
+                if self.out.interfaces[id as usize].span == d.name.span =>
+            {
+                id
+            }
+            _ => return,
+        };
+        let mut methods: Vec<IfaceMethod> = Vec::new();
+        for sig in &d.methods {
+            if sig.kind != FnKind::Plain {
+                self.error(unsupported("an `async` or `gen` method in an interface", sig.span));
+                continue;
+            }
+            if let Some(prev) = methods.iter().find(|x| x.name == sig.name.name) {
+                let prev = prev.span;
+                self.error(
+                    Diagnostic::error(
+                        DiagId::DuplicateDefinition,
+                        format!("`{}` is declared twice in `{}`", sig.name.name, d.name.name),
+                    )
+                    .with_label(sig.name.span, "declared again here")
+                    .with_label(prev, "first declared here"),
+                );
+                continue;
+            }
+            let params = sig
+                .params
+                .iter()
+                .map(|p| match &p.ty {
+                    Some(t) => self.resolve_type(t),
+                    None => Type::Error,
+                })
+                .collect();
+            let ret = match &sig.ret {
+                Some(t) => self.resolve_type(t),
+                None => Type::Unit,
+            };
+            methods.push(IfaceMethod {
+                name: sig.name.name.clone(),
+                params,
+                ret,
+                span: sig.name.span,
+            });
+        }
+        self.out.interfaces[id as usize].methods = methods;
+    }
+
+    /// `impl I for S`, after `S`'s methods from it are declared: every
+    /// method of `I`, with `I`'s signature, and nothing else.
+    pub(super) fn check_impl(&mut self, target: StructId, imp: &'a ImplDecl, path: &[Ident]) {
+        let at = path.last().map(|p| p.span).unwrap_or(imp.span);
+        let iface = match self.lookup_item(path) {
+            Some(ItemRef::Interface(i)) => i,
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::UnknownInterface,
+                        format!("unknown interface `{}`", path_text(path)),
+                    )
+                    .with_label(at, "not an interface in scope"),
+                );
+                return;
+            }
+        };
+        let sname = self.out.structs[target as usize].name.clone();
+        let info = self.out.interfaces[iface as usize].clone();
+        if self.out.impls.contains_key(&(target, iface)) {
+            self.error(
+                Diagnostic::error(
+                    DiagId::DuplicateDefinition,
+                    format!("`{sname}` implements `{}` twice", info.name),
+                )
+                .with_label(at, "implemented again here"),
+            );
+            return;
+        }
+        let mut table = Vec::new();
+        let mut ok = true;
+        for m in &info.methods {
+            let decl = imp.methods.iter().find(|f| f.name.name == m.name);
+            let declared = decl.and_then(|f| {
+                let id = *self.out.structs[target as usize].methods.get(&f.name.name)?;
+                (self.out.fns[id as usize].span == f.name.span).then_some((f, id))
+            });
+            let Some((f, id)) = declared else {
+                if decl.is_none() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::MissingInterfaceMethod,
+                            format!("`{sname}` does not implement `{}.{}`", info.name, m.name),
+                        )
+                        .with_label(imp.target.span, format!("`{}` is missing", m.name))
+                        .with_label(m.span, "declared in the interface here"),
+                    );
+                }
+                ok = false;
+                continue;
+            };
+            let fi = &self.out.fns[id as usize];
+            let takes_self = f.params.first().is_some_and(|p| p.ty.is_none());
+            let params = fi.param_types.get(1..).unwrap_or_default();
+            let same = takes_self
+                && f.kind == FnKind::Plain
+                && params.len() == m.params.len()
+                && params.iter().zip(&m.params).all(|(a, b)| a == b || a.is_error() || b.is_error())
+                && (fi.ret == m.ret || fi.ret.is_error() || m.ret.is_error());
+            if !same {
+                let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
+                self.error(
+                    Diagnostic::error(
+                        DiagId::InterfaceSignatureMismatch,
+                        format!(
+                            "`{sname}.{}` does not have the signature `{}` wants",
+                            m.name, info.name
+                        ),
+                    )
+                    .with_label(f.name.span, format!("`{}` wants `{want}` after `self`", info.name))
+                    .with_label(m.span, "declared in the interface here"),
+                );
+                ok = false;
+                continue;
+            }
+            table.push(id);
+        }
+        for f in &imp.methods {
+            if !info.methods.iter().any(|m| m.name == f.name.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::MethodNotInInterface,
+                        format!("`{}` is not a method of `{}`", f.name.name, info.name),
+                    )
+                    .with_label(f.name.span, "not in the interface")
+                    .with_note(format!("put it in a separate `impl {sname} {{ ... }}`")),
+                );
+                ok = false;
+            }
+        }
+        if ok {
+            self.out.impls.insert((target, iface), table);
+        }
+    }
+
+    /// Whether a value of type `t` can be used as interface `iface`.
+    pub(super) fn implements(&self, t: &Type, iface: IfaceId) -> bool {
+        match t {
+            Type::Struct(s) | Type::Enum(s) => self.out.impls.contains_key(&(*s, iface)),
+            Type::Interface(i) => *i == iface,
+            Type::Error | Type::Never => true,
+            _ => false,
+        }
+    }
+
+    /// `actual` where `expected` (an interface, or an optional of one) is
+    /// wanted: the coercion, if `actual` implements it.
+    pub(super) fn interface_coercion(&self, actual: &Type, expected: &Type) -> Option<Coercion> {
+        let iface = match expected {
+            Type::Interface(i) => *i,
+            Type::Optional(inner) => match **inner {
+                Type::Interface(i) => i,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        match actual {
+            Type::Struct(s) | Type::Enum(s) if self.out.impls.contains_key(&(*s, iface)) => {
+                Some(Coercion::ToInterface { iface, from: *s })
+            }
+            _ => None,
+        }
+    }
+
+    /// The note for a value that does not implement the interface wanted.
+    pub(super) fn not_implemented_note(&self, actual: &Type, expected: &Type) -> Option<String> {
+        let iface = match expected {
+            Type::Interface(i) => *i,
+            Type::Optional(inner) => match **inner {
+                Type::Interface(i) => i,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let name = &self.out.interfaces[iface as usize].name;
+        match actual {
+            Type::Struct(_) | Type::Enum(_) => Some(format!(
+                "`{actual}` does not implement `{name}`: add `impl {name} for {actual} {{ ... }}`"
+            )),
+            _ => Some(format!("only structs and enums implement interfaces such as `{name}`")),
+        }
+    }
+
+    /// `v.m(args)` on a value of interface `iface`.
+    pub(super) fn dynamic_call(
+        &mut self,
+        e: &'a Expr,
+        iface: IfaceId,
+        method: &Ident,
+        args: &'a [Expr],
+    ) -> Type {
+        let info = &self.out.interfaces[iface as usize];
+        let Some(index) = info.methods.iter().position(|m| m.name == method.name) else {
+            let name = info.name.clone();
+            for a in args {
+                self.check_expr(a, ANY);
+            }
+            self.error(
+                Diagnostic::error(
+                    DiagId::UnknownMethod,
+                    format!("`{name}` has no method `{}`", method.name),
+                )
+                .with_label(method.span, "not in the interface"),
+            );
+            return Type::Error;
+        };
+        let m = info.methods[index].clone();
+        self.out.calls.insert(e.id, Callee::Dynamic { iface, index });
+        self.check_args(e, &m.name, &m.params, args, Some(m.span));
+        m.ret
+    }
+
+    /// A generic function's bounds, for the type arguments of one instance.
+    pub(super) fn check_bounds(
+        &mut self,
+        decl: &'a FnDecl,
+        module: ModId,
+        targs: &[Type],
+        at: Span,
+    ) -> bool {
+        let saved = self.module;
+        self.module = module;
+        let mut ok = true;
+        for b in &decl.bounds {
+            let Some(t) = targs.get(b.param) else {
+                continue;
+            };
+            for path in &b.interfaces {
+                let iface = match self.lookup_item(path) {
+                    Some(ItemRef::Interface(i)) => i,
+                    _ => {
+                        let span = path.last().map(|p| p.span).unwrap_or(at);
+                        self.error(
+                            Diagnostic::error(
+                                DiagId::UnknownInterface,
+                                format!("unknown interface `{}`", path_text(path)),
+                            )
+                            .with_label(span, "not an interface in scope"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                if !self.implements(t, iface) {
+                    let (p, name) = (
+                        &decl.type_params[b.param].name,
+                        self.out.interfaces[iface as usize].name.clone(),
+                    );
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::UnsatisfiedBound,
+                            format!("`{t}` does not implement `{name}`"),
+                        )
+                        .with_label(at, format!("`{p}` is `{t}` here"))
+                        .with_label(path[0].span, format!("`{}` needs `{p}: {name}`", decl.name.name)),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        self.module = saved;
+        ok
+    }
+}
