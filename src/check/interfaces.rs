@@ -43,7 +43,10 @@ impl<'a> Checker<'a, '_> {
         let mut methods: Vec<IfaceMethod> = Vec::new();
         for sig in &d.methods {
             if sig.kind != FnKind::Plain {
-                self.error(unsupported("an `async` or `gen` method in an interface", sig.span));
+                self.error(unsupported(
+                    "an `async` or `gen` method in an interface",
+                    sig.span,
+                ));
                 continue;
             }
             if let Some(prev) = methods.iter().find(|x| x.name == sig.name.name) {
@@ -114,7 +117,9 @@ impl<'a> Checker<'a, '_> {
         for m in &info.methods {
             let decl = imp.methods.iter().find(|f| f.name.name == m.name);
             let declared = decl.and_then(|f| {
-                let id = *self.out.structs[target as usize].methods.get(&f.name.name)?;
+                let id = *self.out.structs[target as usize]
+                    .methods
+                    .get(&f.name.name)?;
                 (self.out.fns[id as usize].span == f.name.span).then_some((f, id))
             });
             let Some((f, id)) = declared else {
@@ -137,7 +142,10 @@ impl<'a> Checker<'a, '_> {
             let same = takes_self
                 && f.kind == FnKind::Plain
                 && params.len() == m.params.len()
-                && params.iter().zip(&m.params).all(|(a, b)| a == b || a.is_error() || b.is_error())
+                && params
+                    .iter()
+                    .zip(&m.params)
+                    .all(|(a, b)| a == b || a.is_error() || b.is_error())
                 && (fi.ret == m.ret || fi.ret.is_error() || m.ret.is_error());
             if !same {
                 let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
@@ -149,7 +157,10 @@ impl<'a> Checker<'a, '_> {
                             m.name, info.name
                         ),
                     )
-                    .with_label(f.name.span, format!("`{}` wants `{want}` after `self`", info.name))
+                    .with_label(
+                        f.name.span,
+                        format!("`{}` wants `{want}` after `self`", info.name),
+                    )
                     .with_label(m.span, "declared in the interface here"),
                 );
                 ok = false;
@@ -219,7 +230,9 @@ impl<'a> Checker<'a, '_> {
             Type::Struct(_) | Type::Enum(_) => Some(format!(
                 "`{actual}` does not implement `{name}`: add `impl {name} for {actual} {{ ... }}`"
             )),
-            _ => Some(format!("only structs and enums implement interfaces such as `{name}`")),
+            _ => Some(format!(
+                "only structs and enums implement interfaces such as `{name}`"
+            )),
         }
     }
 
@@ -247,7 +260,9 @@ impl<'a> Checker<'a, '_> {
             return Type::Error;
         };
         let m = info.methods[index].clone();
-        self.out.calls.insert(e.id, Callee::Dynamic { iface, index });
+        self.out
+            .calls
+            .insert(e.id, Callee::Dynamic { iface, index });
         self.check_args(e, &m.name, &m.params, args, Some(m.span));
         m.ret
     }
@@ -294,7 +309,10 @@ impl<'a> Checker<'a, '_> {
                             format!("`{t}` does not implement `{name}`"),
                         )
                         .with_label(at, format!("`{p}` is `{t}` here"))
-                        .with_label(path[0].span, format!("`{}` needs `{p}: {name}`", decl.name.name)),
+                        .with_label(
+                            path[0].span,
+                            format!("`{}` needs `{p}: {name}`", decl.name.name),
+                        ),
                     );
                     ok = false;
                 }

@@ -383,7 +383,10 @@ pub enum Callee {
     TaskCancel,
     /// `v.m(args)` on a value of an interface type: the method at `index`
     /// of the value's method table.
-    Dynamic { iface: IfaceId, index: usize },
+    Dynamic {
+        iface: IfaceId,
+        index: usize,
+    },
     /// A method of a built-in type done by one runtime function: the
     /// receiver, the arguments, then (`located`) the call's source location.
     RtMethod {

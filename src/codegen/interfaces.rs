@@ -73,12 +73,22 @@ impl<'ctx> Codegen<'ctx, '_> {
         let this = self.load_slot(boxed, VALUE, &Type::Str)?;
         let slot = self.cx.i64_type().const_int(index as u64 + 1, false);
         // SAFETY: the table has one entry per method after the shape.
-        let at = unsafe { self.b.build_in_bounds_gep(self.raw, table, &[slot], "method.at")? };
-        let code = self.b.build_load(self.raw, at, "method")?.into_pointer_value();
+        let at = unsafe {
+            self.b
+                .build_in_bounds_gep(self.raw, table, &[slot], "method.at")?
+        };
+        let code = self
+            .b
+            .build_load(self.raw, at, "method")?
+            .into_pointer_value();
         let m = &self.typed.interfaces[iface as usize].methods[index];
         let (params, ret) = (m.params.clone(), m.ret.clone());
         let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
-        param_types.extend(params.iter().map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))));
+        param_types.extend(
+            params
+                .iter()
+                .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+        );
         let fn_type = self.fn_type(&ret, &param_types);
         values.insert(0, this.into());
         let r = self

@@ -33,9 +33,7 @@ impl Parser {
             Tok::Struct => self.struct_decl().map(Item::Struct),
             Tok::Enum => self.enum_decl().map(Item::Enum),
             Tok::Impl => self.impl_decl().map(Item::Impl),
-            Tok::Ident(word)
-                if word == "interface" && matches!(self.peek_at(1), Tok::Ident(_)) =>
-            {
+            Tok::Ident(word) if word == "interface" && matches!(self.peek_at(1), Tok::Ident(_)) => {
                 self.interface_decl().map(Item::Interface)
             }
             Tok::Ident(word) if word == "extern" && self.peek_at(1) == &Tok::Fn => {
