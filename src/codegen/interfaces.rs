@@ -40,7 +40,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     /// `value` (of struct or enum `from`) as a value of interface `iface`.
-    pub(super) fn to_interface(
+    pub(super) fn interface_value(
         &mut self,
         value: &Expr,
         iface: IfaceId,

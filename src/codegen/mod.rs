@@ -1041,7 +1041,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 return self.variant_value(*enum_id, *tag, args)
             }
             ExprKind::ToInterface { value, iface, from } => {
-                return self.to_interface(value, *iface, *from)
+                return self.interface_value(value, *iface, *from)
             }
             ExprKind::WrapOptional(inner) => {
                 let v = value!(self.expr(inner)?);
