@@ -336,6 +336,32 @@ WORKLOADS = [
         "runs": 1,
         "instructions": False,
     },
+    # The language issue (12): a builder-heavy program and interface calls.
+    {
+        "name": "fasta",
+        "what": "fasta of the Benchmarks Game, n = 2,500,000 (25 MB of output), lines built with strings.Builder",
+        "weft": "fasta/fasta.weft",
+        "peers": [
+            ("C (clang-22 -O2)", ["clang-22", "-O2", "-o", "{out}", "fasta/fasta.c"], ["{out}"]),
+            ("Go (go build)", ["go", "build", "-o", "{out}", "fasta/fasta.go"], ["{out}"]),
+        ],
+        "goal": ("within 1.1x of C", 1.1),
+        "goal_peers": ["C (clang-22 -O2)"],
+        "runs": 5,
+        "instructions": False,
+    },
+    {
+        "name": "iface",
+        "what": "100M interface method calls: 1,000 values of two types behind an interface, summed 100,000 times",
+        "weft": "iface/iface.weft",
+        "peers": [
+            ("Go interface (go build)", ["go", "build", "-o", "{out}", "iface/iface.go"], ["{out}"]),
+            ("Rust Box<dyn Trait> (cargo --release)", *cargo_bin("iface")),
+        ],
+        "goal": ("no slower than Go and Rust", 1.0),
+        "runs": 5,
+        "instructions": False,
+    },
 ]
 
 

@@ -485,6 +485,19 @@ pub mod layout {
     pub const HEADER_BYTES: u64 = 16;
     /// Header bit: the object is immortal and lives in read-only data.
     pub const HEADER_STATIC: u64 = 2;
+    /// The descriptor of a struct or enum that implements interfaces is
+    /// preceded by its method tables: the table for interface `k` (the
+    /// checker's numbering) at `desc - (k + 1)` pointers, null where it does
+    /// not implement `k`. A table is `[shape, method...]`.
+    pub const ITABLES_BEFORE_DESC: bool = true;
+    /// A BYTES object's payload (a string, or a `Bytes` buffer): its byte
+    /// count (a `Bytes` buffer's: its capacity), then the bytes.
+    pub const BYTES_DATA: u64 = 8;
+    /// A `Bytes` object's payload: `[u64 len][u64 cap][ref data]`, `data` a
+    /// BYTES buffer of `cap` bytes.
+    pub const BYTES_LEN: u64 = 0;
+    pub const BYTES_CAP: u64 = 8;
+    pub const BYTES_BUFFER: u64 = 16;
     /// Descriptor kinds. FIXED: `size` bytes of 8-byte slots, those listed
     /// in the descriptor's pointer offsets holding GC references.
     pub const KIND_FIXED: u32 = 0;
@@ -612,8 +625,9 @@ pub mod shape {
     pub const VARIANT: u32 = 10;
     /// `Bytes`: printed as the list of its byte values.
     pub const BYTES: u32 = 11;
-    /// A value of an interface type: the box `{ table, value }`, whose
-    /// table's first entry is the value's own shape.
+    /// A value of an interface type (the object itself); `count` is the
+    /// interface, whose table before the object's descriptor starts with
+    /// the value's own shape (`layout::ITABLES_BEFORE_DESC`).
     pub const INTERFACE: u32 = 12;
     /// A struct or enum that implements `Display`: `items[0]` is its
     /// `to_string` (`fn(ref) -> ref`), which the formatter calls.

@@ -15,10 +15,13 @@ use crate::object::{
 use crate::roots::with_roots;
 use crate::{gc, process, string};
 
-/// Payload offsets of the `Bytes` object's fields.
-pub const LEN: usize = 0;
-pub const CAP: usize = 8;
-pub const DATA: usize = 16;
+/// Payload offsets of the `Bytes` object's fields (compiled code reads and
+/// writes them inline on its fast paths).
+pub const LEN: usize = weft_abi::layout::BYTES_LEN as usize;
+pub const CAP: usize = weft_abi::layout::BYTES_CAP as usize;
+pub const DATA: usize = weft_abi::layout::BYTES_BUFFER as usize;
+/// Where a buffer's bytes start in its payload.
+const AT: usize = weft_abi::layout::BYTES_DATA as usize;
 /// Payload bytes of a `Bytes` object.
 pub const BYTES_PAYLOAD_BYTES: usize = 24;
 const MIN_CAPACITY: usize = 16;
@@ -37,7 +40,7 @@ static BYTES_DESC: TypeDescWithPointers<1> =
 static BUFFER_DESC: TypeDesc = TypeDesc::new(KIND_BYTES, 0);
 
 unsafe fn new_buffer(cap: usize) -> Ref {
-    let Some(size) = cap.checked_add(8) else {
+    let Some(size) = cap.checked_add(AT) else {
         process::out_of_memory(Some(cap as u128), "bytes");
     };
     let buf = gc::alloc(&BUFFER_DESC, size);
@@ -62,11 +65,11 @@ unsafe fn data(b: Ref) -> Ref {
 /// # Safety
 /// `b` must be a `Bytes` object.
 pub unsafe fn as_slice<'a>(b: Ref) -> &'a [u8] {
-    core::slice::from_raw_parts(payload(data(b), 8), len(b))
+    core::slice::from_raw_parts(payload(data(b), AT), len(b))
 }
 
 unsafe fn as_mut_slice<'a>(b: Ref) -> &'a mut [u8] {
-    core::slice::from_raw_parts_mut(payload(data(b), 8), len(b))
+    core::slice::from_raw_parts_mut(payload(data(b), AT), len(b))
 }
 
 /// `n` zero bytes (room for at least 16).
@@ -108,7 +111,7 @@ unsafe fn reserve(b: Ref, more: usize) {
     }
     let new_cap = need.max(cap.saturating_mul(2)).max(MIN_CAPACITY);
     let buf = with_roots([b], |_| new_buffer(new_cap));
-    core::ptr::copy_nonoverlapping(payload(data(b), 8), payload(buf, 8), n);
+    core::ptr::copy_nonoverlapping(payload(data(b), AT), payload(buf, AT), n);
     write_u64(b, CAP, new_cap as u64);
     write_u64(b, DATA, ref_to_slot(buf));
 }
@@ -128,7 +131,7 @@ pub unsafe fn append(b: Ref, src: &[u8]) {
     };
     reserve(b, src.len());
     let n = len(b);
-    core::ptr::copy_nonoverlapping(src.as_ptr(), payload(data(b), 8 + n), src.len());
+    core::ptr::copy_nonoverlapping(src.as_ptr(), payload(data(b), AT + n), src.len());
     write_u64(b, LEN, (n + src.len()) as u64);
 }
 
@@ -179,7 +182,7 @@ pub unsafe fn push(b: Ref, x: i64, location: &[u8]) {
     let v = byte_value(x, location);
     reserve(b, 1);
     let n = len(b);
-    *payload(data(b), 8 + n) = v;
+    *payload(data(b), AT + n) = v;
     write_u64(b, LEN, n as u64 + 1);
 }
 

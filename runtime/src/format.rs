@@ -15,7 +15,7 @@
 //! A value of an interface type prints as the value it holds, through the
 //! shape at the head of its method table.
 
-use crate::object::{read_u64, slot_to_ref, Ref};
+use crate::object::{desc_of, read_u64, slot_to_ref, Ref};
 use crate::roots::{self, RootFrame};
 use crate::{array, bytes, map, output, string};
 use std::collections::HashSet;
@@ -172,9 +172,11 @@ pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
                     out.extend_from_slice(b"nil");
                     continue;
                 }
-                // The box's table starts with the value's own shape.
-                let table = read_u64(r, 0) as usize as *const *const Shape;
-                work.push(Work::Value(read_u64(r, 8), *table));
+                // The table of interface `count` before the object's
+                // descriptor starts with the value's own shape.
+                let desc = desc_of(r) as *const *const *const Shape;
+                let table = *desc.sub(shape.count as usize + 1);
+                work.push(Work::Value(bits, *table));
             }
             DISPLAY => {
                 let r = slot_to_ref(bits);

@@ -141,14 +141,18 @@ impl<'ctx> Codegen<'ctx, '_> {
             Callee::StrByte => {
                 let base = recv("a string method without a string")?;
                 let s = value!(self.expr(base)?);
-                let Some(mut values) = self.args(args)? else {
-                    return Ok(Lowered::Diverged);
-                };
-                values.insert(0, s.into());
-                let (loc, loc_len) = self.location(e.span)?;
-                values.push(loc.into());
-                values.push(loc_len.into());
-                self.call_rt(RuntimeFn::StringByte, &values, "byte")?
+                let i = value!(self.expr(&args[0])?);
+                Some(self.string_byte(s.into_pointer_value(), i.into_int_value(), e.span)?)
+            }
+            Callee::RtMethod {
+                rf: RuntimeFn::BytesPush,
+                ..
+            } => {
+                let base = recv("a method call without a receiver")?;
+                let b = value!(self.expr(base)?);
+                let x = value!(self.expr(&args[0])?);
+                self.push_byte(b.into_pointer_value(), x, e.span)?;
+                None
             }
             Callee::StrSlice => {
                 let base = recv("a string slice without a string")?;
@@ -381,21 +385,6 @@ impl<'ctx> Codegen<'ctx, '_> {
                 )?;
                 Ok(self.lowered(b))
             }
-        }
-    }
-
-    /// `b[i]` of a `Bytes`: the byte as an int, or a panic at `span`.
-    pub(super) fn byte_at(
-        &mut self,
-        b: PointerValue<'ctx>,
-        i: BasicValueEnum<'ctx>,
-        span: Span,
-    ) -> Result<BasicValueEnum<'ctx>> {
-        let (loc, loc_len) = self.location(span)?;
-        let args = [b.into(), i.into(), loc.into(), loc_len.into()];
-        match self.call_rt(RuntimeFn::BytesGet, &args, "byte")? {
-            Some(v) => Ok(v),
-            None => impossible("weft_bytes_get returns a value"),
         }
     }
 

@@ -141,7 +141,7 @@ impl Codegen<'_, '_> {
             ExprKind::Block(b) => self.has_cleanups_in(b),
             ExprKind::Match(_, arms) => arms.iter().any(|a| self.expr_has_cleanups(&a.body)),
             ExprKind::WrapOptional(inner) => self.expr_has_cleanups(inner),
-            ExprKind::ToInterface { value, .. } => self.expr_has_cleanups(value),
+            ExprKind::ToInterface(value) => self.expr_has_cleanups(value),
             ExprKind::Select(arms, default) => {
                 arms.iter().any(|a| self.has_cleanups_in(&a.body))
                     || default.as_ref().is_some_and(|d| self.has_cleanups_in(d))

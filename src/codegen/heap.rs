@@ -212,12 +212,23 @@ impl<'ctx> Codegen<'ctx, '_> {
         if let Some(&g) = self.m.descs.get(&key) {
             return g;
         }
+        let value = self.desc_value(slots, ref_slots);
+        let g = self.module.add_global(value.get_type(), None, &key);
+        g.set_initializer(&value);
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_alignment(8);
+        self.m.descs.insert(key, g);
+        g
+    }
+
+    fn desc_value(&self, slots: u64, ref_slots: &[u64]) -> inkwell::values::StructValue<'ctx> {
         let i32t = self.cx.i32_type();
         let offsets: Vec<_> = ref_slots
             .iter()
             .map(|s| i32t.const_int(8 * s, false))
             .collect();
-        let value = self.cx.const_struct(
+        self.cx.const_struct(
             &[
                 i32t.const_int(KIND_FIXED, false).into(),
                 i32t.const_int(8 * slots, false).into(),
@@ -226,14 +237,53 @@ impl<'ctx> Codegen<'ctx, '_> {
                 i32t.const_array(&offsets).into(),
             ],
             false,
-        );
-        let g = self.module.add_global(value.get_type(), None, &key);
-        g.set_initializer(&value);
-        g.set_constant(true);
-        g.set_linkage(Linkage::Private);
-        g.set_alignment(8);
-        self.m.descs.insert(key, g);
-        g
+        )
+    }
+
+    /// A FIXED descriptor preceded by its type's method tables, the table
+    /// of interface `k` at `desc - (k + 1)` pointers (`tables[k]`, null
+    /// where the type does not implement `k`): how a dynamic call finds a
+    /// method from the object alone (`interfaces.rs`).
+    pub(super) fn desc_with_tables(
+        &mut self,
+        name: &str,
+        slots: u64,
+        ref_slots: &[u64],
+        tables: &[PointerValue<'ctx>],
+    ) -> PointerValue<'ctx> {
+        if tables.is_empty() {
+            return self.fixed_desc(name, slots, ref_slots).as_pointer_value();
+        }
+        let key = format!("desc.tables.{name}");
+        let g = match self.m.descs.get(&key) {
+            Some(&g) => g,
+            None => {
+                // Nearest first, padded to an even count so the descriptor
+                // stays 8-aligned with 4-byte pointers too.
+                let mut prefix: Vec<PointerValue> = tables.iter().rev().copied().collect();
+                if prefix.len() % 2 == 1 {
+                    prefix.insert(0, self.raw.const_null());
+                }
+                let desc = self.desc_value(slots, ref_slots);
+                let value = self
+                    .cx
+                    .const_struct(&[self.raw.const_array(&prefix).into(), desc.into()], false);
+                let g = self.module.add_global(value.get_type(), None, &key);
+                g.set_initializer(&value);
+                g.set_constant(true);
+                g.set_linkage(Linkage::Private);
+                g.set_alignment(8);
+                self.m.descs.insert(key, g);
+                g
+            }
+        };
+        let i32t = self.cx.i32_type();
+        let ty = g.get_value_type().into_struct_type();
+        // SAFETY: field 1 of the global's own struct type.
+        unsafe {
+            g.as_pointer_value()
+                .const_gep(ty, &[i32t.const_zero(), i32t.const_int(1, false)])
+        }
     }
 
     pub(super) fn alloc(
@@ -510,12 +560,6 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let phi = self.b.build_phi(self.cx.bool_type(), "opteq")?;
                 phi.add_incoming(&[(&both_nil, start), (&inner_eq, values_end)]);
                 phi.as_basic_value().into_int_value()
-            }
-            // The values the boxes hold, by identity (or variant).
-            Type::Interface(_) => {
-                let va = self.load_slot(a.into_pointer_value(), 8, &Type::Str)?;
-                let vb = self.load_slot(b.into_pointer_value(), 8, &Type::Str)?;
-                return self.equal(va, vb, &Type::Struct(0));
             }
             _ => {
                 let i64t = self.cx.i64_type();
@@ -862,7 +906,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     // ----- structs and closures -------------------------------------------------
 
-    fn struct_desc(&mut self, id: u32) -> GlobalValue<'ctx> {
+    fn struct_desc(&mut self, id: u32) -> Result<PointerValue<'ctx>> {
         let info = &self.typed.structs[id as usize];
         let refs: Vec<u64> = info
             .fields
@@ -872,7 +916,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             .map(|(i, _)| i as u64)
             .collect();
         let (name, n) = (info.name.clone(), info.fields.len() as u64);
-        self.fixed_desc(&format!("{name}.{id}"), n, &refs)
+        let tables = self.tables_of(id)?;
+        Ok(self.desc_with_tables(&format!("{name}.{id}"), n, &refs, &tables))
     }
 
     pub(super) fn struct_literal(
@@ -886,7 +931,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             let v = value!(self.expr(value)?);
             values.push((*index, v));
         }
-        let desc = self.struct_desc(id).as_pointer_value();
+        let desc = self.struct_desc(id)?;
         let n = self.typed.structs[id as usize].fields.len() as u64;
         let obj = self.alloc(desc, 8 * n, "struct")?;
         for (index, v) in values {

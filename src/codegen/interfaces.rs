@@ -1,18 +1,16 @@
-//! Interface values and dynamic calls. A value of an interface type is a
-//! FIXED object `{ ptr table, ref value }` (only the value is traced), made
-//! where the checker recorded `Coercion::ToInterface`. The table is one
-//! constant per (type, interface): `[ptr shape, ptr method...]`, the
-//! methods in the interface's order (`Typed::impls`), the shape first so
-//! the runtime's formatter can print the value. A call `v.m(args)` loads
-//! the method from the table and calls it with the boxed value as `self`:
-//! one indirect call.
+//! Interface values and dynamic calls. A value of an interface type is the
+//! struct or enum object itself: converting to an interface allocates
+//! nothing. Each (type, interface) pair has a constant method table,
+//! `[ptr shape, ptr method...]` (the methods in the interface's order, from
+//! `Typed::impls`; the shape first so the runtime's formatter can print
+//! the value), and a type's descriptors are preceded by its tables, the one
+//! for interface `k` at `desc - (k + 1)` pointers (`heap::desc_with_tables`;
+//! `weft_abi::layout::ITABLES_BEFORE_DESC`). A call `v.m(args)` loads the
+//! descriptor from `v`'s header, the table before it and the method from
+//! the table, and calls it with `v` as `self`: one indirect call.
 
 use super::*;
 use crate::check::{IfaceId, StructId};
-
-/// Payload offsets of an interface value's two slots.
-const TABLE: u64 = 0;
-const VALUE: u64 = 8;
 
 impl<'ctx> Codegen<'ctx, '_> {
     /// The method table of `from` for `iface`, made on first use.
@@ -39,24 +37,35 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(g.as_pointer_value())
     }
 
-    /// `value` (of struct or enum `from`) as a value of interface `iface`.
-    pub(super) fn interface_value(
-        &mut self,
-        value: &Expr,
-        iface: IfaceId,
-        from: StructId,
-    ) -> Result<Value<'ctx>> {
-        let v = value!(self.expr(value)?);
-        let table = self.iface_table(from, iface)?;
-        let desc = self.fixed_desc("interface", 2, &[1]).as_pointer_value();
-        let obj = self.alloc(desc, 16, "iface")?;
-        let p = self.slot_ptr(obj, TABLE)?;
-        self.b.build_store(p, table)?;
-        self.store_slot(obj, VALUE, &value.ty, v)?;
-        Ok(Lowered::Value(obj.into()))
+    /// The method tables of struct or enum `id` by interface (null where
+    /// it implements none), for its descriptors' prefix; empty when it
+    /// implements no interface.
+    pub(super) fn tables_of(&mut self, id: StructId) -> Result<Vec<PointerValue<'ctx>>> {
+        let mut ifaces: Vec<IfaceId> = self
+            .typed
+            .impls
+            .keys()
+            .filter(|(s, _)| *s == id)
+            .map(|(_, k)| *k)
+            .collect();
+        ifaces.sort_unstable();
+        let Some(&last) = ifaces.last() else {
+            return Ok(Vec::new());
+        };
+        let mut tables = vec![self.raw.const_null(); last as usize + 1];
+        for k in ifaces {
+            tables[k as usize] = self.iface_table(id, k)?;
+        }
+        Ok(tables)
     }
 
-    /// `v.m(args)` on an interface value: method `index` of its table.
+    /// `value` as a value of an interface: the same reference.
+    pub(super) fn interface_value(&mut self, value: &Expr) -> Result<Value<'ctx>> {
+        self.expr(value)
+    }
+
+    /// `v.m(args)` on an interface value: method `index` of the table of
+    /// `iface` before `v`'s descriptor.
     pub(super) fn dynamic_call(
         &mut self,
         iface: IfaceId,
@@ -64,14 +73,24 @@ impl<'ctx> Codegen<'ctx, '_> {
         receiver: &Expr,
         args: &[Expr],
     ) -> Result<Value<'ctx>> {
-        let boxed = value!(self.expr(receiver)?).into_pointer_value();
+        let this = value!(self.expr(receiver)?).into_pointer_value();
         let Some(mut values) = self.args(args)? else {
             return Ok(Lowered::Diverged);
         };
-        let table = self.load_raw_slot(boxed, TABLE)?;
-        // Any reference type loads the value as a GC reference.
-        let this = self.load_slot(boxed, VALUE, &Type::Str)?;
-        let slot = self.cx.i64_type().const_int(index as u64 + 1, false);
+        // The header's first word is the descriptor's address.
+        let desc = self
+            .b
+            .build_load(self.raw, this, "desc")?
+            .into_pointer_value();
+        let i64t = self.cx.i64_type();
+        let before = i64t.const_int((-(iface as i64 + 1)) as u64, true);
+        // SAFETY: every type that implements `iface` has its table there.
+        let at = unsafe { self.b.build_gep(self.raw, desc, &[before], "table.at")? };
+        let table = self
+            .b
+            .build_load(self.raw, at, "table")?
+            .into_pointer_value();
+        let slot = i64t.const_int(index as u64 + 1, false);
         // SAFETY: the table has one entry per method after the shape.
         let at = unsafe {
             self.b

@@ -17,7 +17,7 @@ use inkwell::values::{BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;
 
 impl<'ctx> Codegen<'ctx, '_> {
-    fn variant_desc(&mut self, id: StructId, tag: usize) -> PointerValue<'ctx> {
+    fn variant_desc(&mut self, id: StructId, tag: usize) -> Result<PointerValue<'ctx>> {
         let info = &self.typed.structs[id as usize];
         let (vname, payload) = &info.variants[tag];
         let refs: Vec<u64> = payload
@@ -28,7 +28,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             .collect();
         let name = format!("{}.{vname}.{id}", info.name);
         let n = payload.len() as u64 + 1;
-        self.fixed_desc(&name, n, &refs).as_pointer_value()
+        let tables = self.tables_of(id)?;
+        Ok(self.desc_with_tables(&name, n, &refs, &tables))
     }
 
     /// `E.V(args)` or `E.V`.
@@ -47,7 +48,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             let v = value!(self.expr(a)?);
             values.push(v);
         }
-        let desc = self.variant_desc(id, tag);
+        let desc = self.variant_desc(id, tag)?;
         let obj = self.alloc(desc, 8 * (payload.len() as u64 + 1), "variant")?;
         let tag_value = self.cx.i64_type().const_int(tag as u64, false);
         self.store_slot(obj, 0, &Type::Int, tag_value.into())?;
@@ -63,7 +64,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         if let Some(&p) = self.m.unit_variants.get(&key) {
             return Ok(p);
         }
-        let desc = self.variant_desc(id, tag);
+        let desc = self.variant_desc(id, tag)?;
         let (mut types, mut values) = self.static_header(desc);
         let i64t = self.cx.i64_type();
         types.push(i64t.into());

@@ -32,6 +32,7 @@ macro_rules! value {
 }
 
 mod async_fn;
+mod bytes;
 mod calls;
 mod channel;
 mod coroutine;
@@ -900,11 +901,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 let vb = self.value_bits(v, &target_ty)?;
                 self.call_rt(RuntimeFn::MapSet, &[m.into(), kb.into(), vb.into()], "")?;
             }
-            Place::Byte(b, i) => {
-                let (loc, loc_len) = self.location(target.span)?;
-                let args = [b.into(), i.into(), v.into(), loc.into(), loc_len.into()];
-                self.call_rt(RuntimeFn::BytesSet, &args, "")?;
-            }
+            Place::Byte(b, i) => self.set_byte(b, i, v, target.span)?,
         }
         Ok(())
     }
@@ -1040,9 +1037,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             ExprKind::Variant { enum_id, tag, args } => {
                 return self.variant_value(*enum_id, *tag, args)
             }
-            ExprKind::ToInterface { value, iface, from } => {
-                return self.interface_value(value, *iface, *from)
-            }
+            ExprKind::ToInterface(value) => return self.interface_value(value),
             ExprKind::WrapOptional(inner) => {
                 let v = value!(self.expr(inner)?);
                 self.wrap_optional(v, &inner.ty)?

@@ -77,7 +77,13 @@ impl<'ctx> Codegen<'ctx, '_> {
             Type::Bool => self.leaf(BOOL, ""),
             Type::Str => self.leaf(STRING, ""),
             Type::Bytes => self.leaf(BYTES, ""),
-            Type::Interface(_) => self.leaf(INTERFACE, ""),
+            Type::Interface(k) => Parts {
+                kind: INTERFACE,
+                count: *k as u64,
+                name: String::new(),
+                items: Vec::new(),
+                labels: Vec::new(),
+            },
             // Printed by its own `to_string`.
             Type::Struct(_) | Type::Enum(_) if self.typed.display_of(ty).is_some() => {
                 let f = self.typed.display_of(ty).expect("checked");

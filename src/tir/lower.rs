@@ -224,14 +224,10 @@ impl Lower<'_, '_> {
                 span: raw.span,
                 kind: ExprKind::WrapOptional(Box::new(raw)),
             },
-            Some(&Coercion::ToInterface { iface, from }) => Expr {
+            Some(&Coercion::ToInterface { iface, .. }) => Expr {
                 ty: Type::Interface(iface),
                 span: raw.span,
-                kind: ExprKind::ToInterface {
-                    value: Box::new(raw),
-                    iface,
-                    from,
-                },
+                kind: ExprKind::ToInterface(Box::new(raw)),
             },
             None => raw,
         }

@@ -24,7 +24,7 @@ pub use lower::lower;
 pub use print::print;
 
 use crate::ast::{BinOp, Span, UnOp};
-use crate::check::{AwaitKind, Callee, FnId, GlobalId, IfaceId, LocalId, SelectOp, StructId, Type};
+use crate::check::{AwaitKind, Callee, FnId, GlobalId, LocalId, SelectOp, StructId, Type};
 
 /// The whole checked program.
 pub struct Program {
@@ -208,13 +208,10 @@ pub enum ExprKind {
     Select(Vec<SelectArm>, Option<Block>),
     /// `T` where `T?` is wanted.
     WrapOptional(Box<Expr>),
-    /// A struct or enum value made a value of interface `iface`: boxed
-    /// with `from`'s method table for it.
-    ToInterface {
-        value: Box<Expr>,
-        iface: IfaceId,
-        from: StructId,
-    },
+    /// A struct or enum value used as a value of an interface type (the
+    /// expression's type): the same reference, whose descriptor leads to
+    /// the method table.
+    ToInterface(Box<Expr>),
     /// What the checker could not type (never in a program that compiles).
     Error,
 }

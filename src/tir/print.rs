@@ -377,7 +377,7 @@ impl Printer<'_, '_> {
                 format!("select {{ {} }}", arms.join(", "))
             }
             ExprKind::WrapOptional(x) => typed(format!("some {}", self.expr(x)), &e.ty),
-            ExprKind::ToInterface { value, .. } => {
+            ExprKind::ToInterface(value) => {
                 typed(format!("as {} {}", e.ty, self.expr(value)), &e.ty)
             }
             ExprKind::Error => "<error>".into(),
