@@ -163,13 +163,6 @@ impl<'a> Checker<'a, '_> {
                     Item::Impl(imp) => {
                         let target = match self.items[m].get(&imp.target.name) {
                             Some(ItemRef::GenericType(g)) => {
-                                if imp.interface.is_some() {
-                                    self.error(unsupported(
-                                        "implementing an interface for a generic type",
-                                        imp.target.span,
-                                    ));
-                                    continue;
-                                }
                                 self.declare_generic_impl(*g, imp);
                                 continue;
                             }

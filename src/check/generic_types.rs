@@ -46,6 +46,10 @@ pub(super) struct GenericType<'a> {
     pub(super) module: ModId,
     /// The methods of its `impl[..]` blocks.
     pub(super) methods: Vec<MethodTemplate<'a>>,
+    /// Its `impl[..] I for Name[..]` blocks: the interface and the module
+    /// that names it; each instance implements `I` once its methods from
+    /// the block are instantiated (`interfaces::instance_impls`).
+    pub(super) interfaces: Vec<(IfaceId, &'a ImplDecl)>,
 }
 
 /// A method not instantiated yet.
@@ -82,6 +86,7 @@ impl<'a> Checker<'a, '_> {
             decl,
             module: m as ModId,
             methods: Vec::new(),
+            interfaces: Vec::new(),
         });
         self.items[m].insert(name.name.clone(), ItemRef::GenericType(g));
     }
@@ -193,6 +198,11 @@ impl<'a> Checker<'a, '_> {
                 impl_params: impl_params.clone(),
             };
             self.generic_types[g as usize].methods.push(template);
+        }
+        if let Some(path) = &imp.interface {
+            if let Some(iface) = self.generic_impl_names(imp, path) {
+                self.generic_types[g as usize].interfaces.push((iface, imp));
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! bounds of generic functions' type parameters (`T: Shape`), checked per
 //! instance.
 
+use super::generic_types::MethodRef;
 use super::*;
 
 /// The name of the prelude's interface that `str` and printing use.
@@ -186,8 +187,127 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// `impl[T] I for S[T]`, checked where it is declared: the interface
+    /// exists, and the block has each of its methods and no other (their
+    /// signatures depend on the instance: `instance_impls` compares them).
+    pub(super) fn generic_impl_names(
+        &mut self,
+        imp: &'a ImplDecl,
+        path: &[Ident],
+    ) -> Option<IfaceId> {
+        let at = path.last().map(|p| p.span).unwrap_or(imp.span);
+        let iface = match self.lookup_item(path) {
+            Some(ItemRef::Interface(i)) => i,
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::UnknownInterface,
+                        format!("unknown interface `{}`", path_text(path)),
+                    )
+                    .with_label(at, "not an interface in scope"),
+                );
+                return None;
+            }
+        };
+        let info = self.out.interfaces[iface as usize].clone();
+        let tname = imp.target.name.clone();
+        let mut ok = true;
+        for m in &info.methods {
+            if !imp.methods.iter().any(|f| f.name.name == m.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::MissingInterfaceMethod,
+                        format!("`{tname}` does not implement `{}.{}`", info.name, m.name),
+                    )
+                    .with_label(imp.target.span, format!("`{}` is missing", m.name))
+                    .with_label(m.span, "declared in the interface here"),
+                );
+                ok = false;
+            }
+        }
+        for f in &imp.methods {
+            if !info.methods.iter().any(|m| m.name == f.name.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::MethodNotInInterface,
+                        format!("`{}` is not a method of `{}`", f.name.name, info.name),
+                    )
+                    .with_label(f.name.span, "not in the interface"),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(iface)
+    }
+
+    /// An instance of a generic type that implements interfaces: its
+    /// methods for them instantiated and compared with the interfaces'
+    /// signatures, once per instance.
+    pub(super) fn instance_impls(&mut self, s: StructId) {
+        if !self.impls_done.insert(s) {
+            return;
+        }
+        let Some(&g) = self.instance_of.get(&s) else {
+            return;
+        };
+        if self.out.structs[s as usize]
+            .type_args
+            .iter()
+            .any(|t| t.contains_error())
+        {
+            return;
+        }
+        let blocks = self.generic_types[g as usize].interfaces.clone();
+        for (iface, imp) in blocks {
+            let info = self.out.interfaces[iface as usize].clone();
+            let sname = self.out.structs[s as usize].name.clone();
+            let mut table = Vec::new();
+            for m in &info.methods {
+                let Some(MethodRef::Fn(f)) = self.method_of(s, &m.name) else {
+                    break;
+                };
+                let fi = &self.out.fns[f as usize];
+                let takes_self = matches!(fi.source, FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
+                let params = fi.param_types.get(1..).unwrap_or_default();
+                let same = takes_self
+                    && !fi.is_async
+                    && fi.yields.is_none()
+                    && params == m.params.as_slice()
+                    && fi.ret == m.ret;
+                if !same {
+                    let at = imp
+                        .methods
+                        .iter()
+                        .find(|d| d.name.name == m.name)
+                        .map(|d| d.name.span)
+                        .unwrap_or(imp.target.span);
+                    let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::InterfaceSignatureMismatch,
+                            format!(
+                                "`{sname}.{}` does not have the signature `{}` wants",
+                                m.name, info.name
+                            ),
+                        )
+                        .with_label(at, format!("`{}` wants `{want}` after `self`", info.name))
+                        .with_label(m.span, "declared in the interface here"),
+                    );
+                    break;
+                }
+                table.push(f);
+            }
+            if table.len() == info.methods.len() {
+                self.out.impls.insert((s, iface), table);
+            }
+        }
+    }
+
     /// Whether a value of type `t` can be used as interface `iface`.
-    pub(super) fn implements(&self, t: &Type, iface: IfaceId) -> bool {
+    pub(super) fn implements(&mut self, t: &Type, iface: IfaceId) -> bool {
+        if let Type::Struct(s) | Type::Enum(s) = t {
+            self.instance_impls(*s);
+        }
         match t {
             Type::Struct(s) | Type::Enum(s) => self.out.impls.contains_key(&(*s, iface)),
             Type::Interface(i) => *i == iface,
@@ -198,7 +318,11 @@ impl<'a> Checker<'a, '_> {
 
     /// `actual` where `expected` (an interface, or an optional of one) is
     /// wanted: the coercion, if `actual` implements it.
-    pub(super) fn interface_coercion(&self, actual: &Type, expected: &Type) -> Option<Coercion> {
+    pub(super) fn interface_coercion(
+        &mut self,
+        actual: &Type,
+        expected: &Type,
+    ) -> Option<Coercion> {
         let iface = match expected {
             Type::Interface(i) => *i,
             Type::Optional(inner) => match **inner {
@@ -208,7 +332,7 @@ impl<'a> Checker<'a, '_> {
             _ => return None,
         };
         match actual {
-            Type::Struct(s) | Type::Enum(s) if self.out.impls.contains_key(&(*s, iface)) => {
+            Type::Struct(s) | Type::Enum(s) if self.implements(actual, iface) => {
                 Some(Coercion::ToInterface { iface, from: *s })
             }
             _ => None,

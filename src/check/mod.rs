@@ -100,6 +100,7 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         reported: std::collections::HashSet::new(),
         global_decls: Vec::new(),
         consts: Vec::new(),
+        impls_done: std::collections::HashSet::new(),
         prelude: modules
             .iter()
             .position(|m| m.is_stdlib && m.name == format!("std.{}", crate::modules::PRELUDE))
@@ -233,6 +234,9 @@ struct Checker<'a, 'm> {
     global_decls: Vec<(&'a GlobalDecl, bool)>,
     /// Each `const`: its declaration, module and value once evaluated.
     consts: Vec<globals::ConstSlot<'a>>,
+    /// The instances of generic types whose interface implementations are
+    /// made (`interfaces::instance_impls`).
+    impls_done: std::collections::HashSet<StructId>,
 }
 
 impl Checker<'_, '_> {
@@ -241,9 +245,22 @@ impl Checker<'_, '_> {
     /// generic instances the bodies make as they are checked.
     fn check_bodies(&mut self) {
         let mut id = 0;
-        while (id as usize) < self.out.fns.len() {
-            self.check_fn(id);
-            id += 1;
+        loop {
+            while (id as usize) < self.out.fns.len() {
+                self.check_fn(id);
+                id += 1;
+            }
+            // Every instance of a generic type that implements interfaces
+            // gets its methods for them, whose bodies are then checked too.
+            let before = self.out.fns.len();
+            let mut instances: Vec<StructId> = self.instance_of.keys().copied().collect();
+            instances.sort_unstable();
+            for s in instances {
+                self.instance_impls(s);
+            }
+            if self.out.fns.len() == before {
+                break;
+            }
         }
     }
 }
