@@ -727,7 +727,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 Iter::Array(a) => {
                     let elem = match &a.ty {
                         Type::Array(elem) => (**elem).clone(),
-                        Type::Bytes => Type::Bytes,
+                        // Each byte, as an int.
+                        Type::Bytes => Type::Int,
                         _ => return impossible("a `for` over a non-array"),
                     };
                     self.for_array(*local, a, &elem, body)?;
@@ -962,8 +963,8 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
 
     /// `for x in array`: the length is read on every step, so an array that
     /// changes while it is walked never reads out of bounds.
-    /// `for x in a` over an array, or over a `Bytes` (`elem` is then
-    /// `Bytes`, and each `x` a byte as an int).
+    /// `for x in a` over an array, or over a `Bytes` (`iter`'s type; each
+    /// `x` is then a byte, as an int).
     fn for_array(&mut self, local: LocalId, iter: &Expr, elem: &Type, body: &Block) -> Result<()> {
         let f = self.func();
         let i64t = self.cx.i64_type();
@@ -991,7 +992,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
             .build_int_compare(IntPredicate::SLT, i, len, "for.go")?;
         self.b.build_conditional_branch(go, body_bb, exit)?;
         self.b.position_at_end(body_bb);
-        let x = if *elem == Type::Bytes {
+        let x = if iter.ty == Type::Bytes {
             self.byte_at(arr, i.into(), iter.span)?
         } else {
             let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
