@@ -238,8 +238,8 @@ impl<'a> Checker<'a, '_> {
                                 .methods
                                 .insert(method.name.name.clone(), id);
                         }
-                        if let Some(path) = &imp.interface {
-                            self.check_impl(target, imp, path);
+                        if imp.interface.is_some() {
+                            self.pending_impls.push((self.module, target, imp));
                         }
                     }
                     Item::Extern(x) => self.declare_extern(m, x),
@@ -248,6 +248,22 @@ impl<'a> Checker<'a, '_> {
                     | Item::Enum(_)
                     | Item::Global(_)
                     | Item::Interface(_) => {}
+                }
+            }
+        }
+        // Once every method is declared: a method an interface needs may
+        // come from any `impl` of the type.
+        for (m, target, imp) in std::mem::take(&mut self.pending_impls) {
+            self.module = m;
+            if let Some(path) = &imp.interface {
+                self.check_impl(target, imp, path);
+            }
+        }
+        for (m, g, imp) in std::mem::take(&mut self.pending_generic_impls) {
+            self.module = m;
+            if let Some(path) = &imp.interface {
+                if let Some(iface) = self.generic_impl_names(g, imp, path) {
+                    self.generic_types[g as usize].interfaces.push((iface, imp));
                 }
             }
         }

@@ -199,10 +199,8 @@ impl<'a> Checker<'a, '_> {
             };
             self.generic_types[g as usize].methods.push(template);
         }
-        if let Some(path) = &imp.interface {
-            if let Some(iface) = self.generic_impl_names(imp, path) {
-                self.generic_types[g as usize].interfaces.push((iface, imp));
-            }
+        if imp.interface.is_some() {
+            self.pending_generic_impls.push((module, g, imp));
         }
     }
 

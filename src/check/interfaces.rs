@@ -84,8 +84,10 @@ impl<'a> Checker<'a, '_> {
         self.out.interfaces[id as usize].methods = methods;
     }
 
-    /// `impl I for S`, after `S`'s methods from it are declared: every
-    /// method of `I`, with `I`'s signature, and nothing else.
+    /// `impl I for S`, once every method is declared: every method of `I`
+    /// (from this block, or else from another `impl` of `S`, so one method
+    /// serves every interface that names it, as in Go), with `I`'s
+    /// signature, and nothing in the block that `I` lacks.
     pub(super) fn check_impl(&mut self, target: StructId, imp: &'a ImplDecl, path: &[Ident]) {
         let at = path.last().map(|p| p.span).unwrap_or(imp.span);
         let iface = match self.lookup_item(path) {
@@ -116,15 +118,30 @@ impl<'a> Checker<'a, '_> {
         let mut table = Vec::new();
         let mut ok = true;
         for m in &info.methods {
+            // In this block, or else a method of `S` from another `impl`.
             let decl = imp.methods.iter().find(|f| f.name.name == m.name);
-            let declared = decl.and_then(|f| {
-                let id = *self.out.structs[target as usize]
+            let declared = match decl {
+                Some(f) => self.out.structs[target as usize]
                     .methods
-                    .get(&f.name.name)?;
-                (self.out.fns[id as usize].span == f.name.span).then_some((f, id))
-            });
+                    .get(&f.name.name)
+                    .copied()
+                    .filter(|&id| self.out.fns[id as usize].span == f.name.span)
+                    .map(|id| (f, id)),
+                None => self.out.structs[target as usize]
+                    .methods
+                    .get(&m.name)
+                    .copied()
+                    .and_then(|id| match self.out.fns[id as usize].source {
+                        FnSource::Decl(f) => Some((f, id)),
+                        _ => None,
+                    }),
+            };
             let Some((f, id)) = declared else {
-                if decl.is_none() {
+                if decl.is_none()
+                    && !self.out.structs[target as usize]
+                        .methods
+                        .contains_key(&m.name)
+                {
                     self.error(
                         Diagnostic::error(
                             DiagId::MissingInterfaceMethod,
@@ -187,11 +204,13 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    /// `impl[T] I for S[T]`, checked where it is declared: the interface
-    /// exists, and the block has each of its methods and no other (their
-    /// signatures depend on the instance: `instance_impls` compares them).
+    /// `impl[T] I for S[T]`, checked once every `impl` is declared: the
+    /// interface exists, the type has each of its methods (in this block or
+    /// another) and the block no other (their signatures depend on the
+    /// instance: `instance_impls` compares them).
     pub(super) fn generic_impl_names(
         &mut self,
+        g: u32,
         imp: &'a ImplDecl,
         path: &[Ident],
     ) -> Option<IfaceId> {
@@ -213,7 +232,12 @@ impl<'a> Checker<'a, '_> {
         let tname = imp.target.name.clone();
         let mut ok = true;
         for m in &info.methods {
-            if !imp.methods.iter().any(|f| f.name.name == m.name) {
+            // In this block, or in another `impl` of the type.
+            let elsewhere = self.generic_types[g as usize]
+                .methods
+                .iter()
+                .any(|t| t.decl.name.name == m.name);
+            if !imp.methods.iter().any(|f| f.name.name == m.name) && !elsewhere {
                 self.error(
                     Diagnostic::error(
                         DiagId::MissingInterfaceMethod,

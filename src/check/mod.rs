@@ -101,6 +101,8 @@ pub fn check<'a>(modules: &[SourceModule<'a>], expr_count: u32) -> (Typed<'a>, V
         global_decls: Vec::new(),
         consts: Vec::new(),
         impls_done: std::collections::HashSet::new(),
+        pending_impls: Vec::new(),
+        pending_generic_impls: Vec::new(),
         prelude: modules
             .iter()
             .position(|m| m.is_stdlib && m.name == format!("std.{}", crate::modules::PRELUDE))
@@ -237,6 +239,9 @@ struct Checker<'a, 'm> {
     /// The instances of generic types whose interface implementations are
     /// made (`interfaces::instance_impls`).
     impls_done: std::collections::HashSet<StructId>,
+    /// `impl I for S` blocks, checked once every method is declared.
+    pending_impls: Vec<(ModId, StructId, &'a ImplDecl)>,
+    pending_generic_impls: Vec<(ModId, u32, &'a ImplDecl)>,
 }
 
 impl Checker<'_, '_> {
