@@ -132,6 +132,14 @@ pub struct Signature {
 use AbiType::*;
 
 impl RuntimeFn {
+    /// Functions whose last two parameters are the Weft source location of
+    /// the call (`ptr, i64 len`), for the panics they raise: a standard
+    /// library `extern fn` declares them without it, and codegen passes the
+    /// call's location (in the standard library, its caller's).
+    pub const fn located(self) -> bool {
+        matches!(self, RuntimeFn::StringFromCode)
+    }
+
     /// Every runtime function (the runtime's `abi_check` maps each to its export).
     pub const ALL: &'static [RuntimeFn] = &[
         RuntimeFn::WriteInt,
@@ -291,7 +299,9 @@ impl RuntimeFn {
             RuntimeFn::BytesStr => ("weft_bytes_str", &[Ref], Ref, false, false),
             RuntimeFn::StringBytes => ("weft_string_bytes", &[Ref], Ref, false, false),
             RuntimeFn::StringByte => ("weft_string_byte", &[Ref, I64, Ptr, I64], I64, false, true),
-            RuntimeFn::StringFromCode => ("weft_string_from_code", &[I64], Ref, false, false),
+            RuntimeFn::StringFromCode => {
+                ("weft_string_from_code", &[I64, Ptr, I64], Ref, false, false)
+            }
             RuntimeFn::StringSlice => (
                 "weft_string_slice",
                 &[Ref, I64, I64, Ptr, I64],

@@ -664,7 +664,7 @@ pub unsafe extern "C" fn weft_string_bytes(s: Ref) -> Ref {
 /// `strings.from_char_code(c)`: the one-character string of code point
 /// `c`; panics unless `c` is a Unicode scalar value.
 #[no_mangle]
-pub unsafe extern "C" fn weft_string_from_code(code: i64) -> Ref {
+pub unsafe extern "C" fn weft_string_from_code(code: i64, loc: *const u8, loc_len: i64) -> Ref {
     match u32::try_from(code).ok().and_then(char::from_u32) {
         Some(c) => {
             let mut buf = [0u8; 4];
@@ -672,7 +672,7 @@ pub unsafe extern "C" fn weft_string_from_code(code: i64) -> Ref {
         }
         None => {
             let msg = format!("{code} is not a character code (a Unicode scalar value)");
-            process::panic(msg.as_bytes(), b"")
+            process::panic(msg.as_bytes(), raw_bytes(loc, loc_len))
         }
     }
 }

@@ -198,7 +198,7 @@ exports! {
     BytesSlice => f5(weft_bytes_slice),
     BytesStr => f1(weft_bytes_str),
     StringBytes => f1(weft_string_bytes),
-    StringFromCode => f1(weft_string_from_code),
+    StringFromCode => f3(weft_string_from_code),
     StringByte => f4(weft_string_byte),
     StringsAsciiCase => f2(weft_strings_ascii_case),
     FormatFloatDigits => f2(weft_format_float_digits),

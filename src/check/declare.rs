@@ -319,6 +319,13 @@ impl<'a> Checker<'a, '_> {
         // A Weft type with no ABI kind cannot cross; the rest is weft_abi's
         // own comparison (the one the runtime's build runs on its exports).
         let kinds: Option<Vec<AbiType>> = params.iter().map(abi_kind).collect();
+        // A located function's call location is codegen's to pass.
+        let kinds = kinds.map(|mut k| {
+            if rf.located() {
+                k.extend([AbiType::Ptr, AbiType::I64]);
+            }
+            k
+        });
         let same = match (kinds, abi_kind(&ret)) {
             (Some(kinds), Some(ret)) => weft_abi::signature_matches(
                 rf,

@@ -40,6 +40,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let Some(values) = self.args(args)? else {
                     return Ok(Lowered::Diverged);
                 };
+                self.set_caller(Some(id), e.span)?;
                 self.b
                     .build_call(self.m.fns[id as usize], &values, "call")?
                     .try_as_basic_value()
@@ -52,6 +53,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                     return Ok(Lowered::Diverged);
                 };
                 values.insert(0, recv.into());
+                self.set_caller(Some(id), e.span)?;
                 self.b
                     .build_call(self.m.fns[id as usize], &values, "call")?
                     .try_as_basic_value()
@@ -81,6 +83,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                         .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
                 );
                 let fn_type = self.fn_type(&ret, &param_types);
+                self.set_caller(None, e.span)?;
                 self.b
                     .build_indirect_call(fn_type, code, &values, "call")?
                     .try_as_basic_value()
@@ -204,6 +207,11 @@ impl<'ctx> Codegen<'ctx, '_> {
                         _ => v,
                     };
                     values.push(v.into());
+                }
+                if rf.located() {
+                    let (loc, loc_len) = self.location(e.span)?;
+                    values.push(loc.into());
+                    values.push(loc_len.into());
                 }
                 // Runtime results that are `T?` of scalars come boxed already.
                 let r = self.call_rt(rf, &values, "rt")?;

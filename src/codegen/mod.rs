@@ -33,6 +33,7 @@ macro_rules! value {
 
 mod async_fn;
 mod bytes;
+mod caller;
 mod calls;
 mod channel;
 mod coroutine;
@@ -146,6 +147,8 @@ struct ModuleState<'ctx> {
     /// by `weft_main`), scalars in plain globals.
     globals: Vec<PointerValue<'ctx>>,
     globals_frame: Option<GlobalValue<'ctx>>,
+    /// `caller.rs`: where a tracked standard-library function was called from.
+    caller: Option<(GlobalValue<'ctx>, GlobalValue<'ctx>)>,
 }
 
 /// What lowering one function keeps; a fresh one for each function.
@@ -168,6 +171,9 @@ struct FnState<'ctx> {
     interp_depth: usize,
     /// Inside a generator's body: its coroutine.
     coro: Option<coroutine::CoroState<'ctx>>,
+    /// In a tracked standard-library function (`caller.rs`): the slots of
+    /// its copy of the caller's location.
+    caller: Option<(PointerValue<'ctx>, PointerValue<'ctx>)>,
 }
 
 pub struct Codegen<'ctx, 'a> {
@@ -214,6 +220,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 fn_values: HashMap::new(),
                 globals: Vec::new(),
                 globals_frame: None,
+                caller: None,
             },
             f: FnState::default(),
         }
@@ -459,6 +466,9 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         self.b.position_at_end(entry);
         if info.yields.is_some() || info.is_async {
             return self.coroutine(id, body);
+        }
+        if self.tracked(id) {
+            self.track_entry()?;
         }
         let offset = info.is_closure as u32;
         if info.is_closure {
@@ -1376,7 +1386,18 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     }
 
     /// `file:line:col` of a span, as constant bytes and their length.
+    /// Where a panic at `span` happened: in a tracked standard-library
+    /// function, the program's call into it (`caller.rs`).
     pub(super) fn location(&mut self, span: Span) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
+        let own = self.own_location(span)?;
+        self.caller_location(own)
+    }
+
+    /// `span` as `file:line:col`.
+    pub(super) fn own_location(
+        &mut self,
+        span: Span,
+    ) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
         let (line, col) = self.sources.line_col(span.file, span.start);
         let loc = format!("{}:{}:{}", self.sources.name(span.file), line, col);
         let p = self.bytes_ptr(loc.as_bytes())?;
