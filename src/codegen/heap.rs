@@ -385,8 +385,10 @@ impl<'ctx> Codegen<'ctx, '_> {
         let (slots, width) = match self.f.interp_slots.get(depth) {
             Some(&sw) => sw,
             None => {
-                // Sized by the first interpolation at this depth.
-                let width = (parts.len() as u32).min(INTERP_CHUNK);
+                // Sized by the first interpolation at this depth; at least
+                // two, because a full chunk joined into slot 0 must leave
+                // room for the next piece (a width of 1 wrote past the end).
+                let width = (parts.len() as u32).clamp(2, INTERP_CHUNK);
                 let s = self.entry_alloca(self.gc.array_type(width).into(), "interp.parts")?;
                 self.f.interp_slots.push((s, width));
                 (s, width)
@@ -406,6 +408,9 @@ impl<'ctx> Codegen<'ctx, '_> {
     ) -> Result<Value<'ctx>> {
         let i64t = self.cx.i64_type();
         let slot = |cx: &mut Self, i: u32| -> Result<PointerValue<'ctx>> {
+            if i >= width {
+                return impossible("an interpolation piece past its array");
+            }
             let idx = [i64t.const_zero(), i64t.const_int(i as u64, false)];
             // SAFETY (LLVM): `i` is below the array's length.
             unsafe {
