@@ -497,9 +497,15 @@ pub mod layout {
     pub const HEADER_STATIC: u64 = 2;
     /// The descriptor of a struct or enum that implements interfaces is
     /// preceded by its method tables: the table for interface `k` (the
-    /// checker's numbering) at `desc - (k + 1)` pointers, null where it does
-    /// not implement `k`. A table is `[shape, method...]`.
-    pub const ITABLES_BEFORE_DESC: bool = true;
+    /// checker's numbering) is the pointer at this index from the
+    /// descriptor, `desc - (k + 1)`; null where it does not implement `k`.
+    pub const fn itable_index(k: u64) -> i64 {
+        -(k as i64) - 1
+    }
+    /// A method table: the value's shape at this index, then the methods in
+    /// the interface's order from `ITABLE_METHODS`.
+    pub const ITABLE_SHAPE: u64 = 0;
+    pub const ITABLE_METHODS: u64 = 1;
     /// A BYTES object's payload (a string, or a `Bytes` buffer): its byte
     /// count (a `Bytes` buffer's: its capacity), then the bytes.
     pub const BYTES_DATA: u64 = 8;
@@ -637,7 +643,7 @@ pub mod shape {
     pub const BYTES: u32 = 11;
     /// A value of an interface type (the object itself); `count` is the
     /// interface, whose table before the object's descriptor starts with
-    /// the value's own shape (`layout::ITABLES_BEFORE_DESC`).
+    /// the value's own shape (`layout::itable_index`).
     pub const INTERFACE: u32 = 12;
     /// A struct or enum that implements `Display`: `items[0]` is its
     /// `to_string` (`fn(ref) -> ref`), which the formatter calls.

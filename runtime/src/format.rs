@@ -175,8 +175,10 @@ pub unsafe fn format_into(bits: u64, shape: *const Shape, out: &mut Vec<u8>) {
                 // The table of interface `count` before the object's
                 // descriptor starts with the value's own shape.
                 let desc = desc_of(r) as *const *const *const Shape;
-                let table = *desc.sub(shape.count as usize + 1);
-                work.push(Work::Value(bits, *table));
+                let k = weft_abi::layout::itable_index(shape.count as u64);
+                let table = *desc.offset(k as isize);
+                let at = weft_abi::layout::ITABLE_SHAPE as usize;
+                work.push(Work::Value(bits, *table.add(at)));
             }
             DISPLAY => {
                 let r = slot_to_ref(bits);

@@ -293,15 +293,7 @@ impl<'a> Checker<'a, '_> {
         if self.redefined(m, &x.name) || self.externs[m].contains_key(&x.name.name) {
             return;
         }
-        let params: Vec<Type> = x
-            .params
-            .iter()
-            .map(|p| match &p.ty {
-                Some(t) => self.resolve_type(t),
-                None => Type::Error,
-            })
-            .collect();
-        let ret = x.ret.as_ref().map_or(Type::Unit, |t| self.resolve_type(t));
+        let (params, ret) = self.signature_types(&x.params, x.ret.as_ref());
         let Some(&rf) = RuntimeFn::ALL
             .iter()
             .find(|f| f.signature().name == x.name.name)
@@ -535,6 +527,25 @@ impl<'a> Checker<'a, '_> {
             is_async: f.kind == FnKind::Async,
         });
         id
+    }
+
+    /// A bodiless signature's parameter and result types (an `extern fn`,
+    /// an interface method after `self`); a parameter without a type is an
+    /// error the parser reported.
+    pub(super) fn signature_types(
+        &mut self,
+        params: &[Param],
+        ret: Option<&TypeExpr>,
+    ) -> (Vec<Type>, Type) {
+        let params = params
+            .iter()
+            .map(|p| match &p.ty {
+                Some(t) => self.resolve_type(t),
+                None => Type::Error,
+            })
+            .collect();
+        let ret = ret.map_or(Type::Unit, |t| self.resolve_type(t));
+        (params, ret)
     }
 
     pub(super) fn resolve_type(&mut self, t: &TypeExpr) -> Type {

@@ -62,18 +62,7 @@ impl<'a> Checker<'a, '_> {
                 );
                 continue;
             }
-            let params = sig
-                .params
-                .iter()
-                .map(|p| match &p.ty {
-                    Some(t) => self.resolve_type(t),
-                    None => Type::Error,
-                })
-                .collect();
-            let ret = match &sig.ret {
-                Some(t) => self.resolve_type(t),
-                None => Type::Unit,
-            };
+            let (params, ret) = self.signature_types(&sig.params, sig.ret.as_ref());
             methods.push(IfaceMethod {
                 name: sig.name.name.clone(),
                 params,
@@ -84,25 +73,101 @@ impl<'a> Checker<'a, '_> {
         self.out.interfaces[id as usize].methods = methods;
     }
 
+    /// The interface `path` names, or `error[unknown-interface]` at it
+    /// (at `at` when the path is empty).
+    fn interface_named(&mut self, path: &[Ident], at: Span) -> Option<IfaceId> {
+        if let Some(ItemRef::Interface(i)) = self.lookup_item(path) {
+            return Some(i);
+        }
+        let at = path.last().map(|p| p.span).unwrap_or(at);
+        self.error(
+            Diagnostic::error(
+                DiagId::UnknownInterface,
+                format!("unknown interface `{}`", path_text(path)),
+            )
+            .with_label(at, "not an interface in scope"),
+        );
+        None
+    }
+
+    /// Whether method `f` has `m`'s signature: a plain method taking
+    /// `self`, then `m`'s parameters and result (an error type fits, as it
+    /// was reported already).
+    fn fits_interface(&self, f: FnId, m: &IfaceMethod) -> bool {
+        let fi = &self.out.fns[f as usize];
+        let takes_self = matches!(fi.source,
+            FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
+        let same = |a: &Type, b: &Type| a == b || a.is_error() || b.is_error();
+        let params = fi.param_types.get(1..).unwrap_or_default();
+        takes_self
+            && !fi.is_async
+            && fi.yields.is_none()
+            && params.len() == m.params.len()
+            && params.iter().zip(&m.params).all(|(a, b)| same(a, b))
+            && same(&fi.ret, &m.ret)
+    }
+
+    fn signature_mismatch(&mut self, sname: &str, info: &InterfaceInfo, m: &IfaceMethod, at: Span) {
+        let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
+        self.error(
+            Diagnostic::error(
+                DiagId::InterfaceSignatureMismatch,
+                format!(
+                    "`{sname}.{}` does not have the signature `{}` wants",
+                    m.name, info.name
+                ),
+            )
+            .with_label(at, format!("`{}` wants `{want}` after `self`", info.name))
+            .with_label(m.span, "declared in the interface here"),
+        );
+    }
+
+    fn missing_method(
+        &mut self,
+        tname: &str,
+        info: &InterfaceInfo,
+        m: &IfaceMethod,
+        imp: &ImplDecl,
+    ) {
+        self.error(
+            Diagnostic::error(
+                DiagId::MissingInterfaceMethod,
+                format!("`{tname}` does not implement `{}.{}`", info.name, m.name),
+            )
+            .with_label(imp.target.span, format!("`{}` is missing", m.name))
+            .with_label(m.span, "declared in the interface here"),
+        );
+    }
+
+    /// The block's methods that `info` does not declare, each an error;
+    /// whether there were none.
+    fn no_extra_methods(&mut self, tname: &str, info: &InterfaceInfo, imp: &ImplDecl) -> bool {
+        let mut ok = true;
+        for f in &imp.methods {
+            if !info.methods.iter().any(|m| m.name == f.name.name) {
+                self.error(
+                    Diagnostic::error(
+                        DiagId::MethodNotInInterface,
+                        format!("`{}` is not a method of `{}`", f.name.name, info.name),
+                    )
+                    .with_label(f.name.span, "not in the interface")
+                    .with_note(format!("put it in a separate `impl {tname} {{ ... }}`")),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
     /// `impl I for S`, once every method is declared: every method of `I`
     /// (from this block, or else from another `impl` of `S`, so one method
     /// serves every interface that names it, as in Go), with `I`'s
     /// signature, and nothing in the block that `I` lacks.
     pub(super) fn check_impl(&mut self, target: StructId, imp: &'a ImplDecl, path: &[Ident]) {
-        let at = path.last().map(|p| p.span).unwrap_or(imp.span);
-        let iface = match self.lookup_item(path) {
-            Some(ItemRef::Interface(i)) => i,
-            _ => {
-                self.error(
-                    Diagnostic::error(
-                        DiagId::UnknownInterface,
-                        format!("unknown interface `{}`", path_text(path)),
-                    )
-                    .with_label(at, "not an interface in scope"),
-                );
-                return;
-            }
+        let Some(iface) = self.interface_named(path, imp.span) else {
+            return;
         };
+        let at = path.last().map(|p| p.span).unwrap_or(imp.span);
         let sname = self.out.structs[target as usize].name.clone();
         let info = self.out.interfaces[iface as usize].clone();
         if self.out.impls.contains_key(&(target, iface)) {
@@ -120,86 +185,29 @@ impl<'a> Checker<'a, '_> {
         for m in &info.methods {
             // In this block, or else a method of `S` from another `impl`.
             let decl = imp.methods.iter().find(|f| f.name.name == m.name);
-            let declared = match decl {
-                Some(f) => self.out.structs[target as usize]
-                    .methods
-                    .get(&f.name.name)
-                    .copied()
-                    .filter(|&id| self.out.fns[id as usize].span == f.name.span)
-                    .map(|id| (f, id)),
-                None => self.out.structs[target as usize]
-                    .methods
-                    .get(&m.name)
-                    .copied()
-                    .and_then(|id| match self.out.fns[id as usize].source {
-                        FnSource::Decl(f) => Some((f, id)),
-                        _ => None,
-                    }),
-            };
-            let Some((f, id)) = declared else {
-                if decl.is_none()
-                    && !self.out.structs[target as usize]
-                        .methods
-                        .contains_key(&m.name)
-                {
-                    self.error(
-                        Diagnostic::error(
-                            DiagId::MissingInterfaceMethod,
-                            format!("`{sname}` does not implement `{}.{}`", info.name, m.name),
-                        )
-                        .with_label(imp.target.span, format!("`{}` is missing", m.name))
-                        .with_label(m.span, "declared in the interface here"),
-                    );
-                }
+            let found = self.out.structs[target as usize]
+                .methods
+                .get(&m.name)
+                .copied();
+            let Some(id) = found else {
+                self.missing_method(&sname, &info, m, imp);
                 ok = false;
                 continue;
             };
-            let fi = &self.out.fns[id as usize];
-            let takes_self = f.params.first().is_some_and(|p| p.ty.is_none());
-            let params = fi.param_types.get(1..).unwrap_or_default();
-            let same = takes_self
-                && f.kind == FnKind::Plain
-                && params.len() == m.params.len()
-                && params
-                    .iter()
-                    .zip(&m.params)
-                    .all(|(a, b)| a == b || a.is_error() || b.is_error())
-                && (fi.ret == m.ret || fi.ret.is_error() || m.ret.is_error());
-            if !same {
-                let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
-                self.error(
-                    Diagnostic::error(
-                        DiagId::InterfaceSignatureMismatch,
-                        format!(
-                            "`{sname}.{}` does not have the signature `{}` wants",
-                            m.name, info.name
-                        ),
-                    )
-                    .with_label(
-                        f.name.span,
-                        format!("`{}` wants `{want}` after `self`", info.name),
-                    )
-                    .with_label(m.span, "declared in the interface here"),
-                );
+            // Declared in this block, but not as this method (a duplicate).
+            if decl.is_some_and(|f| self.out.fns[id as usize].span != f.name.span) {
+                ok = false;
+                continue;
+            }
+            if !self.fits_interface(id, m) {
+                let at = self.out.fns[id as usize].span;
+                self.signature_mismatch(&sname, &info, m, at);
                 ok = false;
                 continue;
             }
             table.push(id);
         }
-        for f in &imp.methods {
-            if !info.methods.iter().any(|m| m.name == f.name.name) {
-                self.error(
-                    Diagnostic::error(
-                        DiagId::MethodNotInInterface,
-                        format!("`{}` is not a method of `{}`", f.name.name, info.name),
-                    )
-                    .with_label(f.name.span, "not in the interface")
-                    .with_note(format!("put it in a separate `impl {sname} {{ ... }}`")),
-                );
-                ok = false;
-            }
-        }
-        if ok {
+        if self.no_extra_methods(&sname, &info, imp) && ok {
             self.out.impls.insert((target, iface), table);
         }
     }
@@ -214,20 +222,7 @@ impl<'a> Checker<'a, '_> {
         imp: &'a ImplDecl,
         path: &[Ident],
     ) -> Option<IfaceId> {
-        let at = path.last().map(|p| p.span).unwrap_or(imp.span);
-        let iface = match self.lookup_item(path) {
-            Some(ItemRef::Interface(i)) => i,
-            _ => {
-                self.error(
-                    Diagnostic::error(
-                        DiagId::UnknownInterface,
-                        format!("unknown interface `{}`", path_text(path)),
-                    )
-                    .with_label(at, "not an interface in scope"),
-                );
-                return None;
-            }
-        };
+        let iface = self.interface_named(path, imp.span)?;
         let info = self.out.interfaces[iface as usize].clone();
         let tname = imp.target.name.clone();
         let mut ok = true;
@@ -238,30 +233,11 @@ impl<'a> Checker<'a, '_> {
                 .iter()
                 .any(|t| t.decl.name.name == m.name);
             if !imp.methods.iter().any(|f| f.name.name == m.name) && !elsewhere {
-                self.error(
-                    Diagnostic::error(
-                        DiagId::MissingInterfaceMethod,
-                        format!("`{tname}` does not implement `{}.{}`", info.name, m.name),
-                    )
-                    .with_label(imp.target.span, format!("`{}` is missing", m.name))
-                    .with_label(m.span, "declared in the interface here"),
-                );
+                self.missing_method(&tname, &info, m, imp);
                 ok = false;
             }
         }
-        for f in &imp.methods {
-            if !info.methods.iter().any(|m| m.name == f.name.name) {
-                self.error(
-                    Diagnostic::error(
-                        DiagId::MethodNotInInterface,
-                        format!("`{}` is not a method of `{}`", f.name.name, info.name),
-                    )
-                    .with_label(f.name.span, "not in the interface"),
-                );
-                ok = false;
-            }
-        }
-        ok.then_some(iface)
+        (self.no_extra_methods(&tname, &info, imp) && ok).then_some(iface)
     }
 
     /// An instance of a generic type that implements interfaces: its
@@ -287,38 +263,20 @@ impl<'a> Checker<'a, '_> {
             let sname = self.out.structs[s as usize].name.clone();
             let mut table = Vec::new();
             for m in &info.methods {
-                let Some(MethodRef::Fn(f)) = self.method_of(s, &m.name) else {
-                    break;
+                let f = match self.method_of(s, &m.name) {
+                    Some(MethodRef::Fn(f)) if self.fits_interface(f, m) => f,
+                    // A method with type parameters of its own, or another signature.
+                    _ => {
+                        let at = imp
+                            .methods
+                            .iter()
+                            .find(|d| d.name.name == m.name)
+                            .map(|d| d.name.span)
+                            .unwrap_or(imp.target.span);
+                        self.signature_mismatch(&sname, &info, m, at);
+                        break;
+                    }
                 };
-                let fi = &self.out.fns[f as usize];
-                let takes_self = matches!(fi.source, FnSource::Decl(d) if d.params.first().is_some_and(|p| p.ty.is_none()));
-                let params = fi.param_types.get(1..).unwrap_or_default();
-                let same = takes_self
-                    && !fi.is_async
-                    && fi.yields.is_none()
-                    && params == m.params.as_slice()
-                    && fi.ret == m.ret;
-                if !same {
-                    let at = imp
-                        .methods
-                        .iter()
-                        .find(|d| d.name.name == m.name)
-                        .map(|d| d.name.span)
-                        .unwrap_or(imp.target.span);
-                    let want = Type::Func(m.params.clone(), Box::new(m.ret.clone()));
-                    self.error(
-                        Diagnostic::error(
-                            DiagId::InterfaceSignatureMismatch,
-                            format!(
-                                "`{sname}.{}` does not have the signature `{}` wants",
-                                m.name, info.name
-                            ),
-                        )
-                        .with_label(at, format!("`{}` wants `{want}` after `self`", info.name))
-                        .with_label(m.span, "declared in the interface here"),
-                    );
-                    break;
-                }
                 table.push(f);
             }
             if table.len() == info.methods.len() {
@@ -347,17 +305,10 @@ impl<'a> Checker<'a, '_> {
         actual: &Type,
         expected: &Type,
     ) -> Option<Coercion> {
-        let iface = match expected {
-            Type::Interface(i) => *i,
-            Type::Optional(inner) => match **inner {
-                Type::Interface(i) => i,
-                _ => return None,
-            },
-            _ => return None,
-        };
+        let iface = wanted_interface(expected)?;
         match actual {
-            Type::Struct(s) | Type::Enum(s) if self.implements(actual, iface) => {
-                Some(Coercion::ToInterface { iface, from: *s })
+            Type::Struct(_) | Type::Enum(_) if self.implements(actual, iface) => {
+                Some(Coercion::ToInterface(iface))
             }
             _ => None,
         }
@@ -365,14 +316,7 @@ impl<'a> Checker<'a, '_> {
 
     /// The note for a value that does not implement the interface wanted.
     pub(super) fn not_implemented_note(&self, actual: &Type, expected: &Type) -> Option<String> {
-        let iface = match expected {
-            Type::Interface(i) => *i,
-            Type::Optional(inner) => match **inner {
-                Type::Interface(i) => i,
-                _ => return None,
-            },
-            _ => return None,
-        };
+        let iface = wanted_interface(expected)?;
         let name = &self.out.interfaces[iface as usize].name;
         match actual {
             Type::Struct(_) | Type::Enum(_) => Some(format!(
@@ -431,20 +375,9 @@ impl<'a> Checker<'a, '_> {
                 continue;
             };
             for path in &b.interfaces {
-                let iface = match self.lookup_item(path) {
-                    Some(ItemRef::Interface(i)) => i,
-                    _ => {
-                        let span = path.last().map(|p| p.span).unwrap_or(at);
-                        self.error(
-                            Diagnostic::error(
-                                DiagId::UnknownInterface,
-                                format!("unknown interface `{}`", path_text(path)),
-                            )
-                            .with_label(span, "not an interface in scope"),
-                        );
-                        ok = false;
-                        continue;
-                    }
+                let Some(iface) = self.interface_named(path, at) else {
+                    ok = false;
+                    continue;
                 };
                 if !self.implements(t, iface) {
                     let (p, name) = (
@@ -468,5 +401,17 @@ impl<'a> Checker<'a, '_> {
         }
         self.module = saved;
         ok
+    }
+}
+
+/// The interface an expected type asks for: an interface, or an optional of one.
+fn wanted_interface(expected: &Type) -> Option<IfaceId> {
+    match expected {
+        Type::Interface(i) => Some(*i),
+        Type::Optional(inner) => match **inner {
+            Type::Interface(i) => Some(i),
+            _ => None,
+        },
+        _ => None,
     }
 }

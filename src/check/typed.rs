@@ -201,7 +201,7 @@ pub enum Coercion {
     WrapOptional,
     /// A struct or enum value used where an interface it implements is
     /// expected: boxed with its method table.
-    ToInterface { iface: IfaceId, from: StructId },
+    ToInterface(IfaceId),
 }
 
 #[derive(Debug)]

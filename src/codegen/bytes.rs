@@ -145,17 +145,46 @@ impl<'ctx> Codegen<'ctx, '_> {
         let byte = self.is_byte(x)?;
         let ok = self.b.build_and(in_range, byte, "byte.ok")?;
         let (slow_bb, join) = self.fast_path(ok, "setbyte")?;
+        self.store_byte(b, i, x)?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(slow_bb);
+        self.slow_store(
+            RuntimeFn::BytesSet,
+            vec![b.into(), i.into(), x.into()],
+            span,
+            join,
+        )
+    }
+
+    /// Byte `at` of `b`'s buffer set to `x` (checked already).
+    fn store_byte(
+        &mut self,
+        b: PointerValue<'ctx>,
+        at: IntValue<'ctx>,
+        x: IntValue<'ctx>,
+    ) -> Result<()> {
         let buf = self
             .load_slot(b, BYTES_BUFFER, &Type::Str)?
             .into_pointer_value();
-        let p = self.byte_ptr(buf, i)?;
+        let p = self.byte_ptr(buf, at)?;
         let v = self.b.build_int_truncate(x, self.cx.i8_type(), "byte")?;
         self.b.build_store(p, v)?;
-        self.b.build_unconditional_branch(join)?;
-        self.b.position_at_end(slow_bb);
+        Ok(())
+    }
+
+    /// The slow path of a store: the runtime function `rf` with `args` and
+    /// the location, then on to `join`.
+    fn slow_store(
+        &mut self,
+        rf: RuntimeFn,
+        mut args: Vec<BasicMetadataValueEnum<'ctx>>,
+        span: Span,
+        join: BasicBlock<'ctx>,
+    ) -> Result<()> {
         let (loc, loc_len) = self.location(span)?;
-        let args = [b.into(), i.into(), x.into(), loc.into(), loc_len.into()];
-        self.call_rt(RuntimeFn::BytesSet, &args, "")?;
+        args.push(loc.into());
+        args.push(loc_len.into());
+        self.call_rt(rf, &args, "")?;
         self.b.build_unconditional_branch(join)?;
         self.b.position_at_end(join);
         Ok(())
@@ -177,22 +206,12 @@ impl<'ctx> Codegen<'ctx, '_> {
         let byte = self.is_byte(x)?;
         let ok = self.b.build_and(room, byte, "push.ok")?;
         let (slow_bb, join) = self.fast_path(ok, "pushbyte")?;
-        let buf = self
-            .load_slot(b, BYTES_BUFFER, &Type::Str)?
-            .into_pointer_value();
-        let p = self.byte_ptr(buf, len)?;
-        let v = self.b.build_int_truncate(x, self.cx.i8_type(), "byte")?;
-        self.b.build_store(p, v)?;
+        self.store_byte(b, len, x)?;
         let one = self.cx.i64_type().const_int(1, false);
         let next = self.b.build_int_add(len, one, "len.next")?;
         self.store_slot(b, BYTES_LEN, &Type::Int, next.into())?;
         self.b.build_unconditional_branch(join)?;
         self.b.position_at_end(slow_bb);
-        let (loc, loc_len) = self.location(span)?;
-        let args = [b.into(), x.into(), loc.into(), loc_len.into()];
-        self.call_rt(RuntimeFn::BytesPush, &args, "")?;
-        self.b.build_unconditional_branch(join)?;
-        self.b.position_at_end(join);
-        Ok(())
+        self.slow_store(RuntimeFn::BytesPush, vec![b.into(), x.into()], span, join)
     }
 }

@@ -76,18 +76,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let closure = closure.into_pointer_value();
                 values.insert(0, closure.into());
                 let code = self.load_raw_slot(closure, 0)?;
-                let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
-                param_types.extend(
-                    params
-                        .iter()
-                        .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
-                );
-                let fn_type = self.fn_type(&ret, &param_types);
-                self.set_caller(None, e.span)?;
-                self.b
-                    .build_indirect_call(fn_type, code, &values, "call")?
-                    .try_as_basic_value()
-                    .basic()
+                self.call_code(code, &params, &ret, &values, e.span)?
             }
             Callee::Builtin(b) => self.builtin(b, args, e.span)?.value(),
             Callee::Array(m) => {
@@ -171,7 +160,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             }
             Callee::Dynamic { iface, index } => {
                 let base = recv("an interface call without a receiver")?;
-                return self.dynamic_call(iface, index, base, args);
+                return self.dynamic_call(iface, index, base, args, e.span);
             }
             Callee::RtMethod { rf, located } => {
                 let base = recv("a method call without a receiver")?;
@@ -394,6 +383,33 @@ impl<'ctx> Codegen<'ctx, '_> {
                 Ok(self.lowered(b))
             }
         }
+    }
+
+    /// A call of the code at `code`, whose first argument is a GC reference
+    /// (a closure's environment, an interface method's `self`) and the rest
+    /// `params`; the callee is unknown, so it may be a tracked library
+    /// function (`caller.rs`).
+    pub(super) fn call_code(
+        &mut self,
+        code: PointerValue<'ctx>,
+        params: &[Type],
+        ret: &Type,
+        values: &[BasicMetadataValueEnum<'ctx>],
+        span: Span,
+    ) -> Result<Option<BasicValueEnum<'ctx>>> {
+        let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
+        param_types.extend(
+            params
+                .iter()
+                .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
+        );
+        let fn_type = self.fn_type(ret, &param_types);
+        self.set_caller(None, span)?;
+        Ok(self
+            .b
+            .build_indirect_call(fn_type, code, values, "call")?
+            .try_as_basic_value()
+            .basic())
     }
 
     pub(super) fn write_bytes(&mut self, stream: u64, bytes: &[u8]) -> Result<()> {

@@ -213,12 +213,22 @@ impl<'ctx> Codegen<'ctx, '_> {
             return g;
         }
         let value = self.desc_value(slots, ref_slots);
-        let g = self.module.add_global(value.get_type(), None, &key);
+        let g = self.private_constant(value.into(), &key);
+        self.m.descs.insert(key, g);
+        g
+    }
+
+    /// An 8-aligned private constant global holding `value`.
+    pub(super) fn private_constant(
+        &mut self,
+        value: BasicValueEnum<'ctx>,
+        name: &str,
+    ) -> GlobalValue<'ctx> {
+        let g = self.module.add_global(value.get_type(), None, name);
         g.set_initializer(&value);
         g.set_constant(true);
         g.set_linkage(Linkage::Private);
         g.set_alignment(8);
-        self.m.descs.insert(key, g);
         g
     }
 
@@ -268,11 +278,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let value = self
                     .cx
                     .const_struct(&[self.raw.const_array(&prefix).into(), desc.into()], false);
-                let g = self.module.add_global(value.get_type(), None, &key);
-                g.set_initializer(&value);
-                g.set_constant(true);
-                g.set_linkage(Linkage::Private);
-                g.set_alignment(8);
+                let g = self.private_constant(value.into(), &key);
                 self.m.descs.insert(key, g);
                 g
             }

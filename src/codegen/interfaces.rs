@@ -5,12 +5,13 @@
 //! `Typed::impls`; the shape first so the runtime's formatter can print
 //! the value), and a type's descriptors are preceded by its tables, the one
 //! for interface `k` at `desc - (k + 1)` pointers (`heap::desc_with_tables`;
-//! `weft_abi::layout::ITABLES_BEFORE_DESC`). A call `v.m(args)` loads the
+//! `weft_abi::layout::itable_index`). A call `v.m(args)` loads the
 //! descriptor from `v`'s header, the table before it and the method from
 //! the table, and calls it with `v` as `self`: one indirect call.
 
 use super::*;
 use crate::check::{IfaceId, StructId};
+use weft_abi::layout::{itable_index, ITABLE_METHODS, ITABLE_SHAPE};
 
 impl<'ctx> Codegen<'ctx, '_> {
     /// The method table of `from` for `iface`, made on first use.
@@ -20,6 +21,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             return Ok(g.as_pointer_value());
         }
         let ty = self.typed.structs[from as usize].ty(from);
+        // The layout `weft_abi` states: the shape, then the methods.
+        const _: () = assert!(ITABLE_SHAPE == 0 && ITABLE_METHODS == 1);
         let mut entries = vec![self.shape(&ty)?];
         let Some(methods) = self.typed.impls.get(&(from, iface)) else {
             return impossible("an interface value of a type that does not implement it");
@@ -28,11 +31,7 @@ impl<'ctx> Codegen<'ctx, '_> {
             entries.push(self.m.fns[f as usize].as_global_value().as_pointer_value());
         }
         let value = self.raw.const_array(&entries);
-        let g = self.module.add_global(value.get_type(), None, &key);
-        g.set_initializer(&value);
-        g.set_constant(true);
-        g.set_linkage(Linkage::Private);
-        g.set_alignment(8);
+        let g = self.private_constant(value.into(), &key);
         self.m.descs.insert(key, g);
         Ok(g.as_pointer_value())
     }
@@ -72,6 +71,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         index: usize,
         receiver: &Expr,
         args: &[Expr],
+        span: Span,
     ) -> Result<Value<'ctx>> {
         let this = value!(self.expr(receiver)?).into_pointer_value();
         let Some(mut values) = self.args(args)? else {
@@ -83,14 +83,14 @@ impl<'ctx> Codegen<'ctx, '_> {
             .build_load(self.raw, this, "desc")?
             .into_pointer_value();
         let i64t = self.cx.i64_type();
-        let before = i64t.const_int((-(iface as i64 + 1)) as u64, true);
+        let before = i64t.const_int(itable_index(iface as u64) as u64, true);
         // SAFETY: every type that implements `iface` has its table there.
         let at = unsafe { self.b.build_gep(self.raw, desc, &[before], "table.at")? };
         let table = self
             .b
             .build_load(self.raw, at, "table")?
             .into_pointer_value();
-        let slot = i64t.const_int(index as u64 + 1, false);
+        let slot = i64t.const_int(ITABLE_METHODS + index as u64, false);
         // SAFETY: the table has one entry per method after the shape.
         let at = unsafe {
             self.b
@@ -102,19 +102,8 @@ impl<'ctx> Codegen<'ctx, '_> {
             .into_pointer_value();
         let m = &self.typed.interfaces[iface as usize].methods[index];
         let (params, ret) = (m.params.clone(), m.ret.clone());
-        let mut param_types: Vec<BasicMetadataTypeEnum> = vec![self.gc.into()];
-        param_types.extend(
-            params
-                .iter()
-                .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
-        );
-        let fn_type = self.fn_type(&ret, &param_types);
         values.insert(0, this.into());
-        let r = self
-            .b
-            .build_indirect_call(fn_type, code, &values, "dyn")?
-            .try_as_basic_value()
-            .basic();
+        let r = self.call_code(code, &params, &ret, &values, span)?;
         Ok(self.lowered(r))
     }
 }

@@ -225,11 +225,6 @@ impl<'ctx> Codegen<'ctx, '_> {
     }
 
     fn const_global(&mut self, value: BasicValueEnum<'ctx>, name: &str) -> PointerValue<'ctx> {
-        let g = self.module.add_global(value.get_type(), None, name);
-        g.set_initializer(&value);
-        g.set_constant(true);
-        g.set_linkage(Linkage::Private);
-        g.set_alignment(8);
-        g.as_pointer_value()
+        self.private_constant(value, name).as_pointer_value()
     }
 }

@@ -224,7 +224,7 @@ impl Lower<'_, '_> {
                 span: raw.span,
                 kind: ExprKind::WrapOptional(Box::new(raw)),
             },
-            Some(&Coercion::ToInterface { iface, .. }) => Expr {
+            Some(&Coercion::ToInterface(iface)) => Expr {
                 ty: Type::Interface(iface),
                 span: raw.span,
                 kind: ExprKind::ToInterface(Box::new(raw)),
