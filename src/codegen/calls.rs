@@ -76,7 +76,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 let closure = closure.into_pointer_value();
                 values.insert(0, closure.into());
                 let code = self.load_raw_slot(closure, 0)?;
-                self.call_code(code, &params, &ret, &values, e.span)?
+                self.call_code(code, None, &params, &ret, &values, e.span)?
             }
             Callee::Builtin(b) => self.builtin(b, args, e.span)?.value(),
             Callee::Array(m) => {
@@ -389,9 +389,12 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// (a closure's environment, an interface method's `self`) and the rest
     /// `params`; the callee is unknown, so it may be a tracked library
     /// function (`caller.rs`).
+    /// A call of `code`, which is function `callee` where that is known
+    /// (so its location is stored only for a tracked one).
     pub(super) fn call_code(
         &mut self,
         code: PointerValue<'ctx>,
+        callee: Option<FnId>,
         params: &[Type],
         ret: &Type,
         values: &[BasicMetadataValueEnum<'ctx>],
@@ -404,7 +407,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 .map(|t| BasicMetadataTypeEnum::from(self.llvm_type(t))),
         );
         let fn_type = self.fn_type(ret, &param_types);
-        self.set_caller(None, span)?;
+        self.set_caller(callee, span)?;
         Ok(self
             .b
             .build_indirect_call(fn_type, code, values, "call")?

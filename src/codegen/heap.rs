@@ -917,7 +917,7 @@ impl<'ctx> Codegen<'ctx, '_> {
 
     // ----- structs and closures -------------------------------------------------
 
-    fn struct_desc(&mut self, id: u32) -> Result<PointerValue<'ctx>> {
+    pub(super) fn struct_desc(&mut self, id: u32) -> Result<PointerValue<'ctx>> {
         let info = &self.typed.structs[id as usize];
         let refs: Vec<u64> = info
             .fields

@@ -10,10 +10,57 @@
 //! the table, and calls it with `v` as `self`: one indirect call.
 
 use super::*;
-use crate::check::{IfaceId, StructId};
+use crate::check::{FnId, IfaceId, StructId};
+use inkwell::IntPredicate;
 use weft_abi::layout::{itable_index, ITABLE_METHODS, ITABLE_SHAPE};
 
+/// The most descriptors a dynamic call compares before it calls through
+/// the table instead. Measured here (bench `iface`, six types, in order
+/// and shuffled): six compares ran 3-6x faster than the table's indirect
+/// call; a longer chain grows every call site, and its average cost with it.
+const MAX_GUARDS: usize = 8;
+
 impl<'ctx> Codegen<'ctx, '_> {
+    /// Every descriptor an object implementing `iface` can have, with the
+    /// code of method `index` for it; `None` when there are more than
+    /// `MAX_GUARDS`.
+    fn closed_targets(
+        &mut self,
+        iface: IfaceId,
+        index: usize,
+    ) -> Result<Option<Vec<(PointerValue<'ctx>, FnId)>>> {
+        let mut types: Vec<(StructId, FnId)> = self
+            .typed
+            .impls
+            .iter()
+            .filter(|((_, k), _)| *k == iface)
+            .map(|((s, _), methods)| (*s, methods[index]))
+            .collect();
+        // Sorted so the output does not depend on the map's order.
+        types.sort_unstable();
+        let count: usize = types
+            .iter()
+            .map(|&(s, _)| match &self.typed.structs[s as usize] {
+                info if info.is_enum => info.variants.len(),
+                _ => 1,
+            })
+            .sum();
+        if count > MAX_GUARDS {
+            return Ok(None);
+        }
+        let mut targets = Vec::new();
+        for (s, f) in types {
+            if self.typed.structs[s as usize].is_enum {
+                for tag in 0..self.typed.structs[s as usize].variants.len() {
+                    targets.push((self.variant_desc(s, tag)?, f));
+                }
+            } else {
+                targets.push((self.struct_desc(s)?, f));
+            }
+        }
+        Ok(Some(targets))
+    }
+
     /// The method table of `from` for `iface`, made on first use.
     fn iface_table(&mut self, from: StructId, iface: IfaceId) -> Result<PointerValue<'ctx>> {
         let key = format!("itable.{from}.{iface}");
@@ -82,6 +129,61 @@ impl<'ctx> Codegen<'ctx, '_> {
             .b
             .build_load(self.raw, this, "desc")?
             .into_pointer_value();
+        let m = &self.typed.interfaces[iface as usize].methods[index];
+        let (params, ret) = (m.params.clone(), m.ret.clone());
+        values.insert(0, this.into());
+        let Some(targets) = self.closed_targets(iface, index)? else {
+            let code = self.table_method(desc, iface, index)?;
+            let r = self.call_code(code, None, &params, &ret, &values, span)?;
+            return Ok(self.lowered(r));
+        };
+        let done = self.cx.append_basic_block(self.func(), "dyn.done");
+        let mut results = Vec::new();
+        for (expected, f) in targets {
+            let code = self.m.fns[f as usize].as_global_value().as_pointer_value();
+            let hit = self.cx.append_basic_block(self.func(), "dyn.hit");
+            let next = self.cx.append_basic_block(self.func(), "dyn.next");
+            let is = self
+                .b
+                .build_int_compare(IntPredicate::EQ, desc, expected, "dyn.is")?;
+            self.b.build_conditional_branch(is, hit, next)?;
+            self.b.position_at_end(hit);
+            let r = self.call_code(code, Some(f), &params, &ret, &values, span)?;
+            results.push((r, self.b.get_insert_block().expect("in a block")));
+            self.b.build_unconditional_branch(done)?;
+            self.b.position_at_end(next);
+        }
+        // A descriptor no impl accounts for cannot occur; the table still
+        // serves it rather than trusting that.
+        let code = self.table_method(desc, iface, index)?;
+        let r = self.call_code(code, None, &params, &ret, &values, span)?;
+        results.push((r, self.b.get_insert_block().expect("in a block")));
+        self.b.build_unconditional_branch(done)?;
+        let last = self.b.get_insert_block().expect("in a block");
+        if done.move_after(last).is_err() {
+            return impossible("a dynamic call outside a function");
+        }
+        self.b.position_at_end(done);
+        let Some((Some(first), _)) = results.first() else {
+            return Ok(self.nothing());
+        };
+        let phi = self.b.build_phi(first.get_type(), "dyn.result")?;
+        for (r, bb) in &results {
+            let Some(r) = r else {
+                return impossible("a dynamic call's targets disagree on a result");
+            };
+            phi.add_incoming(&[(r, *bb)]);
+        }
+        Ok(Lowered::Value(phi.as_basic_value()))
+    }
+
+    /// Method `index` of the table of `iface` before descriptor `desc`.
+    fn table_method(
+        &mut self,
+        desc: PointerValue<'ctx>,
+        iface: IfaceId,
+        index: usize,
+    ) -> Result<PointerValue<'ctx>> {
         let i64t = self.cx.i64_type();
         let before = i64t.const_int(itable_index(iface as u64) as u64, true);
         // SAFETY: every type that implements `iface` has its table there.
@@ -96,14 +198,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.b
                 .build_in_bounds_gep(self.raw, table, &[slot], "method.at")?
         };
-        let code = self
+        Ok(self
             .b
             .build_load(self.raw, at, "method")?
-            .into_pointer_value();
-        let m = &self.typed.interfaces[iface as usize].methods[index];
-        let (params, ret) = (m.params.clone(), m.ret.clone());
-        values.insert(0, this.into());
-        let r = self.call_code(code, &params, &ret, &values, span)?;
-        Ok(self.lowered(r))
+            .into_pointer_value())
     }
 }

@@ -17,7 +17,7 @@ use inkwell::values::{BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;
 
 impl<'ctx> Codegen<'ctx, '_> {
-    fn variant_desc(&mut self, id: StructId, tag: usize) -> Result<PointerValue<'ctx>> {
+    pub(super) fn variant_desc(&mut self, id: StructId, tag: usize) -> Result<PointerValue<'ctx>> {
         let info = &self.typed.structs[id as usize];
         let (vname, payload) = &info.variants[tag];
         let refs: Vec<u64> = payload
