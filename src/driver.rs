@@ -187,6 +187,13 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     }
 
     let context = Context::create();
+    if !matches!(opts.emit, Some(Emit::LlvmIr | Emit::LlvmIrPresplit)) {
+        // As clang does: names of local values only serve the printed IR,
+        // and every pass that clones or renames (CoroSplit clones each
+        // coroutine thrice) pays for them in string-map work.
+        // SAFETY: the context is live; the flag only drops future names.
+        unsafe { llvm_sys::core::LLVMContextSetDiscardValueNames(context.raw(), 1) };
+    }
     let machine = optimize::target_machine(opts.target, opts.opt_level).map_err(Failure::Other)?;
     let layout = codegen::Layout {
         gc_address_space: if opts.target == Target::Wasm32 { 0 } else { 1 },

@@ -328,9 +328,9 @@ pub(crate) unsafe fn assign_slots(
     let mut next = 0u64;
     for &(alloca, count) in allocas {
         let gep = slot(next);
-        outcome.slots.push(value_name(alloca));
+        outcome.slots.push(raw_name(alloca));
         for _ in 1..count {
-            outcome.slots.push(format!("{}[+]", value_name(alloca)));
+            outcome.slots.push(format!("{}[+]", raw_name(alloca)));
         }
         next += count;
         replace_alloca(alloca, gep);
@@ -344,7 +344,7 @@ pub(crate) unsafe fn assign_slots(
         if names.len() <= c {
             names.resize(c + 1, Vec::new());
         }
-        names[c].push(value_name(d.value));
+        names[c].push(raw_name(d.value));
     }
     outcome.slots.extend(names.into_iter().map(|n| n.join("|")));
     (outcome, slot_of)
