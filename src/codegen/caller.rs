@@ -1,12 +1,14 @@
 //! Panics in the standard library report where the program called it. A
-//! plain standard-library function (`std.*`, not async, not a generator)
-//! is *tracked*: a call into one from other code first stores the call's
+//! standard-library function (`std.*`, plain or async, not a generator:
+//! its body runs at a later `next()`) is *tracked*: a call into one from other code first stores the call's
 //! `file:line:col` in two internal globals (`weft.caller.loc`, `.len`); the
 //! tracked function copies them at entry (so calls it makes into user code,
 //! which store again, do not change what it reports), and each location it
 //! would pass for a panic (`a.remove(99)` in the prelude, `Builder.str()`,
-//! a `Bytes` index) is that copy instead of its own line, or its own line
-//! when nothing stored one (a call from the runtime).
+//! a `Bytes` index, the re-raise of a task's panic in `Group.wait`) is that
+//! copy instead of its own line, or its own line when nothing stored one (a
+//! call from the runtime). An async one copies them in its ramp, which runs
+//! right after the call, and keeps the copy in its frame.
 
 use super::*;
 use inkwell::values::GlobalValue;
@@ -15,7 +17,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// Whether function `id` reports its caller's location.
     pub(super) fn tracked(&self, id: FnId) -> bool {
         let info = &self.typed.fns[id as usize];
-        info.symbol.starts_with("std.") && !info.is_async && info.yields.is_none()
+        info.symbol.starts_with("std.") && info.yields.is_none()
     }
 
     fn caller_globals(&mut self) -> (GlobalValue<'ctx>, GlobalValue<'ctx>) {

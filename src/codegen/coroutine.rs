@@ -341,6 +341,12 @@ impl<'ctx> Codegen<'ctx, '_> {
                 "coro.handle",
             ))
         };
+        // The ramp runs right after the call that stored the location; the
+        // copy is made after `llvm.coro.begin`, where the pass expects a
+        // slot's first use (on wasm32 it is as much a pointer as a root).
+        if self.tracked(id) {
+            self.track_entry()?;
+        }
         // The `Gen[T]` is the FRAME object around the frame.
         let back = self
             .cx
