@@ -161,6 +161,8 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let (program, diags) = modules::load(&mut sources, file, &opts.input, module_name(&opts.input));
     timer.phase("parse");
     stop_on(&sources, diags)?;
+    // The host's side of `io` (wasm32 exports app.js completes operations with).
+    let uses_io = program.modules.iter().any(|m| m.name == "std.io");
 
     let source_modules: Vec<check::SourceModule> = program
         .modules
@@ -276,7 +278,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         .map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", tmp.display())))?;
     let linked = match opts.target {
         Target::Native => link::link_native(&tmp, &output).map(|_| output.clone()),
-        Target::Wasm32 => link::link_wasm(&tmp, &output).map(|o| o.js),
+        Target::Wasm32 => link::link_wasm(&tmp, &output, uses_io).map(|o| o.js),
     };
     let _ = std::fs::remove_file(&tmp);
     let runnable = linked.map_err(Failure::Other)?;

@@ -141,8 +141,10 @@ pub fn wasm_outputs(output: &Path) -> WasmOutputs {
     }
 }
 
-/// Links `object` into `stem.wasm` and writes its loader and page.
-pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
+/// Links `object` into `stem.wasm` and writes its loader and page; `io`:
+/// the program uses the `io` module, so app.js needs the exports that
+/// complete its operations (left out otherwise, with what they pull in).
+pub fn link_wasm(object: &Path, output: &Path, io: bool) -> Result<WasmOutputs, String> {
     let runtime = runtime_lib(Target::Wasm32)?;
     let outs = wasm_outputs(output);
     let linker = std::env::var("WEFT_WASM_LD").unwrap_or_else(|_| "wasm-ld-22".into());
@@ -163,8 +165,11 @@ pub fn link_wasm(object: &Path, output: &Path) -> Result<WasmOutputs, String> {
         // download every one of them.
         .arg("--strip-debug")
         .arg("-z")
-        .arg(format!("stack-size={WASM_STACK_BYTES}"))
-        .arg("-o")
+        .arg(format!("stack-size={WASM_STACK_BYTES}"));
+    if io {
+        cmd.arg("--export=weft_io_buffer").arg("--export=weft_io_done");
+    }
+    cmd.arg("-o")
         .arg(&outs.wasm)
         .arg(object)
         .arg(&runtime);

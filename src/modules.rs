@@ -20,7 +20,15 @@ const STDLIB: &[(&str, &str)] = &[
     ("time", include_str!("../stdlib/time.weft")),
     ("tasks", include_str!("../stdlib/tasks.weft")),
     ("iter", include_str!("../stdlib/iter.weft")),
+    ("io", include_str!("../stdlib/io.weft")),
 ];
+
+/// The standard modules' names, sorted, for messages.
+fn standard_names() -> String {
+    let mut names: Vec<&str> = STDLIB.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.join(", ")
+}
 
 /// The module every program loads as module 1, whose items every module
 /// sees unqualified (`Result`, `Ok`, `Err`).
@@ -132,7 +140,7 @@ pub fn load(
                                 span,
                                 format!("not a standard module, and there is no `{}`", p.display()),
                             )
-                            .with_note("standard modules: iter, math, strings, tasks, time"),
+                            .with_note(format!("standard modules: {}", standard_names())),
                         );
                         continue;
                     }

@@ -2,8 +2,11 @@
 //! mode below, and its stdout and exit status compared with the `.out` and
 //! `.status` files beside it (status 0 when there is none). A `.err` file
 //! lists lines that must each appear in stderr; a `.args` file holds
-//! command-line arguments. `mod_*.weft` files are modules that programs
-//! import. `WEFT_BLESS=1` rewrites `.out` and `.status` from the native -O0 run.
+//! command-line arguments (`{dir}` stands for a scratch folder of the
+//! mode's own, for programs that write files); a `.in` file is stdin
+//! (otherwise stdin is empty). `mod_*.weft` files are modules that programs
+//! import. `WEFT_BLESS=1` rewrites `.out` and `.status` from the native -O0 run;
+//! `WEFT_PROGRAMS=text` runs only the programs whose path contains `text`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,9 +69,15 @@ fn programs_in(dir: &str) -> Vec<PathBuf> {
             !p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("mod_"))
         })
+        // `WEFT_PROGRAMS=io_` runs only the programs whose name has it.
+        .filter(|p| match std::env::var("WEFT_PROGRAMS") {
+            Ok(only) => p.to_string_lossy().contains(&only),
+            Err(_) => true,
+        })
         .collect();
     v.sort();
-    assert!(!v.is_empty(), "no programs found in {dir}");
+    let filtered = std::env::var_os("WEFT_PROGRAMS").is_some();
+    assert!(filtered || !v.is_empty(), "no programs found in {dir}");
     v
 }
 
@@ -117,7 +126,14 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
     }
     let args_file = program.with_extension("args");
     if let Some(args) = read_opt(&args_file) {
-        run.args(args.split_whitespace());
+        let scratch = out_dir.join(format!("{stem}.scratch"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let scratch = scratch.to_string_lossy().into_owned();
+        run.args(args.split_whitespace().map(|a| a.replace("{dir}", &scratch)));
+    }
+    let in_file = program.with_extension("in");
+    if in_file.exists() {
+        run.stdin(std::fs::File::open(&in_file).map_err(|e| format!("{}: {e}", in_file.display()))?);
     }
     let ran = run
         .output()

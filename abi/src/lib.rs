@@ -117,6 +117,18 @@ pub enum RuntimeFn {
     SelectFired,
     SelectResult,
     SelectCancel,
+    IoWait,
+    IoStdinLine,
+    IoStdinAll,
+    IoTakeLine,
+    IoTakeAll,
+    IoReadFile,
+    IoWriteFile,
+    IoRemove,
+    IoStatus,
+    IoTakeBytes,
+    IoTakeString,
+    IoWrite,
 }
 
 pub struct Signature {
@@ -229,6 +241,18 @@ impl RuntimeFn {
         RuntimeFn::SelectFired,
         RuntimeFn::SelectResult,
         RuntimeFn::SelectCancel,
+        RuntimeFn::IoWait,
+        RuntimeFn::IoStdinLine,
+        RuntimeFn::IoStdinAll,
+        RuntimeFn::IoTakeLine,
+        RuntimeFn::IoTakeAll,
+        RuntimeFn::IoReadFile,
+        RuntimeFn::IoWriteFile,
+        RuntimeFn::IoRemove,
+        RuntimeFn::IoStatus,
+        RuntimeFn::IoTakeBytes,
+        RuntimeFn::IoTakeString,
+        RuntimeFn::IoWrite,
     ];
 
     pub const fn signature(self) -> Signature {
@@ -397,6 +421,21 @@ impl RuntimeFn {
             RuntimeFn::SelectFired => ("weft_select_fired", &[Ref], I64, false, true),
             RuntimeFn::SelectResult => ("weft_select_result", &[Ref, Ptr], I32, false, true),
             RuntimeFn::SelectCancel => ("weft_select_cancel", &[Ref], Void, false, true),
+            // I/O (`io`): an operation is a token; `weft_io_wait` parks the
+            // task on it until the reactor completes it. Starting one copies
+            // what it needs into runtime memory and never collects.
+            RuntimeFn::IoWait => ("weft_io_wait", &[I64, Ptr], Void, false, true),
+            RuntimeFn::IoStdinLine => ("weft_io_stdin_line", &[], I64, false, true),
+            RuntimeFn::IoStdinAll => ("weft_io_stdin_all", &[], I64, false, true),
+            RuntimeFn::IoTakeLine => ("weft_io_take_line", &[], Ref, false, false),
+            RuntimeFn::IoTakeAll => ("weft_io_take_all", &[], Ref, false, false),
+            RuntimeFn::IoReadFile => ("weft_io_read_file", &[Ref], I64, false, true),
+            RuntimeFn::IoWriteFile => ("weft_io_write_file", &[Ref, Ref], I64, false, true),
+            RuntimeFn::IoRemove => ("weft_io_remove", &[Ref], I64, false, true),
+            RuntimeFn::IoStatus => ("weft_io_status", &[I64], I64, false, true),
+            RuntimeFn::IoTakeBytes => ("weft_io_take_bytes", &[I64], Ref, false, false),
+            RuntimeFn::IoTakeString => ("weft_io_take_string", &[I64], Ref, false, false),
+            RuntimeFn::IoWrite => ("weft_io_write", &[I64, Ref], Void, false, true),
         };
         Signature {
             name,
@@ -619,6 +658,45 @@ pub mod status {
     pub const CLOSED: i32 = 1;
     /// Not possible without waiting (`weft_chan_try_send`, `weft_chan_try_recv`).
     pub const WOULD_BLOCK: i32 = 2;
+}
+
+/// The outcome of an I/O operation (`weft_io_status`): `OK`, or an error
+/// kind plus one, in the order of `io.ErrorKind`'s variants
+/// (`stdlib/io.weft`, which a compiler test compares with `ERROR_KINDS`).
+pub mod io {
+    pub const OK: i64 = 0;
+    /// `io.ErrorKind`'s variants, in order: the status of a failed
+    /// operation is the index of its kind plus one.
+    pub const ERROR_KINDS: [&str; 10] = [
+        "NotFound",
+        "PermissionDenied",
+        "AlreadyExists",
+        "ConnectionRefused",
+        "ConnectionReset",
+        "BrokenPipe",
+        "TimedOut",
+        "InvalidInput",
+        "Unsupported",
+        "Other",
+    ];
+    pub const NOT_FOUND: i64 = 1;
+    pub const PERMISSION_DENIED: i64 = 2;
+    pub const ALREADY_EXISTS: i64 = 3;
+    pub const CONNECTION_REFUSED: i64 = 4;
+    pub const CONNECTION_RESET: i64 = 5;
+    pub const BROKEN_PIPE: i64 = 6;
+    pub const TIMED_OUT: i64 = 7;
+    pub const INVALID_INPUT: i64 = 8;
+    pub const UNSUPPORTED: i64 = 9;
+    pub const OTHER: i64 = 10;
+    /// `weft_io_stdin_line`/`_all`: what was asked for is buffered (no
+    /// token: nothing to wait for).
+    pub const BUFFERED: i64 = -1;
+    /// wasm32's `io_start` operations (app.js performs them).
+    pub const OP_STDIN: i32 = 1;
+    pub const OP_READ_FILE: i32 = 2;
+    pub const OP_WRITE_FILE: i32 = 3;
+    pub const OP_REMOVE: i32 = 4;
 }
 
 /// The value-shape codes of `weft_format`'s shape tables.

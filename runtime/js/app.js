@@ -6,8 +6,15 @@
 // (in node it defaults to process.env).
 // An `async fn main` keeps running after `weft_start` returns: the runtime
 // never blocks, so `weft_poll` runs what is due and says how long to wait
-// for the next timer (-1: main is done), and we call it again after that
-// long with setTimeout (which also keeps node's process alive meanwhile).
+// for the next timer (-1: main is done; Infinity: only I/O is awaited), and
+// we call it again after that long with setTimeout (which also keeps node's
+// process alive meanwhile), or as soon as an I/O operation completes.
+// I/O (the `io` module): the runtime asks with `weft.io_start(op, token,
+// ...)`; we perform the operation with node's `fs`/`process.stdin` or the
+// browser's `fetch` and the page's input line (or `run({ stdin })`: a
+// string, an array of lines, or a function returning a line or a promise of
+// one, null at the end), copy the result in (`weft_io_buffer`) and complete
+// the token (`weft_io_done`), which wakes the loop.
 const WASM_FILE = "__WASM__";
 // setTimeout's longest delay; a later timer is simply polled again.
 const MAX_DELAY_MS = 2147483647;
@@ -24,6 +31,69 @@ class Exit {
 class Unwind {}
 
 const isNode = typeof process === "object" && !!process.versions?.node;
+
+// io.ErrorKind statuses (weft_abi::io): the kind's index plus one.
+const IO = { NOT_FOUND: 1, PERMISSION_DENIED: 2, ALREADY_EXISTS: 3, INVALID_INPUT: 8, UNSUPPORTED: 9, OTHER: 10 };
+const OP = { STDIN: 1, READ_FILE: 2, WRITE_FILE: 3, REMOVE: 4 };
+
+function errorStatus(e) {
+  switch (e?.code) {
+    case "ENOENT": return IO.NOT_FOUND;
+    case "EACCES": case "EPERM": return IO.PERMISSION_DENIED;
+    case "EEXIST": return IO.ALREADY_EXISTS;
+    case "EISDIR": case "ENOTDIR": case "EINVAL": return IO.INVALID_INPUT;
+    default: return IO.OTHER;
+  }
+}
+
+// Chunks of stdin, one per request (empty: the end). Node: process.stdin;
+// a browser: `options.stdin`, else the page's input line (`ask`).
+function stdinSource(options) {
+  const encoder = new TextEncoder();
+  if (options.stdin !== undefined) {
+    const given = options.stdin;
+    if (typeof given === "function") {
+      return async () => {
+        const line = await given();
+        return line === null || line === undefined ? new Uint8Array(0) : encoder.encode(String(line) + "\n");
+      };
+    }
+    let rest = Array.isArray(given) ? given.map((l) => l + "\n").join("") : String(given);
+    return async () => {
+      const chunk = encoder.encode(rest);
+      rest = "";
+      return chunk;
+    };
+  }
+  if (isNode) {
+    const chunks = [];
+    let ended = false;
+    let waiting = null;
+    let started = false;
+    const settle = () => {
+      if (!waiting || (!chunks.length && !ended)) return;
+      const resolve = waiting;
+      waiting = null;
+      process.stdin.pause();
+      resolve(chunks.length ? chunks.shift() : new Uint8Array(0));
+    };
+    return () => new Promise((resolve) => {
+      waiting = resolve;
+      if (!started) {
+        started = true;
+        process.stdin.on("data", (c) => { chunks.push(new Uint8Array(c)); settle(); });
+        process.stdin.on("end", () => { ended = true; settle(); });
+        process.stdin.on("error", () => { ended = true; settle(); });
+      }
+      process.stdin.resume();
+      settle();
+    });
+  }
+  return async () => {
+    const line = await (options.ask ?? (() => null))();
+    return line === null || line === undefined ? new Uint8Array(0) : encoder.encode(String(line) + "\n");
+  };
+}
 
 async function loadWasm() {
   const url = new URL(WASM_FILE, import.meta.url);
@@ -45,6 +115,8 @@ function defaultWriter(fd) {
         try {
           offset += fs.writeSync(fd, bytes, offset);
         } catch (e) {
+          // A reader that went away (`| head`): the rest is dropped, as natively.
+          if (e.code === "EPIPE") return;
           if (e.code !== "EAGAIN") throw e;
         }
       }
@@ -64,8 +136,60 @@ export async function run(options = {}) {
   const env = options.env ?? (isNode ? process.env : {});
   const bytes = await loadWasm();
   let memory = null;
+  let exports = null;
+  // Resolved when an I/O operation completes: the loop polls again at once.
+  let wake = () => {};
+  const readStdin = stdinSource(options);
+  const decoder = new TextDecoder();
+  const finish = (token, status, data) => {
+    if (data.length) {
+      // The allocation may grow memory: take `memory.buffer` after it.
+      const at = exports.weft_io_buffer(token, data.length);
+      new Uint8Array(memory.buffer, at, data.length).set(data);
+    }
+    exports.weft_io_done(token, status);
+    wake();
+  };
+  const fail = (token, status, message) => finish(token, status, encoder.encode(message));
+  async function perform(op, token, a, b) {
+    // Never complete during `io_start`: the runtime is inside that call.
+    await null;
+    try {
+      if (op === OP.STDIN) return finish(token, 0, await readStdin());
+      const path = decoder.decode(a);
+      if (isNode) {
+        const fsp = await import("node:fs/promises");
+        if (op === OP.READ_FILE) return finish(token, 0, new Uint8Array(await fsp.readFile(path)));
+        if (op === OP.WRITE_FILE) return finish(token, 0, (await fsp.writeFile(path, b), new Uint8Array(0)));
+        if (op === OP.REMOVE) return finish(token, 0, (await fsp.unlink(path), new Uint8Array(0)));
+      } else {
+        if (op === OP.READ_FILE) {
+          const url = new URL(path, globalThis.location?.href ?? import.meta.url);
+          const response = await fetch(url);
+          if (response.status === 404) return fail(token, IO.NOT_FOUND, `${path}: not found (404)`);
+          if (response.status === 401 || response.status === 403) {
+            return fail(token, IO.PERMISSION_DENIED, `${path}: ${response.status} ${response.statusText}`.trim());
+          }
+          if (!response.ok) return fail(token, IO.OTHER, `${path}: ${response.status} ${response.statusText}`.trim());
+          return finish(token, 0, new Uint8Array(await response.arrayBuffer()));
+        }
+        return fail(token, IO.UNSUPPORTED, `${path}: files cannot be written or removed in the browser`);
+      }
+      fail(token, IO.UNSUPPORTED, `unknown I/O operation ${op}`);
+    } catch (e) {
+      const status = isNode ? errorStatus(e) : IO.OTHER;
+      // Node's message names the call and the path: `ENOENT: no such file or directory, open 'x'`.
+      fail(token, status, String(e?.message ?? e) || "I/O error");
+    }
+  }
   const imports = {
     weft: {
+      // Copies the request's bytes now: the operation finishes later.
+      io_start(op, token, aPtr, aLen, bPtr, bLen) {
+        const a = new Uint8Array(memory.buffer, aPtr, aLen).slice();
+        const b = new Uint8Array(memory.buffer, bPtr, bLen).slice();
+        perform(op, token, a, b);
+      },
       write(fd, ptr, len) {
         writers[fd === 2 ? 2 : 1](new Uint8Array(memory.buffer, ptr, len).slice());
       },
@@ -97,7 +221,7 @@ export async function run(options = {}) {
   };
   const { instance } = await WebAssembly.instantiate(bytes, imports);
   memory = instance.exports.memory;
-  const exports = instance.exports;
+  exports = instance.exports;
   // One call into the module; null when it ended in an Unwind. Unwinding
   // does not restore the wasm stack pointer: it goes back to where the call
   // began, and the runtime then abandons the task that panicked.
@@ -122,7 +246,14 @@ export async function run(options = {}) {
       const polled = call(poll);
       if (polled === null) continue;
       if (polled.value < 0) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(polled.value), MAX_DELAY_MS)));
+      await new Promise((resolve) => {
+        const timer = polled.value === Infinity ? null : setTimeout(resolve, Math.min(Math.ceil(polled.value), MAX_DELAY_MS));
+        wake = () => {
+          if (timer !== null) clearTimeout(timer);
+          wake = () => {};
+          resolve();
+        };
+      });
     }
     return status;
   } catch (e) {
@@ -162,5 +293,7 @@ if (isNode && process.argv[1]) {
   } catch {}
   if (import.meta.url === pathToFileURL(main).href) {
     process.exitCode = await run({ args: process.argv.slice(2) });
+    // A read of stdin may still be listening: the program is over.
+    process.stdin.destroy();
   }
 }

@@ -26,7 +26,7 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, bytes, chan, gc, map, output, process, sched, spec, string, task};
+use crate::{array, bytes, chan, gc, io, map, output, platform, process, sched, spec, string, task};
 use weft_abi::status;
 
 #[cfg(not(test))]
@@ -245,6 +245,115 @@ pub unsafe extern "C" fn weft_task_ready(handle: *mut u8) {
 #[no_mangle]
 pub unsafe extern "C" fn weft_sleep(ms: i64, handle: *mut u8) {
     sched::sleep(ms, handle)
+}
+
+// ----- I/O (`io`; see `io.rs`) ------------------------------------------------
+
+/// `__wait(token)`: parks the running coroutine `handle` on an I/O
+/// operation; it suspends right after and is readied on completion.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_wait(token: i64, handle: *mut u8) {
+    io::wait(token, handle)
+}
+
+/// -1 when a line (or the end) of stdin is buffered, else a token to wait on.
+#[no_mangle]
+pub extern "C" fn weft_io_stdin_line() -> i64 {
+    io::stdin_line()
+}
+
+/// -1 when the end of stdin is buffered, else a token to wait on.
+#[no_mangle]
+pub extern "C" fn weft_io_stdin_all() -> i64 {
+    io::stdin_all()
+}
+
+/// The next buffered line of stdin (`string?`: nil at the end).
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_take_line() -> Ref {
+    io::take_line()
+}
+
+/// The rest of stdin, as `Bytes`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_take_all() -> Ref {
+    io::take_all()
+}
+
+/// Starts reading the file at `path` (a string): its token.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_read_file(path: Ref) -> i64 {
+    let token = io::new_op(io::Kind::Plain);
+    platform::io_read_file(token, text(path));
+    token
+}
+
+/// Starts writing string `data` to the file at `path`: its token.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_write_file(path: Ref, data: Ref) -> i64 {
+    let token = io::new_op(io::Kind::Plain);
+    platform::io_write_file(token, text(path), string::bytes(data).to_vec());
+    token
+}
+
+/// Starts removing the file at `path`: its token.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_remove(path: Ref) -> i64 {
+    let token = io::new_op(io::Kind::Plain);
+    platform::io_remove(token, text(path));
+    token
+}
+
+/// A finished operation's status: 0, or its `io.ErrorKind` plus one.
+#[no_mangle]
+pub extern "C" fn weft_io_status(token: i64) -> i64 {
+    io::status(token)
+}
+
+/// A finished operation's bytes (its data, or its error message) as
+/// `Bytes`; the token is released.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_take_bytes(token: i64) -> Ref {
+    bytes::from_slice(&io::take(token))
+}
+
+/// A finished operation's bytes as a string (`string?`: nil if they are not
+/// UTF-8); the token is released.
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_take_string(token: i64) -> Ref {
+    match String::from_utf8(io::take(token)) {
+        Ok(s) => string::from_bytes(s.as_bytes()),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// `io.stdout.write(b)` (fd 1, buffered with `print`) and `io.stderr.write(b)` (fd 2).
+#[no_mangle]
+pub unsafe extern "C" fn weft_io_write(fd: i64, b: Ref) {
+    let stream = if fd == 2 { output::STDERR_FD } else { output::STDOUT_FD };
+    output::write(stream, bytes::as_slice(b));
+}
+
+/// A string's text for the OS (a path); lossy only for bytes no Weft string has.
+unsafe fn text(s: Ref) -> String {
+    String::from_utf8_lossy(string::bytes(s)).into_owned()
+}
+
+/// wasm32, called by app.js (export `weft_io_buffer`): room for `len` bytes
+/// of operation `token`'s result, which app.js fills before `weft_io_done`.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[export_name = "weft_io_buffer"]
+pub extern "C" fn wasm_io_buffer(token: f64, len: i32) -> *mut u8 {
+    io::result_buffer(token as i64, len.max(0) as usize)
+}
+
+/// wasm32, called by app.js (export `weft_io_done`): operation `token`
+/// finished with `status` (0, or an `io.ErrorKind` plus one) and the bytes
+/// written into its buffer (data, or the error's message).
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[export_name = "weft_io_done"]
+pub extern "C" fn wasm_io_done(token: f64, status: i32) {
+    io::buffer_done(token as i64, status as i64)
 }
 
 /// wasm32, called by app.js (export `weft_unwound`, not by compiled code): a panic in synchronous code unwound the wasm stack back to JavaScript: the runtime abandons the task that panicked, and app.js polls again.

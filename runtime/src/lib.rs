@@ -12,8 +12,10 @@
 //! runtime's own object types), `process` (start-up, exit paths, panics,
 //! arguments), `sched` (the task scheduler: ready queue, timers, the event
 //! loop), `chan` (channels and `select`, over the scheduler), `rng` (the
-//! random choices of `select`), `output` and `platform` (I/O and what
-//! differs between targets).
+//! random choices of `select`), `io` (the operations of the `io` module
+//! and their completions), `reactor` (natively: epoll, where the scheduler
+//! sleeps, and the threads that read files), `output` and `platform` (I/O
+//! and what differs between targets).
 //!
 //! Single-threaded by design (one cooperative scheduler per process), so the
 //! global state below is accessed without locks.
@@ -26,12 +28,15 @@ mod chan;
 mod finalize;
 mod format;
 mod gc;
+mod io;
 mod map;
 mod object;
 mod output;
 mod overflow;
 mod platform;
 mod process;
+#[cfg(not(target_arch = "wasm32"))]
+mod reactor;
 mod rng;
 mod roots;
 mod sched;

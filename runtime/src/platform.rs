@@ -143,6 +143,49 @@ mod imp {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+mod io_imp {
+    //! `io`'s operations natively: the reactor performs them.
+    pub use crate::reactor::{read_file as io_read_file, remove as io_remove};
+    pub use crate::reactor::{stdin as io_stdin, write_file as io_write_file};
+}
+
+#[cfg(target_arch = "wasm32")]
+mod io_imp {
+    //! `io`'s operations on wasm32: app.js performs them (`io_start`) and
+    //! completes them through the exports `weft_io_buffer`/`weft_io_done`.
+    use weft_abi::io::*;
+
+    #[link(wasm_import_module = "weft")]
+    extern "C" {
+        #[link_name = "io_start"]
+        fn js_io_start(op: i32, token: f64, a: *const u8, a_len: usize, b: *const u8, b_len: usize);
+    }
+
+    fn start(op: i32, token: i64, a: &[u8], b: &[u8]) {
+        // SAFETY: JavaScript reads the two byte ranges during the call only.
+        unsafe { js_io_start(op, token as f64, a.as_ptr(), a.len(), b.as_ptr(), b.len()) }
+    }
+
+    pub fn io_stdin(token: i64) {
+        start(OP_STDIN, token, &[], &[]);
+    }
+
+    pub fn io_read_file(token: i64, path: String) {
+        start(OP_READ_FILE, token, path.as_bytes(), &[]);
+    }
+
+    pub fn io_write_file(token: i64, path: String, data: Vec<u8>) {
+        start(OP_WRITE_FILE, token, path.as_bytes(), &data);
+    }
+
+    pub fn io_remove(token: i64, path: String) {
+        start(OP_REMOVE, token, path.as_bytes(), &[]);
+    }
+}
+
+pub use io_imp::*;
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     #[link(wasm_import_module = "weft")]

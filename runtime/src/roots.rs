@@ -89,5 +89,6 @@ pub unsafe fn for_each_root(mut visit: impl FnMut(usize)) {
         frame = (*frame).prev;
     }
     crate::sched::for_each_root(&mut visit);
+    crate::io::for_each_root(&mut visit);
     crate::finalize::for_each_root(visit);
 }

@@ -17,11 +17,14 @@
 //! The loop: resume ready handles in FIFO order until the queue is empty, or
 //! until main has finished (then the program ends and the other tasks are
 //! dropped, as in Go); when nothing is ready and main is still waiting, the
-//! earliest timer is the only thing that can wake a task: natively the loop
-//! sleeps in the kernel until its deadline (`clock_nanosleep`, so a waiting
-//! program uses no CPU), on wasm32 it returns to JavaScript with the delay
-//! (`poll`), which calls back with `setTimeout`. With no timer either, no task
-//! can ever run again: a deadlock, reported and ended with status 2.
+//! earliest timer or an I/O operation (`io`) can wake a task: natively the
+//! loop sleeps in the kernel until the deadline or an I/O event (`reactor`,
+//! `epoll_wait`; before any I/O, `clock_nanosleep`), so a waiting program
+//! uses no CPU; on wasm32 it returns to JavaScript with the delay (`poll`;
+//! infinite while only I/O is awaited), which calls back with `setTimeout`
+//! or when an operation completes. With no timer and no operation a task
+//! waits for, no task can ever run again: a deadlock, reported and ended
+//! with status 2.
 //! Due timers are only looked at when the ready queue is empty, so the
 //! interleaving of ready tasks does not depend on the clock. Resuming happens
 //! only here, never from inside a resume: `ready` and `sleep` only queue.
@@ -261,9 +264,11 @@ pub fn timer_became_inert() {
     }
 }
 
-/// Forgets a task: removes `handle` from the ready queue and its `sleep`
-/// timers (for a cancelled task; its selects are cancelled separately).
+/// Forgets a task: removes `handle` from the ready queue, its `sleep`
+/// timers and its I/O registrations (for a cancelled task; its selects are
+/// cancelled separately).
 pub fn forget(handle: *mut u8) {
+    crate::io::forget(handle);
     let s = sched();
     let handle = handle as usize;
     s.ready.retain(|&h| h != handle);
@@ -447,11 +452,15 @@ pub unsafe fn run_async_main(main: *mut u8) -> Outcome {
             sched().main_state = Main::Finished;
             return Outcome::MainDone;
         }
-        let Some(deadline) = sched().next_deadline() else {
+        let deadline = sched().next_deadline();
+        if deadline.is_none() && crate::io::outstanding() == 0 {
             return Outcome::Deadlock;
-        };
-        if deadline > platform::now_ms() {
-            // What was printed before the pause is seen during it.
+        }
+        if crate::reactor::active() {
+            // What was printed before the wait is seen during it (a prompt).
+            output::flush_stdout();
+            crate::reactor::wait(deadline);
+        } else if let Some(deadline) = deadline.filter(|&d| d > platform::now_ms()) {
             output::flush_stdout();
             platform::sleep_until_ms(deadline);
         }
@@ -473,6 +482,7 @@ pub unsafe fn run_async_main(main: *mut u8) -> Outcome {
     }
     match sched().next_deadline() {
         Some(deadline) => Outcome::Wait((deadline - platform::now_ms()).max(0.0)),
+        None if crate::io::outstanding() > 0 => Outcome::Wait(f64::INFINITY),
         None => Outcome::Deadlock,
     }
 }
@@ -505,6 +515,10 @@ pub unsafe fn poll() -> Outcome {
             return Outcome::MainDone;
         }
         let Some(deadline) = sched().next_deadline() else {
+            // An operation app.js performs wakes us when it completes.
+            if crate::io::outstanding() > 0 {
+                return Outcome::Wait(f64::INFINITY);
+            }
             return Outcome::Deadlock;
         };
         let now = platform::now_ms();

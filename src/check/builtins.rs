@@ -176,7 +176,7 @@ impl<'a> Checker<'a, '_> {
         result
     }
 
-    /// `__sleep` (a suspend point) and `__llvm_*` (float intrinsics), which
+    /// `__sleep`, `__wait` (suspend points) and `__llvm_*` (float intrinsics), which
     /// only standard-library modules may call (runtime functions are `extern fn`).
     pub(super) fn stdlib_intrinsic(
         &mut self,
@@ -197,6 +197,18 @@ impl<'a> Checker<'a, '_> {
                     );
                 }
                 (Callee::Sleep, vec![Int], Unit)
+            }
+            "__wait" => {
+                if !self.in_async() {
+                    self.error(
+                        Diagnostic::error(
+                            DiagId::AwaitOutsideAsync,
+                            "`__wait` outside of an `async fn`",
+                        )
+                        .with_label(e.span, "only async functions can suspend"),
+                    );
+                }
+                (Callee::Wait, vec![Int], Unit)
             }
             "__yield" => {
                 if !self.in_async() {

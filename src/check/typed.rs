@@ -373,6 +373,9 @@ pub enum Callee {
     TaskDone,
     /// `__sleep(ms)` in the `time` module: suspends the task for `ms`.
     Sleep,
+    /// `__wait(token)` in the `io` module: suspends the task until the I/O
+    /// operation `token` completes (`runtime/src/io.rs`).
+    Wait,
     /// `__yield()` in the `tasks` module: the task goes to the back of the
     /// ready queue and suspends, so every other ready task runs once.
     Yield,

@@ -236,7 +236,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         } = &inner.kind
         {
             if self.typed.fns[*f as usize].symbol == "std.time.sleep" && args.len() == 1 {
-                self.sleep(&args[0])?;
+                self.park(RuntimeFn::Sleep, &args[0])?;
                 return Ok(self.nothing());
             }
         }
@@ -425,16 +425,19 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
-    /// `__sleep(ms)` in `time.sleep`: the timer resumes this coroutine.
-    pub(super) fn sleep(&mut self, ms: &Expr) -> Result<()> {
+    /// `__sleep(ms)` in `time.sleep` (`rf` is `Sleep`: the timer resumes
+    /// this coroutine) and `__wait(token)` in `io` (`IoWait`: the I/O
+    /// operation's completion does): hands the runtime this coroutine's
+    /// handle with the argument, then suspends.
+    pub(super) fn park(&mut self, rf: RuntimeFn, arg: &Expr) -> Result<()> {
         let Some(state) = self.f.coro else {
             return Ok(());
         };
-        let Lowered::Value(ms) = self.expr(ms)? else {
+        let Lowered::Value(arg) = self.expr(arg)? else {
             return Ok(());
         };
-        self.call_rt(RuntimeFn::Sleep, &[ms.into(), state.handle.into()], "")?;
-        let resume = self.cx.append_basic_block(self.func(), "sleep.resume");
+        self.call_rt(rf, &[arg.into(), state.handle.into()], "")?;
+        let resume = self.cx.append_basic_block(self.func(), "park.resume");
         self.suspend_with(state, false, resume, None)?;
         self.b.position_at_end(resume);
         Ok(())

@@ -119,7 +119,11 @@ impl<'ctx> Codegen<'ctx, '_> {
                 None
             }
             Callee::Sleep => {
-                self.sleep(&args[0])?;
+                self.park(RuntimeFn::Sleep, &args[0])?;
+                None
+            }
+            Callee::Wait => {
+                self.park(RuntimeFn::IoWait, &args[0])?;
                 None
             }
             Callee::GenNext => {

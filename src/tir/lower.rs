@@ -538,6 +538,7 @@ impl Lower<'_, '_> {
                 | Callee::Intrinsic(_)
                 | Callee::Builtin(_)
                 | Callee::Sleep
+                | Callee::Wait
                 | Callee::Yield
                 | Callee::Supervise,
                 _,

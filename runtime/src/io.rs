@@ -1,0 +1,279 @@
+//! I/O operations and their completions, the same on every target.
+//!
+//! Everything the program waits for outside itself (a chunk of stdin, a
+//! file read or written or removed) is an *operation* named by a token. The
+//! standard library starts one (`weft_io_read_file`, ...), parks its task on
+//! the token (`weft_io_wait`, from the `__wait` intrinsic: the task's
+//! coroutine suspends) and, once resumed, takes the result
+//! (`weft_io_status`, `weft_io_take_bytes`). The platform performs the
+//! operation (natively `reactor`: epoll and a small thread pool; on wasm32
+//! app.js, through the `io_start` import) and calls `complete` on the
+//! scheduler's thread, which readies the waiting tasks.
+//!
+//! A waiting task's handle is held here only: the registrations are GC
+//! roots (`for_each_root`), a cancelled task's registrations are dropped
+//! (`forget`; an operation nobody waits for any more is dropped when it
+//! completes), and the scheduler's deadlock check counts the operations
+//! some task waits for (`outstanding`).
+//!
+//! Stdin is read in chunks into one buffer; `read_line` and `read_all` take
+//! from it, so a line costs no syscall once buffered and reading a huge
+//! input is linear.
+
+use crate::object::Ref;
+use crate::{bytes, sched, string};
+use core::cell::UnsafeCell;
+use std::collections::HashMap;
+use weft_abi::io::*;
+
+/// What an operation's completion feeds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// A chunk of stdin: appended to the stdin buffer (empty: end of input).
+    Stdin,
+    /// Any other: its status and bytes wait for `take`.
+    Plain,
+}
+
+struct Op {
+    kind: Kind,
+    /// Coroutine handles parked on it.
+    waiters: Vec<usize>,
+    done: bool,
+    /// A task that waited was cancelled: drop the result when it comes.
+    orphan: bool,
+    status: i64,
+    data: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Stdin {
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+    /// The chunk being read, if any: every reader waits on the same one.
+    pending: Option<i64>,
+}
+
+#[derive(Default)]
+struct State {
+    ops: HashMap<i64, Op>,
+    next: i64,
+    stdin: Stdin,
+}
+
+struct StateCell(UnsafeCell<Option<State>>);
+
+// Touched only on the scheduler's thread (platform threads hand their
+// results over through `reactor`'s queue).
+unsafe impl Sync for StateCell {}
+
+static STATE: StateCell = StateCell(UnsafeCell::new(None));
+
+fn state() -> &'static mut State {
+    // SAFETY: single-threaded, and no caller keeps the reference across a
+    // call that takes it again.
+    unsafe { (*STATE.0.get()).get_or_insert_with(State::default) }
+}
+
+/// A new operation's token; the platform is asked to perform it by the caller.
+pub fn new_op(kind: Kind) -> i64 {
+    let s = state();
+    s.next += 1;
+    let token = s.next;
+    s.ops.insert(
+        token,
+        Op {
+            kind,
+            waiters: Vec::new(),
+            done: false,
+            orphan: false,
+            status: OK,
+            data: Vec::new(),
+        },
+    );
+    token
+}
+
+/// An operation finished (on the scheduler's thread): its waiters become
+/// ready. Unknown tokens (dropped operations) are ignored.
+pub fn complete(token: i64, status: i64, data: Vec<u8>) {
+    let s = state();
+    let Some(op) = s.ops.get_mut(&token) else {
+        return;
+    };
+    op.done = true;
+    op.status = status;
+    if op.kind == Kind::Stdin {
+        s.stdin.pending = None;
+        if status != OK || data.is_empty() {
+            s.stdin.eof = true;
+        } else {
+            s.stdin.buf.extend_from_slice(&data);
+        }
+    } else {
+        op.data = data;
+    }
+    let waiters = core::mem::take(&mut op.waiters);
+    let drop_it = op.kind == Kind::Stdin || op.orphan;
+    if drop_it {
+        s.ops.remove(&token);
+    }
+    for h in waiters {
+        sched::ready(h as *mut u8);
+    }
+}
+
+/// Parks `handle` on `token` (its coroutine suspends right after): ready at
+/// once if the operation already finished.
+pub fn wait(token: i64, handle: *mut u8) {
+    match state().ops.get_mut(&token) {
+        Some(op) if !op.done => op.waiters.push(handle as usize),
+        // Done, or a stdin chunk already consumed into the buffer.
+        _ => sched::ready(handle),
+    }
+}
+
+/// A cancelled task's registrations go; an operation left with no waiter
+/// is dropped when it completes.
+pub fn forget(handle: *mut u8) {
+    let handle = handle as usize;
+    for op in state().ops.values_mut() {
+        let before = op.waiters.len();
+        op.waiters.retain(|&h| h != handle);
+        if op.waiters.len() < before && op.waiters.is_empty() {
+            op.orphan = true;
+        }
+    }
+}
+
+/// How many operations some task is waiting for: while there are any, a
+/// program with nothing ready and no timer is waiting, not deadlocked.
+pub fn outstanding() -> usize {
+    state()
+        .ops
+        .values()
+        .filter(|op| !op.done && !op.waiters.is_empty())
+        .count()
+}
+
+/// Every parked handle (GC roots: nothing else holds a waiting task).
+pub fn for_each_root(mut visit: impl FnMut(usize)) {
+    for op in state().ops.values() {
+        for &h in &op.waiters {
+            visit(h);
+        }
+    }
+}
+
+/// `weft_io_status`: `OK` or the error kind plus one.
+pub fn status(token: i64) -> i64 {
+    state().ops.get(&token).map_or(OTHER, |op| op.status)
+}
+
+/// The operation's bytes (its data, or its error message), and the token
+/// is released.
+pub fn take(token: i64) -> Vec<u8> {
+    state()
+        .ops
+        .remove(&token)
+        .map(|op| op.data)
+        .unwrap_or_default()
+}
+
+/// Asks for the next chunk of stdin unless one is on its way: its token.
+fn stdin_chunk() -> i64 {
+    if let Some(token) = state().stdin.pending {
+        return token;
+    }
+    let token = new_op(Kind::Stdin);
+    state().stdin.pending = Some(token);
+    crate::platform::io_stdin(token);
+    token
+}
+
+/// `weft_io_stdin_line`: `BUFFERED` when a whole line (or the end of input)
+/// is buffered, else the token of the chunk to wait for.
+pub fn stdin_line() -> i64 {
+    let s = &state().stdin;
+    if s.eof || s.buf[s.pos..].contains(&b'\n') {
+        return BUFFERED;
+    }
+    stdin_chunk()
+}
+
+/// `weft_io_stdin_all`: `BUFFERED` once the end of input is buffered.
+pub fn stdin_all() -> i64 {
+    if state().stdin.eof {
+        return BUFFERED;
+    }
+    stdin_chunk()
+}
+
+/// The next buffered line without its `\n` (and a `\r` before it), invalid
+/// UTF-8 replaced by U+FFFD; the unterminated rest at the end of input;
+/// nil after that.
+///
+/// # Safety
+/// May collect.
+pub unsafe fn take_line() -> Ref {
+    let s = &mut state().stdin;
+    let rest = &s.buf[s.pos..];
+    let (line, used) = match rest.iter().position(|&c| c == b'\n') {
+        Some(n) => (&rest[..n], n + 1),
+        None if !rest.is_empty() => (rest, rest.len()),
+        None => return core::ptr::null_mut(),
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = String::from_utf8_lossy(line).into_owned();
+    s.pos += used;
+    if s.pos > 1 << 16 && s.pos * 2 > s.buf.len() {
+        s.buf.drain(..s.pos);
+        s.pos = 0;
+    }
+    string::from_bytes(text.as_bytes())
+}
+
+/// Everything buffered from stdin, as `Bytes`; the buffer is emptied.
+///
+/// # Safety
+/// May collect.
+pub unsafe fn take_all() -> Ref {
+    let s = &mut state().stdin;
+    let all = s.buf.split_off(s.pos);
+    s.buf.clear();
+    s.pos = 0;
+    bytes::from_slice(&all)
+}
+
+/// wasm32: result buffers app.js fills, by token, until `buffer_done`.
+#[cfg(target_arch = "wasm32")]
+struct Buffers(UnsafeCell<Vec<(i64, Vec<u8>)>>);
+
+#[cfg(target_arch = "wasm32")]
+unsafe impl Sync for Buffers {}
+
+#[cfg(target_arch = "wasm32")]
+static BUFFERS: Buffers = Buffers(UnsafeCell::new(Vec::new()));
+
+/// wasm32: room for `len` result bytes of `token` (app.js copies them in).
+#[cfg(target_arch = "wasm32")]
+pub fn result_buffer(token: i64, len: usize) -> *mut u8 {
+    // SAFETY: single-threaded; app.js writes the bytes before `buffer_done`.
+    let buffers = unsafe { &mut *BUFFERS.0.get() };
+    buffers.retain(|(t, _)| *t != token);
+    buffers.push((token, vec![0u8; len]));
+    buffers.last_mut().map_or(core::ptr::null_mut(), |(_, b)| b.as_mut_ptr())
+}
+
+/// wasm32: app.js finished `token`; its buffer (if any) is the result.
+#[cfg(target_arch = "wasm32")]
+pub fn buffer_done(token: i64, status: i64) {
+    // SAFETY: as in `result_buffer`.
+    let buffers = unsafe { &mut *BUFFERS.0.get() };
+    let data = match buffers.iter().position(|(t, _)| *t == token) {
+        Some(i) => buffers.swap_remove(i).1,
+        None => Vec::new(),
+    };
+    complete(token, status, data);
+}
