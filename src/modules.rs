@@ -211,3 +211,25 @@ fn parse_file(sources: &SourceMap, file: u32, first_id: u32) -> (Module, u32, Ve
     diags.extend(parse_diags);
     (ast, next, diags)
 }
+
+#[cfg(test)]
+mod tests {
+    /// `io.ErrorKind`'s variants are in the order whose index plus one is
+    /// the runtime's status (`weft_abi::io::ERROR_KINDS`).
+    #[test]
+    fn io_error_kinds_follow_the_abi() {
+        let io = super::STDLIB
+            .iter()
+            .find(|(name, _)| *name == "io")
+            .expect("the io module")
+            .1;
+        let start = io.find("enum ErrorKind {").expect("io.ErrorKind") + "enum ErrorKind {".len();
+        let body = &io[start..start + io[start..].find('}').expect("the enum's end")];
+        let variants: Vec<&str> = body
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        assert_eq!(variants, weft_abi::io::ERROR_KINDS);
+    }
+}
