@@ -167,12 +167,10 @@ pub fn link_wasm(object: &Path, output: &Path, io: bool) -> Result<WasmOutputs, 
         .arg("-z")
         .arg(format!("stack-size={WASM_STACK_BYTES}"));
     if io {
-        cmd.arg("--export=weft_io_buffer").arg("--export=weft_io_done");
+        cmd.arg("--export=weft_io_buffer")
+            .arg("--export=weft_io_done");
     }
-    cmd.arg("-o")
-        .arg(&outs.wasm)
-        .arg(object)
-        .arg(&runtime);
+    cmd.arg("-o").arg(&outs.wasm).arg(object).arg(&runtime);
     run_tool(cmd, "wasm linker")?;
     let file = |p: &Path| {
         p.file_name()

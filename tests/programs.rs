@@ -129,11 +129,16 @@ fn run_one(program: &Path, mode: Mode, bless: bool) -> Result<(), String> {
         let scratch = out_dir.join(format!("{stem}.scratch"));
         std::fs::create_dir_all(&scratch).unwrap();
         let scratch = scratch.to_string_lossy().into_owned();
-        run.args(args.split_whitespace().map(|a| a.replace("{dir}", &scratch)));
+        run.args(
+            args.split_whitespace()
+                .map(|a| a.replace("{dir}", &scratch)),
+        );
     }
     let in_file = program.with_extension("in");
     if in_file.exists() {
-        run.stdin(std::fs::File::open(&in_file).map_err(|e| format!("{}: {e}", in_file.display()))?);
+        run.stdin(
+            std::fs::File::open(&in_file).map_err(|e| format!("{}: {e}", in_file.display()))?,
+        );
     }
     let ran = run
         .output()

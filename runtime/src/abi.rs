@@ -26,7 +26,9 @@ use crate::object::{
     KIND_FRAME, KIND_POINTER_SLOTS, KIND_SCALAR_SLOTS,
 };
 use crate::roots::RootFrame;
-use crate::{array, bytes, chan, gc, io, map, output, platform, process, sched, spec, string, task};
+use crate::{
+    array, bytes, chan, gc, io, map, output, platform, process, sched, spec, string, task,
+};
 use weft_abi::status;
 
 #[cfg(not(test))]
@@ -330,7 +332,11 @@ pub unsafe extern "C" fn weft_io_take_string(token: i64) -> Ref {
 /// `io.stdout.write(b)` (fd 1, buffered with `print`) and `io.stderr.write(b)` (fd 2).
 #[no_mangle]
 pub unsafe extern "C" fn weft_io_write(fd: i64, b: Ref) {
-    let stream = if fd == 2 { output::STDERR_FD } else { output::STDOUT_FD };
+    let stream = if fd == 2 {
+        output::STDERR_FD
+    } else {
+        output::STDOUT_FD
+    };
     output::write(stream, bytes::as_slice(b));
 }
 

@@ -263,7 +263,9 @@ pub fn result_buffer(token: i64, len: usize) -> *mut u8 {
     let buffers = unsafe { &mut *BUFFERS.0.get() };
     buffers.retain(|(t, _)| *t != token);
     buffers.push((token, vec![0u8; len]));
-    buffers.last_mut().map_or(core::ptr::null_mut(), |(_, b)| b.as_mut_ptr())
+    buffers
+        .last_mut()
+        .map_or(core::ptr::null_mut(), |(_, b)| b.as_mut_ptr())
 }
 
 /// wasm32: app.js finished `token`; its buffer (if any) is the result.

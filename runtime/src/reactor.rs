@@ -292,7 +292,11 @@ pub fn stdin(token: i64) {
         // SAFETY: a valid event for our epoll set. A regular file (EPERM)
         // or a closed stdin (EBADF) cannot be registered.
         let added = r.epfd >= 0 && unsafe { epoll_ctl(r.epfd, EPOLL_CTL_ADD, 0, &mut ev) } == 0;
-        r.stdin_mode = if added { StdinMode::Epoll } else { StdinMode::Pool };
+        r.stdin_mode = if added {
+            StdinMode::Epoll
+        } else {
+            StdinMode::Pool
+        };
         if added {
             r.stdin_token = token;
             return;
@@ -318,7 +322,9 @@ pub fn wait(deadline: Option<f64>) {
     let r = reactor();
     let timeout = match deadline {
         None => -1,
-        Some(d) => (d - crate::platform::now_ms()).ceil().clamp(0.0, i32::MAX as f64) as i32,
+        Some(d) => (d - crate::platform::now_ms())
+            .ceil()
+            .clamp(0.0, i32::MAX as f64) as i32,
     };
     if r.epfd < 0 {
         if let Some(d) = deadline {
