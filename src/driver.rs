@@ -161,6 +161,9 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
     let (program, diags) = modules::load(&mut sources, file, &opts.input, module_name(&opts.input));
     timer.phase("parse");
     stop_on(&sources, diags)?;
+    if opts.target == Target::Wasm32 {
+        stop_on(&sources, modules::wasm_import_errors(&program))?;
+    }
     // The host's side of `io` (wasm32 exports app.js completes operations with).
     let uses_io = program.modules.iter().any(|m| m.name == "std.io");
 

@@ -21,7 +21,55 @@ const STDLIB: &[(&str, &str)] = &[
     ("tasks", include_str!("../stdlib/tasks.weft")),
     ("iter", include_str!("../stdlib/iter.weft")),
     ("io", include_str!("../stdlib/io.weft")),
+    ("net", include_str!("../stdlib/net.weft")),
 ];
+
+/// Standard modules only native targets have (sockets).
+const NATIVE_ONLY: &[&str] = &["net"];
+
+/// For a wasm32 build: an error at each import of a module only native
+/// targets have, from the program's own files (a standard module's import
+/// of one is reported at the program's import of that module instead).
+pub fn wasm_import_errors(program: &Program) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for m in program.modules.iter().filter(|m| !m.is_stdlib) {
+        for item in &m.ast.items {
+            let Item::Import(import) = item else {
+                continue;
+            };
+            let name = import.name.name.as_str();
+            let Some(&target) = m.imports.get(name) else {
+                continue;
+            };
+            let target = &program.modules[target as usize];
+            let native = |module: &LoadedModule| {
+                module.is_stdlib
+                    && NATIVE_ONLY
+                        .iter()
+                        .any(|n| module.name == format!("std.{n}"))
+            };
+            let needs_native = native(target)
+                || (target.is_stdlib
+                    && target
+                        .imports
+                        .values()
+                        .any(|&i| native(&program.modules[i as usize])));
+            if needs_native {
+                diags.push(
+                    Diagnostic::error(
+                        DiagId::Unsupported,
+                        format!("`{name}` is not available on wasm32"),
+                    )
+                    .with_label(import.span, "needs sockets, which only native targets have")
+                    .with_note(
+                        "build for the native target, or leave this module out of the wasm32 build",
+                    ),
+                );
+            }
+        }
+    }
+    diags
+}
 
 /// The standard modules' names, sorted, for messages.
 fn standard_names() -> String {

@@ -4,7 +4,8 @@
 //! lists lines that must each appear in stderr; a `.args` file holds
 //! command-line arguments (`{dir}` stands for a scratch folder of the
 //! mode's own, for programs that write files); a `.in` file is stdin
-//! (otherwise stdin is empty). `mod_*.weft` files are modules that programs
+//! (otherwise stdin is empty); a `.native` file marks a program only native
+//! targets can build (it uses `net`), which the wasm32 modes leave out. `mod_*.weft` files are modules that programs
 //! import. `WEFT_BLESS=1` rewrites `.out` and `.status` from the native -O0 run;
 //! `WEFT_PROGRAMS=text` runs only the programs whose path contains `text`.
 
@@ -194,6 +195,11 @@ fn run_mode_on(mode: Mode, all: &[PathBuf]) {
     let bless = std::env::var_os("WEFT_BLESS").is_some() && mode.name == NATIVE_O0.name;
     let mut failures = Vec::new();
     for p in all {
+        // A program using what only native targets have (`net`): its wasm32
+        // build is a compile error, which lit/diag/net_on_wasm.weft checks.
+        if mode.wasm && p.with_extension("native").exists() {
+            continue;
+        }
         if let Err(e) = run_one(p, mode, bless) {
             failures.push(format!("== {} [{}]\n{e}", p.display(), mode.name));
         }

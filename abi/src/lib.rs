@@ -129,6 +129,16 @@ pub enum RuntimeFn {
     IoTakeBytes,
     IoTakeString,
     IoWrite,
+    NetListen,
+    NetPort,
+    NetAccept,
+    NetConnect,
+    NetConnected,
+    NetRead,
+    NetWrite,
+    NetWait,
+    NetClose,
+    NetError,
 }
 
 pub struct Signature {
@@ -253,6 +263,16 @@ impl RuntimeFn {
         RuntimeFn::IoTakeBytes,
         RuntimeFn::IoTakeString,
         RuntimeFn::IoWrite,
+        RuntimeFn::NetListen,
+        RuntimeFn::NetPort,
+        RuntimeFn::NetAccept,
+        RuntimeFn::NetConnect,
+        RuntimeFn::NetConnected,
+        RuntimeFn::NetRead,
+        RuntimeFn::NetWrite,
+        RuntimeFn::NetWait,
+        RuntimeFn::NetClose,
+        RuntimeFn::NetError,
     ];
 
     pub const fn signature(self) -> Signature {
@@ -436,6 +456,18 @@ impl RuntimeFn {
             RuntimeFn::IoTakeBytes => ("weft_io_take_bytes", &[I64], Ref, false, false),
             RuntimeFn::IoTakeString => ("weft_io_take_string", &[I64], Ref, false, false),
             RuntimeFn::IoWrite => ("weft_io_write", &[I64, Ref], Void, false, true),
+            // TCP (`net`, native): descriptors as ints; a result below zero
+            // is `-status` or `io::WOULD_BLOCK` (wait with `weft_net_wait`).
+            RuntimeFn::NetListen => ("weft_net_listen", &[Ref], I64, false, true),
+            RuntimeFn::NetPort => ("weft_net_port", &[I64], I64, false, true),
+            RuntimeFn::NetAccept => ("weft_net_accept", &[I64], I64, false, true),
+            RuntimeFn::NetConnect => ("weft_net_connect", &[Ref], I64, false, true),
+            RuntimeFn::NetConnected => ("weft_net_connected", &[I64, Ref], I64, false, true),
+            RuntimeFn::NetRead => ("weft_net_read", &[I64, I64, Ref], I64, false, false),
+            RuntimeFn::NetWrite => ("weft_net_write", &[I64, Ref, I64], I64, false, true),
+            RuntimeFn::NetWait => ("weft_net_wait", &[I64, I64], I64, false, true),
+            RuntimeFn::NetClose => ("weft_net_close", &[I64], Void, false, true),
+            RuntimeFn::NetError => ("weft_net_error", &[], Ref, false, false),
         };
         Signature {
             name,
@@ -692,6 +724,9 @@ pub mod io {
     /// `weft_io_stdin_line`/`_all`: what was asked for is buffered (no
     /// token: nothing to wait for).
     pub const BUFFERED: i64 = -1;
+    /// A `weft_net_*` call that would block: wait for readiness, call again
+    /// (below every `-status`).
+    pub const WOULD_BLOCK: i64 = -1000;
     /// wasm32's `io_start` operations (app.js performs them).
     pub const OP_STDIN: i32 = 1;
     pub const OP_READ_FILE: i32 = 2;

@@ -340,6 +340,75 @@ pub unsafe extern "C" fn weft_io_write(fd: i64, b: Ref) {
     output::write(stream, bytes::as_slice(b));
 }
 
+// ----- TCP (`net`; see `net.rs`) -----------------------------------------------
+
+/// `net.listen(addr)`: a listening non-blocking socket, or `-status`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_listen(addr: Ref) -> i64 {
+    crate::net::listen(&text(addr))
+}
+
+/// The port a listening socket is bound to.
+#[no_mangle]
+pub extern "C" fn weft_net_port(fd: i64) -> i64 {
+    crate::net::port(fd)
+}
+
+/// An accepted connection, `WOULD_BLOCK` or `-status`.
+#[no_mangle]
+pub extern "C" fn weft_net_accept(fd: i64) -> i64 {
+    crate::net::accept(fd)
+}
+
+/// A connection attempt begun (wait until writable, then `weft_net_connected`), or `-status`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_connect(addr: Ref) -> i64 {
+    crate::net::connect_start(&text(addr))
+}
+
+/// After a connecting socket became writable: 0, or `-status` (`addr` names it in the message).
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_connected(fd: i64, addr: Ref) -> i64 {
+    crate::net::connected(fd, &text(addr))
+}
+
+/// Appends up to `max` bytes read from `fd` to `Bytes` `into`: their count (0 at the end), `WOULD_BLOCK` or `-status`; may collect.
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_read(fd: i64, max: i64, into: Ref) -> i64 {
+    let mut buf = Vec::new();
+    let n = crate::net::read(fd, max.clamp(1, 1 << 20) as usize, &mut buf);
+    if n > 0 {
+        bytes::append(into, &buf);
+    }
+    n
+}
+
+/// Writes what it can of `Bytes` `b` from byte `from`: the count, `WOULD_BLOCK` or `-status`.
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_write(fd: i64, b: Ref, from: i64) -> i64 {
+    let all = bytes::as_slice(b);
+    let from = (from.max(0) as usize).min(all.len());
+    crate::net::write(fd, &all[from..])
+}
+
+/// The token of a wait until `fd` is readable (`writable` 0) or writable (1).
+#[no_mangle]
+pub extern "C" fn weft_net_wait(fd: i64, writable: i64) -> i64 {
+    crate::net::wait_fd(fd, writable != 0)
+}
+
+/// Closes a socket (its waiters wake and find it closed).
+#[no_mangle]
+pub extern "C" fn weft_net_close(fd: i64) {
+    crate::net::close_fd(fd)
+}
+
+/// The message of the last `weft_net_*` call that failed.
+#[no_mangle]
+pub unsafe extern "C" fn weft_net_error() -> Ref {
+    string::from_bytes(crate::net::last_error().as_bytes())
+}
+
 /// A string's text for the OS (a path); lossy only for bytes no Weft string has.
 unsafe fn text(s: Ref) -> String {
     String::from_utf8_lossy(string::bytes(s)).into_owned()

@@ -13,7 +13,8 @@
 //! arguments), `sched` (the task scheduler: ready queue, timers, the event
 //! loop), `chan` (channels and `select`, over the scheduler), `rng` (the
 //! random choices of `select`), `io` (the operations of the `io` module
-//! and their completions), `reactor` (natively: epoll, where the scheduler
+//! and their completions), `net` (TCP sockets for the `net` module),
+//! `reactor` (natively: epoll, where the scheduler
 //! sleeps, and the threads that read files), `output` and `platform` (I/O
 //! and what differs between targets).
 //!
@@ -30,6 +31,7 @@ mod format;
 mod gc;
 mod io;
 mod map;
+mod net;
 mod object;
 mod output;
 mod overflow;

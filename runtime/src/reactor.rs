@@ -18,10 +18,11 @@
 //! it for every process sharing the terminal): it is read once per
 //! readiness event, which a pipe or terminal answers without blocking.
 //! `SIGPIPE` is ignored (a write to a closed pipe is an error, not death);
-//! `EINTR` is retried.
+//! `EINTR` is retried; the soft limit on open descriptors is raised to the
+//! hard one (as Go does), for servers with many connections.
 
 use crate::io;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex};
 use weft_abi::io::*;
@@ -34,7 +35,15 @@ extern "C" {
     fn read(fd: i32, buf: *mut u8, count: usize) -> isize;
     fn write(fd: i32, buf: *const u8, count: usize) -> isize;
     fn signal(sig: i32, handler: usize) -> usize;
+    fn getrlimit(resource: i32, limit: *mut RLimit) -> i32;
+    fn setrlimit(resource: i32, limit: *const RLimit) -> i32;
     fn __errno_location() -> *mut i32;
+}
+
+#[repr(C)]
+struct RLimit {
+    cur: u64,
+    max: u64,
 }
 
 #[cfg_attr(target_arch = "x86_64", repr(C, packed))]
@@ -51,14 +60,21 @@ const EFD_NONBLOCK: i32 = 0o4000;
 const EPOLL_CTL_ADD: i32 = 1;
 const EPOLL_CTL_MOD: i32 = 3;
 const EPOLLIN: u32 = 0x001;
+const EPOLLOUT: u32 = 0x004;
+const EPOLLERR: u32 = 0x008;
+const EPOLLHUP: u32 = 0x010;
+const EPOLL_CTL_DEL: i32 = 2;
 const EPOLLONESHOT: u32 = 1 << 30;
 const EINTR: i32 = 4;
 const SIGPIPE: i32 = 13;
 const SIG_IGN: usize = 1;
+const RLIMIT_NOFILE: i32 = 7;
 
-/// epoll data tags: the eventfd, and stdin's readiness.
+/// epoll data tags: the eventfd, stdin's readiness, and a socket's
+/// (`TAG_FD + fd`).
 const TAG_WAKE: u64 = 0;
 const TAG_STDIN: u64 = 1;
+const TAG_FD: u64 = 2;
 /// How much one read of stdin takes.
 const CHUNK: usize = 1 << 16;
 /// Threads for blocking file operations.
@@ -102,6 +118,16 @@ struct Reactor {
     stdin_mode: StdinMode,
     /// The stdin chunk epoll will deliver.
     stdin_token: i64,
+    /// Sockets tasks wait on: the tokens waiting for readable and for
+    /// writable, and whether the descriptor is in the epoll set.
+    fds: HashMap<i32, FdWait>,
+}
+
+#[derive(Default)]
+struct FdWait {
+    read: Vec<i64>,
+    write: Vec<i64>,
+    added: bool,
 }
 
 struct ReactorCell(core::cell::UnsafeCell<Option<Reactor>>);
@@ -129,6 +155,13 @@ fn reactor() -> &'static mut Reactor {
         // treats as "no reactor" (it then only sleeps).
         unsafe {
             signal(SIGPIPE, SIG_IGN);
+            // As Go does: a server's connections may need more descriptors
+            // than the default soft limit (often 1,024); the hard one is ours.
+            let mut limit = RLimit { cur: 0, max: 0 };
+            if getrlimit(RLIMIT_NOFILE, &mut limit) == 0 && limit.cur < limit.max {
+                limit.cur = limit.max;
+                setrlimit(RLIMIT_NOFILE, &limit);
+            }
             let epfd = epoll_create1(EPOLL_CLOEXEC);
             let wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
             if epfd >= 0 && wake >= 0 {
@@ -145,6 +178,7 @@ fn reactor() -> &'static mut Reactor {
                 workers: 0,
                 stdin_mode: StdinMode::Unknown,
                 stdin_token: 0,
+                fds: HashMap::new(),
             }
         }
     })
@@ -239,7 +273,7 @@ fn read_chunk(fd: i32) -> std::io::Result<Vec<u8>> {
 }
 
 /// `io.ErrorKind` of an OS error, as a status.
-fn status_of(e: &std::io::Error) -> i64 {
+pub fn status_of(e: &std::io::Error) -> i64 {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::NotFound => NOT_FOUND,
@@ -256,7 +290,7 @@ fn status_of(e: &std::io::Error) -> i64 {
 }
 
 /// The OS's wording (without Rust's "(os error N)"), with the path.
-fn message_of(e: &std::io::Error, path: &str) -> Vec<u8> {
+pub fn message_of(e: &std::io::Error, path: &str) -> Vec<u8> {
     let text = e.to_string();
     let os = match text.find(" (os error") {
         Some(i) => &text[..i],
@@ -316,17 +350,96 @@ pub fn stdin(token: i64) {
     }
 }
 
+/// Completes `token` when `fd` (a socket) is readable, or writable; an
+/// error or hang-up on it counts as both.
+pub fn wait_fd(fd: i32, writable: bool, token: i64) {
+    let epfd = {
+        let r = reactor();
+        let w = r.fds.entry(fd).or_default();
+        if writable {
+            w.write.push(token);
+        } else {
+            w.read.push(token);
+        }
+        r.epfd
+    };
+    arm(epfd, fd);
+}
+
+/// (Re-)registers `fd` one-shot for what its waiters want.
+fn arm(epfd: i32, fd: i32) {
+    // SAFETY: the scheduler thread's own state.
+    let r = unsafe { (*REACTOR.0.get()).as_mut() }.expect("the reactor exists");
+    let Some(w) = r.fds.get_mut(&fd) else {
+        return;
+    };
+    let mut events = EPOLLONESHOT;
+    if !w.read.is_empty() {
+        events |= EPOLLIN;
+    }
+    if !w.write.is_empty() {
+        events |= EPOLLOUT;
+    }
+    if events == EPOLLONESHOT {
+        // Nothing wanted: a one-shot registration stays disarmed.
+        return;
+    }
+    let mut ev = EpollEvent {
+        events,
+        data: TAG_FD + fd as u64,
+    };
+    let op = if w.added {
+        EPOLL_CTL_MOD
+    } else {
+        EPOLL_CTL_ADD
+    };
+    // SAFETY: a valid event for our epoll set.
+    if unsafe { epoll_ctl(epfd, op, fd, &mut ev) } == 0 {
+        w.added = true;
+    } else {
+        // Not pollable (closed under us): wake the waiters, whose retry
+        // reports the descriptor's error.
+        let w = r.fds.remove(&fd).unwrap_or_default();
+        for t in w.read.into_iter().chain(w.write) {
+            io::complete(t, OK, Vec::new());
+        }
+    }
+}
+
+/// `fd` is being closed: out of the epoll set, its waiters woken (their
+/// retry finds the connection closed).
+pub fn forget_fd(fd: i32) {
+    // SAFETY: the scheduler thread's own state.
+    let Some(r) = (unsafe { (*REACTOR.0.get()).as_mut() }) else {
+        return;
+    };
+    let Some(w) = r.fds.remove(&fd) else {
+        return;
+    };
+    if w.added {
+        let mut ev = EpollEvent { events: 0, data: 0 };
+        // SAFETY: removes a descriptor we registered.
+        unsafe { epoll_ctl(r.epfd, EPOLL_CTL_DEL, fd, &mut ev) };
+    }
+    for t in w.read.into_iter().chain(w.write) {
+        io::complete(t, OK, Vec::new());
+    }
+}
+
 /// Blocks until an event, a completion or `deadline` (ms of
 /// `platform::now_ms`; `None`: no timer), then completes what came in.
 pub fn wait(deadline: Option<f64>) {
-    let r = reactor();
+    let (epfd, wake) = {
+        let r = reactor();
+        (r.epfd, r.wake)
+    };
     let timeout = match deadline {
         None => -1,
         Some(d) => (d - crate::platform::now_ms())
             .ceil()
             .clamp(0.0, i32::MAX as f64) as i32,
     };
-    if r.epfd < 0 {
+    if epfd < 0 {
         if let Some(d) = deadline {
             crate::platform::sleep_until_ms(d);
         }
@@ -334,18 +447,36 @@ pub fn wait(deadline: Option<f64>) {
     }
     let mut events = [EpollEvent { events: 0, data: 0 }; 16];
     // SAFETY: room for 16 events.
-    let n = unsafe { epoll_wait(r.epfd, events.as_mut_ptr(), 16, timeout) };
+    let n = unsafe { epoll_wait(epfd, events.as_mut_ptr(), 16, timeout) };
     for ev in events.iter().take(n.max(0) as usize) {
         let tag = ev.data;
         if tag == TAG_WAKE {
             let mut count = 0u64;
             // SAFETY: an 8-byte read of our non-blocking eventfd.
-            unsafe { read(r.wake, &mut count as *mut u64 as *mut u8, 8) };
+            unsafe { read(wake, &mut count as *mut u64 as *mut u8, 8) };
         } else if tag == TAG_STDIN {
-            let token = r.stdin_token;
+            let token = reactor().stdin_token;
             match read_chunk(0) {
                 Ok(data) => io::complete(token, OK, data),
                 Err(e) => io::complete(token, status_of(&e), message_of(&e, "")),
+            }
+        } else {
+            let fd = (tag - TAG_FD) as i32;
+            let flags = ev.events;
+            let broken = flags & (EPOLLERR | EPOLLHUP) != 0;
+            let mut woken = Vec::new();
+            if let Some(w) = reactor().fds.get_mut(&fd) {
+                if broken || flags & EPOLLIN != 0 {
+                    woken.append(&mut w.read);
+                }
+                if broken || flags & EPOLLOUT != 0 {
+                    woken.append(&mut w.write);
+                }
+            }
+            // What is still wanted stays registered (one-shot: re-armed).
+            arm(epfd, fd);
+            for t in woken {
+                io::complete(t, OK, Vec::new());
             }
         }
     }

@@ -684,8 +684,11 @@ impl<'a> Checker<'a, '_> {
             [m, one] => {
                 let target = *self.modules[module as usize].imports.get(&m.name)?;
                 let item = self.items[target as usize].get(&one.name).copied()?;
-                // Names starting with `_` are private to their module.
-                (!one.name.starts_with('_')).then_some(item)
+                // Names starting with `_` are private to their module; the
+                // standard modules share theirs (`net` builds `io`'s errors).
+                let shared = self.modules[module as usize].is_stdlib
+                    && self.modules[target as usize].is_stdlib;
+                (shared || !one.name.starts_with('_')).then_some(item)
             }
             _ => None,
         }
