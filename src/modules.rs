@@ -22,6 +22,7 @@ const STDLIB: &[(&str, &str)] = &[
     ("iter", include_str!("../stdlib/iter.weft")),
     ("io", include_str!("../stdlib/io.weft")),
     ("net", include_str!("../stdlib/net.weft")),
+    ("http", include_str!("../stdlib/http.weft")),
 ];
 
 /// Standard modules only native targets have (sockets).
