@@ -375,10 +375,12 @@ pub unsafe extern "C" fn weft_net_connected(fd: i64, addr: Ref) -> i64 {
 /// Appends up to `max` bytes read from `fd` to `Bytes` `into`: their count (0 at the end), `WOULD_BLOCK` or `-status`; may collect.
 #[no_mangle]
 pub unsafe extern "C" fn weft_net_read(fd: i64, max: i64, into: Ref) -> i64 {
-    let mut buf = Vec::new();
-    let n = crate::net::read(fd, max.clamp(1, 1 << 20) as usize, &mut buf);
+    // One buffer for every read (the runtime is single-threaded).
+    static mut BUF: Vec<u8> = Vec::new();
+    let buf = &mut *core::ptr::addr_of_mut!(BUF);
+    let n = crate::net::read(fd, max.clamp(1, 1 << 20) as usize, buf);
     if n > 0 {
-        bytes::append(into, &buf);
+        bytes::append(into, &buf[..n as usize]);
     }
     n
 }

@@ -33,6 +33,8 @@ pub enum Kind {
     Stdin,
     /// Any other: its status and bytes wait for `take`.
     Plain,
+    /// A readiness wait (`net`): nothing to take, dropped on completion.
+    Notify,
 }
 
 struct Op {
@@ -60,6 +62,10 @@ struct State {
     ops: HashMap<i64, Op>,
     next: i64,
     stdin: Stdin,
+    /// Registrations (an op and a handle parked on it) not completed yet:
+    /// what `outstanding` reports, kept as a count so the scheduler's
+    /// every-iteration check costs nothing.
+    waiting: usize,
 }
 
 struct StateCell(UnsafeCell<Option<State>>);
@@ -115,7 +121,8 @@ pub fn complete(token: i64, status: i64, data: Vec<u8>) {
         op.data = data;
     }
     let waiters = core::mem::take(&mut op.waiters);
-    let drop_it = op.kind == Kind::Stdin || op.orphan;
+    s.waiting -= waiters.len();
+    let drop_it = op.kind != Kind::Plain || op.orphan;
     if drop_it {
         s.ops.remove(&token);
     }
@@ -127,8 +134,12 @@ pub fn complete(token: i64, status: i64, data: Vec<u8>) {
 /// Parks `handle` on `token` (its coroutine suspends right after): ready at
 /// once if the operation already finished.
 pub fn wait(token: i64, handle: *mut u8) {
-    match state().ops.get_mut(&token) {
-        Some(op) if !op.done => op.waiters.push(handle as usize),
+    let s = state();
+    match s.ops.get_mut(&token) {
+        Some(op) if !op.done => {
+            op.waiters.push(handle as usize);
+            s.waiting += 1;
+        }
         // Done, or a stdin chunk already consumed into the buffer.
         _ => sched::ready(handle),
     }
@@ -138,9 +149,14 @@ pub fn wait(token: i64, handle: *mut u8) {
 /// is dropped when it completes.
 pub fn forget(handle: *mut u8) {
     let handle = handle as usize;
-    for op in state().ops.values_mut() {
+    let s = state();
+    if s.waiting == 0 {
+        return;
+    }
+    for op in s.ops.values_mut() {
         let before = op.waiters.len();
         op.waiters.retain(|&h| h != handle);
+        s.waiting -= before - op.waiters.len();
         if op.waiters.len() < before && op.waiters.is_empty() {
             op.orphan = true;
         }
@@ -150,11 +166,7 @@ pub fn forget(handle: *mut u8) {
 /// How many operations some task is waiting for: while there are any, a
 /// program with nothing ready and no timer is waiting, not deadlocked.
 pub fn outstanding() -> usize {
-    state()
-        .ops
-        .values()
-        .filter(|op| !op.done && !op.waiters.is_empty())
-        .count()
+    state().waiting
 }
 
 /// Every parked handle (GC roots: nothing else holds a waiting task).

@@ -187,18 +187,19 @@ mod imp {
         0
     }
 
-    /// Up to `max` bytes: read into `out`; their count (0 at the end of
-    /// the stream), `WOULD_BLOCK` or `-status`.
+    /// Up to `max` bytes: read into `out` (its first `max` bytes; the
+    /// caller keeps it between reads, so it is zeroed only when it grows);
+    /// their count (0 at the end of the stream), `WOULD_BLOCK` or `-status`.
     pub fn read(fd: i64, max: usize, out: &mut Vec<u8>) -> i64 {
-        out.resize(max, 0);
+        if out.len() < max {
+            out.resize(max, 0);
+        }
         loop {
             // SAFETY: `out` has room for `max` bytes.
             let n = unsafe { recv(fd as i32, out.as_mut_ptr(), max, 0) };
             if n >= 0 {
-                out.truncate(n as usize);
                 return n as i64;
             }
-            out.clear();
             match errno() {
                 EINTR => continue,
                 EAGAIN => return WOULD_BLOCK,
@@ -268,7 +269,7 @@ pub use imp::*;
 
 /// The token of a wait until `fd` is readable (or `writable`).
 pub fn wait_fd(fd: i64, writable: bool) -> i64 {
-    let token = crate::io::new_op(crate::io::Kind::Plain);
+    let token = crate::io::new_op(crate::io::Kind::Notify);
     #[cfg(not(target_arch = "wasm32"))]
     crate::reactor::wait_fd(fd as i32, writable, token);
     #[cfg(target_arch = "wasm32")]
