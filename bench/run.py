@@ -8,6 +8,12 @@ systems alike. The table reports min and median wall time per system and the
 ratio Weft/peer of the medians, and is written to BENCHMARKS.md with the goal
 of each row. `--quick` runs every workload once, as a smoke check.
 
+A workload of kind "server" starts each system's server on a free port and
+measures it from outside: `wrk` (requests/s and p99 latency, reported as
+seconds per 100,000 requests so that lower is better as elsewhere), or
+"idle" (the server's memory growth while `bench/http/idle.py` holds many
+keep-alive connections open).
+
 A workload of kind "compile" times builds instead of runs: its sources are
 generated, each system's build is timed (interleaved, like runs), and the
 built programs' outputs are cross-checked. A workload with a "pending" field
@@ -16,6 +22,7 @@ waits for the issue it names: it is skipped and listed as not runnable yet;
 """
 import argparse
 import datetime
+import socket
 import functools
 import os
 import platform
@@ -393,6 +400,62 @@ WORKLOADS = [
         "interface value. The targets cycle through ten methods, so every system mispredicts some calls, and Weft's "
         "target waits on one or two loads more.",
     },
+    # The I/O issue (13): servers measured from outside.
+    {
+        "name": "http",
+        "kind": "server",
+        "mode": "wrk",
+        "what": "HTTP/1.1 hello world, keep-alive, 64 connections, `wrk -t1 -c64 -d5s`; seconds per 100,000 requests",
+        "weft": "http/hello.weft",
+        "peers": [
+            ("Go net/http, GOMAXPROCS=1 (go build)", ["go", "build", "-o", "{out}", "http/hello.go"], ["env", "GOMAXPROCS=1", "{out}"]),
+            ("Rust Tokio current_thread + hyper (cargo --release)", *cargo_bin("http_hello")),
+        ],
+        "goal": ("more requests/s than both, p99 no worse", 1.0),
+        "runs": 3,
+        "note": "One core's worth of server: Weft's scheduler is single-threaded, Go runs with GOMAXPROCS=1, Tokio with its "
+        "current_thread runtime; wrk (one thread) shares the machine's cores with the server. Weft's server is the "
+        "standard library's `http` (Weft over `net`), each connection a task parked in the reactor (edge-triggered epoll) "
+        "between requests. p99 latency per system, median of the runs: {p99}.",
+    },
+    {
+        "name": "wc",
+        "what": "`wc -l` of a {n} MB text file on stdin (bench/wc/gen.py), lines read with `io.read_line`",
+        "n": 1024,
+        "quick_n": 20,
+        "weft_build": [
+            ["python3", "wc/gen.py", "{bench}/build/wc-{n}.txt", "{n}"],
+            [WEFT, "build", "-O2", "wc/wc_l.weft", "-o", "{out}"],
+        ],
+        "weft_run": ["sh", "-c", "{out} < {bench}/build/wc-{n}.txt"],
+        "peers": [
+            ("GNU wc -l", None, ["sh", "-c", "wc -l < {bench}/build/wc-{n}.txt"]),
+            ("Go bufio.Scanner (go build)", ["go", "build", "-o", "{out}", "wc/wc_l.go"], ["sh", "-c", "{out} < {bench}/build/wc-{n}.txt"]),
+        ],
+        "goal": ("within 2x of GNU wc, faster than Go", 2.0),
+        "goal_peers": ["GNU wc -l"],
+        "runs": 5,
+        "instructions": False,
+        "note": "The file is read from the page cache (after the first run). Weft's stdin is a regular file here, read in "
+        "1 MB pieces by the reactor's thread pool; each line becomes a Weft string (a GC allocation and a copy), which "
+        "neither wc nor Go's Scanner (whose loop never calls `Text()`) makes: that, the UTF-8 check of each line and the "
+        "line search are most of Weft's time. The goal's second half, faster than Go, is judged in the ratio column.",
+    },
+    {
+        "name": "http_idle",
+        "kind": "server",
+        "mode": "idle",
+        "connections": 10000,
+        "what": "10,000 idle keep-alive connections held open (bench/http/idle.py); server memory per connection",
+        "weft": "http/hello.weft",
+        "peers": [
+            ("Go net/http, GOMAXPROCS=1 (go build)", ["go", "build", "-o", "{out}", "http/hello.go"], ["env", "GOMAXPROCS=1", "{out}"]),
+            ("Rust Tokio current_thread + hyper (cargo --release)", *cargo_bin("http_hello")),
+        ],
+        "runs": 1,
+        "note": "Memory is the growth of the server's resident set (VmRSS) from one connection to all of them, divided by "
+        "their number; the time column is the seconds the client took to open them all. Per connection: {per_conn}.",
+    },
 ]
 
 
@@ -421,7 +484,7 @@ def wasm_opt():
 def ensure_tools():
     """Installs the peers' toolchains from Debian when they are missing, and
     binaryen from npm (bench/wasm/package.json) if Debian's lacks Asyncify."""
-    tools = [("clang-22", "clang-22"), ("go", "golang"), ("valgrind", "valgrind"), ("node", "nodejs"), ("wasm-opt", "binaryen")]
+    tools = [("clang-22", "clang-22"), ("go", "golang"), ("valgrind", "valgrind"), ("node", "nodejs"), ("wasm-opt", "binaryen"), ("wrk", "wrk")]
     missing = [pkg for tool, pkg in tools if shutil.which(tool) is None]
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     if missing:
@@ -464,7 +527,8 @@ def build(workload, with_weft=True, n=None):
     if with_weft:
         weft_out = os.path.join(BUILD, workload["name"] + "-weft")
         weft_build = workload.get("weft_build", [WEFT, "build", "-O2", workload.get("weft", ""), "-o", "{out}"])
-        sh(fill(weft_build, out=weft_out, **extra))
+        for cmd in weft_build if isinstance(weft_build[0], list) else [weft_build]:
+            sh(fill(cmd, out=weft_out, **extra))
         systems.append(("Weft (-O2)", fill(workload.get("weft_run", ["{out}"]), out=weft_out, **extra), weft_out))
     for i, (peer, build_cmd, run_cmd) in enumerate(workload["peers"]):
         out = os.path.join(BUILD, f"{workload['name']}-peer{i}")
@@ -595,6 +659,113 @@ def weft_timings(cmd):
     return ", ".join(f"{name} {float(ms) / 1000:.2f} s" for ms, name in phases if float(ms) >= 10)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cmd):
+    """Starts a server on a free port (the port is its last argument) and
+    waits until it accepts connections; returns (process, port)."""
+    port = free_port()
+    proc = subprocess.Popen(cmd + [str(port)], cwd=BENCH, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"bench: server {cmd[0]} exited: {proc.stderr.read().decode()[:500]}")
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"bench: server {cmd[0]} did not start listening")
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wrk_once(port, seconds, connections):
+    """One wrk run: (requests/s, p99 latency in ms)."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"bench: wrk saw errors:\n{out}")
+    return rps, p99
+
+
+def measure_server(w, args):
+    """Builds, then measures each system's server, interleaved: wrk's
+    throughput (as seconds per 100,000 requests) and p99, or the memory per
+    idle connection. Returns the results and the note."""
+    runs = 1 if args.quick else w.get("runs", args.runs)
+    systems = build(w)
+    times = {name: [] for name, _, _ in systems}
+    extra = {name: [] for name, _, _ in systems}
+    peak = {}
+    for _ in range(runs):
+        for name, cmd, _ in systems:
+            proc, port = start_server(cmd)
+            try:
+                if w["mode"] == "wrk":
+                    rps, p99 = wrk_once(port, 1 if args.quick else 5, 64)
+                    times[name].append(100_000 / rps)
+                    extra[name].append(p99)
+                else:
+                    n = 500 if args.quick else w["connections"]
+                    client = subprocess.Popen(
+                        ["python3", os.path.join(BENCH, "http", "idle.py"), str(port), "1"],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                    )
+                    client.stdout.readline()
+                    before = rss_kib(proc.pid)
+                    start = time.perf_counter()
+                    many = subprocess.Popen(
+                        ["python3", os.path.join(BENCH, "http", "idle.py"), str(port), str(n)],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                    )
+                    if many.stdout.readline().strip() != "ready":
+                        raise SystemExit(f"bench: {w['name']}: the idle client failed against {name}")
+                    times[name].append(time.perf_counter() - start)
+                    time.sleep(0.5)
+                    extra[name].append((rss_kib(proc.pid) - before) * 1024 / n)
+                    for c in (many, client):
+                        c.stdin.write("\n")
+                        c.stdin.flush()
+                        c.wait()
+                peak[name] = rss_kib(proc.pid, "VmHWM") / 1024
+            finally:
+                proc.kill()
+                proc.wait()
+    first = systems[0][0]
+    results = []
+    for name, _, _ in systems:
+        results.append({"system": name, "weft": name == first, "base": first if name != first else None,
+                        "times": times[name], "instr": None, "rss": peak.get(name), "size": None})
+    med = {name: statistics.median(v) for name, v in extra.items()}
+    if w["mode"] == "wrk":
+        note = w["note"].replace("{p99}", "; ".join(f"{n}: {v:.2f} ms" for n, v in med.items()))
+        for r in results[1:]:
+            worse = med[first] > med[r["system"]]
+            r["p99_worse"] = worse
+    else:
+        note = w["note"].replace("{per_conn}", "; ".join(f"{n}: {v:,.0f} bytes" for n, v in med.items()))
+        for r in results[1:]:
+            r["per_conn_ratio"] = med[first] / med[r["system"]] if med[r["system"]] > 0 else float("inf")
+    return results, note
+
+
 def measure_builds(w, args):
     """Generates the sources, then times each system's build interleaved and
     cross-checks what the built programs print."""
@@ -675,9 +846,20 @@ def rows_for(w, results, what):
                         f"- `{w['name']}` vs {name}: {size_ratio:,.1f}x the .wasm size "
                         f"({sizes[base][0]:,} bytes against {r['size'][0]:,}), goal {goal_text}."
                     )
-        elif base and float(ratio) > 1.0 and "rss_goal_per_task" not in w and w["name"] != "compile":
+        elif base and float(ratio) > 1.0 and "rss_goal_per_task" not in w and w["name"] != "compile" and w.get("mode") != "idle":
             # Slower than a peer that no goal names: said all the same.
             losses.append(f"- `{w['name']}` vs {name}: {ratio}x the time (no goal against this peer).")
+        if r.get("p99_worse"):
+            verdict += " (p99 worse)"
+            losses.append(f"- `{w['name']}` vs {name}: Weft's p99 latency is higher.")
+        if "per_conn_ratio" in r:
+            quarter = name.startswith("Go")
+            met = r["per_conn_ratio"] < 0.25
+            verdict = f"{r['per_conn_ratio']:.2f}x the memory per connection"
+            if quarter:
+                verdict += f"; under a quarter of Go's: {'met' if met else 'missed'}"
+                if not met:
+                    losses.append(f"- `{w['name']}` vs {name}: {r['per_conn_ratio']:.2f}x the memory per idle connection, goal under 0.25x.")
         if r["weft"] and "rss_goal_mib" in w and r["rss"] is not None:
             met = r["rss"] < w["rss_goal_mib"]
             verdict = f"peak RSS under {w['rss_goal_mib']} MiB: {'met' if met else 'missed'}"
@@ -733,7 +915,9 @@ def main():
                 print(f"bench: {w['name']}: skipped, waits for {w['pending']} (--pending runs its peers)", file=sys.stderr)
             continue
         what = w["what"]
-        if w.get("kind") == "compile":
+        if w.get("kind") == "server":
+            results, note = measure_server(w, args)
+        elif w.get("kind") == "compile":
             results, lines, extra = measure_builds(w, args)
             what = what.replace("{lines}", f"{lines:,}")
             note = f"{w['note']} {extra}." if w.get("note") else extra

@@ -52,6 +52,10 @@ struct Op {
 struct Stdin {
     buf: Vec<u8>,
     pos: usize,
+    /// The next `\n` at or after `pos`, once found (so `take_line` does not
+    /// search again), and how far from `pos` is known to hold none.
+    newline: Option<usize>,
+    scanned: usize,
     eof: bool,
     /// The chunk being read, if any: every reader waits on the same one.
     pending: Option<i64>,
@@ -112,10 +116,17 @@ pub fn complete(token: i64, status: i64, data: Vec<u8>) {
     op.status = status;
     if op.kind == Kind::Stdin {
         s.stdin.pending = None;
+        let stdin = &mut s.stdin;
         if status != OK || data.is_empty() {
-            s.stdin.eof = true;
+            stdin.eof = true;
+        } else if stdin.pos >= stdin.buf.len() {
+            // All consumed: the chunk becomes the buffer, no copy.
+            stdin.buf = data;
+            stdin.pos = 0;
+            stdin.newline = None;
+            stdin.scanned = 0;
         } else {
-            s.stdin.buf.extend_from_slice(&data);
+            stdin.buf.extend_from_slice(&data);
         }
     } else {
         op.data = data;
@@ -207,11 +218,53 @@ fn stdin_chunk() -> i64 {
 /// `weft_io_stdin_line`: `BUFFERED` when a whole line (or the end of input)
 /// is buffered, else the token of the chunk to wait for.
 pub fn stdin_line() -> i64 {
-    let s = &state().stdin;
-    if s.eof || s.buf[s.pos..].contains(&b'\n') {
+    if next_newline().is_some() || state().stdin.eof {
         return BUFFERED;
     }
     stdin_chunk()
+}
+
+/// Where the next buffered `\n` is, searching only bytes not searched yet.
+fn next_newline() -> Option<usize> {
+    let s = &mut state().stdin;
+    if s.newline.is_none() {
+        let from = s.pos + s.scanned;
+        match find_newline(&s.buf[from..]) {
+            Some(i) => s.newline = Some(from + i),
+            None => s.scanned = s.buf.len() - s.pos,
+        }
+    }
+    s.newline
+}
+
+/// The first `\n` in `bytes`: natively libc's `memchr` (vectorised).
+#[cfg(not(target_arch = "wasm32"))]
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    extern "C" {
+        fn memchr(s: *const u8, c: i32, n: usize) -> *const u8;
+    }
+    // SAFETY: searches within the slice only.
+    let p = unsafe { memchr(bytes.as_ptr(), b'\n' as i32, bytes.len()) };
+    (!p.is_null()).then(|| p as usize - bytes.as_ptr() as usize)
+}
+
+/// The first `\n` in `bytes`: eight bytes at a time (a byte equal to
+/// `\n` is a zero byte of `word ^ 0x0a0a...`), the tail one at a time.
+#[cfg(target_arch = "wasm32")]
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let chunks = bytes.chunks_exact(8);
+    let mut i = 0;
+    for chunk in chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ NL;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&c| c == b'\n').map(|j| i + j)
 }
 
 /// `weft_io_stdin_all`: `BUFFERED` once the end of input is buffered.
@@ -229,21 +282,31 @@ pub fn stdin_all() -> i64 {
 /// # Safety
 /// May collect.
 pub unsafe fn take_line() -> Ref {
+    let newline = next_newline();
     let s = &mut state().stdin;
-    let rest = &s.buf[s.pos..];
-    let (line, used) = match rest.iter().position(|&c| c == b'\n') {
-        Some(n) => (&rest[..n], n + 1),
-        None if !rest.is_empty() => (rest, rest.len()),
+    let (end, used) = match newline {
+        Some(n) => (n, n + 1),
+        None if s.pos < s.buf.len() => (s.buf.len(), s.buf.len()),
         None => return core::ptr::null_mut(),
     };
+    let line = &s.buf[s.pos..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = String::from_utf8_lossy(line).into_owned();
-    s.pos += used;
+    // Copied into Rust memory first only when it needs replacing: the
+    // string's allocation may collect, but `buf` is not GC memory anyway.
+    let text = if line.is_ascii() || core::str::from_utf8(line).is_ok() {
+        string::from_bytes(line)
+    } else {
+        string::from_bytes(String::from_utf8_lossy(line).as_bytes())
+    };
+    let s = &mut state().stdin;
+    s.pos = used;
+    s.newline = None;
+    s.scanned = 0;
     if s.pos > 1 << 16 && s.pos * 2 > s.buf.len() {
         s.buf.drain(..s.pos);
         s.pos = 0;
     }
-    string::from_bytes(text.as_bytes())
+    text
 }
 
 /// Everything buffered from stdin, as `Bytes`; the buffer is emptied.
@@ -255,6 +318,8 @@ pub unsafe fn take_all() -> Ref {
     let all = s.buf.split_off(s.pos);
     s.buf.clear();
     s.pos = 0;
+    s.newline = None;
+    s.scanned = 0;
     bytes::from_slice(&all)
 }
 

@@ -2,7 +2,9 @@
 //! and what performs `io`'s operations.
 //!
 //! One epoll instance, made on the first operation, holds an eventfd and
-//! the descriptors tasks wait on (stdin when it is a pipe or a terminal).
+//! the descriptors tasks wait on: stdin when it is a pipe or a terminal
+//! (one-shot, re-armed per chunk) and sockets (edge-triggered, registered
+//! once: waiting on one is no system call).
 //! The scheduler blocks in `epoll_wait` with the next timer's deadline as
 //! its timeout, so a waiting program uses no CPU and wakes for whichever
 //! comes first. Regular files do not work with epoll (and a read of one
@@ -64,6 +66,8 @@ const EPOLLOUT: u32 = 0x004;
 const EPOLLERR: u32 = 0x008;
 const EPOLLHUP: u32 = 0x010;
 const EPOLL_CTL_DEL: i32 = 2;
+const EPOLLRDHUP: u32 = 0x2000;
+const EPOLLET: u32 = 1 << 31;
 const EPOLLONESHOT: u32 = 1 << 30;
 const EINTR: i32 = 4;
 const SIGPIPE: i32 = 13;
@@ -75,8 +79,11 @@ const RLIMIT_NOFILE: i32 = 7;
 const TAG_WAKE: u64 = 0;
 const TAG_STDIN: u64 = 1;
 const TAG_FD: u64 = 2;
-/// How much one read of stdin takes.
+/// How much one read of stdin takes: a pipe or terminal holds at most
+/// 64 KB; a regular file is read by the pool in bigger pieces (fewer round
+/// trips through a thread and the eventfd).
 const CHUNK: usize = 1 << 16;
+const FILE_CHUNK: usize = 1 << 20;
 /// Threads for blocking file operations.
 const WORKERS: usize = 2;
 
@@ -247,7 +254,10 @@ fn worker() {
                     .map(|()| Vec::new())
                     .map_err(|e| (e, path)),
             ),
-            Job::ReadFd(t, fd) => (t, read_chunk(fd).map_err(|e| (e, String::new()))),
+            Job::ReadFd(t, fd) => (
+                t,
+                read_chunk(fd, FILE_CHUNK).map_err(|e| (e, String::new())),
+            ),
         };
         match result {
             Ok(data) => post(token, OK, data),
@@ -256,14 +266,16 @@ fn worker() {
     }
 }
 
-/// One read of up to `CHUNK` bytes (empty at the end), retried on EINTR.
-fn read_chunk(fd: i32) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; CHUNK];
+/// One read of up to `size` bytes (empty at the end), retried on EINTR.
+fn read_chunk(fd: i32, size: usize) -> std::io::Result<Vec<u8>> {
+    // Not zeroed first: `read` writes the bytes the length then covers.
+    let mut buf: Vec<u8> = Vec::with_capacity(size);
     loop {
-        // SAFETY: the buffer has room for `CHUNK` bytes.
-        let n = unsafe { read(fd, buf.as_mut_ptr(), CHUNK) };
+        // SAFETY: the buffer has room for `size` bytes.
+        let n = unsafe { read(fd, buf.as_mut_ptr(), size) };
         if n >= 0 {
-            buf.truncate(n as usize);
+            // SAFETY: the kernel wrote the first `n` bytes.
+            unsafe { buf.set_len(n as usize) };
             return Ok(buf);
         }
         if errno() != EINTR {
@@ -350,8 +362,9 @@ pub fn stdin(token: i64) {
     }
 }
 
-/// Completes `token` when `fd` (a socket) is readable, or writable; an
-/// error or hang-up on it counts as both.
+/// Completes `token` when `fd` (a socket) next becomes readable, or
+/// writable (the caller's last call on it said it would block); an error
+/// or hang-up counts as both.
 pub fn wait_fd(fd: i32, writable: bool, token: i64) {
     let epfd = {
         let r = reactor();
@@ -366,39 +379,28 @@ pub fn wait_fd(fd: i32, writable: bool, token: i64) {
     arm(epfd, fd);
 }
 
-/// (Re-)registers `fd` one-shot for what its waiters want.
+/// Registers `fd` once, edge-triggered for both directions: a wait costs no
+/// system call (the library waits only after a call said it would block,
+/// and any readiness after that comes as a new edge). A descriptor that
+/// cannot be registered wakes its waiters at once: their retry reports
+/// the descriptor's own error.
 fn arm(epfd: i32, fd: i32) {
     // SAFETY: the scheduler thread's own state.
     let r = unsafe { (*REACTOR.0.get()).as_mut() }.expect("the reactor exists");
     let Some(w) = r.fds.get_mut(&fd) else {
         return;
     };
-    let mut events = EPOLLONESHOT;
-    if !w.read.is_empty() {
-        events |= EPOLLIN;
-    }
-    if !w.write.is_empty() {
-        events |= EPOLLOUT;
-    }
-    if events == EPOLLONESHOT {
-        // Nothing wanted: a one-shot registration stays disarmed.
+    if w.added {
         return;
     }
     let mut ev = EpollEvent {
-        events,
+        events: EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
         data: TAG_FD + fd as u64,
     };
-    let op = if w.added {
-        EPOLL_CTL_MOD
-    } else {
-        EPOLL_CTL_ADD
-    };
     // SAFETY: a valid event for our epoll set.
-    if unsafe { epoll_ctl(epfd, op, fd, &mut ev) } == 0 {
+    if unsafe { epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &mut ev) } == 0 {
         w.added = true;
     } else {
-        // Not pollable (closed under us): wake the waiters, whose retry
-        // reports the descriptor's error.
         let w = r.fds.remove(&fd).unwrap_or_default();
         for t in w.read.into_iter().chain(w.write) {
             io::complete(t, OK, Vec::new());
@@ -456,7 +458,7 @@ pub fn wait(deadline: Option<f64>) {
             unsafe { read(wake, &mut count as *mut u64 as *mut u8, 8) };
         } else if tag == TAG_STDIN {
             let token = reactor().stdin_token;
-            match read_chunk(0) {
+            match read_chunk(0, CHUNK) {
                 Ok(data) => io::complete(token, OK, data),
                 Err(e) => io::complete(token, status_of(&e), message_of(&e, "")),
             }
@@ -466,15 +468,13 @@ pub fn wait(deadline: Option<f64>) {
             let broken = flags & (EPOLLERR | EPOLLHUP) != 0;
             let mut woken = Vec::new();
             if let Some(w) = reactor().fds.get_mut(&fd) {
-                if broken || flags & EPOLLIN != 0 {
+                if broken || flags & (EPOLLIN | EPOLLRDHUP) != 0 {
                     woken.append(&mut w.read);
                 }
                 if broken || flags & EPOLLOUT != 0 {
                     woken.append(&mut w.write);
                 }
             }
-            // What is still wanted stays registered (one-shot: re-armed).
-            arm(epfd, fd);
             for t in woken {
                 io::complete(t, OK, Vec::new());
             }
