@@ -139,6 +139,9 @@ pub enum RuntimeFn {
     NetWait,
     NetClose,
     NetError,
+    TaskLink,
+    TaskUnlink,
+    TaskRunning,
 }
 
 pub struct Signature {
@@ -273,6 +276,9 @@ impl RuntimeFn {
         RuntimeFn::NetWait,
         RuntimeFn::NetClose,
         RuntimeFn::NetError,
+        RuntimeFn::TaskLink,
+        RuntimeFn::TaskUnlink,
+        RuntimeFn::TaskRunning,
     ];
 
     pub const fn signature(self) -> Signature {
@@ -468,6 +474,13 @@ impl RuntimeFn {
             RuntimeFn::NetWait => ("weft_net_wait", &[I64, I64], I64, false, true),
             RuntimeFn::NetClose => ("weft_net_close", &[I64], Void, false, true),
             RuntimeFn::NetError => ("weft_net_error", &[], Ref, false, false),
+            // `tasks.Group`: a member task linked to the coroutine that owns
+            // its group (handles as ints), cancelled with it.
+            RuntimeFn::TaskLink => ("weft_task_link", &[I64, I64], Void, false, true),
+            RuntimeFn::TaskUnlink => ("weft_task_unlink", &[I64, I64], Void, false, true),
+            // `__running()`: `weft_running` as an int, an identity only (an
+            // int from the runtime, so no pointer crosses a suspend).
+            RuntimeFn::TaskRunning => ("weft_task_running", &[], I64, false, true),
         };
         Signature {
             name,

@@ -228,7 +228,9 @@ pub unsafe extern "C" fn weft_coro_alloc(size: i64) -> *mut u8 {
     let bytes = usize::try_from(size).unwrap_or(usize::MAX);
     let obj = gc::alloc_without_collecting(&weft_desc_frame, FRAME_PREFIX.saturating_add(bytes));
     write_u64(obj, 0, bytes as u64);
-    crate::object::payload(obj, FRAME_PREFIX)
+    let handle = crate::object::payload(obj, FRAME_PREFIX);
+    task::frame_reused(handle as usize);
+    handle
 }
 
 /// Runs a full garbage collection now.
@@ -409,6 +411,27 @@ pub extern "C" fn weft_net_close(fd: i64) {
 #[no_mangle]
 pub unsafe extern "C" fn weft_net_error() -> Ref {
     string::from_bytes(crate::net::last_error().as_bytes())
+}
+
+/// `tasks.Group`: the member task `member` (its root coroutine) belongs to
+/// the coroutine `owner` (0: none); cancelling the owner cancels it.
+#[no_mangle]
+pub extern "C" fn weft_task_link(owner: i64, member: i64) {
+    task::link(owner as usize, member as usize)
+}
+
+/// `__running()`: the async coroutine running now (`weft_running`) as an
+/// int, 0 outside any task.
+#[no_mangle]
+pub extern "C" fn weft_task_running() -> i64 {
+    // SAFETY: a plain read of the runtime's own static.
+    unsafe { weft_running as usize as i64 }
+}
+
+/// The member task ended: its link goes.
+#[no_mangle]
+pub extern "C" fn weft_task_unlink(owner: i64, member: i64) {
+    task::unlink(owner as usize, member as usize)
 }
 
 /// A string's text for the OS (a path); lossy only for bytes no Weft string has.

@@ -263,4 +263,7 @@ exports! {
     NetWait => f2(weft_net_wait),
     NetClose => f1(weft_net_close),
     NetError => f0(weft_net_error),
+    TaskLink => f2(weft_task_link),
+    TaskUnlink => f2(weft_task_unlink),
+    TaskRunning => f0(weft_task_running),
 }

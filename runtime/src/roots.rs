@@ -90,5 +90,6 @@ pub unsafe fn for_each_root(mut visit: impl FnMut(usize)) {
     }
     crate::sched::for_each_root(&mut visit);
     crate::io::for_each_root(&mut visit);
+    crate::task::for_each_root(&mut visit);
     crate::finalize::for_each_root(visit);
 }

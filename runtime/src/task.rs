@@ -30,6 +30,66 @@ use crate::object::{
 };
 use crate::roots::with_roots;
 use crate::{chan, output, process, sched, string};
+use core::cell::UnsafeCell;
+use std::collections::HashMap;
+
+/// `tasks.Group`'s members by the coroutine that owns the group (the one
+/// running when the group was made): cancelling the owner (it is in the
+/// chain `cancel` destroys) cancels them. A member's link goes when it
+/// ends; the members are GC roots while linked (a member blocked on
+/// something nobody else references is still the owner's to cancel).
+struct Links(UnsafeCell<Option<HashMap<usize, Vec<usize>>>>);
+
+// The scheduler's thread only.
+unsafe impl Sync for Links {}
+
+static LINKS: Links = Links(UnsafeCell::new(None));
+
+fn links() -> &'static mut HashMap<usize, Vec<usize>> {
+    // SAFETY: single-threaded; no caller keeps it across a call that takes it.
+    unsafe { (*LINKS.0.get()).get_or_insert_with(HashMap::new) }
+}
+
+/// Links task `member` to the coroutine `owner` (0: no owner).
+pub fn link(owner: usize, member: usize) {
+    if owner != 0 && member != 0 && owner != member {
+        links().entry(owner).or_default().push(member);
+    }
+}
+
+/// `member` ended: its link goes.
+pub fn unlink(owner: usize, member: usize) {
+    let l = links();
+    if let Some(members) = l.get_mut(&owner) {
+        members.retain(|&m| m != member);
+        if members.is_empty() {
+            l.remove(&owner);
+        }
+    }
+}
+
+/// A new coroutine frame at `handle`: links left by an earlier coroutine
+/// at that address (an owner that finished) are not its own.
+pub fn frame_reused(handle: usize) {
+    // SAFETY: a read of the scheduler thread's own table.
+    if let Some(l) = unsafe { (*LINKS.0.get()).as_mut() } {
+        if !l.is_empty() {
+            l.remove(&handle);
+        }
+    }
+}
+
+/// Every linked member (GC roots).
+pub fn for_each_root(mut visit: impl FnMut(usize)) {
+    // SAFETY: as in `frame_reused`.
+    if let Some(l) = unsafe { (*LINKS.0.get()).as_ref() } {
+        for members in l.values() {
+            for &m in members {
+                visit(m);
+            }
+        }
+    }
+}
 
 #[cfg(not(test))]
 use crate::abi::{weft_coro_destroy, weft_coro_done};
@@ -100,6 +160,22 @@ pub unsafe fn cancel(task: *mut u8, me: *mut u8, location: &[u8]) {
         weft_coro_destroy(h);
         // Its root area holds nothing any more (the count is the first word).
         *(promise(h) as *mut u32) = 0;
+    }
+    // The groups these coroutines owned: their members go too, one at a
+    // time, the others staying linked (so rooted: cancelling runs `defer`s,
+    // which may collect).
+    for &h in &chain {
+        // In the order they were linked (spawn order).
+        if let Some(members) = links().get_mut(&(h as usize)) {
+            members.reverse();
+        }
+        while let Some(m) = links().get_mut(&(h as usize)).and_then(|v| v.pop()) {
+            // Rooted while its `defer`s run: nothing else may hold it now.
+            with_roots([m as Ref], |_| {
+                cancel(m as *mut u8, core::ptr::null_mut(), location)
+            });
+        }
+        links().remove(&(h as usize));
     }
     let awaiter = slot(task, SLOT_CONTINUATION);
     if *awaiter != 0 {

@@ -234,6 +234,7 @@ impl<'a> Checker<'a, '_> {
                 }
                 (Callee::Supervise, vec![], Unit)
             }
+            "__running" => (Callee::Running, vec![], Int),
             _ => {
                 let intrinsic: &'static str = match name {
                     "__llvm_sqrt" => "llvm.sqrt",

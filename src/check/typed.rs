@@ -382,6 +382,9 @@ pub enum Callee {
     /// `__supervise()` in the `tasks` module: the running task belongs to a
     /// `tasks.Group` (state bit `SUPERVISED`).
     Supervise,
+    /// `__running()` in the `tasks` module: the async coroutine running
+    /// now, as an int (0 in synchronous code outside any task).
+    Running,
     /// `t.cancel()` on a task.
     TaskCancel,
     /// `v.m(args)` on a value of an interface type: the method at `index`

@@ -118,6 +118,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.supervise_self()?;
                 None
             }
+            Callee::Running => Some(self.running_handle()?.into()),
             Callee::Sleep => {
                 self.park(RuntimeFn::Sleep, &args[0])?;
                 None

@@ -258,6 +258,16 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(())
     }
 
+    /// `__running()`: `weft_running` as an int, from the runtime (an
+    /// identity for its owner links; an int the runtime returns is no
+    /// pointer to the GC pass, which a `ptrtoint` here would be on wasm32).
+    pub(super) fn running_handle(&mut self) -> Result<IntValue<'ctx>> {
+        match self.call_rt(RuntimeFn::TaskRunning, &[], "running")? {
+            Some(v) => Ok(v.into_int_value()),
+            None => super::impossible("weft_task_running returns an int"),
+        }
+    }
+
     /// `weft_running`, the runtime's record of the async coroutine running.
     fn running_global(&mut self) -> PointerValue<'ctx> {
         if let Some(g) = self.module.get_global(symbols::RUNNING) {

@@ -540,7 +540,8 @@ impl Lower<'_, '_> {
                 | Callee::Sleep
                 | Callee::Wait
                 | Callee::Yield
-                | Callee::Supervise,
+                | Callee::Supervise
+                | Callee::Running,
                 _,
             ) => None,
             (Callee::Indirect, _) => None,
