@@ -26,6 +26,8 @@ mod imp {
         fn send(fd: i32, buf: *const u8, len: usize, flags: i32) -> isize;
         fn getsockopt(fd: i32, level: i32, name: i32, value: *mut i32, len: *mut u32) -> i32;
         fn close(fd: i32) -> i32;
+        #[link_name = "listen"]
+        fn listen_backlog(fd: i32, backlog: i32) -> i32;
         fn __errno_location() -> *mut i32;
     }
 
@@ -90,7 +92,15 @@ mod imp {
         // std sets SO_REUSEADDR and close-on-exec.
         match TcpListener::bind(a) {
             Ok(l) => match l.set_nonblocking(true) {
-                Ok(()) => l.into_raw_fd() as i64,
+                Ok(()) => {
+                    let fd = l.into_raw_fd();
+                    // std's backlog is 128: a burst of connections past it
+                    // waits for SYN retransmits (a second or more). The
+                    // kernel caps this at somaxconn.
+                    // SAFETY: listening again on our own socket only resizes its queue.
+                    unsafe { listen_backlog(fd, 4096) };
+                    fd as i64
+                }
                 Err(e) => fail(e, addr),
             },
             Err(e) => fail(e, addr),
