@@ -454,7 +454,8 @@ WORKLOADS = [
         ],
         "runs": 1,
         "note": "Memory is the growth of the server's resident set (VmRSS) from one connection to all of them, divided by "
-        "their number; the time column is the seconds the client took to open them all. Per connection: {per_conn}.",
+        "their number; the time column is the seconds the client took to open them all. Per connection: {per_conn}. "
+        "CPU time each server used in 2 s of holding them idle (no polling: the reactor sleeps in epoll_wait): {idle_cpu}.",
     },
 ]
 
@@ -691,6 +692,13 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
+def cpu_seconds(pid):
+    """User and system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk_once(port, seconds, connections):
     """One wrk run: (requests/s, p99 latency in ms)."""
     out = subprocess.run(
@@ -713,6 +721,7 @@ def measure_server(w, args):
     systems = build(w)
     times = {name: [] for name, _, _ in systems}
     extra = {name: [] for name, _, _ in systems}
+    idle_cpu = {}
     peak = {}
     for _ in range(runs):
         for name, cmd, _ in systems:
@@ -740,6 +749,10 @@ def measure_server(w, args):
                     times[name].append(time.perf_counter() - start)
                     time.sleep(0.5)
                     extra[name].append((rss_kib(proc.pid) - before) * 1024 / n)
+                    # Idle: what the server burns holding them, over 2 s.
+                    cpu_before = cpu_seconds(proc.pid)
+                    time.sleep(2)
+                    idle_cpu.setdefault(name, []).append(cpu_seconds(proc.pid) - cpu_before)
                     for c in (many, client):
                         c.stdin.write("\n")
                         c.stdin.flush()
@@ -761,6 +774,9 @@ def measure_server(w, args):
             r["p99_worse"] = worse
     else:
         note = w["note"].replace("{per_conn}", "; ".join(f"{n}: {v:,.0f} bytes" for n, v in med.items()))
+        note = note.replace(
+            "{idle_cpu}", "; ".join(f"{n}: {statistics.median(v) * 1000:.0f} ms" for n, v in idle_cpu.items())
+        )
         for r in results[1:]:
             r["per_conn_ratio"] = med[first] / med[r["system"]] if med[r["system"]] > 0 else float("inf")
     return results, note
