@@ -142,6 +142,7 @@ pub enum RuntimeFn {
     TaskLink,
     TaskUnlink,
     TaskRunning,
+    HttpFetch,
 }
 
 pub struct Signature {
@@ -279,6 +280,7 @@ impl RuntimeFn {
         RuntimeFn::TaskLink,
         RuntimeFn::TaskUnlink,
         RuntimeFn::TaskRunning,
+        RuntimeFn::HttpFetch,
     ];
 
     pub const fn signature(self) -> Signature {
@@ -481,6 +483,9 @@ impl RuntimeFn {
             // `__running()`: `weft_running` as an int, an identity only (an
             // int from the runtime, so no pointer crosses a suspend).
             RuntimeFn::TaskRunning => ("weft_task_running", &[], I64, false, true),
+            // `http.get` through the host (wasm32): a token, or -1 natively
+            // (where `http` goes over `net`).
+            RuntimeFn::HttpFetch => ("weft_http_fetch", &[Ref], I64, false, true),
         };
         Signature {
             name,
@@ -745,6 +750,9 @@ pub mod io {
     pub const OP_READ_FILE: i32 = 2;
     pub const OP_WRITE_FILE: i32 = 3;
     pub const OP_REMOVE: i32 = 4;
+    /// `http.get` on wasm32: the host's `fetch`; the result is
+    /// `STATUS\n`, then `name: value\n` per header, `\n`, then the body.
+    pub const OP_FETCH: i32 = 5;
 }
 
 /// The value-shape codes of `weft_format`'s shape tables.

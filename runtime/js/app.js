@@ -33,8 +33,8 @@ class Unwind {}
 const isNode = typeof process === "object" && !!process.versions?.node;
 
 // io.ErrorKind statuses (weft_abi::io): the kind's index plus one.
-const IO = { NOT_FOUND: 1, PERMISSION_DENIED: 2, ALREADY_EXISTS: 3, INVALID_INPUT: 8, UNSUPPORTED: 9, OTHER: 10 };
-const OP = { STDIN: 1, READ_FILE: 2, WRITE_FILE: 3, REMOVE: 4 };
+const IO = { NOT_FOUND: 1, PERMISSION_DENIED: 2, ALREADY_EXISTS: 3, CONNECTION_REFUSED: 4, INVALID_INPUT: 8, UNSUPPORTED: 9, OTHER: 10 };
+const OP = { STDIN: 1, READ_FILE: 2, WRITE_FILE: 3, REMOVE: 4, FETCH: 5 };
 
 function errorStatus(e) {
   switch (e?.code) {
@@ -157,6 +157,23 @@ export async function run(options = {}) {
     try {
       if (op === OP.STDIN) return finish(token, 0, await readStdin());
       const path = decoder.decode(a);
+      if (op === OP.FETCH) {
+        // `http.get`: any status is a response; only a failed request is an error.
+        let response;
+        try {
+          response = await fetch(path);
+        } catch (e) {
+          return fail(token, IO.CONNECTION_REFUSED, `${path}: ${e?.cause?.message ?? e?.message ?? e}`);
+        }
+        let head = `${response.status}\n`;
+        response.headers.forEach((value, name) => { head += `${name}: ${value}\n`; });
+        const body = new Uint8Array(await response.arrayBuffer());
+        const top = encoder.encode(head + "\n");
+        const all = new Uint8Array(top.length + body.length);
+        all.set(top);
+        all.set(body, top.length);
+        return finish(token, 0, all);
+      }
       if (isNode) {
         const fsp = await import("node:fs/promises");
         if (op === OP.READ_FILE) return finish(token, 0, new Uint8Array(await fsp.readFile(path)));

@@ -413,6 +413,23 @@ pub unsafe extern "C" fn weft_net_error() -> Ref {
     string::from_bytes(crate::net::last_error().as_bytes())
 }
 
+/// `http.get(url)` through the host's `fetch` (wasm32): the token of the
+/// request; natively -1 (the library goes over `net` instead).
+#[no_mangle]
+pub unsafe extern "C" fn weft_http_fetch(url: Ref) -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let token = io::new_op(io::Kind::Plain);
+        platform::io_fetch(token, text(url));
+        token
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = url;
+        -1
+    }
+}
+
 /// `tasks.Group`: the member task `member` (its root coroutine) belongs to
 /// the coroutine `owner` (0: none); cancelling the owner cancels it.
 #[no_mangle]

@@ -266,4 +266,5 @@ exports! {
     TaskLink => f2(weft_task_link),
     TaskUnlink => f2(weft_task_unlink),
     TaskRunning => f0(weft_task_running),
+    HttpFetch => f1(weft_http_fetch),
 }

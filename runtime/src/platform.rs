@@ -182,6 +182,10 @@ mod io_imp {
     pub fn io_remove(token: i64, path: String) {
         start(OP_REMOVE, token, path.as_bytes(), &[]);
     }
+
+    pub fn io_fetch(token: i64, url: String) {
+        start(OP_FETCH, token, url.as_bytes(), &[]);
+    }
 }
 
 pub use io_imp::*;
