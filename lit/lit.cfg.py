@@ -20,3 +20,15 @@ config.environment["PATH"] = os.pathsep.join([llvm_bin, os.environ.get("PATH", "
 for var in ["HOME", "WEFT_CACHE_DIR", "XDG_CACHE_HOME"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# `ipv6`: the loopback has an IPv6 address (containers may have IPv6 off);
+# tests of IPv6 sockets say `REQUIRES: ipv6` and are reported unsupported
+# without it.
+import socket
+
+try:
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+    config.available_features.add("ipv6")
+except OSError:
+    pass
