@@ -50,14 +50,15 @@ function errorStatus(e) {
 // a browser: `options.stdin`, else the page's input line (`ask`).
 function stdinSource(options) {
   const encoder = new TextEncoder();
+  // A source of lines (a function returning a line, a promise of one, or
+  // null at the end) as a source of chunks.
+  const lines = (next) => async () => {
+    const line = await next();
+    return line === null || line === undefined ? new Uint8Array(0) : encoder.encode(String(line) + "\n");
+  };
   if (options.stdin !== undefined) {
     const given = options.stdin;
-    if (typeof given === "function") {
-      return async () => {
-        const line = await given();
-        return line === null || line === undefined ? new Uint8Array(0) : encoder.encode(String(line) + "\n");
-      };
-    }
+    if (typeof given === "function") return lines(given);
     let rest = Array.isArray(given) ? given.map((l) => l + "\n").join("") : String(given);
     return async () => {
       const chunk = encoder.encode(rest);
@@ -89,10 +90,7 @@ function stdinSource(options) {
       settle();
     });
   }
-  return async () => {
-    const line = await (options.ask ?? (() => null))();
-    return line === null || line === undefined ? new Uint8Array(0) : encoder.encode(String(line) + "\n");
-  };
+  return lines(options.ask ?? (() => null));
 }
 
 async function loadWasm() {

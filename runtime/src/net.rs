@@ -4,8 +4,8 @@
 //! Sockets are non-blocking descriptors the program owns. Every call tries
 //! the system call once: done, an error (`-status`, with the message kept
 //! for `last_error`), or `WOULD_BLOCK`, after which the standard library
-//! waits for readiness (`reactor::wait_fd`, one-shot epoll registrations)
-//! and tries again. Addresses are `host:port` with an IPv4 or IPv6 address
+//! waits for readiness (`reactor::wait_fd`: each socket is registered once,
+//! edge-triggered) and tries again. Addresses are `host:port` with an IPv4 or IPv6 address
 //! (`[::1]:80`) or a name the system resolves (`localhost:80`).
 
 #[cfg(target_arch = "wasm32")]
@@ -28,7 +28,6 @@ mod imp {
         fn close(fd: i32) -> i32;
         #[link_name = "listen"]
         fn listen_backlog(fd: i32, backlog: i32) -> i32;
-        fn __errno_location() -> *mut i32;
     }
 
     const AF_INET: i32 = 2;
@@ -47,9 +46,22 @@ mod imp {
         static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
     }
 
-    fn errno() -> i32 {
-        // SAFETY: errno is thread-local and always valid to read.
-        unsafe { *__errno_location() }
+    use crate::reactor::errno;
+
+    /// A non-blocking call's outcome: its result, `WOULD_BLOCK`, or the
+    /// failure (`what` names it), retried while a signal interrupts it.
+    fn attempt(what: &str, mut call: impl FnMut() -> isize) -> i64 {
+        loop {
+            let n = call();
+            if n >= 0 {
+                return n as i64;
+            }
+            match errno() {
+                EINTR => continue,
+                EAGAIN => return WOULD_BLOCK,
+                _ => return fail(std::io::Error::last_os_error(), what),
+            }
+        }
     }
 
     /// Records `e` (with `what`) for `last_error`; its status, negated.
@@ -114,25 +126,17 @@ mod imp {
     }
 
     pub fn accept(fd: i64) -> i64 {
-        loop {
+        attempt("accept", || {
             // SAFETY: no peer address is asked for.
-            let c = unsafe {
+            unsafe {
                 accept4(
                     fd as i32,
                     core::ptr::null_mut(),
                     core::ptr::null_mut(),
                     SOCK_NONBLOCK | SOCK_CLOEXEC,
-                )
-            };
-            if c >= 0 {
-                return c as i64;
+                ) as isize
             }
-            match errno() {
-                EINTR => continue,
-                EAGAIN => return WOULD_BLOCK,
-                _ => return fail(std::io::Error::last_os_error(), "accept"),
-            }
-        }
+        })
     }
 
     /// A non-blocking connect begun: the socket, whose writability then
@@ -204,35 +208,19 @@ mod imp {
         if out.len() < max {
             out.resize(max, 0);
         }
-        loop {
-            // SAFETY: `out` has room for `max` bytes.
-            let n = unsafe { recv(fd as i32, out.as_mut_ptr(), max, 0) };
-            if n >= 0 {
-                return n as i64;
-            }
-            match errno() {
-                EINTR => continue,
-                EAGAIN => return WOULD_BLOCK,
-                _ => return fail(std::io::Error::last_os_error(), "read"),
-            }
-        }
+        // SAFETY: `out` has room for `max` bytes.
+        attempt("read", || unsafe {
+            recv(fd as i32, out.as_mut_ptr(), max, 0)
+        })
     }
 
     /// Writes what it can of `bytes`: the count, `WOULD_BLOCK` or `-status`
     /// (a closed peer: `BrokenPipe` or `ConnectionReset`, never `SIGPIPE`).
     pub fn write(fd: i64, bytes: &[u8]) -> i64 {
-        loop {
-            // SAFETY: the slice is live for the call.
-            let n = unsafe { send(fd as i32, bytes.as_ptr(), bytes.len(), MSG_NOSIGNAL) };
-            if n >= 0 {
-                return n as i64;
-            }
-            match errno() {
-                EINTR => continue,
-                EAGAIN => return WOULD_BLOCK,
-                _ => return fail(std::io::Error::last_os_error(), "write"),
-            }
-        }
+        // SAFETY: the slice is live for the call.
+        attempt("write", || unsafe {
+            send(fd as i32, bytes.as_ptr(), bytes.len(), MSG_NOSIGNAL)
+        })
     }
 
     pub fn close_fd(fd: i64) {

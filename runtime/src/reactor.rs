@@ -147,7 +147,7 @@ static REACTOR: ReactorCell = ReactorCell(core::cell::UnsafeCell::new(None));
 /// The eventfd, for `post` on any thread (-1 before the reactor exists).
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
-fn errno() -> i32 {
+pub fn errno() -> i32 {
     // SAFETY: errno is thread-local and always valid to read.
     unsafe { *__errno_location() }
 }
@@ -330,35 +330,29 @@ pub fn remove(token: i64, path: String) {
 /// Asks for the next chunk of stdin.
 pub fn stdin(token: i64) {
     let r = reactor();
-    if r.stdin_mode == StdinMode::Unknown {
-        let mut ev = EpollEvent {
-            events: EPOLLIN | EPOLLONESHOT,
-            data: TAG_STDIN,
-        };
-        // SAFETY: a valid event for our epoll set. A regular file (EPERM)
-        // or a closed stdin (EBADF) cannot be registered.
-        let added = r.epfd >= 0 && unsafe { epoll_ctl(r.epfd, EPOLL_CTL_ADD, 0, &mut ev) } == 0;
-        r.stdin_mode = if added {
-            StdinMode::Epoll
-        } else {
-            StdinMode::Pool
-        };
-        if added {
-            r.stdin_token = token;
-            return;
-        }
-    }
+    let mut ev = EpollEvent {
+        events: EPOLLIN | EPOLLONESHOT,
+        data: TAG_STDIN,
+    };
     match r.stdin_mode {
+        StdinMode::Unknown => {
+            // SAFETY: a valid event for our epoll set. A regular file (EPERM)
+            // or a closed stdin (EBADF) cannot be registered.
+            let added = r.epfd >= 0 && unsafe { epoll_ctl(r.epfd, EPOLL_CTL_ADD, 0, &mut ev) } == 0;
+            if added {
+                r.stdin_mode = StdinMode::Epoll;
+                r.stdin_token = token;
+            } else {
+                r.stdin_mode = StdinMode::Pool;
+                submit(Job::ReadFd(token, 0));
+            }
+        }
         StdinMode::Epoll => {
             r.stdin_token = token;
-            let mut ev = EpollEvent {
-                events: EPOLLIN | EPOLLONESHOT,
-                data: TAG_STDIN,
-            };
             // SAFETY: re-arms the one-shot registration made above.
             unsafe { epoll_ctl(r.epfd, EPOLL_CTL_MOD, 0, &mut ev) };
         }
-        _ => submit(Job::ReadFd(token, 0)),
+        StdinMode::Pool => submit(Job::ReadFd(token, 0)),
     }
 }
 
