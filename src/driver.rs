@@ -6,6 +6,8 @@ use crate::diagnostics::{self, DiagId, Diagnostic, SourceMap};
 use crate::link::{self, Target};
 use crate::{check, codegen, gc, modules, optimize, tir};
 use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::targets::TargetMachine;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -242,22 +244,34 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         return Ok(Built { runnable: output });
     }
 
-    optimize::optimize(
-        &module,
-        &machine,
-        opts.target,
-        opts.opt_level,
-        opts.verify_gc,
-    )
-    .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
+    // Huge coroutines build as at -O0 in a module of their own (`--emit`
+    // writes one module, so it keeps them).
+    let huge = match opts.emit {
+        None => optimize::split_huge(&module, opts.opt_level),
+        Some(_) => None,
+    };
+    let quick = match huge {
+        Some(_) => Some(optimize::target_machine(opts.target, 0).map_err(Failure::Other)?),
+        None => None,
+    };
+    let parts: Vec<(&Module, &TargetMachine, u8)> =
+        std::iter::once((&module, &machine, opts.opt_level))
+            .chain(huge.as_ref().zip(quick.as_ref()).map(|(m, tm)| (m, tm, 0)))
+            .collect();
+    for &(part, tm, level) in &parts {
+        optimize::optimize(part, tm, opts.target, level, opts.verify_gc)
+            .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
+    }
     timer.phase("optimize");
     if opts.verify_gc {
-        gc::verify_gc(&module).map_err(|problems| {
-            Failure::Internal(format!(
-                "internal compiler error: the GC invariant does not hold after optimisation:\n  {}",
-                problems.join("\n  ")
-            ))
-        })?;
+        for &(part, _, _) in &parts {
+            gc::verify_gc(part).map_err(|problems| {
+                Failure::Internal(format!(
+                    "internal compiler error: the GC invariant does not hold after optimisation:\n  {}",
+                    problems.join("\n  ")
+                ))
+            })?;
+        }
         timer.phase("verify-gc");
     }
 
@@ -274,16 +288,31 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
         _ => {}
     }
 
-    let object = optimize::emit(&module, &machine, false).map_err(internal)?;
+    let objects = parts
+        .iter()
+        .map(|&(part, tm, _)| optimize::emit(part, tm, false))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
     timer.phase("emit");
-    let tmp = tempfile_path(&output);
-    std::fs::write(&tmp, &object)
-        .map_err(|e| Failure::Other(format!("cannot write `{}`: {e}", tmp.display())))?;
+    let mut paths = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        let tmp = tempfile_path(&output, i);
+        if let Err(e) = std::fs::write(&tmp, object) {
+            paths.iter().for_each(|p| drop(std::fs::remove_file(p)));
+            return Err(Failure::Other(format!(
+                "cannot write `{}`: {e}",
+                tmp.display()
+            )));
+        }
+        paths.push(tmp);
+    }
     let linked = match opts.target {
-        Target::Native => link::link_native(&tmp, &output).map(|_| output.clone()),
-        Target::Wasm32 => link::link_wasm(&tmp, &output, uses_io).map(|o| o.js),
+        Target::Native => link::link_native(&paths, &output).map(|_| output.clone()),
+        Target::Wasm32 => link::link_wasm(&paths, &output, uses_io).map(|o| o.js),
     };
-    let _ = std::fs::remove_file(&tmp);
+    for p in &paths {
+        let _ = std::fs::remove_file(p);
+    }
     let runnable = linked.map_err(Failure::Other)?;
     timer.phase("link");
     Ok(Built { runnable })
@@ -387,9 +416,9 @@ fn internal(msg: String) -> Failure {
     Failure::Internal(format!("internal compiler error: {msg}"))
 }
 
-/// A scratch object path beside the output, unique to this process.
-fn tempfile_path(output: &Path) -> PathBuf {
+/// Scratch object `index` beside the output, unique to this process.
+fn tempfile_path(output: &Path, index: usize) -> PathBuf {
     let mut name = output.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.o", std::process::id()));
+    name.push(format!(".{}.{index}.o", std::process::id()));
     output.with_file_name(name)
 }

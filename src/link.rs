@@ -1,4 +1,4 @@
-//! Linking an object file with the embedded runtime into what the user runs.
+//! Linking the program's object files with the embedded runtime into what the user runs.
 //!
 //! The runtime static libraries are compiled into this binary (see build.rs)
 //! and written on first use to a cache directory named after their content
@@ -102,14 +102,14 @@ fn run_tool(mut cmd: Command, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Links `object` into an executable at `output`.
-pub fn link_native(object: &Path, output: &Path) -> Result<(), String> {
+/// Links `objects` (the program's, see `optimize::emit_objects`) into an executable at `output`.
+pub fn link_native(objects: &[PathBuf], output: &Path) -> Result<(), String> {
     let runtime = runtime_lib(Target::Native)?;
     let linker = std::env::var("WEFT_CC").unwrap_or_else(|_| "cc".into());
     let mut cmd = Command::new(linker);
     cmd.arg("-o")
         .arg(output)
-        .arg(object)
+        .args(objects)
         .arg(&runtime)
         .arg("-Wl,--gc-sections")
         .arg("-Wl,--strip-debug")
@@ -141,10 +141,10 @@ pub fn wasm_outputs(output: &Path) -> WasmOutputs {
     }
 }
 
-/// Links `object` into `stem.wasm` and writes its loader and page; `io`:
+/// Links `objects` into `stem.wasm` and writes its loader and page; `io`:
 /// the program uses the `io` module, so app.js needs the exports that
 /// complete its operations (left out otherwise, with what they pull in).
-pub fn link_wasm(object: &Path, output: &Path, io: bool) -> Result<WasmOutputs, String> {
+pub fn link_wasm(objects: &[PathBuf], output: &Path, io: bool) -> Result<WasmOutputs, String> {
     let runtime = runtime_lib(Target::Wasm32)?;
     let outs = wasm_outputs(output);
     let linker = std::env::var("WEFT_WASM_LD").unwrap_or_else(|_| "wasm-ld-22".into());
@@ -170,7 +170,7 @@ pub fn link_wasm(object: &Path, output: &Path, io: bool) -> Result<WasmOutputs, 
         cmd.arg("--export=weft_io_buffer")
             .arg("--export=weft_io_done");
     }
-    cmd.arg("-o").arg(&outs.wasm).arg(object).arg(&runtime);
+    cmd.arg("-o").arg(&outs.wasm).args(objects).arg(&runtime);
     run_tool(cmd, "wasm linker")?;
     let file = |p: &Path| {
         p.file_name()

@@ -147,6 +147,32 @@ pub fn optimize(
     })
 }
 
+/// A coroutine with more suspend points than this is optimised and
+/// compiled to machine code as at -O0, in a module of its own.
+///
+/// Such a function is generated straight-line code (4,000 `s += await f()`
+/// lines took 12 s at -O2, 4 s at -O0): LLVM's function passes, CoroSplit's
+/// suspend-crossing analysis, instruction selection and block placement all
+/// grow faster than linearly with it, and each of its awaits costs a
+/// coroutine switch that the optimiser does not remove.
+pub const HUGE_SUSPENDS: u32 = 1000;
+
+/// At -O1 and up, moves the coroutines with more than [`HUGE_SUSPENDS`]
+/// suspend points into a module of their own (the shim's
+/// `weft_split_huge`), for the driver to build at -O0 and link beside this
+/// one. `None` when there are none.
+pub fn split_huge<'ctx>(module: &Module<'ctx>, level: u8) -> Option<Module<'ctx>> {
+    if level == 0 {
+        return None;
+    }
+    // SAFETY: a live module, changed only here; the result is a new module
+    // in the same context, owned by the `Module` made from it.
+    unsafe {
+        let huge = weft_split_huge(module.as_mut_ptr(), HUGE_SUSPENDS);
+        (!huge.is_null()).then(|| Module::new(huge))
+    }
+}
+
 pub fn emit(module: &Module, machine: &TargetMachine, asm: bool) -> Result<Vec<u8>, String> {
     let kind = if asm {
         FileType::Assembly
@@ -182,6 +208,7 @@ extern "C" {
         level: c_uint,
     ) -> *mut std::ffi::c_char;
     fn weft_fold_constant_branches(function: LLVMValueRef) -> c_uint;
+    fn weft_split_huge(module: LLVMModuleRef, limit: c_uint) -> LLVMModuleRef;
 }
 
 // ---------------------------------------------------------------------------

@@ -17,11 +17,12 @@
 //! `weft_resume` helper defined here, because resume functions use LLVM's
 //! internal calling convention.
 
-use super::coroutine::Target;
+use super::coroutine::{CoroState, Target};
 use super::{impossible, Codegen, Lowered, Result, Value};
 use crate::ast::Span;
 use crate::check::{AwaitKind, Callee, Type};
 use crate::tir::*;
+use inkwell::basic_block::BasicBlock;
 use inkwell::module::Linkage;
 use inkwell::values::{AsValueRef, BasicValueEnum, FunctionValue, IntValue, PointerValue};
 use weft_abi::RuntimeFn;
@@ -183,7 +184,7 @@ impl<'ctx> Codegen<'ctx, '_> {
     /// Sets (or clears) this coroutine's own child slot.
     pub(super) fn set_child(
         &mut self,
-        state: super::coroutine::CoroState<'ctx>,
+        state: CoroState<'ctx>,
         value: Option<PointerValue<'ctx>>,
     ) -> Result<()> {
         let slot = self.ref_slot(state.handle, CHILD)?;
@@ -297,7 +298,14 @@ impl<'ctx> Codegen<'ctx, '_> {
             self.suspend_with(state, false, resume, Some((Target::Frame(callee), wrapper)))?;
         }
         self.b.position_at_end(resume);
-        self.set_child(state, None)?;
+        // A call awaited where no `defer` is pending shares one re-raise
+        // block (`shared_reraise`), which finds the callee in the child
+        // slot: that slot is cleared only after the check.
+        let shared =
+            kind == Some(AwaitKind::Call) && !self.has_cleanups() && self.f.caller.is_none();
+        if !shared {
+            self.set_child(state, None)?;
+        }
         if kind == Some(AwaitKind::Task) {
             let h = self.gen_handle(callee)?;
             self.panic_if_cancelled(h, e.span)?;
@@ -305,15 +313,42 @@ impl<'ctx> Codegen<'ctx, '_> {
         // A callee that panicked: its panic becomes this coroutine's.
         let h = self.frame_handle(callee)?;
         let panicked = self.state_has(h, STATE_PANICKED)?;
-        let raise = self.cx.append_basic_block(f, "await.reraise");
         let fine = self.cx.append_basic_block(f, "await.ok");
-        self.b.build_conditional_branch(panicked, raise, fine)?;
-        self.b.position_at_end(raise);
-        let (loc, loc_len) = self.location(e.span)?;
-        let joined = self
-            .cx
-            .i32_type()
-            .const_int((kind == Some(AwaitKind::Task)) as u64, false);
+        if shared {
+            let reraise = self.shared_reraise(state)?;
+            self.b.build_conditional_branch(panicked, reraise, fine)?;
+            self.b.position_at_end(fine);
+            self.set_child(state, None)?;
+        } else {
+            // The `defer`s pending here run on this await's own path; a
+            // tracked library function's location is its caller's, known
+            // at run time.
+            let raise = self.cx.append_basic_block(f, "await.reraise");
+            self.b.build_conditional_branch(panicked, raise, fine)?;
+            self.b.position_at_end(raise);
+            let (loc, loc_len) = self.location(e.span)?;
+            let joined = (kind == Some(AwaitKind::Task)) as u64;
+            let joined = self.cx.i32_type().const_int(joined, false);
+            self.reraise(state, h, loc, loc_len, joined)?;
+        }
+        self.b.position_at_end(fine);
+        if self.basic_type(&result_ty).is_none() {
+            return Ok(self.nothing());
+        }
+        // `h` is still good: nothing between the check and here can collect.
+        Ok(Lowered::Value(self.result_of(h, &result_ty)?))
+    }
+
+    /// Re-raises the panic of the awaited callee `h` at the await's
+    /// location (`joined`: whether it joins a task) and unwinds.
+    fn reraise(
+        &mut self,
+        state: CoroState<'ctx>,
+        h: PointerValue<'ctx>,
+        loc: PointerValue<'ctx>,
+        loc_len: IntValue<'ctx>,
+        joined: IntValue<'ctx>,
+    ) -> Result<()> {
         self.call_rt(
             RuntimeFn::TaskReraise,
             &[
@@ -325,13 +360,35 @@ impl<'ctx> Codegen<'ctx, '_> {
             ],
             "",
         )?;
-        self.unwind(state)?;
-        self.b.position_at_end(fine);
-        if self.basic_type(&result_ty).is_none() {
-            return Ok(self.nothing());
+        self.unwind(state)
+    }
+
+    /// The coroutine's one re-raise block for the awaited calls with no
+    /// `defer` pending; the callee is the child slot's (untagged: a call),
+    /// and a call's location is not part of the panic (only a task join's
+    /// is). A re-raise block per await made huge straight-line coroutines
+    /// half as big again, and every LLVM pass over them slower (CoroSplit's
+    /// suspend-crossing analysis is quadratic in blocks).
+    fn shared_reraise(&mut self, state: CoroState<'ctx>) -> Result<BasicBlock<'ctx>> {
+        if let Some(block) = self.f.reraise {
+            return Ok(block);
         }
-        let h = self.frame_handle(callee)?;
-        Ok(Lowered::Value(self.result_of(h, &result_ty)?))
+        let here = self.b.get_insert_block().expect("positioned");
+        let block = self.cx.append_basic_block(self.func(), "await.reraise");
+        self.b.position_at_end(block);
+        let child = self.ref_slot(state.handle, CHILD)?;
+        let h = self
+            .b
+            .build_load(self.raw, child, "child")?
+            .into_pointer_value();
+        self.set_child(state, None)?;
+        let nowhere = self.raw.const_null();
+        let zero = self.cx.i64_type().const_zero();
+        let joined = self.cx.i32_type().const_zero();
+        self.reraise(state, h, nowhere, zero, joined)?;
+        self.b.position_at_end(here);
+        self.f.reraise = Some(block);
+        Ok(block)
     }
 
     /// `spawn f(x)`: the new coroutine goes to the ready queue; its frame is the task.

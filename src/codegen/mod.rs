@@ -174,6 +174,9 @@ struct FnState<'ctx> {
     /// In a tracked standard-library function (`caller.rs`): the slots of
     /// its copy of the caller's location.
     caller: Option<(PointerValue<'ctx>, PointerValue<'ctx>)>,
+    /// In a coroutine: the one block that re-raises an awaited callee's
+    /// panic for every `await` with no `defer` pending (`async_fn.rs`).
+    reraise: Option<BasicBlock<'ctx>>,
 }
 
 pub struct Codegen<'ctx, 'a> {

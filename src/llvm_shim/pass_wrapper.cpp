@@ -21,7 +21,9 @@
 #include "llvm-c/Core.h"
 #include "llvm-c/Error.h"
 #include "llvm-c/TargetMachine.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/InstrTypes.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
 #include "llvm/IR/PassTimingInfo.h"
@@ -33,7 +35,9 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/Local.h"
+#include "llvm/Transforms/Utils/ValueMapper.h"
 
 #include <algorithm>
 #include <chrono>
@@ -317,6 +321,59 @@ unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
     Changed = true;
   }
   return Changed;
+}
+
+// Moves the coroutines with more than `Limit` suspend points into a new
+// module, which the driver optimises and emits as at -O0 (see
+// `optimize::HUGE_SUSPENDS`). Every local symbol of the module becomes a
+// hidden global one, so that the two objects link as one; the symmetric
+// transfer wrappers the moved coroutines name are copied along, private, so
+// that CoroSplit still sees their bodies. Returns null, the module
+// unchanged, when no coroutine is that big.
+LLVMModuleRef weft_split_huge(LLVMModuleRef MRef, unsigned Limit) {
+  Module &M = *unwrap(MRef);
+  SmallPtrSet<const Function *, 4> Moved;
+  for (Function &F : M) {
+    if (F.isDeclaration() || !F.isPresplitCoroutine())
+      continue;
+    unsigned Suspends = 0;
+    for (Instruction &I : instructions(F))
+      if (auto *II = dyn_cast<IntrinsicInst>(&I))
+        Suspends += II->getIntrinsicID() == Intrinsic::coro_suspend;
+    if (Suspends > Limit)
+      Moved.insert(&F);
+  }
+  if (Moved.empty())
+    return nullptr;
+  unsigned Unnamed = 0;
+  for (GlobalValue &G : M.global_values()) {
+    if (!G.hasLocalLinkage())
+      continue;
+    if (!G.hasName())
+      G.setName("weft.split." + Twine(Unnamed++));
+    G.setLinkage(GlobalValue::ExternalLinkage);
+    G.setVisibility(GlobalValue::HiddenVisibility);
+  }
+  auto Copied = [](const Function *F) {
+    return F->getName().starts_with("weft.transfer.");
+  };
+  ValueToValueMapTy VMap;
+  std::unique_ptr<Module> Out =
+      CloneModule(M, VMap, [&](const GlobalValue *G) {
+        auto *F = dyn_cast<Function>(G);
+        return F && (Moved.count(F) || Copied(F));
+      });
+  for (Function &F : *Out)
+    if (!F.isDeclaration() && Copied(&F))
+      F.setLinkage(GlobalValue::PrivateLinkage), F.setVisibility(GlobalValue::DefaultVisibility);
+  // The lists of used globals stay with the first module.
+  for (const char *Name : {"llvm.used", "llvm.compiler.used", "llvm.global_ctors",
+                           "llvm.global_dtors"})
+    if (GlobalVariable *G = Out->getNamedGlobal(Name))
+      G->eraseFromParent();
+  for (const Function *F : Moved)
+    const_cast<Function *>(F)->deleteBody();
+  return wrap(Out.release());
 }
 
 } // extern "C"
