@@ -68,7 +68,7 @@ pub unsafe fn as_slice<'a>(b: Ref) -> &'a [u8] {
     core::slice::from_raw_parts(payload(data(b), AT), len(b))
 }
 
-unsafe fn as_mut_slice<'a>(b: Ref) -> &'a mut [u8] {
+pub(crate) unsafe fn as_mut_slice<'a>(b: Ref) -> &'a mut [u8] {
     core::slice::from_raw_parts_mut(payload(data(b), AT), len(b))
 }
 

@@ -396,15 +396,19 @@ fn all_ascii(bytes: &[u8]) -> bool {
 /// # Safety
 /// May collect.
 pub unsafe fn take_all() -> Ref {
+    // The chunks are Rust memory: the allocation may collect meanwhile.
+    let all = bytes::new(state().stdin.buffered);
     let s = &mut state().stdin;
-    let mut all = Vec::with_capacity(s.buffered);
+    let mut at = 0;
     for chunk in s.chunks.drain(..) {
-        all.extend_from_slice(&chunk.bytes[chunk.pos..]);
+        let piece = &chunk.bytes[chunk.pos..];
+        bytes::as_mut_slice(all)[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
     }
     s.buffered = 0;
     s.newline = None;
     s.scanned = 0;
-    bytes::from_slice(&all)
+    all
 }
 
 /// wasm32: result buffers app.js fills, by token, until `buffer_done`.

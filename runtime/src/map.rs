@@ -30,18 +30,35 @@ const CAP: usize = 24;
 const META: usize = 32;
 const KEYS: usize = 40;
 const VALUES: usize = 48;
+/// Int-keyed maps: the key last found or inserted and its entry plus one
+/// (0: none), so that `m[k] = v` right after `m.get(k)` (the counting
+/// idiom) neither hashes nor probes again. Reset whenever entries move or
+/// go (`remove`, `rebuild`, `clear`). Never used for string keys: a lookup
+/// key is a string object the map does not keep alive.
+const LAST_KEY: usize = 56;
+const LAST_ENTRY: usize = 64;
+const MAP_BYTES: usize = 72;
 
 const KEY_IS_STRING: u64 = 1;
 const VALUE_IS_REF: u64 = 2;
 
 /// The map object's descriptor: its three buffers are references.
 static MAP_DESC: TypeDescWithPointers<3> =
-    TypeDescWithPointers::new(56, [META as u32, KEYS as u32, VALUES as u32]);
+    TypeDescWithPointers::new(MAP_BYTES as u32, [META as u32, KEYS as u32, VALUES as u32]);
 
-/// Index slot values: an entry `e` is stored as `e + FIRST_ENTRY`.
+/// Index slot values: an entry `e` is stored as `e + FIRST_ENTRY` in the
+/// low 32 bits and the top 32 bits of its hash above them (`index_value`),
+/// so a probe compares most other keys away without reading the entries'
+/// hashes or keys: once a table outgrows the cache, each of those reads is
+/// a miss.
 const EMPTY: u64 = 0;
 const TOMBSTONE: u64 = 1;
 const FIRST_ENTRY: u64 = 2;
+const ENTRY_BITS: u64 = 0xffff_ffff;
+
+fn index_value(h: u64, e: usize) -> u64 {
+    (h >> 32) << 32 | (e as u64 + FIRST_ENTRY)
+}
 /// The hash of a removed entry; real hashes have the top bit clear.
 const DELETED: u64 = u64::MAX;
 /// Entries of the first buffers.
@@ -52,7 +69,7 @@ const MIN_CAPACITY: usize = 4;
 /// # Safety
 /// May collect.
 pub unsafe fn new(key_is_string: bool, value_is_ref: bool) -> Ref {
-    let m = gc::alloc(MAP_DESC.desc(), 56);
+    let m = gc::alloc(MAP_DESC.desc(), MAP_BYTES);
     let flags =
         if key_is_string { KEY_IS_STRING } else { 0 } | if value_is_ref { VALUE_IS_REF } else { 0 };
     write_u64(m, FLAGS, flags);
@@ -121,9 +138,14 @@ unsafe fn find(m: Ref, key: u64, h: u64) -> Option<(usize, usize)> {
         if v == EMPTY {
             return None;
         }
-        if v != TOMBSTONE {
-            let e = (v - FIRST_ENTRY) as usize;
-            if *slot(meta, 2 * cap + e) == h && keys_equal(m, *slot(keys, e), key) {
+        if v != TOMBSTONE && v >> 32 == h >> 32 {
+            let e = ((v & ENTRY_BITS) - FIRST_ENTRY) as usize;
+            let found = if key_is_string(m) {
+                *slot(meta, 2 * cap + e) == h && keys_equal(m, *slot(keys, e), key)
+            } else {
+                *slot(keys, e) == key
+            };
+            if found {
                 return Some((i, e));
             }
         }
@@ -138,7 +160,7 @@ unsafe fn index_insert(meta: Ref, cap: usize, h: u64, e: usize) {
     while !matches!(*slot(meta, i), EMPTY | TOMBSTONE) {
         i = (i + 1) & mask;
     }
-    *slot(meta, i) = e as u64 + FIRST_ENTRY;
+    *slot(meta, i) = index_value(h, e);
 }
 
 /// `m[key] = value`.
@@ -146,8 +168,13 @@ unsafe fn index_insert(meta: Ref, cap: usize, h: u64, e: usize) {
 /// # Safety
 /// `m` must be a map; `key` and `value` of its key and value kinds.
 pub unsafe fn set(m: Ref, key: u64, value: u64) {
+    if let Some(e) = last_found(m, key) {
+        *slot(buffer(m, VALUES), e) = value;
+        return;
+    }
     let h = hash(m, key);
     if let Some((_, e)) = find(m, key, h) {
+        remember(m, key, e);
         *slot(buffer(m, VALUES), e) = value;
         return;
     }
@@ -173,6 +200,22 @@ pub unsafe fn set(m: Ref, key: u64, value: u64) {
     index_insert(meta, cap, h, e);
     write_u64(m, USED, e as u64 + 1);
     write_u64(m, LEN, read_u64(m, LEN) + 1);
+    remember(m, key, e);
+}
+
+/// The entry of `key` if it is the one an int-keyed map found last.
+#[inline]
+unsafe fn last_found(m: Ref, key: u64) -> Option<usize> {
+    let e = read_u64(m, LAST_ENTRY);
+    (e != 0 && read_u64(m, LAST_KEY) == key && !key_is_string(m)).then(|| e as usize - 1)
+}
+
+#[inline]
+unsafe fn remember(m: Ref, key: u64, e: usize) {
+    if !key_is_string(m) {
+        write_u64(m, LAST_KEY, key);
+        write_u64(m, LAST_ENTRY, e as u64 + 1);
+    }
 }
 
 /// Makes room for one more entry: new buffers, twice as large unless at
@@ -195,7 +238,11 @@ unsafe fn rebuild(m: Ref) {
             &abi::weft_desc_slots
         }
     };
-    let Some(meta_count) = new_cap.checked_mul(3) else {
+    // Entry numbers are 32 bits in the index (`index_value`).
+    let meta_count = new_cap
+        .checked_mul(3)
+        .filter(|_| new_cap as u64 <= ENTRY_BITS - FIRST_ENTRY);
+    let Some(meta_count) = meta_count else {
         process::out_of_memory(Some(new_cap as u128), "entries");
     };
     let meta = array::new_slots(&abi::weft_desc_slots, meta_count);
@@ -223,6 +270,7 @@ unsafe fn rebuild(m: Ref) {
             n += 1;
         }
     }
+    write_u64(m, LAST_ENTRY, 0);
     write_u64(m, CAP, new_cap as u64);
     write_u64(m, USED, len as u64);
     write_u64(m, META, ref_to_slot(meta));
@@ -235,7 +283,14 @@ unsafe fn rebuild(m: Ref) {
 /// # Safety
 /// `m` must be a map and `key` of its key kind.
 pub unsafe fn get(m: Ref, key: u64) -> Option<u64> {
-    let (_, e) = find(m, key, hash(m, key))?;
+    let e = match last_found(m, key) {
+        Some(e) => e,
+        None => {
+            let (_, e) = find(m, key, hash(m, key))?;
+            remember(m, key, e);
+            e
+        }
+    };
     Some(*slot(buffer(m, VALUES), e))
 }
 
@@ -247,6 +302,7 @@ pub unsafe fn remove(m: Ref, key: u64) -> bool {
     let Some((i, e)) = find(m, key, hash(m, key)) else {
         return false;
     };
+    write_u64(m, LAST_ENTRY, 0);
     let (meta, cap) = (buffer(m, META), field(m, CAP));
     *slot(meta, i) = TOMBSTONE;
     *slot(meta, 2 * cap + e) = DELETED;
@@ -322,7 +378,7 @@ pub unsafe fn values(m: Ref) -> Ref {
 /// # Safety
 /// `m` must be a map.
 pub unsafe fn clear(m: Ref) {
-    for offset in [LEN, USED, CAP, META, KEYS, VALUES] {
+    for offset in [LEN, USED, CAP, META, KEYS, VALUES, LAST_ENTRY] {
         write_u64(m, offset, 0);
     }
 }

@@ -425,6 +425,21 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.cx.create_string_attribute("weft-nogc", ""),
             );
         }
+        if rf == RuntimeFn::Alloc {
+            // An allocation function to LLVM (contents unknown: the header is
+            // set), never null and not aliased: a box made only to be
+            // unboxed at once (`if let c = m.get(k)` on an `int?`) goes away.
+            let kind = Attribute::get_named_enum_kind_id("allockind");
+            let alloc = 1; // llvm::AllocFnKind::Alloc
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.cx.create_enum_attribute(kind, alloc),
+            );
+            for name in ["noalias", "nonnull"] {
+                let kind = Attribute::get_named_enum_kind_id(name);
+                f.add_attribute(AttributeLoc::Return, self.cx.create_enum_attribute(kind, 0));
+            }
+        }
         self.m.runtime.insert(rf, f);
         f
     }

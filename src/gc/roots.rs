@@ -203,21 +203,19 @@ pub(crate) unsafe fn frame_areas(env: &Env, function: LLVMValueRef, body: &Body)
             });
         }
     }
-    out.extend(linked_root_frames(env, body, &out));
+    out.extend(linked_root_frames(env, body));
     out
 }
 
 /// Root frames of inlined callees that live inside a coroutine frame: an
 /// alloca whose address is stored into `@weft_shadow_top` becomes part of
-/// the frame when CoroSplit cannot prove it dead at every suspend. The GC
+/// the frame when CoroSplit cannot prove it dead at every suspend (this
+/// function's frame, or another coroutine's whose resume function was
+/// inlined here). The GC
 /// finds it through the shadow stack like any root frame; its slots are
 /// `[16, 16 + slot * count)` from where it was linked, `count` the constant
 /// stored at +8.
-pub(crate) unsafe fn linked_root_frames(
-    env: &Env,
-    body: &Body,
-    frames: &[FrameArea],
-) -> Vec<FrameArea> {
+pub(crate) unsafe fn linked_root_frames(env: &Env, body: &Body) -> Vec<FrameArea> {
     if env.shadow_top.is_null() {
         return Vec::new();
     }
@@ -236,7 +234,12 @@ pub(crate) unsafe fn linked_root_frames(
         let (base, Some(at)) = strip_offsets(env.data_layout, operand(st, 0)) else {
             continue;
         };
-        if !frames.iter().any(|a| a.base == base) {
+        // Any base but an alloca (a root frame of its own): a frame this
+        // function knows, or another coroutine's frame reached through a
+        // reference, when that coroutine's resume function was inlined here
+        // (a generator's, into the loop that drives it) with the root frame
+        // of a callee inlined into it.
+        if !LLVMIsAAllocaInst(base).is_null() {
             continue;
         }
         // CoroSplit may give the root frames of several inlined calls the

@@ -120,6 +120,9 @@ pub(crate) unsafe fn verify_function(
         if !gc.set.contains(&value) {
             continue;
         }
+        if operand(inst, 1) == env.shadow_top && links_root_frame(&env, &frames, value) {
+            continue;
+        }
         let size = LLVMStoreSizeOfType(env.data_layout, LLVMTypeOf(value)) as i64;
         match store_target(&env, &gc.set, &frames, operand(inst, 1), size) {
             Ok(()) => {}
@@ -255,6 +258,17 @@ pub(crate) enum BadStore {
 /// Whether every place a pointer may point to (through GEPs, casts, phis and
 /// selects) is a root frame, a GC heap object (a pointer derived from a GC
 /// reference), or the root area of a coroutine frame, for `size` bytes.
+/// Whether `value`, stored into `@weft_shadow_top`, is the address of a
+/// root frame inside a coroutine frame (`linked_root_frames`): when that
+/// frame is another coroutine's, reached through a reference, the address
+/// is derived from a GC value, and kept alive by it.
+unsafe fn links_root_frame(env: &Env, frames: &[FrameArea], value: LLVMValueRef) -> bool {
+    let (base, at) = strip_offsets(env.data_layout, value);
+    frames
+        .iter()
+        .any(|a| a.linked && a.base == base && Some(a.start - ROOT_FRAME_SLOTS_AT) == at)
+}
+
 pub(crate) unsafe fn store_target(
     env: &Env,
     gc: &HashSet<LLVMValueRef>,
