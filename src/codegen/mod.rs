@@ -41,6 +41,8 @@ mod defer;
 mod heap;
 mod interfaces;
 mod matching;
+mod panics;
+mod runtime;
 mod shape;
 
 use crate::ast::{BinOp, Span, UnOp};
@@ -384,89 +386,6 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
     fn llvm_type(&self, t: &Type) -> BasicTypeEnum<'ctx> {
         self.basic_type(t)
             .unwrap_or_else(|| self.cx.i8_type().into())
-    }
-
-    fn runtime_fn(&mut self, rf: RuntimeFn) -> FunctionValue<'ctx> {
-        if let Some(&f) = self.m.runtime.get(&rf) {
-            return f;
-        }
-        let sig = rf.signature();
-        let abi = |t: AbiType| -> Option<BasicTypeEnum<'ctx>> {
-            Some(match t {
-                AbiType::I32 => self.cx.i32_type().into(),
-                AbiType::I64 => self.cx.i64_type().into(),
-                AbiType::F64 => self.cx.f64_type().into(),
-                AbiType::Ptr => self.raw.into(),
-                AbiType::Ref => self.gc.into(),
-                AbiType::Void => return None,
-            })
-        };
-        let params: Vec<BasicMetadataTypeEnum> = sig
-            .params
-            .iter()
-            .filter_map(|&t| abi(t))
-            .map(Into::into)
-            .collect();
-        let fn_type = match abi(sig.ret) {
-            Some(r) => r.fn_type(&params, false),
-            None => self.cx.void_type().fn_type(&params, false),
-        };
-        let f = self
-            .module
-            .add_function(sig.name, fn_type, Some(Linkage::External));
-        self.add_attr(f, "nounwind");
-        if sig.noreturn {
-            self.add_attr(f, "noreturn");
-            self.add_attr(f, "cold");
-        }
-        if sig.nogc {
-            f.add_attribute(
-                AttributeLoc::Function,
-                self.cx.create_string_attribute("weft-nogc", ""),
-            );
-        }
-        if rf == RuntimeFn::Alloc {
-            // An allocation function to LLVM (contents unknown: the header is
-            // set), never null and not aliased: a box made only to be
-            // unboxed at once (`if let c = m.get(k)` on an `int?`) goes away.
-            let kind = Attribute::get_named_enum_kind_id("allockind");
-            let alloc = 1; // llvm::AllocFnKind::Alloc
-            f.add_attribute(
-                AttributeLoc::Function,
-                self.cx.create_enum_attribute(kind, alloc),
-            );
-            for name in ["noalias", "nonnull"] {
-                let kind = Attribute::get_named_enum_kind_id(name);
-                f.add_attribute(AttributeLoc::Return, self.cx.create_enum_attribute(kind, 0));
-            }
-        }
-        self.m.runtime.insert(rf, f);
-        f
-    }
-
-    fn call_rt(
-        &mut self,
-        rf: RuntimeFn,
-        args: &[BasicMetadataValueEnum<'ctx>],
-        name: &str,
-    ) -> Result<Option<BasicValueEnum<'ctx>>> {
-        let f = self.runtime_fn(rf);
-        Ok(self
-            .b
-            .build_call(f, args, name)?
-            .try_as_basic_value()
-            .basic())
-    }
-
-    /// A runtime call as a lowering: its value, or `nothing`.
-    fn rt_value(
-        &mut self,
-        rf: RuntimeFn,
-        args: &[BasicMetadataValueEnum<'ctx>],
-        name: &str,
-    ) -> Result<Value<'ctx>> {
-        let v = self.call_rt(rf, args, name)?;
-        Ok(self.lowered(v))
     }
 
     // ----- functions ------------------------------------------------------
@@ -1401,103 +1320,6 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 },
             )?
             .into_int_value())
-    }
-
-    /// `file:line:col` of a span, as constant bytes and their length.
-    /// Where a panic at `span` happened: in a tracked standard-library
-    /// function, the program's call into it (`caller.rs`).
-    pub(super) fn location(&mut self, span: Span) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
-        let own = self.own_location(span)?;
-        self.caller_location(own)
-    }
-
-    /// `span` as `file:line:col`.
-    pub(super) fn own_location(
-        &mut self,
-        span: Span,
-    ) -> Result<(PointerValue<'ctx>, IntValue<'ctx>)> {
-        let (line, col) = self.sources.line_col(span.file, span.start);
-        let loc = format!("{}:{}:{}", self.sources.name(span.file), line, col);
-        let p = self.bytes_ptr(loc.as_bytes())?;
-        Ok((p, self.cx.i64_type().const_int(loc.len() as u64, false)))
-    }
-
-    /// Panics with a message and this span's location; ends the block.
-    fn panic(&mut self, msg: &str, span: Span) -> Result<()> {
-        self.raise(PanicMsg::Const(msg), span)
-    }
-
-    /// Panics with `msg` when `failed` holds; otherwise code goes on after it.
-    fn panic_if(&mut self, failed: IntValue<'ctx>, msg: &str, span: Span) -> Result<()> {
-        let f = self.func();
-        let fail = self.cx.append_basic_block(f, "panic");
-        let ok = self.cx.append_basic_block(f, "ok");
-        self.b.build_conditional_branch(failed, fail, ok)?;
-        self.b.position_at_end(fail);
-        self.panic(msg, span)?;
-        self.b.position_at_end(ok);
-        Ok(())
-    }
-
-    /// A panic. Outside async functions it ends the process (`weft_panic*`);
-    /// in one it ends the task: recorded in the coroutine, then the pending
-    /// `defer`s run and control goes to the final suspend, whose awaiter
-    /// re-raises it (see `runtime/src/task.rs`).
-    fn raise(&mut self, msg: PanicMsg<'ctx, '_>, span: Span) -> Result<()> {
-        let (loc, loc_len) = self.location(span)?;
-        let task = self.f.coro.filter(|s| s.is_async);
-        let i64t = self.cx.i64_type();
-        let (rf, mut args): (RuntimeFn, Vec<BasicMetadataValueEnum>) = match msg {
-            PanicMsg::Const(m) => {
-                let p = self.bytes_ptr(m.as_bytes())?;
-                let n = i64t.const_int(m.len() as u64, false);
-                let rf = if task.is_some() {
-                    RuntimeFn::TaskPanic
-                } else {
-                    RuntimeFn::Panic
-                };
-                (rf, vec![p.into(), n.into()])
-            }
-            PanicMsg::Str(s) => {
-                let rf = if task.is_some() {
-                    RuntimeFn::TaskPanicString
-                } else {
-                    RuntimeFn::PanicString
-                };
-                (rf, vec![s.into()])
-            }
-            PanicMsg::Index(i, n) => {
-                let rf = if task.is_some() {
-                    RuntimeFn::TaskPanicIndex
-                } else {
-                    RuntimeFn::PanicIndex
-                };
-                (rf, vec![i.into(), n.into()])
-            }
-        };
-        args.push(loc.into());
-        args.push(loc_len.into());
-        match task {
-            Some(state) => {
-                args.insert(0, state.handle.into());
-                self.call_rt(rf, &args, "")?;
-                self.unwind(state)
-            }
-            None => {
-                self.call_rt(rf, &args, "")?;
-                self.b.build_unreachable()?;
-                Ok(())
-            }
-        }
-    }
-
-    /// Leaves a panicking async function: its `defer`s, then the final suspend.
-    fn unwind(&mut self, state: coroutine::CoroState<'ctx>) -> Result<()> {
-        self.run_cleanups(0)?;
-        if !self.terminated() {
-            self.b.build_unconditional_branch(state.finish)?;
-        }
-        Ok(())
     }
 
     /// A private constant holding raw `bytes`; equal byte strings share one global.
