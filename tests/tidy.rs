@@ -1,4 +1,4 @@
-//! Tidy checks over the sources: module docs name only files that exist,
+//! Tidy checks over the sources: no file over 1,500 lines, module docs name only files that exist,
 //! and nothing silences dead-code warnings with `allow` (`expect(dead_code)`
 //! is the form to use: the compiler then reports it once the item is used).
 
@@ -144,4 +144,19 @@ fn no_allow_dead_code() {
         .map(|f| f.display().to_string())
         .collect();
     assert!(offenders.is_empty(), "use expect(dead_code): {offenders:?}");
+}
+
+/// Issue 11: every source file of the compiler and the runtime stays short
+/// enough to read in one sitting.
+#[test]
+fn no_source_file_over_1500_lines() {
+    const LIMIT: usize = 1500;
+    let long: Vec<String> = sources()
+        .into_iter()
+        .filter_map(|file| {
+            let lines = std::fs::read_to_string(&file).ok()?.lines().count();
+            (lines > LIMIT).then(|| format!("{} ({lines} lines)", file.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "over {LIMIT} lines, split them: {long:?}");
 }
