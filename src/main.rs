@@ -15,6 +15,7 @@ mod link;
 mod modules;
 mod optimize;
 mod parser;
+mod tbaa;
 mod tir;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -5,6 +5,7 @@
 //! panic with its message. Layouts: `weft_abi::layout` (`BYTES_*`).
 
 use super::*;
+use inkwell::values::AsValueRef;
 use weft_abi::layout::{BYTES_BUFFER, BYTES_CAP, BYTES_DATA, BYTES_LEN, HEADER_BYTES};
 
 impl<'ctx> Codegen<'ctx, '_> {
@@ -71,10 +72,10 @@ impl<'ctx> Codegen<'ctx, '_> {
             .build_int_compare(IntPredicate::ULT, i, len, "byte.in")?;
         let (slow_bb, join) = self.fast_path(ok, "byte")?;
         let p = self.byte_ptr(buf, i)?;
-        let byte = self
-            .b
-            .build_load(self.cx.i8_type(), p, "byte")?
-            .into_int_value();
+        let byte = self.b.build_load(self.cx.i8_type(), p, "byte")?;
+        // SAFETY: a load just built.
+        unsafe { tbaa::set(byte.as_value_ref(), Class::Bytes) };
+        let byte = byte.into_int_value();
         let fast = self.b.build_int_z_extend(byte, i64t, "byte.int")?;
         let fast_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(join)?;
@@ -168,7 +169,9 @@ impl<'ctx> Codegen<'ctx, '_> {
             .into_pointer_value();
         let p = self.byte_ptr(buf, at)?;
         let v = self.b.build_int_truncate(x, self.cx.i8_type(), "byte")?;
-        self.b.build_store(p, v)?;
+        let store = self.b.build_store(p, v)?;
+        // SAFETY: a store just built.
+        unsafe { tbaa::set(store.as_value_ref(), Class::Bytes) };
         Ok(())
     }
 

@@ -11,11 +11,13 @@
 use super::{impossible, Codegen, Lowered, Result, Value};
 use crate::ast::{BinOp, Span};
 use crate::check::{ArrayMethod, FnId, MapMethod, Type};
+use crate::tbaa::{self, Class};
 use crate::tir::*;
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{
-    BasicMetadataValueEnum, BasicValueEnum, GlobalValue, IntValue, PointerValue,
+    AsValueRef, BasicMetadataValueEnum, BasicValue, BasicValueEnum, GlobalValue, IntValue,
+    PointerValue,
 };
 use inkwell::IntPredicate;
 use weft_abi::symbols::{DESC_BOX_REF, DESC_BOX_SCALAR, DESC_STRING};
@@ -48,17 +50,26 @@ impl<'ctx> Codegen<'ctx, '_> {
         Ok(unsafe { self.b.build_in_bounds_gep(i8t, obj, &[off], "slot") }?)
     }
 
+    /// A value of type `ty` at `p`, the load tagged with `class` when it
+    /// certainly is memory of that class (`tbaa.rs`).
     pub(super) fn load_typed(
         &mut self,
         p: PointerValue<'ctx>,
         ty: &Type,
+        class: Option<Class>,
     ) -> Result<BasicValueEnum<'ctx>> {
+        let loaded =
+            |cg: &mut Self, t: BasicTypeEnum<'ctx>, name| -> Result<BasicValueEnum<'ctx>> {
+                let v = cg.b.build_load(t, p, name)?;
+                if let (Some(class), Some(load)) = (class, v.as_instruction_value()) {
+                    // SAFETY: a load just built.
+                    unsafe { tbaa::set(load.as_value_ref(), class) };
+                }
+                Ok(v)
+            };
         Ok(match ty {
             Type::Bool => {
-                let word = self
-                    .b
-                    .build_load(self.cx.i64_type(), p, "word")?
-                    .into_int_value();
+                let word = loaded(self, self.cx.i64_type().into(), "word")?.into_int_value();
                 self.b
                     .build_int_compare(
                         IntPredicate::NE,
@@ -68,7 +79,7 @@ impl<'ctx> Codegen<'ctx, '_> {
                     )?
                     .into()
             }
-            _ => self.b.build_load(self.llvm_type(ty), p, "field")?,
+            _ => loaded(self, self.llvm_type(ty), "field")?,
         })
     }
 
@@ -77,17 +88,19 @@ impl<'ctx> Codegen<'ctx, '_> {
         p: PointerValue<'ctx>,
         ty: &Type,
         v: BasicValueEnum<'ctx>,
+        class: Option<Class>,
     ) -> Result<()> {
-        match ty {
-            Type::Bool => {
-                let wide =
-                    self.b
-                        .build_int_z_extend(v.into_int_value(), self.cx.i64_type(), "word")?;
-                self.b.build_store(p, wide)?;
-            }
-            _ => {
-                self.b.build_store(p, v)?;
-            }
+        let v = match ty {
+            Type::Bool => self
+                .b
+                .build_int_z_extend(v.into_int_value(), self.cx.i64_type(), "word")?
+                .into(),
+            _ => v,
+        };
+        let store = self.b.build_store(p, v)?;
+        if let Some(class) = class {
+            // SAFETY: a store just built.
+            unsafe { tbaa::set(store.as_value_ref(), class) };
         }
         Ok(())
     }
@@ -99,7 +112,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         ty: &Type,
     ) -> Result<BasicValueEnum<'ctx>> {
         let p = self.slot_ptr(obj, offset)?;
-        self.load_typed(p, ty)
+        self.load_typed(p, ty, Some(Class::Slot))
     }
 
     pub(super) fn store_slot(
@@ -110,7 +123,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         v: BasicValueEnum<'ctx>,
     ) -> Result<()> {
         let p = self.slot_ptr(obj, offset)?;
-        self.store_typed(p, ty, v)
+        self.store_typed(p, ty, v, Some(Class::Slot))
     }
 
     /// A raw (non-GC) pointer kept in a slot: a closure's code.
@@ -183,7 +196,7 @@ impl<'ctx> Codegen<'ctx, '_> {
         out: PointerValue<'ctx>,
         ty: &Type,
     ) -> Result<BasicValueEnum<'ctx>> {
-        self.load_typed(out, ty)
+        self.load_typed(out, ty, None)
     }
 
     // ----- allocation and descriptors -----------------------------------------
@@ -786,9 +799,11 @@ impl<'ctx> Codegen<'ctx, '_> {
                 self.store_slot(arr, 0, &Type::Int, last.into())?;
                 let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
                 let p = self.buffer_slot_ptr(data, last)?;
-                let v = self.load_typed(p, &elem)?;
+                let v = self.load_typed(p, &elem, Some(Class::Element))?;
                 // Clear the slot so the array does not keep the value alive.
-                self.b.build_store(p, i64t.const_zero())?;
+                let clear = self.b.build_store(p, i64t.const_zero())?;
+                // SAFETY: a store just built.
+                unsafe { tbaa::set(clear.as_value_ref(), Class::Element) };
                 let wrapped = self.wrap_optional(v, &elem)?;
                 self.b.build_store(result, wrapped)?;
                 self.b.build_unconditional_branch(done)?;

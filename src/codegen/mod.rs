@@ -48,6 +48,7 @@ mod shape;
 use crate::ast::{BinOp, Span, UnOp};
 use crate::check::{Builtin, Callee, FnId, LocalId, Type, Typed};
 use crate::diagnostics::SourceMap;
+use crate::tbaa::{self, Class};
 use crate::tir::*;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
@@ -816,7 +817,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                             .build_load(self.llvm_type(&target_ty), *p, "global")?
                     }
                     Place::Slot(obj, off) => self.load_slot(*obj, *off, &target_ty)?,
-                    Place::Element(p) => self.load_typed(*p, &target_ty)?,
+                    Place::Element(p) => self.load_typed(*p, &target_ty, Some(Class::Element))?,
                     Place::MapEntry(m, k) => {
                         let base_ty = match &target.kind {
                             ExprKind::Index(base, _) => base.ty.clone(),
@@ -839,7 +840,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                 self.b.build_store(p, v)?;
             }
             Place::Slot(obj, off) => self.store_slot(obj, off, &target_ty, v)?,
-            Place::Element(p) => self.store_typed(p, &target_ty, v)?,
+            Place::Element(p) => self.store_typed(p, &target_ty, v, Some(Class::Element))?,
             Place::MapEntry(m, k) => {
                 let key_ty = match &target.kind {
                     ExprKind::Index(_, index) => index.ty.clone(),
@@ -944,7 +945,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
         } else {
             let data = self.load_slot(arr, 16, &Type::Str)?.into_pointer_value();
             let p = self.buffer_slot_ptr(data, i)?;
-            self.load_typed(p, elem)?
+            self.load_typed(p, elem, Some(Class::Element))?
         };
         self.declare_local(local, Some(x))?;
         self.loop_body(body, latch, exit)?;
@@ -1051,7 +1052,7 @@ impl<'ctx, 'a> Codegen<'ctx, 'a> {
                         i.into_int_value(),
                         e.span,
                     )?;
-                    self.load_typed(p, &e.ty)?
+                    self.load_typed(p, &e.ty, Some(Class::Element))?
                 }
             }
             ExprKind::Unwrap(inner) => {

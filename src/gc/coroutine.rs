@@ -412,7 +412,7 @@ pub(crate) unsafe fn spill_coroutine(
     // before llvm.coro.begin (arguments) are stored here.
     for (d, &root) in demoted.iter().zip(&slot_of) {
         if regions.def_is_before(def_of(body, d.value)) {
-            LLVMBuildStore(b, to_slot_value(env, b, d.value), root);
+            store_root(env, b, d.value, root);
         }
     }
     // Uses before llvm.coro.begin keep the value: no safepoint comes first.

@@ -141,7 +141,7 @@ pub(crate) unsafe fn spill_function(
         if LLVMIsAArgument(d.value).is_null() {
             continue;
         }
-        LLVMBuildStore(b, to_slot_value(&env, b, d.value), root);
+        store_root(&env, b, d.value, root);
     }
     store_and_reload(
         &env,
@@ -367,7 +367,7 @@ pub(crate) unsafe fn store_and_reload(
         let v = d.value;
         if !stored_already(v) {
             LLVMPositionBuilderBefore(b, store_point(v));
-            LLVMBuildStore(b, to_slot_value(env, b, v), root);
+            store_root(env, b, v, root);
         }
         for &site in &d.uses {
             if keeps_value(site) {
@@ -417,6 +417,13 @@ pub(crate) unsafe fn to_slot_value(env: &Env, b: LLVMBuilderRef, v: LLVMValueRef
     }
 }
 
+/// Stores `v` (as a GC pointer) into its root slot, tagged as a root-slot
+/// access (`tbaa.rs`).
+pub(crate) unsafe fn store_root(env: &Env, b: LLVMBuilderRef, v: LLVMValueRef, root: LLVMValueRef) {
+    let store = LLVMBuildStore(b, to_slot_value(env, b, v), root);
+    crate::tbaa::set(store, crate::tbaa::Class::RootSlot);
+}
+
 pub(crate) unsafe fn reload(
     env: &Env,
     b: LLVMBuilderRef,
@@ -424,6 +431,7 @@ pub(crate) unsafe fn reload(
     root: LLVMValueRef,
 ) -> LLVMValueRef {
     let load = LLVMBuildLoad2(b, env.gc_ty, root, c"gc.reload".as_ptr());
+    crate::tbaa::set(load, crate::tbaa::Class::RootSlot);
     let ty = LLVMTypeOf(v);
     if env.is_gc_pointer_type(ty) {
         load
