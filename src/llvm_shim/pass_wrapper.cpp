@@ -53,6 +53,8 @@ extern "C" {
 typedef unsigned (*WeftFunctionCallback)(LLVMValueRef Fn, void *Ctx);
 }
 
+extern "C" unsigned weft_fold_constant_branches(LLVMValueRef Fn);
+
 namespace {
 
 constexpr unsigned WeftChanged = 1;
@@ -87,6 +89,24 @@ struct WeftGcFrameSpillPass : PassInfoMixin<WeftGcFrameSpillPass> {
   void printPipeline(raw_ostream &OS, function_ref<StringRef(StringRef)>) {
     OS << Name;
   }
+};
+
+// -O0: after the coroutine passes, each CoroSplit clone's branches on a
+// suspend's constant outcome are folded and its dead copies deleted
+// (`weft_fold_constant_branches`), as the thaw point does at -O1 and up.
+// Unfolded, every clone of a generator keeps a chain from each resume point
+// into the next, which WebAssembly's irreducible-control-flow pass took
+// seconds over for a generator of 1,000 yields.
+struct WeftFoldBranchesPass : PassInfoMixin<WeftFoldBranchesPass> {
+  PreservedAnalyses run(Function &F, FunctionAnalysisManager &) {
+    // Coroutines only (their ramps and clones carry `!weft.coro.roots`):
+    // other functions keep the -O0 code as generated.
+    if (F.isDeclaration() || !F.getMetadata("weft.coro.roots") ||
+        !weft_fold_constant_branches(wrap(&F)))
+      return PreservedAnalyses::all();
+    return PreservedAnalyses::none();
+  }
+  static bool isRequired() { return true; }
 };
 
 TargetMachine *unwrapMachine(LLVMTargetMachineRef P) {
@@ -126,6 +146,11 @@ Error buildPipeline(PassBuilder &PB, ModulePassManager &MPM, unsigned Level,
               CGPM.addPass(createCGSCCToFunctionPassAdaptor(std::move(FPM)));
             }
           });
+    PB.registerOptimizerLastEPCallback(
+        [=](ModulePassManager &MPM, OptimizationLevel L, ThinOrFullLTOPhase) {
+          if (L == OptimizationLevel::O0)
+            MPM.addPass(createModuleToFunctionPassAdaptor(WeftFoldBranchesPass()));
+        });
     PB.registerVectorizerEndEPCallback(
         [=](FunctionPassManager &FPM, OptimizationLevel L) {
           if (L == OptimizationLevel::O0)
@@ -293,11 +318,56 @@ void weft_report_codegen_timings(void) {
 // clone a whole copy of the coroutine in which a suspend's outcome is a
 // constant (its resume or its cleanup edge): done right after the split,
 // this is linear, where JumpThreading took a walk per dead block.
+// A suspend's landing block (only a phi of its outcome: 0 from the resume
+// switch, -1 from the code that suspended) followed by a block holding only
+// the switch on that phi: each constant's predecessor goes straight to the
+// case it selects. Nothing else folds these at -O0, and the chain they form
+// through every resume point of a clone is what made WebAssembly's
+// irreducible-control-flow pass slow.
+static bool threadConstantPhis(Function &F) {
+  bool Changed = false;
+  for (BasicBlock &S : F) {
+    Instruction *T = S.getTerminator();
+    if (!T || &S.front() != T)
+      continue;
+    Value *Cond = nullptr;
+    if (auto *Sw = dyn_cast<SwitchInst>(T))
+      Cond = Sw->getCondition();
+    else if (auto *Br = dyn_cast<BranchInst>(T); Br && Br->isConditional())
+      Cond = Br->getCondition();
+    auto *P = dyn_cast_or_null<PHINode>(Cond);
+    if (!P || !P->hasOneUse())
+      continue;
+    BasicBlock *L = P->getParent();
+    auto *LBr = dyn_cast<BranchInst>(L->getTerminator());
+    if (L == &S || S.getSinglePredecessor() != L || !LBr || !LBr->isUnconditional() ||
+        &L->front() != P || P->getNextNode() != LBr)
+      continue;
+    for (unsigned I = P->getNumIncomingValues(); I-- > 0;) {
+      auto *C = dyn_cast<ConstantInt>(P->getIncomingValue(I));
+      auto *PredBr = dyn_cast<BranchInst>(P->getIncomingBlock(I)->getTerminator());
+      if (!C || !PredBr || !PredBr->isUnconditional())
+        continue;
+      BasicBlock *Dest;
+      if (auto *Sw = dyn_cast<SwitchInst>(T))
+        Dest = Sw->findCaseValue(C)->getCaseSuccessor();
+      else
+        Dest = cast<BranchInst>(T)->getSuccessor(C->isZero() ? 1 : 0);
+      if (isa<PHINode>(Dest->front()))
+        continue;
+      PredBr->setSuccessor(0, Dest);
+      P->removeIncomingValue(I, /*DeletePHIIfEmpty=*/false);
+      Changed = true;
+    }
+  }
+  return Changed;
+}
+
 unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
   auto *F = dyn_cast_or_null<Function>(unwrap(Fn));
   if (!F || F->isDeclaration())
     return 0;
-  bool Changed = false;
+  bool Changed = threadConstantPhis(*F);
   for (BasicBlock &BB : *F)
     Changed |= ConstantFoldTerminator(&BB, /*DeleteDeadConditions=*/true);
   Changed |= removeUnreachableBlocks(*F);
