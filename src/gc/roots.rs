@@ -203,7 +203,7 @@ pub(crate) unsafe fn frame_areas(env: &Env, function: LLVMValueRef, body: &Body)
             });
         }
     }
-    out.extend(linked_root_frames(env, body));
+    out.extend(linked_root_frames(env, body, &out));
     out
 }
 
@@ -215,7 +215,11 @@ pub(crate) unsafe fn frame_areas(env: &Env, function: LLVMValueRef, body: &Body)
 /// finds it through the shadow stack like any root frame; its slots are
 /// `[16, 16 + slot * count)` from where it was linked, `count` the constant
 /// stored at +8.
-pub(crate) unsafe fn linked_root_frames(env: &Env, body: &Body) -> Vec<FrameArea> {
+pub(crate) unsafe fn linked_root_frames(
+    env: &Env,
+    body: &Body,
+    frames: &[FrameArea],
+) -> Vec<FrameArea> {
     if env.shadow_top.is_null() {
         return Vec::new();
     }
@@ -234,12 +238,12 @@ pub(crate) unsafe fn linked_root_frames(env: &Env, body: &Body) -> Vec<FrameArea
         let (base, Some(at)) = strip_offsets(env.data_layout, operand(st, 0)) else {
             continue;
         };
-        // Any base but an alloca (a root frame of its own): a frame this
-        // function knows, or another coroutine's frame reached through a
-        // reference, when that coroutine's resume function was inlined here
-        // (a generator's, into the loop that drives it) with the root frame
-        // of a callee inlined into it.
-        if !LLVMIsAAllocaInst(base).is_null() {
+        // A frame this function knows, or another coroutine's frame
+        // reached through a reference loaded from memory, when that
+        // coroutine's resume function was inlined here (a generator's, into
+        // the loop that drives it) with the root frame of a callee inlined
+        // into it.
+        if !frames.iter().any(|a| a.base == base) && LLVMIsALoadInst(base).is_null() {
             continue;
         }
         // CoroSplit may give the root frames of several inlined calls the
