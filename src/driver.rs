@@ -259,8 +259,7 @@ pub fn build(opts: &Options) -> Result<Built, Failure> {
             .chain(huge.as_ref().zip(quick.as_ref()).map(|(m, tm)| (m, tm, 0)))
             .collect();
     for &(part, tm, level) in &parts {
-        optimize::optimize(part, tm, opts.target, level, opts.verify_gc)
-            .map_err(|e| Failure::Internal(format!("internal compiler error: {e}")))?;
+        optimize::optimize(part, tm, opts.target, level, opts.verify_gc).map_err(internal)?;
     }
     timer.phase("optimize");
     if opts.verify_gc {

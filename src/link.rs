@@ -102,7 +102,8 @@ fn run_tool(mut cmd: Command, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Links `objects` (the program's, see `optimize::emit_objects`) into an executable at `output`.
+/// Links `objects` (the program's: one, or two with `optimize::split_huge`)
+/// into an executable at `output`.
 pub fn link_native(objects: &[PathBuf], output: &Path) -> Result<(), String> {
     let runtime = runtime_lib(Target::Native)?;
     let linker = std::env::var("WEFT_CC").unwrap_or_else(|_| "cc".into());

@@ -129,7 +129,8 @@ pub fn complete(token: i64, status: i64, data: Vec<u8>) {
     };
     op.done = true;
     op.status = status;
-    if op.kind == Kind::Stdin {
+    let kind = op.kind;
+    if kind == Kind::Stdin {
         let stdin = &mut s.stdin;
         stdin.pending = None;
         if status != OK || data.is_empty() {
@@ -146,14 +147,16 @@ pub fn complete(token: i64, status: i64, data: Vec<u8>) {
     }
     let waiters = core::mem::take(&mut op.waiters);
     s.waiting -= waiters.len();
-    let drop_it = op.kind != Kind::Plain || op.orphan;
+    let drop_it = kind != Kind::Plain || op.orphan;
     if drop_it {
         s.ops.remove(&token);
     }
     for h in waiters {
         sched::ready(h as *mut u8);
     }
-    read_ahead();
+    if kind == Kind::Stdin {
+        read_ahead();
+    }
 }
 
 /// Natively: asks for the next chunk of stdin when reading has begun, none

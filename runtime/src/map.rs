@@ -56,13 +56,15 @@ const TOMBSTONE: u64 = 1;
 const FIRST_ENTRY: u64 = 2;
 const ENTRY_BITS: u64 = 0xffff_ffff;
 
-fn index_value(h: u64, e: usize) -> u64 {
-    (h >> 32) << 32 | (e as u64 + FIRST_ENTRY)
-}
 /// The hash of a removed entry; real hashes have the top bit clear.
 const DELETED: u64 = u64::MAX;
 /// Entries of the first buffers.
 const MIN_CAPACITY: usize = 4;
+
+/// An index slot's value for entry `e` with hash `h`.
+fn index_value(h: u64, e: usize) -> u64 {
+    (h >> 32) << 32 | (e as u64 + FIRST_ENTRY)
+}
 
 /// A new empty map (its buffers come with the first insertion).
 ///
@@ -168,16 +170,13 @@ unsafe fn index_insert(meta: Ref, cap: usize, h: u64, e: usize) {
 /// # Safety
 /// `m` must be a map; `key` and `value` of its key and value kinds.
 pub unsafe fn set(m: Ref, key: u64, value: u64) {
-    if let Some(e) = last_found(m, key) {
-        *slot(buffer(m, VALUES), e) = value;
-        return;
-    }
-    let h = hash(m, key);
-    if let Some((_, e)) = find(m, key, h) {
-        remember(m, key, e);
-        *slot(buffer(m, VALUES), e) = value;
-        return;
-    }
+    let h = match entry(m, key) {
+        Ok(e) => {
+            *slot(buffer(m, VALUES), e) = value;
+            return;
+        }
+        Err(h) => h,
+    };
     if field(m, USED) == field(m, CAP) {
         let flags = read_u64(m, FLAGS);
         let key_ref = if flags & KEY_IS_STRING != 0 {
@@ -201,6 +200,18 @@ pub unsafe fn set(m: Ref, key: u64, value: u64) {
     write_u64(m, USED, e as u64 + 1);
     write_u64(m, LEN, read_u64(m, LEN) + 1);
     remember(m, key, e);
+}
+
+/// The entry of `key` (remembered for the next call), or the key's hash
+/// when the map does not hold it.
+unsafe fn entry(m: Ref, key: u64) -> Result<usize, u64> {
+    if let Some(e) = last_found(m, key) {
+        return Ok(e);
+    }
+    let h = hash(m, key);
+    let (_, e) = find(m, key, h).ok_or(h)?;
+    remember(m, key, e);
+    Ok(e)
 }
 
 /// The entry of `key` if it is the one an int-keyed map found last.
@@ -283,14 +294,7 @@ unsafe fn rebuild(m: Ref) {
 /// # Safety
 /// `m` must be a map and `key` of its key kind.
 pub unsafe fn get(m: Ref, key: u64) -> Option<u64> {
-    let e = match last_found(m, key) {
-        Some(e) => e,
-        None => {
-            let (_, e) = find(m, key, hash(m, key))?;
-            remember(m, key, e);
-            e
-        }
-    };
+    let e = entry(m, key).ok()?;
     Some(*slot(buffer(m, VALUES), e))
 }
 

@@ -38,7 +38,6 @@ mod imp {
     const SOL_SOCKET: i32 = 1;
     const SO_ERROR: i32 = 4;
     const MSG_NOSIGNAL: i32 = 0x4000;
-    const EINTR: i32 = 4;
     const EAGAIN: i32 = 11;
     const EINPROGRESS: i32 = 115;
 
@@ -46,7 +45,7 @@ mod imp {
         static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
     }
 
-    use crate::reactor::errno;
+    use crate::reactor::{errno, EINTR};
 
     /// A non-blocking call's outcome: its result, `WOULD_BLOCK`, or the
     /// failure (`what` names it), retried while a signal interrupts it.

@@ -313,11 +313,6 @@ void weft_report_codegen_timings(void) {
     reportAndResetTimings(&errs());
 }
 
-// Folds every branch and switch on a constant and deletes the blocks no
-// longer reachable; returns whether anything changed. CoroSplit leaves each
-// clone a whole copy of the coroutine in which a suspend's outcome is a
-// constant (its resume or its cleanup edge): done right after the split,
-// this is linear, where JumpThreading took a walk per dead block.
 // A suspend's landing block (only a phi of its outcome: 0 from the resume
 // switch, -1 from the code that suspended) followed by a block holding only
 // the switch on that phi: each constant's predecessor goes straight to the
@@ -363,6 +358,12 @@ static bool threadConstantPhis(Function &F) {
   return Changed;
 }
 
+// Folds every branch and switch on a constant and deletes the blocks no
+// longer reachable; returns whether anything changed. CoroSplit leaves each
+// clone a whole copy of the coroutine in which a suspend's outcome is a
+// constant (its resume or its cleanup edge): done right after the split,
+// this is linear, where JumpThreading took a walk per dead block. Branches
+// on a landing phi are threaded first (`threadConstantPhis`).
 unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
   auto *F = dyn_cast_or_null<Function>(unwrap(Fn));
   if (!F || F->isDeclaration())
@@ -396,22 +397,43 @@ unsigned weft_fold_constant_branches(LLVMValueRef Fn) {
 // Moves the coroutines with more than `Limit` suspend points into a new
 // module, which the driver optimises and emits as at -O0 (see
 // `optimize::HUGE_SUSPENDS`). Every local symbol of the module becomes a
-// hidden global one, so that the two objects link as one; the symmetric
-// transfer wrappers the moved coroutines name are copied along, private, so
-// that CoroSplit still sees their bodies. Returns null, the module
+// hidden global one, so that the two objects link as one; the wrappers the
+// moved coroutines' `llvm.coro.await.suspend.*` calls name (symmetric
+// transfer) are copied along, private, so that CoroSplit still sees their
+// bodies. Returns null, the module
 // unchanged, when no coroutine is that big.
 LLVMModuleRef weft_split_huge(LLVMModuleRef MRef, unsigned Limit) {
   Module &M = *unwrap(MRef);
   SmallPtrSet<const Function *, 4> Moved;
+  // The wrappers their `llvm.coro.await.suspend.*` calls name.
+  SmallPtrSet<const Function *, 4> Copied;
   for (Function &F : M) {
     if (F.isDeclaration() || !F.isPresplitCoroutine())
       continue;
     unsigned Suspends = 0;
-    for (Instruction &I : instructions(F))
-      if (auto *II = dyn_cast<IntrinsicInst>(&I))
-        Suspends += II->getIntrinsicID() == Intrinsic::coro_suspend;
-    if (Suspends > Limit)
+    SmallPtrSet<const Function *, 4> Wrappers;
+    for (Instruction &I : instructions(F)) {
+      auto *II = dyn_cast<IntrinsicInst>(&I);
+      if (!II)
+        continue;
+      switch (II->getIntrinsicID()) {
+      case Intrinsic::coro_suspend:
+        ++Suspends;
+        break;
+      case Intrinsic::coro_await_suspend_void:
+      case Intrinsic::coro_await_suspend_bool:
+      case Intrinsic::coro_await_suspend_handle:
+        if (auto *W = dyn_cast<Function>(II->getArgOperand(2)))
+          Wrappers.insert(W);
+        break;
+      default:
+        break;
+      }
+    }
+    if (Suspends > Limit) {
       Moved.insert(&F);
+      Copied.insert(Wrappers.begin(), Wrappers.end());
+    }
   }
   if (Moved.empty())
     return nullptr;
@@ -424,18 +446,17 @@ LLVMModuleRef weft_split_huge(LLVMModuleRef MRef, unsigned Limit) {
     G.setLinkage(GlobalValue::ExternalLinkage);
     G.setVisibility(GlobalValue::HiddenVisibility);
   }
-  auto Copied = [](const Function *F) {
-    return F->getName().starts_with("weft.transfer.");
-  };
   ValueToValueMapTy VMap;
   std::unique_ptr<Module> Out =
       CloneModule(M, VMap, [&](const GlobalValue *G) {
         auto *F = dyn_cast<Function>(G);
-        return F && (Moved.count(F) || Copied(F));
+        return F && (Moved.count(F) || Copied.count(F));
       });
-  for (Function &F : *Out)
-    if (!F.isDeclaration() && Copied(&F))
-      F.setLinkage(GlobalValue::PrivateLinkage), F.setVisibility(GlobalValue::DefaultVisibility);
+  for (const Function *F : Copied) {
+    auto *Copy = cast<Function>(VMap[F]);
+    Copy->setLinkage(GlobalValue::PrivateLinkage);
+    Copy->setVisibility(GlobalValue::DefaultVisibility);
+  }
   // The lists of used globals stay with the first module.
   for (const char *Name : {"llvm.used", "llvm.compiler.used", "llvm.global_ctors",
                            "llvm.global_dtors"})
